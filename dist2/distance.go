@@ -1,0 +1,158 @@
+package dist2
+
+import (
+	"fmt"
+	"math"
+)
+
+// A Distance is a fixed distance between the K tokens of a metric vocabulary.
+type Distance interface {
+	// Size returns K, the number of tokens.
+	Size() int
+	// RowTo writes d(v, x) for v = 0..K-1 into dst, which has length K.
+	RowTo(dst []float32, x int)
+}
+
+// ScalarKind selects the distance between scalar token values.
+type ScalarKind int
+
+const (
+	Squared  ScalarKind = iota // (v - x)^2, the paper's default for digits
+	Absolute                   // |v - x|
+)
+
+// Scalar is a distance between tokens that stand for numbers: token i has
+// value Values[i].
+type Scalar struct {
+	Values []float32
+	Kind   ScalarKind
+}
+
+// Size implements Distance.
+func (s Scalar) Size() int { return len(s.Values) }
+
+// RowTo implements Distance.
+func (s Scalar) RowTo(dst []float32, x int) {
+	if len(dst) != len(s.Values) {
+		panic("dist2: Scalar.RowTo: dst length mismatch")
+	}
+	xv := s.Values[x]
+	for v, val := range s.Values {
+		diff := val - xv
+		if s.Kind == Absolute {
+			dst[v] = float32(math.Abs(float64(diff)))
+		} else {
+			dst[v] = diff * diff
+		}
+	}
+}
+
+// VectorKind selects the distance between token vectors.
+type VectorKind int
+
+const (
+	SquaredL2 VectorKind = iota // sum_i (e_v[i] - e_x[i])^2
+	MSE                         // mean_i (e_v[i] - e_x[i])^2, the paper's form for VQ codes
+	Cosine                      // 1 - cos(e_v, e_x)
+)
+
+// ParseVectorKind maps "l2", "mse" and "cosine" to a VectorKind.
+func ParseVectorKind(s string) (VectorKind, error) {
+	switch s {
+	case "l2", "squared-l2":
+		return SquaredL2, nil
+	case "mse":
+		return MSE, nil
+	case "cosine":
+		return Cosine, nil
+	}
+	return 0, fmt.Errorf("dist2: distance %q: want l2, mse or cosine", s)
+}
+
+// Vectors is a distance between tokens that stand for vectors, such as VQ
+// codebook entries. Data holds K vectors of length Dim: token i is
+// Data[i*Dim : (i+1)*Dim].
+type Vectors struct {
+	Data []float32
+	Dim  int
+	Kind VectorKind
+
+	norms []float32 // lazily computed l2 norms, for Cosine
+}
+
+// NewVectors checks the shape of data and returns the distance between its rows.
+func NewVectors(data []float32, dim int, kind VectorKind) (*Vectors, error) {
+	if dim <= 0 || len(data) == 0 || len(data)%dim != 0 {
+		return nil, fmt.Errorf("dist2: %d values do not form vectors of dimension %d", len(data), dim)
+	}
+	v := &Vectors{Data: data, Dim: dim, Kind: kind}
+	if kind == Cosine {
+		k := len(data) / dim
+		v.norms = make([]float32, k)
+		for i := range k {
+			var s float64
+			for _, e := range data[i*dim : (i+1)*dim] {
+				s += float64(e) * float64(e)
+			}
+			v.norms[i] = float32(math.Sqrt(s))
+		}
+	}
+	return v, nil
+}
+
+// Size implements Distance.
+func (d *Vectors) Size() int { return len(d.Data) / d.Dim }
+
+// RowTo implements Distance.
+func (d *Vectors) RowTo(dst []float32, x int) {
+	k, dim := d.Size(), d.Dim
+	if len(dst) != k {
+		panic("dist2: Vectors.RowTo: dst length mismatch")
+	}
+	ex := d.Data[x*dim : (x+1)*dim]
+	for v := range k {
+		ev := d.Data[v*dim : (v+1)*dim]
+		var s float32
+		switch d.Kind {
+		case Cosine:
+			var dot float32
+			for i, a := range ev {
+				dot += a * ex[i]
+			}
+			den := d.norms[v] * d.norms[x]
+			if den == 0 {
+				s = 1
+			} else {
+				s = 1 - dot/den
+			}
+			if s < 0 {
+				s = 0
+			}
+		default:
+			for i, a := range ev {
+				t := a - ex[i]
+				s += t * t
+			}
+			if d.Kind == MSE {
+				s /= float32(dim)
+			}
+		}
+		dst[v] = s
+	}
+}
+
+// Func is a distance given by a function of two token indices.
+type Func struct {
+	K int
+	F func(v, x int) float64
+}
+
+// Size implements Distance.
+func (f Func) Size() int { return f.K }
+
+// RowTo implements Distance.
+func (f Func) RowTo(dst []float32, x int) {
+	for v := range dst {
+		dst[v] = float32(f.F(v, x))
+	}
+}

@@ -1,0 +1,330 @@
+package dist2
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+)
+
+// Table holds the target rows p_d(. | x) for every token x of a metric
+// vocabulary, dense or truncated to the top-k entries of each row.
+type Table struct {
+	K    int     // tokens in the metric vocabulary
+	Tau  float64 // temperature, on the distance's scale
+	TopK int     // entries kept per row; equal to K for a dense table
+
+	// Idx[x*TopK+j] is the token of entry j of row x, nearest first.
+	// Nil for a dense table, whose entry v is token v.
+	Idx []int32
+	// P[x*TopK+j] is p_d(token of entry j | x); each row sums to 1.
+	P []float32
+	// NegEnt[x] = sum_v p_d(v|x) log p_d(v|x), the row's negative entropy in nats.
+	NegEnt []float32
+	// Dropped[x] is the mass of row x that truncation to the top-k removed
+	// before renormalising; all zero for a dense table.
+	Dropped []float32
+}
+
+// Dense reports whether the table keeps every entry of each row.
+func (t *Table) Dense() bool { return t.Idx == nil }
+
+// Row returns the entries of row x. idx is nil for a dense table.
+func (t *Table) Row(x int) (idx []int32, p []float32) {
+	p = t.P[x*t.TopK : (x+1)*t.TopK]
+	if t.Idx != nil {
+		idx = t.Idx[x*t.TopK : (x+1)*t.TopK]
+	}
+	return idx, p
+}
+
+// Bytes returns the memory held by the table's slices: O(K * TopK).
+func (t *Table) Bytes() int {
+	return 4 * (len(t.Idx) + len(t.P) + len(t.NegEnt) + len(t.Dropped))
+}
+
+// DroppedMass returns the mean and the largest mass over rows that truncation
+// to the top-k removed.
+func (t *Table) DroppedMass() (mean, max float64) {
+	for _, d := range t.Dropped {
+		mean += float64(d)
+		max = math.Max(max, float64(d))
+	}
+	if len(t.Dropped) > 0 {
+		mean /= float64(len(t.Dropped))
+	}
+	return mean, max
+}
+
+// MeanPerplexity returns the mean over rows of exp(entropy), the effective
+// number of neighbours a target spreads over.
+func (t *Table) MeanPerplexity() float64 {
+	var s float64
+	for _, ne := range t.NegEnt {
+		s += math.Exp(-float64(ne))
+	}
+	return s / float64(len(t.NegEnt))
+}
+
+// NewTable builds p_d rows from d at temperature tau. topk <= 0 gives a dense
+// table; otherwise each row keeps its min(topk, K) most probable entries,
+// renormalised, nearest first.
+func NewTable(d Distance, tau float64, topk int) (*Table, error) {
+	k := d.Size()
+	if k < 1 {
+		return nil, fmt.Errorf("dist2: vocabulary of %d tokens: want at least 1", k)
+	}
+	if !(tau > 0) || math.IsInf(tau, 1) {
+		return nil, fmt.Errorf("dist2: tau %v: want a finite number > 0", tau)
+	}
+	dense := topk <= 0
+	if dense || topk > k {
+		topk = k
+	}
+	t := &Table{
+		K: k, Tau: tau, TopK: topk,
+		P:       make([]float32, k*topk),
+		NegEnt:  make([]float32, k),
+		Dropped: make([]float32, k),
+	}
+	if !dense {
+		t.Idx = make([]int32, k*topk)
+	}
+	var firstErr error
+	var mu sync.Mutex
+	parallelRows(k, func(lo, hi int) {
+		dist := make([]float32, k)
+		p := make([]float64, k)
+		order := make([]int32, k)
+		for x := lo; x < hi; x++ {
+			d.RowTo(dist, x)
+			if err := checkRow(dist, x); err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+			softmaxNeg(p, dist, tau)
+			row := t.P[x*topk : (x+1)*topk]
+			if dense {
+				for v, pv := range p {
+					row[v] = float32(pv)
+				}
+			} else {
+				idx := t.Idx[x*topk : (x+1)*topk]
+				for v := range order {
+					order[v] = int32(v)
+				}
+				selectSmallest(order, dist, topk)
+				top := order[:topk]
+				sort.Slice(top, func(i, j int) bool {
+					a, b := top[i], top[j]
+					return dist[a] < dist[b] || dist[a] == dist[b] && a < b
+				})
+				var kept float64
+				for _, v := range top {
+					kept += p[v]
+				}
+				t.Dropped[x] = float32(math.Max(0, 1-kept))
+				for j, v := range top {
+					idx[j] = v
+					row[j] = float32(p[v] / kept)
+				}
+			}
+			var ne float64
+			for _, pv := range row {
+				if pv > 0 {
+					ne += float64(pv) * math.Log(float64(pv))
+				}
+			}
+			t.NegEnt[x] = float32(ne)
+		}
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return t, nil
+}
+
+func checkRow(dist []float32, x int) error {
+	for v, dv := range dist {
+		if math.IsNaN(float64(dv)) || math.IsInf(float64(dv), 0) || dv < 0 {
+			return fmt.Errorf("dist2: d(%d, %d) = %v: want a finite number >= 0", v, x, dv)
+		}
+	}
+	return nil
+}
+
+// softmaxNeg writes softmax(-dist/tau) into p, in float64.
+func softmaxNeg(p []float64, dist []float32, tau float64) {
+	minD := math.Inf(1)
+	for _, dv := range dist {
+		minD = math.Min(minD, float64(dv))
+	}
+	var s float64
+	for v, dv := range dist {
+		e := math.Exp(-(float64(dv) - minD) / tau)
+		p[v] = e
+		s += e
+	}
+	for v := range p {
+		p[v] /= s
+	}
+}
+
+// selectSmallest reorders idx so that its first n entries index the n
+// smallest keys (ties broken by index), in no particular order.
+func selectSmallest(idx []int32, key []float32, n int) {
+	less := func(a, b int32) bool { return key[a] < key[b] || key[a] == key[b] && a < b }
+	lo, hi := 0, len(idx)-1
+	for lo < hi {
+		// Median of three as the pivot keeps sorted input linear.
+		mid := lo + (hi-lo)/2
+		if less(idx[mid], idx[lo]) {
+			idx[mid], idx[lo] = idx[lo], idx[mid]
+		}
+		if less(idx[hi], idx[lo]) {
+			idx[hi], idx[lo] = idx[lo], idx[hi]
+		}
+		if less(idx[hi], idx[mid]) {
+			idx[hi], idx[mid] = idx[mid], idx[hi]
+		}
+		pivot := idx[mid]
+		i, j := lo, hi
+		for i <= j {
+			for less(idx[i], pivot) {
+				i++
+			}
+			for less(pivot, idx[j]) {
+				j--
+			}
+			if i <= j {
+				idx[i], idx[j] = idx[j], idx[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case n-1 <= j:
+			hi = j
+		case n-1 >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+}
+
+// parallelRows calls f on contiguous ranges of [0, n), one per CPU.
+func parallelRows(n int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// DefaultPerplexity is the number of effective neighbours Calibrate aims for
+// when asked for auto tau.
+const DefaultPerplexity = 8
+
+// maxCalibrationRows bounds the rows Calibrate reads: beyond it, evenly spaced
+// rows stand for the whole vocabulary.
+const maxCalibrationRows = 1024
+
+// Calibrate returns the tau at which the mean over target tokens x of
+// exp(H(p_d(. | x))) equals perplexity (the t-SNE calibration, applied with one
+// global tau). For K above 1,024 the mean is taken over 1,024 evenly spaced
+// rows. It also returns the perplexity reached.
+func Calibrate(d Distance, perplexity float64) (tau, got float64, err error) {
+	k := d.Size()
+	if !(perplexity > 1) || perplexity >= float64(k) {
+		return 0, 0, fmt.Errorf("dist2: perplexity %v: want a number in (1, %d)", perplexity, k)
+	}
+	n := min(k, maxCalibrationRows)
+	rows := make([][]float32, n)
+	var scale float64 // mean of the positive distances, a starting point
+	var count int
+	for i := range rows {
+		x := i * k / n
+		rows[i] = make([]float32, k)
+		d.RowTo(rows[i], x)
+		if err := checkRow(rows[i], x); err != nil {
+			return 0, 0, err
+		}
+		minD := float32(math.Inf(1))
+		for _, dv := range rows[i] {
+			minD = min(minD, dv)
+		}
+		for v, dv := range rows[i] {
+			rows[i][v] = dv - minD // shift so exp never underflows at the row's nearest
+			if dv > minD {
+				scale += float64(dv - minD)
+				count++
+			}
+		}
+	}
+	if count == 0 {
+		return 0, 0, fmt.Errorf("dist2: every distance is zero: no tau gives perplexity %v", perplexity)
+	}
+	scale /= float64(count)
+	ppl := func(tau float64) float64 {
+		var total float64
+		var mu sync.Mutex
+		parallelRows(n, func(lo, hi int) {
+			var s float64
+			for _, row := range rows[lo:hi] {
+				s += math.Exp(rowEntropy(row, tau))
+			}
+			mu.Lock()
+			total += s
+			mu.Unlock()
+		})
+		return total / float64(n)
+	}
+	lo, hi := math.Log(scale*1e-6), math.Log(scale*1e6)
+	pLo, pHi := ppl(math.Exp(lo)), ppl(math.Exp(hi))
+	if perplexity < pLo || perplexity > pHi {
+		return 0, 0, fmt.Errorf("dist2: perplexity %v is out of reach: tau in [%.3g, %.3g] gives [%.4g, %.4g]",
+			perplexity, math.Exp(lo), math.Exp(hi), pLo, pHi)
+	}
+	for range 100 {
+		mid := (lo + hi) / 2
+		got = ppl(math.Exp(mid))
+		if math.Abs(got-perplexity) <= 1e-5*perplexity {
+			return math.Exp(mid), got, nil
+		}
+		if got < perplexity {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	tau = math.Exp((lo + hi) / 2)
+	return tau, ppl(tau), nil
+}
+
+// rowEntropy returns the entropy in nats of softmax(-dist/tau), for a row
+// whose smallest entry is 0.
+func rowEntropy(dist []float32, tau float64) float64 {
+	// H = log Z + E[d]/tau with Z = sum exp(-d/tau).
+	var z, ed float64
+	for _, dv := range dist {
+		a := float64(dv) / tau
+		e := math.Exp(-a)
+		z += e
+		ed += e * a
+	}
+	return math.Log(z) + ed/z
+}
