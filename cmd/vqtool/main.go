@@ -1,14 +1,68 @@
+// Command vqtool turns images into VQ codebook tokens and trains
+// autoregressive token generators with DIST2Loss.
 package main
 
 import (
-	_ "github.com/disintegration/imaging"
-	_ "github.com/spf13/cobra"
-	_ "gorgonia.org/gorgonia"
-	_ "gorgonia.org/tensor"
-	_ "github.com/schollz/progressbar/v3"
-	_ "gonum.org/v1/gonum/mat"
-	_ "gonum.org/v1/plot"
-	_ "github.com/nfnt/resize"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
-func main() {}
+// usageError marks an error in the command line rather than in the work.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// globalOptions are the flags every command takes.
+type globalOptions struct {
+	Quiet bool
+}
+
+var global globalOptions
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vqtool",
+		Short: "VQ image tokens and DIST2Loss token generators",
+		Long: `vqtool trains a VQ-VAE tokenizer on images, turns images into codebook token
+grids and back, and trains autoregressive generators over the tokens with
+DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().BoolVarP(&global.Quiet, "quiet", "q", false, "no progress bars or logs on stderr")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newVersionCommand(),
+		newDataCommand(),
+		newKernelCommand(),
+	)
+	return root
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := newRootCommand().ExecuteContext(ctx)
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "vqtool:", err)
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		os.Exit(2)
+	case errors.Is(err, context.Canceled):
+		os.Exit(130)
+	}
+	os.Exit(1)
+}

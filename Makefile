@@ -1,0 +1,24 @@
+# Builds vqtool on OpenBLAS when the library is installed (Debian:
+# libopenblas-dev), on the pure-Go BLAS otherwise.
+GO   ?= go
+TAGS ?= $(shell (ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ') && echo openblas)
+# One owner of parallelism: goroutines split the work, each GEMM runs on one thread.
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: build test test-long bench demo
+
+build:
+	$(GO) build -tags "$(TAGS)" -o vqtool ./cmd/vqtool
+
+test:
+	$(GO) vet -tags "$(TAGS)" ./...
+	$(GO) test -tags "$(TAGS)" -short -count=1 ./...
+
+test-long:
+	$(GO) test -tags "$(TAGS)" -count=1 -timeout 60m ./...
+
+bench:
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench . -benchmem ./...
+
+demo: build
+	./vqtool demo --out out

