@@ -1,0 +1,76 @@
+// Package gemm runs matrix products on the BLAS the build chose: OpenBLAS
+// through cgo with -tags openblas, gonum's pure-Go BLAS otherwise.
+package gemm
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/vqtool/vqtool/internal/par"
+)
+
+// Impl is the BLAS in use. It also implements float64 and complex routines
+// where gorgonia needs them.
+var Impl interface {
+	blas.Float32
+	blas.Float64
+	blas.Complex64
+	blas.Complex128
+} = gonum.Implementation{}
+
+var name = "gonum (pure Go)"
+
+// Name names the BLAS in use.
+func Name() string { return name }
+
+// Sgemm computes C = alpha * op(A) * op(B) + beta * C for row-major matrices,
+// op(A) m x k and C m x n, on the BLAS in use, split across the CPUs along the
+// larger of m and n. Each piece is one single-threaded BLAS call: goroutines
+// own the parallelism, so OpenBLAS must run with one thread.
+func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if tA {
+		ta = blas.Trans
+	}
+	if tB {
+		tb = blas.Trans
+	}
+	const grain = 64 // rows or columns per piece, below which splitting costs more than it saves
+	if m >= n {
+		par.For(m, grain, func(lo, hi int) {
+			// Rows lo..hi of op(A) start at row lo of A, or column lo of A^T.
+			aOff := lo * lda
+			if tA {
+				aOff = lo
+			}
+			Impl.Sgemm(ta, tb, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		})
+		return
+	}
+	par.For(n, grain, func(lo, hi int) {
+		bOff := lo
+		if tB {
+			bOff = lo * ldb
+		}
+		Impl.Sgemm(ta, tb, m, hi-lo, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
+	})
+}
+
+// Serial is Sgemm without the split across CPUs, for callers that already
+// run one piece of work per CPU.
+func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if tA {
+		ta = blas.Trans
+	}
+	if tB {
+		tb = blas.Trans
+	}
+	Impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}

@@ -1,0 +1,112 @@
+package nn
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+
+	"github.com/vqtool/vqtool/internal/par"
+)
+
+const grain = 16 << 10 // elements per goroutine, below which a loop runs on one
+
+// ReLU is max(x, 0).
+type ReLU struct{}
+
+var _ Kernel = ReLU{}
+
+func (ReLU) Name() string { return "relu" }
+
+func (ReLU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("%d inputs: want 1", len(in))
+	}
+	return in[0].Clone(), nil
+}
+
+func (ReLU) Forward(out []float32, in []*tensor.Dense) {
+	x := in[0].Float32s()
+	par.For(len(x), grain, func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			out[lo+i] = max(v, 0)
+		}
+	})
+}
+
+func (ReLU) Backward(_ int, dst []float32, _ []*tensor.Dense, out, dOut []float32) {
+	par.For(len(out), grain, func(lo, hi int) {
+		for i, v := range out[lo:hi] {
+			if v > 0 {
+				dst[lo+i] = dOut[lo+i]
+			} else {
+				dst[lo+i] = 0
+			}
+		}
+	})
+}
+
+func (ReLU) Differentiable(int) []bool { return []bool{true} }
+
+// Add is a + b for tensors of one shape.
+type Add struct{}
+
+var _ Kernel = Add{}
+
+func (Add) Name() string { return "add" }
+
+func (Add) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 2 || !in[0].Eq(in[1]) {
+		return nil, fmt.Errorf("inputs %v: want two of one shape", in)
+	}
+	return in[0].Clone(), nil
+}
+
+func (Add) Forward(out []float32, in []*tensor.Dense) {
+	a, b := in[0].Float32s(), in[1].Float32s()
+	par.For(len(a), grain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = a[i] + b[i]
+		}
+	})
+}
+
+func (Add) Backward(_ int, dst []float32, _ []*tensor.Dense, _, dOut []float32) { copy(dst, dOut) }
+
+func (Add) Differentiable(n int) []bool { return []bool{true, true} }
+
+// MSE is the mean over all elements of (x - target)^2, a scalar. The target
+// gets no gradient.
+type MSE struct{}
+
+var _ Kernel = MSE{}
+
+func (MSE) Name() string { return "mse" }
+
+func (MSE) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 2 || !in[0].Eq(in[1]) {
+		return nil, fmt.Errorf("inputs %v: want x and target of one shape", in)
+	}
+	return tensor.ScalarShape(), nil
+}
+
+func (MSE) Forward(out []float32, in []*tensor.Dense) {
+	x, t := in[0].Float32s(), in[1].Float32s()
+	var s float64
+	for i, v := range x {
+		d := float64(v - t[i])
+		s += d * d
+	}
+	out[0] = float32(s / float64(len(x)))
+}
+
+func (MSE) Backward(_ int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+	x, t := in[0].Float32s(), in[1].Float32s()
+	c := 2 * dOut[0] / float32(len(x))
+	par.For(len(x), grain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst[i] = c * (x[i] - t[i])
+		}
+	})
+}
+
+func (MSE) Differentiable(int) []bool { return []bool{true, false} }

@@ -1,0 +1,87 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// A small encoder-decoder through gorgonia: the gradients the graph computes
+// match finite differences of the loss the graph computes, and a second run
+// gives the same numbers (buffers are reused, not stale).
+func TestGraphGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	enc := NewConv("enc", 2, 4, Geometry{4, 2, 1}, r)
+	mid := NewConv("mid", 4, 4, Geometry{3, 1, 1}, r)
+	dec := NewConvT("dec", 4, 2, Geometry{4, 2, 1}, r)
+	b := NewBuilder()
+	x, xv := b.Input("x", 2, 8, 8, 2)
+	target, tv := b.Input("target", 2, 8, 8, 2)
+	for i := range xv.Float32s() {
+		xv.Float32s()[i] = float32(r.NormFloat64())
+		tv.Float32s()[i] = float32(r.NormFloat64())
+	}
+	h := b.ReLU(enc.Forward(b, x, false))
+	h = b.Add(h, b.ReLU(mid.Forward(b, h, true))) // h feeds two paths: gradients add up
+	y := dec.Forward(b, h, true)
+	loss := b.Sum(b.Apply(MSE{}, y, target), b.Apply(MSE{}, h, b.ReLU(h)))
+	prog, err := b.Compile(loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	l0 := prog.LossValue()
+	grads := make([][]float32, len(prog.Params))
+	for i := range prog.Params {
+		grads[i] = append([]float32(nil), prog.Grad(i)...)
+	}
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if l1 := prog.LossValue(); l1 != l0 {
+		t.Fatalf("second run: loss %v, first %v", l1, l0)
+	}
+	if len(prog.Params) != 6 {
+		t.Fatalf("%d trainable parameters, want 6", len(prog.Params))
+	}
+	for i, p := range prog.Params {
+		if g := prog.Grad(i); g[0] != grads[i][0] {
+			t.Errorf("%s: second run gradient %v, first %v", p.Name, g[0], grads[i][0])
+		}
+	}
+	fd := func(data []float32, j int, eps float32) float64 {
+		old := data[j]
+		data[j] = old + eps
+		prog.Run()
+		up := float64(prog.LossValue())
+		data[j] = old - eps
+		prog.Run()
+		down := float64(prog.LossValue())
+		data[j] = old
+		return (up - down) / float64(2*eps)
+	}
+	checked := 0
+	for i, p := range prog.Params {
+		data := p.Data()
+		for trial := range 8 {
+			j := r.IntN(len(data))
+			if trial == 0 {
+				j = 0
+			}
+			big, small := fd(data, j, 3e-3), fd(data, j, 1e-3)
+			if math.Abs(big-small) > 1e-3*math.Max(0.05, math.Abs(small)) {
+				continue // a ReLU kink lies within the step: no derivative to compare
+			}
+			checked++
+			if math.Abs(small-float64(grads[i][j])) > 1e-2*math.Max(0.05, math.Abs(small)) {
+				t.Errorf("%s[%d]: gradient %v, finite difference %v", p.Name, j, grads[i][j], small)
+			}
+		}
+	}
+	if checked < 30 {
+		t.Errorf("only %d of 48 entries were smooth enough to check", checked)
+	}
+}

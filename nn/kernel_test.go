@@ -1,0 +1,192 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+func randTensor(r *rand.Rand, shape ...int) *tensor.Dense {
+	t := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
+	for i := range t.Float32s() {
+		t.Float32s()[i] = float32(r.NormFloat64())
+	}
+	return t
+}
+
+func size(s tensor.Shape) int {
+	if s.IsScalar() {
+		return 1
+	}
+	return s.TotalSize()
+}
+
+// checkKernel compares Backward with central finite differences of
+// L = sum(out * R) for a fixed random R, on up to 60 entries of each input.
+func checkKernel(t *testing.T, k Kernel, in []*tensor.Dense, tol float64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(42, 1))
+	shapes := make([]tensor.Shape, len(in))
+	for i, x := range in {
+		shapes[i] = x.Shape()
+	}
+	os, err := k.OutShape(shapes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, size(os))
+	weights := make([]float32, len(out))
+	for i := range weights {
+		weights[i] = float32(r.NormFloat64())
+	}
+	loss := func() float64 {
+		k.Forward(out, in)
+		var s float64
+		for i, v := range out {
+			s += float64(v) * float64(weights[i])
+		}
+		return s
+	}
+	loss()
+	for i, d := range k.Differentiable(len(in)) {
+		if !d {
+			continue
+		}
+		grad := make([]float32, in[i].Shape().TotalSize())
+		k.Forward(out, in)
+		k.Backward(i, grad, in, out, weights)
+		x := in[i].Float32s()
+		for trial := range min(60, len(x)) {
+			j := trial
+			if len(x) > 60 {
+				j = r.IntN(len(x))
+			}
+			old := x[j]
+			const h = 1e-2
+			x[j] = old + h
+			up := loss()
+			x[j] = old - h
+			down := loss()
+			x[j] = old
+			fd := (up - down) / (2 * h)
+			if math.Abs(fd-float64(grad[j])) > tol*math.Max(1, math.Abs(fd)) {
+				t.Errorf("%s: dL/d input %d [%d] = %v, finite difference %v", k.Name(), i, j, grad[j], fd)
+			}
+		}
+		loss()
+	}
+}
+
+func TestConv2DGradient(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, g := range []Geometry{{4, 2, 1}, {3, 1, 1}, {1, 1, 0}} {
+		k := &Conv2D{Geometry: g, InputGrad: true}
+		in := []*tensor.Dense{randTensor(r, 2, 6, 6, 3), randTensor(r, g.K*g.K*3, 4), randTensor(r, 4)}
+		checkKernel(t, k, in, 2e-2)
+	}
+}
+
+func TestConvTranspose2DGradient(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 1))
+	for _, g := range []Geometry{{4, 2, 1}, {3, 1, 1}} {
+		k := &ConvTranspose2D{Geometry: g, InputGrad: true}
+		in := []*tensor.Dense{randTensor(r, 2, 3, 3, 3), randTensor(r, 3, g.K*g.K*4), randTensor(r, 4)}
+		checkKernel(t, k, in, 2e-2)
+	}
+}
+
+// A direct loop over the definition.
+func naiveConv(x *tensor.Dense, w, bias []float32, g Geometry, cout int) []float32 {
+	s := x.Shape()
+	b, h, wd, cin := s[0], s[1], s[2], s[3]
+	ho, wo := (h+2*g.Pad-g.K)/g.Stride+1, (wd+2*g.Pad-g.K)/g.Stride+1
+	xs := x.Float32s()
+	out := make([]float32, b*ho*wo*cout)
+	for bi := range b {
+		for oy := range ho {
+			for ox := range wo {
+				for co := range cout {
+					v := bias[co]
+					for ky := range g.K {
+						for kx := range g.K {
+							iy, ix := oy*g.Stride-g.Pad+ky, ox*g.Stride-g.Pad+kx
+							if iy < 0 || iy >= h || ix < 0 || ix >= wd {
+								continue
+							}
+							for ci := range cin {
+								v += xs[((bi*h+iy)*wd+ix)*cin+ci] * w[((ky*g.K+kx)*cin+ci)*cout+co]
+							}
+						}
+					}
+					out[((bi*ho+oy)*wo+ox)*cout+co] = v
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestConv2DMatchesDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 1))
+	for _, g := range []Geometry{{4, 2, 1}, {3, 1, 1}, {1, 1, 0}, {3, 2, 0}} {
+		x, w, b := randTensor(r, 3, 7, 7, 5), randTensor(r, g.K*g.K*5, 6), randTensor(r, 6)
+		k := &Conv2D{Geometry: g}
+		s, _ := k.OutShape([]tensor.Shape{x.Shape(), w.Shape(), b.Shape()})
+		got := make([]float32, s.TotalSize())
+		k.Forward(got, []*tensor.Dense{x, w, b})
+		want := naiveConv(x, w.Float32s(), b.Float32s(), g, 6)
+		for i := range want {
+			if math.Abs(float64(got[i]-want[i])) > 1e-4 {
+				t.Fatalf("geometry %+v: out[%d] = %v, want %v", g, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// <conv(a), y> = <a, convT(y)> when convT's weights are conv's transposed.
+func TestConvTransposeIsAdjoint(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 1))
+	g := Geometry{4, 2, 1}
+	const ca, cb = 3, 5
+	a := randTensor(r, 2, 8, 8, ca)
+	wc := randTensor(r, g.K*g.K*ca, cb)
+	wt := tensor.New(tensor.WithShape(cb, g.K*g.K*ca), tensor.Of(tensor.Float32))
+	for i := range g.K * g.K * ca {
+		for j := range cb {
+			wt.Float32s()[j*g.K*g.K*ca+i] = wc.Float32s()[i*cb+j]
+		}
+	}
+	zb, za := tensor.New(tensor.WithShape(cb), tensor.Of(tensor.Float32)), tensor.New(tensor.WithShape(ca), tensor.Of(tensor.Float32))
+	conv := &Conv2D{Geometry: g}
+	ca4 := make([]float32, 2*4*4*cb)
+	conv.Forward(ca4, []*tensor.Dense{a, wc, zb})
+	y := randTensor(r, 2, 4, 4, cb)
+	ct := &ConvTranspose2D{Geometry: g}
+	ty := make([]float32, 2*8*8*ca)
+	ct.Forward(ty, []*tensor.Dense{y, wt, za})
+	var lhs, rhs float64
+	for i, v := range ca4 {
+		lhs += float64(v) * float64(y.Float32s()[i])
+	}
+	for i, v := range ty {
+		rhs += float64(v) * float64(a.Float32s()[i])
+	}
+	if math.Abs(lhs-rhs) > 1e-3*math.Abs(lhs) {
+		t.Errorf("<conv(a), y> = %v, <a, convT(y)> = %v", lhs, rhs)
+	}
+}
+
+func TestElementwiseGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 1))
+	x := randTensor(r, 3, 5)
+	for i, v := range x.Float32s() {
+		if math.Abs(float64(v)) < 0.05 { // keep away from the kink
+			x.Float32s()[i] = 0.5
+		}
+	}
+	checkKernel(t, ReLU{}, []*tensor.Dense{x}, 1e-2)
+	checkKernel(t, Add{}, []*tensor.Dense{randTensor(r, 4, 3), randTensor(r, 4, 3)}, 1e-2)
+	checkKernel(t, MSE{}, []*tensor.Dense{randTensor(r, 4, 3), randTensor(r, 4, 3)}, 1e-2)
+}
