@@ -23,7 +23,7 @@ type Conv2D struct {
 	Geometry
 	InputGrad bool // compute dLoss/dx (false for a layer that reads the data)
 
-	col []float32 // im2row patches of the last forward: [B*Ho*Wo, K*K*Cin]
+	col  []float32 // im2row patches of the last forward: [B*Ho*Wo, K*K*Cin]
 	dcol []float32
 }
 
@@ -124,9 +124,9 @@ type ConvTranspose2D struct {
 	Geometry
 	InputGrad bool
 
-	cols  []float32 // x w: [B*H*W, K*K*Cout]
-	dcols []float32 // dOut gathered into the same layout, for both gradients
-	gen, dgen int   // forward passes seen, and the pass dcols belongs to
+	cols      []float32 // x w: [B*H*W, K*K*Cout]
+	dcols     []float32 // dOut gathered into the same layout, for both gradients
+	gen, dgen int       // forward passes seen, and the pass dcols belongs to
 }
 
 var _ Kernel = (*ConvTranspose2D)(nil)

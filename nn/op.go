@@ -171,11 +171,13 @@ func (op *gradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return op.out, nil
 }
 
-func (op *gradOp) ReturnsPtr() bool      { return false }
-func (op *gradOp) CallsExtern() bool     { return false }
-func (op *gradOp) OverwritesInput() int  { return -1 }
-func (op *gradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "d%s#%d/d%d#%d", op.fwd.k.Name(), op.fwd.id, op.i, op.id) }
-func (op *gradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *gradOp) ReturnsPtr() bool     { return false }
+func (op *gradOp) CallsExtern() bool    { return false }
+func (op *gradOp) OverwritesInput() int { return -1 }
+func (op *gradOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "d%s#%d/d%d#%d", op.fwd.k.Name(), op.fwd.id, op.i, op.id)
+}
+func (op *gradOp) Hashcode() uint32 { return hashOf(op) }
 func (op *gradOp) String() string {
 	return fmt.Sprintf("d%s#%d/dx%d", op.fwd.k.Name(), op.fwd.id, op.i)
 }
