@@ -4,6 +4,9 @@ GO   ?= go
 TAGS ?= $(shell (ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ') && echo openblas)
 # One owner of parallelism: goroutines split the work, each GEMM runs on one thread.
 export OPENBLAS_NUM_THREADS ?= 1
+# Debian's OpenBLAS 0.3.21 mistakes AVX-512 processors for a Prescott (SSE3): name the
+# AVX2 kernels when the machine has not set a core type. vqtool itself does the same at start.
+export OPENBLAS_CORETYPE ?= Haswell
 
 .PHONY: build test test-long bench demo
 

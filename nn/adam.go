@@ -19,7 +19,7 @@ type Adam struct {
 	// embeddings of positions); nil decays all.
 	NoDecay func(p *Param) bool
 
-	Step int                   // updates done
+	Step int                  // updates done
 	M, V map[string][]float32 // moments by parameter name
 }
 

@@ -190,3 +190,8 @@ func TestElementwiseGradients(t *testing.T) {
 	checkKernel(t, Add{}, []*tensor.Dense{randTensor(r, 4, 3), randTensor(r, 4, 3)}, 1e-2)
 	checkKernel(t, MSE{}, []*tensor.Dense{randTensor(r, 4, 3), randTensor(r, 4, 3)}, 1e-2)
 }
+
+func TestL2NormalizeGradient(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 1))
+	checkKernel(t, L2Normalize{}, []*tensor.Dense{randTensor(r, 5, 4)}, 1e-2)
+}

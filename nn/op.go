@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"sync/atomic"
+	"time"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -32,6 +33,10 @@ type Kernel interface {
 }
 
 var opCount atomic.Uint64
+
+// OpTimes, when not nil, accumulates the time spent in each kernel's forward
+// ("name") and backward ("dname/dxI") calls: a profile by layer for benchmarks.
+var OpTimes map[string]time.Duration
 
 // Apply adds a node computing k on inputs to their graph.
 func Apply(k Kernel, inputs ...*gorgonia.Node) (*gorgonia.Node, error) {
@@ -85,6 +90,9 @@ func (op *kernelOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *kernelOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	if OpTimes != nil {
+		defer func(t time.Time) { OpTimes[op.k.Name()] += time.Since(t) }(time.Now())
+	}
 	ins, err := denseInputs(op.k, vals)
 	if err != nil {
 		return nil, err
@@ -152,6 +160,9 @@ func (op *gradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *gradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	if OpTimes != nil {
+		defer func(t time.Time) { OpTimes[fmt.Sprintf("d%s/dx%d", op.fwd.k.Name(), op.i)] += time.Since(t) }(time.Now())
+	}
 	n := len(op.fwd.in)
 	ins, err := denseInputs(op.fwd.k, vals[:n])
 	if err != nil {

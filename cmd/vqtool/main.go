@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vqtool/vqtool/internal/gemm"
 )
 
 // usageError marks an error in the command line rather than in the work.
@@ -49,7 +51,23 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 	return root
 }
 
+// reexecForSpeed restarts the process with an environment setting the BLAS
+// reads only at load time, when it is missing.
+func reexecForSpeed() {
+	kv, ok := gemm.EnvForSpeed()
+	if !ok || os.Getenv("VQTOOL_REEXEC") != "" {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	env := append(os.Environ(), kv, "VQTOOL_REEXEC=1")
+	_ = syscall.Exec(exe, os.Args, env) // on failure, run on as we are
+}
+
 func main() {
+	reexecForSpeed()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := newRootCommand().ExecuteContext(ctx)

@@ -20,6 +20,11 @@ var Impl interface {
 
 var name = "gonum (pure Go)"
 
+// EnvForSpeed returns an environment setting ("KEY=value") that the BLAS
+// must see when the process starts to run at full speed, if one is missing.
+// A command may re-execute itself with it; libraries never do.
+func EnvForSpeed() (string, bool) { return coreTypeEnv() }
+
 // Name names the BLAS in use.
 func Name() string { return name }
 

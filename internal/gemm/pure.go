@@ -1,0 +1,5 @@
+//go:build !(openblas && cgo)
+
+package gemm
+
+func coreTypeEnv() (string, bool) { return "", false }

@@ -1,0 +1,71 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+// The layers of ref-vq at batch 64.
+func BenchmarkConv(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	cases := []struct {
+		name         string
+		h, cin, cout int
+		g            Geometry
+		transposed   bool
+	}{
+		{"enc0", 28, 1, 64, Geometry{4, 2, 1}, false},
+		{"enc1", 14, 64, 128, Geometry{4, 2, 1}, false},
+		{"res3x3", 7, 128, 64, Geometry{3, 1, 1}, false},
+		{"res1x1", 7, 64, 128, Geometry{1, 1, 0}, false},
+		{"up0", 7, 128, 64, Geometry{4, 2, 1}, true},
+		{"up1", 14, 64, 1, Geometry{4, 2, 1}, true},
+	}
+	for _, c := range cases {
+		x := randTensor(r, 64, c.h, c.h, c.cin)
+		var k Kernel
+		var w *tensor.Dense
+		if c.transposed {
+			k = &ConvTranspose2D{Geometry: c.g, InputGrad: true}
+			w = randTensor(r, c.cin, c.g.K*c.g.K*c.cout)
+		} else {
+			k = &Conv2D{Geometry: c.g, InputGrad: true}
+			w = randTensor(r, c.g.K*c.g.K*c.cin, c.cout)
+		}
+		in := []*tensor.Dense{x, w, randTensor(r, c.cout)}
+		s, _ := k.OutShape([]tensor.Shape{x.Shape(), w.Shape(), in[2].Shape()})
+		out := make([]float32, s.TotalSize())
+		dOut := make([]float32, len(out))
+		dx := make([]float32, x.Shape().TotalSize())
+		dw := make([]float32, w.Shape().TotalSize())
+		pix := s[1] * s[2]
+		if c.transposed {
+			pix = c.h * c.h
+		}
+		flops := 2 * float64(64*pix*c.g.K*c.g.K*c.cin*c.cout)
+		b.Run(fmt.Sprintf("%s/forward", c.name), func(b *testing.B) {
+			for b.Loop() {
+				k.Forward(out, in)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(fmt.Sprintf("%s/backward-x", c.name), func(b *testing.B) {
+			for b.Loop() {
+				k.Backward(0, dx, in, out, dOut)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(fmt.Sprintf("%s/backward-w", c.name), func(b *testing.B) {
+			for b.Loop() {
+				if ct, ok := k.(*ConvTranspose2D); ok {
+					ct.gen++ // a new output gradient each time
+				}
+				k.Backward(1, dw, in, out, dOut)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,235 @@
+package vqvae
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/vqtool/vqtool/internal/atomicfile"
+	"github.com/vqtool/vqtool/nn"
+)
+
+// A checkpoint is a folder:
+//
+//	config.json          Info: architecture, data, step, metrics
+//	model.safetensors    weights and codebook, for inference
+//	resume.safetensors   all of the above plus optimiser moments, EMA
+//	                     buffers, RNG state and data position, to resume
+const (
+	configFile = "config.json"
+	modelFile  = "model.safetensors"
+	resumeFile = "resume.safetensors"
+	kind       = "vqtool.vqvae"
+)
+
+// Info is what config.json holds.
+type Info struct {
+	Kind    string             `json:"kind"`
+	Version int                `json:"version"`
+	Config  Config             `json:"config"`
+	Data    DataInfo           `json:"data"`
+	Step    int                `json:"step"`
+	Train   *TrainConfig       `json:"train,omitempty"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+}
+
+// DataInfo records the data a model was trained on and how pixels were scaled.
+type DataInfo struct {
+	Name     string     `json:"name"`
+	Channels int        `json:"channels"`
+	Size     int        `json:"size"`
+	Range    [2]float64 `json:"pixel_range"` // pixel values map linearly from [0, 255] to this range
+	Fit      string     `json:"fit,omitempty"`
+	Classes  []string   `json:"classes,omitempty"`
+}
+
+// ErrNoCheckpoint reports a folder that holds no checkpoint to resume.
+var ErrNoCheckpoint = errors.New("vqvae: no checkpoint")
+
+func (m *Model) putWeights(c *nn.Checkpoint) {
+	c.PutParams(m.params)
+	c.Put("codebook.ema_size", m.Codebook.Size, m.Config.CodebookSize)
+	c.Put("codebook.ema_sum", m.Codebook.Sum, m.Config.CodebookSize, m.Config.CodeDim)
+}
+
+func (m *Model) restoreWeights(c *nn.Checkpoint) error {
+	if err := c.RestoreParams(m.params); err != nil {
+		return err
+	}
+	size, err := c.Get("codebook.ema_size", m.Config.CodebookSize)
+	if err != nil {
+		return err
+	}
+	sum, err := c.Get("codebook.ema_sum", m.Config.CodebookSize, m.Config.CodeDim)
+	if err != nil {
+		return err
+	}
+	copy(m.Codebook.Size, size)
+	copy(m.Codebook.Sum, sum)
+	return nil
+}
+
+// Save writes config.json and model.safetensors into dir, creating it.
+func (m *Model) Save(dir string, info Info) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("vqvae: %w", err)
+	}
+	info.Kind, info.Version, info.Config = kind, 1, m.Config
+	c := nn.NewCheckpoint()
+	m.putWeights(c)
+	c.Meta["kind"] = kind
+	if err := c.Save(filepath.Join(dir, modelFile)); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(dir, configFile), info)
+}
+
+func writeJSON(path string, v any) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	})
+	if err != nil {
+		return fmt.Errorf("vqvae: %w", err)
+	}
+	return nil
+}
+
+// ReadInfo reads dir/config.json and checks that it describes a VQ-VAE.
+func ReadInfo(dir string) (Info, error) {
+	var info Info
+	path := filepath.Join(dir, configFile)
+	buf, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return info, fmt.Errorf("vqvae: %s is not a VQ-VAE checkpoint: no %s", dir, configFile)
+		}
+		return info, fmt.Errorf("vqvae: %w", err)
+	}
+	if err := json.Unmarshal(buf, &info); err != nil {
+		return info, fmt.Errorf("vqvae: %s: %w", path, err)
+	}
+	if info.Kind != kind {
+		return info, fmt.Errorf("vqvae: %s: kind %q: want %q (a checkpoint written by vqtool train-vq)", path, info.Kind, kind)
+	}
+	if err := info.Config.Validate(); err != nil {
+		return info, fmt.Errorf("%s: %w", path, err)
+	}
+	return info, nil
+}
+
+// Load reads a model saved by Save (or by a trainer's checkpoint).
+func Load(dir string) (*Model, Info, error) {
+	info, err := ReadInfo(dir)
+	if err != nil {
+		return nil, info, err
+	}
+	m, err := New(info.Config, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, info, err
+	}
+	path := filepath.Join(dir, modelFile)
+	c, err := nn.LoadCheckpoint(path)
+	if err != nil {
+		return nil, info, fmt.Errorf("vqvae: %w", err)
+	}
+	if err := m.restoreWeights(c); err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s does not match %s: %w", path, configFile, err)
+	}
+	return m, info, nil
+}
+
+// SaveCheckpoint writes the model (config.json, model.safetensors) and the
+// resume state (resume.safetensors) into dir. Each file is written under a
+// temporary name and renamed, the resume state last.
+func (t *Trainer) SaveCheckpoint(dir string, info Info) error {
+	info.Step = t.Step
+	tc := t.Config
+	info.Train = &tc
+	if err := t.Model.Save(dir, info); err != nil {
+		return err
+	}
+	c := nn.NewCheckpoint()
+	t.Model.putWeights(c)
+	c.PutAdam(t.opt, t.prog.Params)
+	rng, err := t.rng.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("vqvae: rng state: %w", err)
+	}
+	cfgJSON, _ := json.Marshal(t.Model.Config)
+	trainJSON, _ := json.Marshal(t.Config)
+	c.Meta["kind"] = kind + ".resume"
+	c.Meta["step"] = strconv.Itoa(t.Step)
+	c.Meta["epoch"] = strconv.Itoa(t.Epoch)
+	c.Meta["pos"] = strconv.Itoa(t.Pos)
+	c.Meta["rng"] = base64.StdEncoding.EncodeToString(rng)
+	c.Meta["config"] = string(cfgJSON)
+	c.Meta["train"] = string(trainJSON)
+	return c.Save(filepath.Join(dir, resumeFile))
+}
+
+// Resume rebuilds a trainer from dir/resume.safetensors: weights, codebook
+// and its EMA buffers, optimiser moments, RNG state, step and position in the
+// data. steps, if > 0, replaces the total step count (to extend a run).
+func Resume(dir string, data Images, steps int) (*Trainer, Info, error) {
+	path := filepath.Join(dir, resumeFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, Info{}, fmt.Errorf("%w to resume in %s: %v", ErrNoCheckpoint, dir, err)
+	}
+	info, err := ReadInfo(dir)
+	if err != nil {
+		return nil, info, err
+	}
+	c, err := nn.LoadCheckpoint(path)
+	if err != nil {
+		return nil, info, fmt.Errorf("vqvae: %w", err)
+	}
+	if c.Meta["kind"] != kind+".resume" {
+		return nil, info, fmt.Errorf("vqvae: %s: kind %q: want %q", path, c.Meta["kind"], kind+".resume")
+	}
+	var cfg Config
+	var tc TrainConfig
+	if err := json.Unmarshal([]byte(c.Meta["config"]), &cfg); err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s: model config: %w", path, err)
+	}
+	if err := json.Unmarshal([]byte(c.Meta["train"]), &tc); err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s: train config: %w", path, err)
+	}
+	if steps > 0 {
+		tc.Steps = steps
+	}
+	m, err := New(cfg, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, info, err
+	}
+	if err := m.restoreWeights(c); err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
+	}
+	t, err := NewTrainer(m, data, tc)
+	if err != nil {
+		return nil, info, err
+	}
+	if err := c.RestoreAdam(t.opt, t.prog.Params); err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
+	}
+	rng, err := base64.StdEncoding.DecodeString(c.Meta["rng"])
+	if err == nil {
+		err = t.rng.UnmarshalBinary(rng)
+	}
+	if err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s: rng state: %w", path, err)
+	}
+	for key, dst := range map[string]*int{"step": &t.Step, "epoch": &t.Epoch, "pos": &t.Pos} {
+		if *dst, err = strconv.Atoi(c.Meta[key]); err != nil {
+			return nil, info, fmt.Errorf("vqvae: %s: %s %q: want an integer", path, key, c.Meta[key])
+		}
+	}
+	return t, info, nil
+}

@@ -1,0 +1,306 @@
+package vqvae
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/vqtool/vqtool/codebook"
+	"github.com/vqtool/vqtool/nn"
+)
+
+// resBlock is x + conv1x1(relu(conv3x3(relu(x)))).
+type resBlock struct {
+	a, b *nn.Conv
+}
+
+func (r *resBlock) forward(g *nn.Builder, x *gorgonia.Node) *gorgonia.Node {
+	h := r.a.Forward(g, g.ReLU(x), true)
+	return g.Add(x, r.b.Forward(g, g.ReLU(h), true))
+}
+
+// Model is a VQ-VAE: encoder, codebook and decoder.
+type Model struct {
+	Config   Config
+	Codebook *codebook.Codebook
+	codes    *nn.Param // the codebook's storage as a parameter, [K, D]
+
+	encIn  []*nn.Conv // strided convolutions, then a 3x3 one
+	encRes []*resBlock
+	encOut *nn.Conv // 1x1 to the code dimension
+
+	decIn  *nn.Conv
+	decRes []*resBlock
+	decUp  []*nn.ConvT
+
+	params []*nn.Param
+
+	// Inference programs by batch size, built on first use.
+	encoders map[int]*encoder
+	decoders map[int]*decoder
+}
+
+// New returns a model with weights drawn from r.
+func New(cfg Config, r *rand.Rand) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cb, err := codebook.New(cfg.CodebookSize, cfg.CodeDim, r)
+	if err != nil {
+		return nil, err
+	}
+	cb.Decay, cb.Normalized = cfg.Decay, cfg.Normalize
+	if cfg.Normalize {
+		cb.Normalize()
+	}
+	m := &Model{Config: cfg, Codebook: cb, encoders: map[int]*encoder{}, decoders: map[int]*decoder{}}
+	m.codes = &nn.Param{Name: "quantizer.codes", Trainable: !cfg.EMA,
+		Value: tensor.New(tensor.WithShape(cfg.CodebookSize, cfg.CodeDim), tensor.WithBacking(cb.E))}
+
+	h, h2 := cfg.Hidden, cfg.Hidden/2
+	down := nn.Geometry{K: 4, Stride: 2, Pad: 1}
+	same := nn.Geometry{K: 3, Stride: 1, Pad: 1}
+	point := nn.Geometry{K: 1, Stride: 1}
+	m.encIn = append(m.encIn, nn.NewConv("encoder.conv0", cfg.Channels, h2, down, r))
+	m.encIn = append(m.encIn, nn.NewConv("encoder.conv1", h2, h, down, r))
+	if cfg.Downsample == 8 {
+		m.encIn = append(m.encIn, nn.NewConv("encoder.conv2", h, h, down, r))
+	}
+	m.encIn = append(m.encIn, nn.NewConv(fmt.Sprintf("encoder.conv%d", len(m.encIn)), h, h, same, r))
+	for i := range cfg.ResBlocks {
+		m.encRes = append(m.encRes, &resBlock{
+			a: nn.NewConv(fmt.Sprintf("encoder.res%d.conv0", i), h, cfg.ResHidden, same, r),
+			b: nn.NewConv(fmt.Sprintf("encoder.res%d.conv1", i), cfg.ResHidden, h, point, r)})
+	}
+	m.encOut = nn.NewConv("encoder.out", h, cfg.CodeDim, point, r)
+
+	m.decIn = nn.NewConv("decoder.in", cfg.CodeDim, h, same, r)
+	for i := range cfg.ResBlocks {
+		m.decRes = append(m.decRes, &resBlock{
+			a: nn.NewConv(fmt.Sprintf("decoder.res%d.conv0", i), h, cfg.ResHidden, same, r),
+			b: nn.NewConv(fmt.Sprintf("decoder.res%d.conv1", i), cfg.ResHidden, h, point, r)})
+	}
+	if cfg.Downsample == 8 {
+		m.decUp = append(m.decUp, nn.NewConvT("decoder.up0", h, h, down, r))
+	}
+	m.decUp = append(m.decUp, nn.NewConvT(fmt.Sprintf("decoder.up%d", len(m.decUp)), h, h2, down, r))
+	m.decUp = append(m.decUp, nn.NewConvT(fmt.Sprintf("decoder.up%d", len(m.decUp)), h2, cfg.Channels, down, r))
+
+	for _, c := range m.encIn {
+		m.params = append(m.params, c.Params()...)
+	}
+	for _, b := range m.encRes {
+		m.params = append(m.params, append(b.a.Params(), b.b.Params()...)...)
+	}
+	m.params = append(m.params, m.encOut.Params()...)
+	m.params = append(m.params, m.codes)
+	m.params = append(m.params, m.decIn.Params()...)
+	for _, b := range m.decRes {
+		m.params = append(m.params, append(b.a.Params(), b.b.Params()...)...)
+	}
+	for _, c := range m.decUp {
+		m.params = append(m.params, c.Params()...)
+	}
+	return m, nil
+}
+
+// Params lists every parameter, the codebook included.
+func (m *Model) Params() []*nn.Param { return m.params }
+
+// NumParams counts the weights.
+func (m *Model) NumParams() int {
+	n := 0
+	for _, p := range m.params {
+		n += len(p.Data())
+	}
+	return n
+}
+
+// encode adds the encoder to g: x [B, S, S, C] -> z [B, S/f, S/f, D].
+func (m *Model) encode(g *nn.Builder, x *gorgonia.Node) *gorgonia.Node {
+	h := x
+	for i, c := range m.encIn {
+		h = c.Forward(g, h, i > 0)
+		if i < len(m.encIn)-1 {
+			h = g.ReLU(h)
+		}
+	}
+	for _, b := range m.encRes {
+		h = b.forward(g, h)
+	}
+	z := m.encOut.Forward(g, g.ReLU(h), true)
+	if m.Config.Normalize {
+		z = g.Apply(nn.L2Normalize{}, z)
+	}
+	return z
+}
+
+// decode adds the decoder to g: codes [B, h, w, D] -> x_hat [B, S, S, C].
+func (m *Model) decode(g *nn.Builder, zq *gorgonia.Node, inputGrad bool) *gorgonia.Node {
+	h := m.decIn.Forward(g, zq, inputGrad)
+	for _, b := range m.decRes {
+		h = b.forward(g, h)
+	}
+	h = g.ReLU(h)
+	for i, c := range m.decUp {
+		h = c.Forward(g, h, true)
+		if i < len(m.decUp)-1 {
+			h = g.ReLU(h)
+		}
+	}
+	return h
+}
+
+// encoder is an inference program: images to encoder outputs.
+type encoder struct {
+	prog *nn.Program
+	x    *tensor.Dense
+	z    *gorgonia.Node
+}
+
+// decoder is an inference program: code vectors to images.
+type decoder struct {
+	prog *nn.Program
+	zq   *tensor.Dense
+	out  *gorgonia.Node
+}
+
+func (m *Model) encoderFor(batch int) (*encoder, error) {
+	if e, ok := m.encoders[batch]; ok {
+		return e, nil
+	}
+	g := nn.NewBuilder()
+	s, c := m.Config.Size, m.Config.Channels
+	xn, x := g.Input("x", batch, s, s, c)
+	z := m.encode(g, xn)
+	prog, err := g.Compile(nil)
+	if err != nil {
+		return nil, err
+	}
+	e := &encoder{prog: prog, x: x, z: z}
+	m.encoders[batch] = e
+	return e, nil
+}
+
+func (m *Model) decoderFor(batch int) (*decoder, error) {
+	if d, ok := m.decoders[batch]; ok {
+		return d, nil
+	}
+	g := nn.NewBuilder()
+	gs := m.Config.Grid()
+	zn, zq := g.Input("zq", batch, gs, gs, m.Config.CodeDim)
+	out := m.decode(g, zn, false)
+	prog, err := g.Compile(nil)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{prog: prog, zq: zq, out: out}
+	m.decoders[batch] = d
+	return d, nil
+}
+
+// InferBatch is the batch size of the inference programs.
+const InferBatch = 256
+
+// toNHWC writes n channel-major images into dst, NHWC.
+func toNHWC(dst, src []float32, n, c, h, w int) {
+	if c == 1 {
+		copy(dst, src[:n*h*w])
+		return
+	}
+	for i := range n {
+		for ch := range c {
+			for p := range h * w {
+				dst[(i*h*w+p)*c+ch] = src[(i*c+ch)*h*w+p]
+			}
+		}
+	}
+}
+
+// toNCHW is the inverse of toNHWC.
+func toNCHW(dst, src []float32, n, c, h, w int) {
+	if c == 1 {
+		copy(dst, src[:n*h*w])
+		return
+	}
+	for i := range n {
+		for ch := range c {
+			for p := range h * w {
+				dst[(i*c+ch)*h*w+p] = src[(i*h*w+p)*c+ch]
+			}
+		}
+	}
+}
+
+// ZTo runs the encoder on n channel-major images and writes the encoder
+// outputs [n, h, w, D] into dst.
+func (m *Model) ZTo(dst, images []float32, n int) error {
+	s, c, d := m.Config.Size, m.Config.Channels, m.Config.CodeDim
+	gs := m.Config.Grid()
+	per, zper := s*s*c, gs*gs*d
+	if len(images) < n*per || len(dst) < n*zper {
+		panic("vqvae: ZTo: length mismatch")
+	}
+	batch := min(InferBatch, n)
+	e, err := m.encoderFor(batch)
+	if err != nil {
+		return err
+	}
+	for lo := 0; lo < n; lo += batch {
+		k := min(batch, n-lo)
+		x := e.x.Float32s()
+		clear(x[k*per:])
+		toNHWC(x, images[lo*per:], k, c, s, s)
+		if err := e.prog.Run(); err != nil {
+			return fmt.Errorf("vqvae: encode: %w", err)
+		}
+		copy(dst[lo*zper:(lo+k)*zper], e.z.Value().Data().([]float32))
+	}
+	return nil
+}
+
+// EncodeTo writes the token grids of n channel-major images into dst
+// ([n, h, w]).
+func (m *Model) EncodeTo(dst []int32, images []float32, n int) error {
+	gs, d := m.Config.Grid(), m.Config.CodeDim
+	z := make([]float32, min(n, InferBatch)*gs*gs*d)
+	per := m.Config.Size * m.Config.Size * m.Config.Channels
+	for lo := 0; lo < n; lo += InferBatch {
+		k := min(InferBatch, n-lo)
+		if err := m.ZTo(z, images[lo*per:], k); err != nil {
+			return err
+		}
+		m.Codebook.NearestTo(dst[lo*gs*gs:(lo+k)*gs*gs], nil, z[:k*gs*gs*d])
+	}
+	return nil
+}
+
+// DecodeTo writes the channel-major images of n token grids into dst.
+func (m *Model) DecodeTo(dst []float32, tokens []int32, n int) error {
+	gs, d, k := m.Config.Grid(), m.Config.CodeDim, m.Config.CodebookSize
+	s, c := m.Config.Size, m.Config.Channels
+	per := s * s * c
+	batch := min(InferBatch, n)
+	dec, err := m.decoderFor(batch)
+	if err != nil {
+		return err
+	}
+	for lo := 0; lo < n; lo += batch {
+		b := min(batch, n-lo)
+		zq := dec.zq.Float32s()
+		clear(zq)
+		for i, t := range tokens[lo*gs*gs : (lo+b)*gs*gs] {
+			if t < 0 || int(t) >= k {
+				return fmt.Errorf("vqvae: token %d at grid %d position %d: want a code in [0, %d)", t, lo+i/(gs*gs), i%(gs*gs), k)
+			}
+			copy(zq[i*d:(i+1)*d], m.Codebook.Code(int(t)))
+		}
+		if err := dec.prog.Run(); err != nil {
+			return fmt.Errorf("vqvae: decode: %w", err)
+		}
+		toNCHW(dst[lo*per:], dec.out.Value().Data().([]float32), b, c, s, s)
+	}
+	return nil
+}
