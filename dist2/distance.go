@@ -156,3 +156,10 @@ func (f Func) RowTo(dst []float32, x int) {
 		dst[v] = float32(f.F(v, x))
 	}
 }
+
+func (k ScalarKind) String() string {
+	if k == Absolute {
+		return "absolute"
+	}
+	return "squared"
+}

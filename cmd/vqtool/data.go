@@ -28,7 +28,7 @@ func (o *dataOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Limit, "limit", 0, "use only the first N images (0: all)")
 	f.IntVar(&o.Size, "size", 0, "bring images to SIZE x SIZE pixels (0: keep)")
 	f.IntVar(&o.Channels, "channels", 0, "1 (gray) or 3 (RGB); 0 keeps the source's")
-	f.StringVar(&o.Fit, "fit", "crop", "how images reach --size: resize, crop or pad")
+	f.StringVar(&o.Fit, "fit", "", "how images reach --size: crop (default), pad or resize")
 }
 
 func (o *dataOptions) open() (*imageio.Dataset, error) {

@@ -21,6 +21,8 @@ type kernelOptions struct {
 	Distance   string
 	TopK       int
 	JSON       bool
+	Model      string
+	Token      int
 }
 
 func (o *kernelOptions) AddFlags(cmd *cobra.Command) {
@@ -29,7 +31,9 @@ func (o *kernelOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Target, "target", 0, "index of the target token x (for --scalar)")
 	f.StringVar(&o.Tau, "tau", "auto", "temperature: a number > 0, or auto to calibrate to --perplexity")
 	f.Float64Var(&o.Perplexity, "perplexity", dist2.DefaultPerplexity, "effective neighbours that auto tau aims for")
-	f.StringVar(&o.Distance, "distance", "squared", "scalar distance: squared or absolute")
+	f.StringVar(&o.Distance, "distance", "", "scalar tokens: squared (default) or absolute; codebook: l2 (default), mse or cosine")
+	f.StringVarP(&o.Model, "model", "m", "", "VQ-VAE checkpoint folder: the kernel over its codebook")
+	f.IntVar(&o.Token, "token", 0, "the target code (with --model)")
 	f.IntVar(&o.TopK, "topk", 10, "entries to list in the text output")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
 }
@@ -44,7 +48,8 @@ over the metric vocabulary for one target token x, with its entropy and
 perplexity (the effective number of neighbours). With --tau auto, tau is
 calibrated so that the mean perplexity over all targets equals --perplexity.`,
 		Example: `  vqtool kernel --scalar 0:9 --target 5 --tau 1 --distance squared --json
-  vqtool kernel --scalar 0:99 --target 50 --tau auto --perplexity 4`,
+  vqtool kernel --scalar 0:99 --target 50 --tau auto --perplexity 4
+  vqtool kernel --model fmnist.vq --token 17 --tau auto --perplexity 8`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runKernel(cmd.Context(), cmd.OutOrStdout(), opts)
@@ -67,17 +72,19 @@ type kernelResult struct {
 }
 
 func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
+	if opts.Model != "" {
+		return runCodebookKernel(w, opts)
+	}
 	if opts.Scalar == "" {
-		return usagef("kernel needs --scalar values (codebook kernels come with --model once a VQ checkpoint exists)")
+		return usagef("kernel needs --scalar values or a --model checkpoint")
 	}
 	values, err := parseScalars(opts.Scalar)
 	if err != nil {
 		return usageError{err}
 	}
-	var kind dist2.ScalarKind
+	kind := dist2.Squared
 	switch opts.Distance {
-	case "squared":
-		kind = dist2.Squared
+	case "squared", "":
 	case "absolute":
 		kind = dist2.Absolute
 	default:
@@ -91,11 +98,44 @@ func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
 	if err != nil {
 		return err
 	}
-	res.Distance = opts.Distance
+	res.Distance = kind.String()
 	if opts.JSON {
 		return printJSON(w, res)
 	}
 	printKernel(w, res, func(v int) string { return strconv.FormatFloat(float64(values[v]), 'g', -1, 32) }, opts.TopK)
+	return nil
+}
+
+// runCodebookKernel shows p_d(. | token) over a VQ checkpoint's codebook.
+func runCodebookKernel(w io.Writer, opts kernelOptions) error {
+	m, _, err := loadVQ(opts.Model)
+	if err != nil {
+		return err
+	}
+	name := opts.Distance
+	if name == "" {
+		name = "l2"
+	}
+	kind, err := dist2.ParseVectorKind(name)
+	if err != nil {
+		return usageError{err}
+	}
+	if opts.Token < 0 || opts.Token >= m.Config.CodebookSize {
+		return usagef("--token %d: want a code in [0, %d)", opts.Token, m.Config.CodebookSize)
+	}
+	d, err := m.Codebook.Distance(kind)
+	if err != nil {
+		return err
+	}
+	res, err := kernelRow(d, opts.Token, opts.Tau, opts.Perplexity)
+	if err != nil {
+		return err
+	}
+	res.Distance = name
+	if opts.JSON {
+		return printJSON(w, res)
+	}
+	printKernel(w, res, strconv.Itoa, opts.TopK)
 	return nil
 }
 

@@ -47,6 +47,11 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		newVersionCommand(),
 		newDataCommand(),
 		newKernelCommand(),
+		newTrainVQCommand(),
+		newEncodeCommand(),
+		newDecodeCommand(),
+		newReconstructCommand(),
+		newBenchCommand(),
 	)
 	return root
 }

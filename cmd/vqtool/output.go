@@ -9,6 +9,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/vqtool/vqtool/nn"
 )
 
 func printJSON(w io.Writer, v any) error {
@@ -52,3 +54,13 @@ func newBar(total int, desc string) *progressbar.ProgressBar {
 		progressbar.OptionClearOnFinish(),
 	)
 }
+
+// writeJSONLine appends one JSON object and a newline to a log.
+func writeJSONLine(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err == nil {
+		_, _ = w.Write(append(b, '\n'))
+	}
+}
+
+func blasName() string { return nn.BLAS() }

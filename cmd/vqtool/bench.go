@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+type benchOptions struct {
+	Reps   int
+	Warmup int
+	Peer   string
+	Python string
+	JSON   bool
+}
+
+func newBenchCommand() *cobra.Command {
+	var opts benchOptions
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Time the reference configurations (BENCH.md keys), optionally beside the PyTorch peer",
+		Long: `bench times ref-vq on this machine: a training step at batch 64, encoding and
+decoding at batch 256, float32, as the median of --reps runs after --warmup.
+With --peer it also runs the PyTorch peer script in the same session and
+reports ratios (vqtool time / PyTorch time: under 1.0 is faster).`,
+		Example: `  vqtool bench --json
+  vqtool bench --peer ../shared/bench/peer_torch.py`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBench(cmd.Context(), cmd.OutOrStdout(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.Reps, "reps", 10, "timed repetitions")
+	f.IntVar(&opts.Warmup, "warmup", 3, "untimed repetitions first")
+	f.StringVar(&opts.Peer, "peer", "", "PyTorch peer script to run with --threads 2 and compare against")
+	f.StringVar(&opts.Python, "python", "/usr/bin/python3", "interpreter for --peer")
+	f.BoolVar(&opts.JSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+// timeIt returns the median duration of reps calls of f after warm-up calls.
+func timeIt(ctx context.Context, warmup, reps int, f func() error) (time.Duration, error) {
+	for range warmup {
+		if err := f(); err != nil {
+			return 0, err
+		}
+	}
+	ds := make([]time.Duration, reps)
+	for i := range ds {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		t := time.Now()
+		if err := f(); err != nil {
+			return 0, err
+		}
+		ds[i] = time.Since(t)
+	}
+	slices.Sort(ds)
+	return ds[reps/2], nil
+}
+
+func benchVQ(ctx context.Context, opts benchOptions, out map[string]float64) error {
+	r := rand.New(rand.NewPCG(1, 1))
+	m, err := vqvae.New(vqvae.DefaultConfig(), r)
+	if err != nil {
+		return err
+	}
+	const n = 256
+	pix := make([]float32, n*28*28)
+	for i := range pix {
+		pix[i] = float32(2*r.Float64() - 1)
+	}
+	tc := vqvae.DefaultTrainConfig()
+	tc.KMeans = false
+	tc.LR = 2e-4 // BENCH.md's optimiser setting
+	tr, err := vqvae.NewTrainer(m, vqvae.Images{Pix: pix, N: n, C: 1, H: 28, W: 28}, tc)
+	if err != nil {
+		return err
+	}
+	d, err := timeIt(ctx, opts.Warmup, opts.Reps, func() error { _, err := tr.TrainStep(); return err })
+	if err != nil {
+		return err
+	}
+	out["vq_train_step_ms"] = d.Seconds() * 1e3
+	tokens := make([]int32, n*49)
+	d, err = timeIt(ctx, opts.Warmup, opts.Reps, func() error { return m.EncodeTo(tokens, pix, n) })
+	if err != nil {
+		return err
+	}
+	out["vq_encode_img_per_s"] = n / d.Seconds()
+	img := make([]float32, n*28*28)
+	d, err = timeIt(ctx, opts.Warmup, opts.Reps, func() error { return m.DecodeTo(img, tokens, n) })
+	if err != nil {
+		return err
+	}
+	out["vq_decode_img_per_s"] = n / d.Seconds()
+	return nil
+}
+
+// benchResult is what bench prints with --json: the project's figures under
+// BENCH.md's keys, and with --peer the peer's figures and the ratios.
+type benchResult struct {
+	Keys   map[string]float64 `json:"vqtool"`
+	Peer   map[string]float64 `json:"pytorch,omitempty"`
+	Ratios map[string]float64 `json:"ratio,omitempty"` // vqtool time / PyTorch time
+	BLAS   string             `json:"blas"`
+	CPUs   int                `json:"cpus"`
+}
+
+func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
+	if opts.Reps < 1 || opts.Warmup < 0 {
+		return usagef("--reps %d --warmup %d: want reps >= 1, warmup >= 0", opts.Reps, opts.Warmup)
+	}
+	res := benchResult{Keys: map[string]float64{}, BLAS: blasName(), CPUs: runtime.GOMAXPROCS(0)}
+	logf("bench: ref-vq on %s, %d CPUs", res.BLAS, res.CPUs)
+	if err := benchVQ(ctx, opts, res.Keys); err != nil {
+		return err
+	}
+	if opts.Peer != "" {
+		logf("bench: running the PyTorch peer %s", opts.Peer)
+		var stdout, stderr bytes.Buffer
+		cmd := exec.CommandContext(ctx, opts.Python, opts.Peer, "--threads", "2",
+			"--reps", fmt.Sprint(opts.Reps), "--warmup", fmt.Sprint(opts.Warmup))
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Env = os.Environ()
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("peer %s: %w: %s", opts.Peer, err, lastLine(stderr.String()))
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &res.Peer); err != nil {
+			return fmt.Errorf("peer %s printed no JSON object: %w", opts.Peer, err)
+		}
+		res.Ratios = map[string]float64{}
+		for k, v := range res.Keys {
+			p, ok := res.Peer[k]
+			if !ok || p == 0 || v == 0 {
+				continue
+			}
+			if isRate(k) {
+				res.Ratios[k] = p / v // a time ratio: PyTorch's rate over ours
+			} else {
+				res.Ratios[k] = v / p
+			}
+		}
+	}
+	if opts.JSON {
+		return printJSON(w, res)
+	}
+	keys := make([]string, 0, len(res.Keys))
+	for k := range res.Keys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fprintf(w, "%-26s %12s %12s %8s\n", "key", "vqtool", "pytorch", "ratio")
+	for _, k := range keys {
+		p, r := "-", "-"
+		if v, ok := res.Peer[k]; ok {
+			p = fmt.Sprintf("%.1f", v)
+		}
+		if v, ok := res.Ratios[k]; ok {
+			r = fmt.Sprintf("%.2f", v)
+		}
+		fprintf(w, "%-26s %12.1f %12s %8s\n", k, res.Keys[k], p, r)
+	}
+	fprintf(w, "ratio = vqtool time / PyTorch time (under 1.0: faster than PyTorch)\n")
+	return nil
+}
+
+func isRate(key string) bool { return len(key) > 6 && key[len(key)-6:] == "_per_s" }
+
+func lastLine(s string) string {
+	lines := bytes.Split(bytes.TrimSpace([]byte(s)), []byte("\n"))
+	return string(lines[len(lines)-1])
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vqtool/vqtool/imageio"
+)
+
+type decodeOptions struct {
+	Model string
+	Out   string
+	N     int
+	Cols  int
+	Scale int
+}
+
+func (o *decodeOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.Model, "model", "m", "", "VQ-VAE checkpoint folder")
+	f.StringVarP(&o.Out, "out", "o", "decoded.png", "PNG grid to write")
+	f.IntVarP(&o.N, "n", "n", 64, "grids to decode from the start of the file (0: all)")
+	f.IntVar(&o.Cols, "cols", 8, "images per row")
+	f.IntVar(&o.Scale, "scale", 2, "draw each pixel SCALE times")
+}
+
+func newDecodeCommand() *cobra.Command {
+	var opts decodeOptions
+	cmd := &cobra.Command{
+		Use:     "decode TOKENS.npy",
+		Short:   "Turn token grids back into images",
+		Example: `  vqtool decode --model fmnist.vq tokens.npy --out grid.png`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDecode(cmd.Context(), cmd.OutOrStdout(), opts, args[0])
+		},
+	}
+	opts.AddFlags(cmd)
+	return cmd
+}
+
+func runDecode(_ context.Context, w io.Writer, opts decodeOptions, path string) error {
+	if opts.N < 0 || opts.Cols < 1 || opts.Scale < 1 || opts.Scale > 32 {
+		return usagef("--n %d, --cols %d, --scale %d: want n >= 0, cols >= 1, scale in [1, 32]", opts.N, opts.Cols, opts.Scale)
+	}
+	m, _, err := loadVQ(opts.Model)
+	if err != nil {
+		return err
+	}
+	t, err := imageio.LoadTokens(path)
+	if err != nil {
+		return err
+	}
+	gs := m.Config.Grid()
+	if t.H != gs || t.W != gs {
+		return fmt.Errorf("%s holds %dx%d grids: the model %s makes %dx%d", path, t.H, t.W, opts.Model, gs, gs)
+	}
+	n := t.N
+	if opts.N > 0 {
+		n = min(n, opts.N)
+	}
+	c, s := m.Config.Channels, m.Config.Size
+	pix := make([]float32, n*c*s*s)
+	if err := m.DecodeTo(pix, t.Codes[:n*gs*gs], n); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	cells := make([]image.Image, n)
+	for i := range cells {
+		cells[i] = imageio.ToImage(pix[i*c*s*s:(i+1)*c*s*s], c, s, s)
+	}
+	if err := imageio.WritePNG(opts.Out, imageio.Grid(cells, imageio.GridOptions{Cols: opts.Cols, Scale: opts.Scale, Pad: 2})); err != nil {
+		return err
+	}
+	fprintf(w, "wrote %s: %d images decoded from %s\n", opts.Out, n, path)
+	return nil
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+type reconstructOptions struct {
+	dataOptions
+	Model string
+	Out   string
+	N     int
+	JSON  bool
+}
+
+func newReconstructCommand() *cobra.Command {
+	var opts reconstructOptions
+	cmd := &cobra.Command{
+		Use:     "reconstruct",
+		Short:   "Measure reconstruction error and codebook usage over a whole split, and draw originals beside reconstructions",
+		Example: `  vqtool reconstruct --model fmnist.vq --data fashion-mnist --split test --out recon.png --json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReconstruct(cmd.Context(), cmd.OutOrStdout(), opts)
+		},
+	}
+	opts.dataOptions.AddFlags(cmd)
+	f := cmd.Flags()
+	f.Lookup("split").DefValue = "test"
+	_ = f.Set("split", "test")
+	f.StringVarP(&opts.Model, "model", "m", "", "VQ-VAE checkpoint folder")
+	f.StringVarP(&opts.Out, "out", "o", "recon.png", "PNG to write: originals above reconstructions")
+	f.IntVarP(&opts.N, "n", "n", 16, "images to draw")
+	f.BoolVar(&opts.JSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+// reconResult is what reconstruct prints with --json.
+type reconResult struct {
+	Images int `json:"images"`
+	vqvae.Eval
+	Codes int `json:"codebook_size"`
+}
+
+func runReconstruct(_ context.Context, w io.Writer, opts reconstructOptions) error {
+	m, info, err := loadVQ(opts.Model)
+	if err != nil {
+		return err
+	}
+	d, err := openForModel(opts.dataOptions, info, nil)
+	if err != nil {
+		return err
+	}
+	ev, _, err := m.Evaluate(toImages(d))
+	if err != nil {
+		return err
+	}
+	if opts.Out != "" {
+		if err := writeReconGrid(opts.Out, m, d, opts.N); err != nil {
+			return err
+		}
+	}
+	res := reconResult{Images: d.N, Eval: ev, Codes: m.Config.CodebookSize}
+	if opts.JSON {
+		return printJSON(w, res)
+	}
+	fprintf(w, "%d images of %s: psnr %.2f dB, mse %.5f, codes used %d/%d (%.1f%%), perplexity %.1f, dead %d\n",
+		d.N, d.Name, ev.PSNR, ev.MSE, ev.Used, res.Codes, 100*ev.Fraction, ev.Perplexity, ev.Dead)
+	if opts.Out != "" {
+		fprintf(w, "wrote %s\n", opts.Out)
+	}
+	return nil
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+type trainVQOptions struct {
+	dataOptions
+	Out        string
+	Epochs     float64
+	Steps      int
+	Batch      int
+	LR         float64
+	Warmup     int
+	Codebook   int
+	CodeDim    int
+	Hidden     int
+	ResBlocks  int
+	Downsample int
+	Beta       float64
+	EMA        bool
+	Decay      float64
+	Restart    float64
+	Normalize  bool
+	L1         bool
+	Seed       uint64
+	Resume     bool
+	GridEvery  int
+	SaveEvery  int
+	EvalSplit  string
+	JSON       bool
+}
+
+func (o *trainVQOptions) AddFlags(cmd *cobra.Command) {
+	o.dataOptions.AddFlags(cmd)
+	d, t := vqvae.DefaultConfig(), vqvae.DefaultTrainConfig()
+	f := cmd.Flags()
+	f.StringVarP(&o.Out, "out", "o", "model.vq", "checkpoint folder to write (config.json, model.safetensors, resume.safetensors, pictures)")
+	f.Float64Var(&o.Epochs, "epochs", 0, "passes over the training images (overrides --steps)")
+	f.IntVar(&o.Steps, "steps", t.Steps, "optimiser steps")
+	f.IntVar(&o.Batch, "batch", t.Batch, "images per step")
+	f.Float64Var(&o.LR, "lr", t.LR, "peak learning rate (Adam), after a linear warm-up, then cosine decay")
+	f.IntVar(&o.Warmup, "warmup", t.Warmup, "warm-up steps")
+	f.IntVar(&o.Codebook, "codebook-size", d.CodebookSize, "codes in the codebook (K)")
+	f.IntVar(&o.CodeDim, "code-dim", d.CodeDim, "dimension of a code (D)")
+	f.IntVar(&o.Hidden, "hidden", d.Hidden, "channels of the deep layers")
+	f.IntVar(&o.ResBlocks, "res-blocks", d.ResBlocks, "residual blocks in encoder and decoder")
+	f.IntVar(&o.Downsample, "downsample", d.Downsample, "image side / token grid side: 4 or 8")
+	f.Float64Var(&o.Beta, "beta", d.Beta, "commitment weight, on the encoder term ||z - sg(e)||^2")
+	f.BoolVar(&o.EMA, "ema", d.EMA, "update codes by EMA instead of a codebook loss")
+	f.Float64Var(&o.Decay, "decay", d.Decay, "EMA decay")
+	f.Float64Var(&o.Restart, "dead-threshold", t.Restart, "re-seed codes whose EMA usage falls under this from the batch (0: never)")
+	f.BoolVar(&o.Normalize, "normalize", false, "l2-normalised (cosine) codes")
+	f.BoolVar(&o.L1, "l1", false, "L1 reconstruction loss instead of MSE")
+	f.Uint64Var(&o.Seed, "seed", t.Seed, "seed of weights, data order and restarts: the same seed repeats a run")
+	f.BoolVar(&o.Resume, "resume", false, "continue the run saved in --out")
+	f.IntVar(&o.GridEvery, "grid-every", 500, "write inputs against reconstructions every N steps (0: only at the end)")
+	f.IntVar(&o.SaveEvery, "save-every", 500, "checkpoint every N steps")
+	f.StringVar(&o.EvalSplit, "eval-split", "test", "held-out split measured at each epoch end (none: skip)")
+	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
+}
+
+func newTrainVQCommand() *cobra.Command {
+	var opts trainVQOptions
+	cmd := &cobra.Command{
+		Use:   "train-vq",
+		Short: "Train a VQ-VAE tokenizer",
+		Example: `  vqtool train-vq --data fashion-mnist --out fmnist.vq --epochs 10
+  vqtool train-vq --data fashion-mnist --out fmnist.vq --resume`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTrainVQ(cmd.Context(), cmd.OutOrStdout(), opts)
+		},
+	}
+	opts.AddFlags(cmd)
+	return cmd
+}
+
+func toImages(d *imageio.Dataset) vqvae.Images {
+	return vqvae.Images{Pix: d.Pix, N: d.N, C: d.C, H: d.H, W: d.W}
+}
+
+// vqResult is what train-vq prints with --json.
+type vqResult struct {
+	Out     string      `json:"out"`
+	Steps   int         `json:"steps"`
+	Seconds float64     `json:"seconds"`
+	Train   vqvae.Eval  `json:"train_batch_last"`
+	Test    *vqvae.Eval `json:"held_out,omitempty"`
+}
+
+func runTrainVQ(ctx context.Context, w io.Writer, opts trainVQOptions) error {
+	train, err := opts.open()
+	if err != nil {
+		return err
+	}
+	var held *imageio.Dataset
+	if opts.EvalSplit != "none" && opts.EvalSplit != opts.Split && isNamedSet(opts.Data) {
+		o := opts.dataOptions
+		o.Split, o.Limit = opts.EvalSplit, 0
+		if held, err = o.open(); err != nil {
+			return err
+		}
+	}
+	var tr *vqvae.Trainer
+	var info vqvae.Info
+	if opts.Resume {
+		tr, info, err = vqvae.Resume(opts.Out, toImages(train), 0)
+		if err != nil {
+			return err
+		}
+		logf("resuming %s at step %d of %d", opts.Out, tr.Step, tr.Config.Steps)
+	} else {
+		if _, err := os.Stat(filepath.Join(opts.Out, "resume.safetensors")); err == nil {
+			return usagef("%s already holds a training run: continue it with --resume, or choose another --out", opts.Out)
+		}
+		cfg := vqvae.DefaultConfig()
+		cfg.Channels, cfg.Size = train.C, train.H
+		cfg.CodebookSize, cfg.CodeDim, cfg.Hidden, cfg.ResBlocks = opts.Codebook, opts.CodeDim, opts.Hidden, opts.ResBlocks
+		cfg.Downsample, cfg.Beta, cfg.EMA, cfg.Decay = opts.Downsample, opts.Beta, opts.EMA, opts.Decay
+		cfg.Normalize, cfg.L1 = opts.Normalize, opts.L1
+		if train.H != train.W {
+			return usagef("images of %dx%d: want square images (use --size)", train.W, train.H)
+		}
+		if err := cfg.Validate(); err != nil {
+			return usageError{err}
+		}
+		tc := vqvae.DefaultTrainConfig()
+		tc.Batch, tc.LR, tc.Warmup, tc.Restart, tc.Seed = opts.Batch, opts.LR, opts.Warmup, opts.Restart, opts.Seed
+		tc.Steps = opts.Steps
+		if opts.Epochs > 0 {
+			tc.Steps = int(math.Ceil(opts.Epochs * float64(train.N) / float64(opts.Batch)))
+		}
+		if err := tc.Validate(train.N); err != nil {
+			return usageError{err}
+		}
+		m, err := vqvae.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x3e1)))
+		if err != nil {
+			return err
+		}
+		if tr, err = vqvae.NewTrainer(m, toImages(train), tc); err != nil {
+			return err
+		}
+		info = vqvae.Info{Data: vqvae.DataInfo{Name: train.Name, Channels: train.C, Size: train.H,
+			Range: [2]float64{-1, 1}, Fit: opts.Fit, Classes: train.Classes}}
+		logf("train-vq: %d images of %dx%dx%d from %s, %d steps of %d (%.1f epochs), %d weights, BLAS %s",
+			train.N, train.C, train.H, train.W, train.Name, tc.Steps, tc.Batch,
+			float64(tc.Steps*tc.Batch)/float64(train.N), tr.Model.NumParams(), blasName())
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	metrics, err := os.OpenFile(filepath.Join(opts.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer metrics.Close()
+
+	gridData := train
+	if held != nil {
+		gridData = held
+	}
+	writeGrid := func() error {
+		return writeReconGrid(filepath.Join(opts.Out, "recon.png"), tr.Model, gridData, 16)
+	}
+	save := func() error {
+		return tr.SaveCheckpoint(opts.Out, info)
+	}
+	bar := newBar(tr.Config.Steps, "train-vq")
+	_ = bar.Set(tr.Step)
+	start, startStep := time.Now(), tr.Step
+	var last vqvae.StepStats
+	epoch := tr.Epoch
+	for tr.Step < tr.Config.Steps {
+		if ctx.Err() != nil {
+			bar.Finish()
+			if err := save(); err != nil {
+				return err
+			}
+			logf("interrupted at step %d: saved %s; continue with --resume", tr.Step, opts.Out)
+			return ctx.Err()
+		}
+		s, err := tr.TrainStep()
+		if err != nil {
+			bar.Finish()
+			if errors.Is(err, vqvae.ErrNotFinite) {
+				return fmt.Errorf("%w; the last good checkpoint in %s is kept (lower --lr and --resume)", err, opts.Out)
+			}
+			return err
+		}
+		last = s
+		rate := float64((tr.Step-startStep)*tr.Config.Batch) / time.Since(start).Seconds()
+		bar.Describe(fmt.Sprintf("loss %.4f psnr %.2f dB codes alive %.0f%% %.0f img/s", s.Loss, s.PSNR, 100*s.Usage, rate))
+		_ = bar.Set(tr.Step)
+		writeJSONLine(metrics, map[string]any{"step": s.Step, "loss": s.Loss, "psnr": s.PSNR, "lr": s.LR,
+			"usage": s.Usage, "restarts": s.Restarts, "img_per_s": rate})
+		if opts.GridEvery > 0 && tr.Step%opts.GridEvery == 0 {
+			if err := writeGrid(); err != nil {
+				return err
+			}
+		}
+		if opts.SaveEvery > 0 && tr.Step%opts.SaveEvery == 0 {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+		if tr.Epoch != epoch && held != nil {
+			epoch = tr.Epoch
+			ev, _, err := tr.Model.Evaluate(toImages(held))
+			if err != nil {
+				return err
+			}
+			logf("epoch %d: held-out psnr %.2f dB, mse %.5f, codes used %d/%d (%.1f%%), perplexity %.1f",
+				epoch, ev.PSNR, ev.MSE, ev.Used, tr.Model.Config.CodebookSize, 100*ev.Fraction, ev.Perplexity)
+			writeJSONLine(metrics, map[string]any{"step": tr.Step, "epoch": epoch, "held_out": ev})
+		}
+	}
+	bar.Finish()
+	res := vqResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(),
+		Train: vqvae.Eval{MSE: last.Recon, PSNR: last.PSNR}}
+	info.Metrics = map[string]float64{"train_batch_psnr": last.PSNR}
+	if held != nil {
+		ev, _, err := tr.Model.Evaluate(toImages(held))
+		if err != nil {
+			return err
+		}
+		res.Test = &ev
+		info.Metrics["held_out_psnr"], info.Metrics["held_out_mse"] = ev.PSNR, ev.MSE
+		info.Metrics["held_out_usage"], info.Metrics["held_out_perplexity"] = ev.Fraction, ev.Perplexity
+		info.Metrics["held_out_dead_codes"] = float64(ev.Dead)
+		writeJSONLine(metrics, map[string]any{"step": tr.Step, "final": true, "held_out": ev})
+	}
+	if err := save(); err != nil {
+		return err
+	}
+	if err := writeGrid(); err != nil {
+		return err
+	}
+	if opts.JSON {
+		return printJSON(w, res)
+	}
+	fprintf(w, "wrote %s after %d steps in %.0f s\n", opts.Out, tr.Step, res.Seconds)
+	if res.Test != nil {
+		fprintf(w, "held-out (%s split): psnr %.2f dB, mse %.5f, codes used %d/%d (%.1f%%), perplexity %.1f, dead %d\n",
+			opts.EvalSplit, res.Test.PSNR, res.Test.MSE, res.Test.Used, tr.Model.Config.CodebookSize,
+			100*res.Test.Fraction, res.Test.Perplexity, res.Test.Dead)
+	}
+	return nil
+}
+
+// isNamedSet reports whether a --data value has train and test splits.
+func isNamedSet(name string) bool {
+	for _, s := range imageio.Sets {
+		if name == s {
+			return true
+		}
+	}
+	return false
+}
+
+// writeReconGrid draws the first n images of d in one row and their
+// reconstructions in the row below.
+func writeReconGrid(path string, m *vqvae.Model, d *imageio.Dataset, n int) error {
+	n = min(n, d.N)
+	part := d.Slice(0, n)
+	gs := m.Config.Grid()
+	tokens := make([]int32, n*gs*gs)
+	if err := m.EncodeTo(tokens, part.Pix, n); err != nil {
+		return err
+	}
+	rec := make([]float32, len(part.Pix))
+	if err := m.DecodeTo(rec, tokens, n); err != nil {
+		return err
+	}
+	per := d.ImageSize()
+	cells := make([]image.Image, 0, 2*n)
+	for i := range n {
+		cells = append(cells, imageio.ToImage(part.Pix[i*per:(i+1)*per], d.C, d.H, d.W))
+	}
+	for i := range n {
+		cells = append(cells, imageio.ToImage(rec[i*per:(i+1)*per], d.C, d.H, d.W))
+	}
+	return imageio.WritePNG(path, imageio.Grid(cells, imageio.GridOptions{Cols: n, Scale: 2, Pad: 2,
+		RowCaptions: []string{"input", "recon"}}))
+}
