@@ -195,3 +195,46 @@ func TestL2NormalizeGradient(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 1))
 	checkKernel(t, L2Normalize{}, []*tensor.Dense{randTensor(r, 5, 4)}, 1e-2)
 }
+
+func TestTransformerKernelGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 1))
+	checkKernel(t, &MatMul{InputGrad: true}, []*tensor.Dense{randTensor(r, 5, 4), randTensor(r, 4, 3), randTensor(r, 3)}, 1e-2)
+	checkKernel(t, &LayerNorm{}, []*tensor.Dense{randTensor(r, 4, 6), randTensor(r, 6), randTensor(r, 6)}, 2e-2)
+	checkKernel(t, GELU{}, []*tensor.Dense{randTensor(r, 3, 7)}, 1e-2)
+	checkKernel(t, &CausalAttention{Batch: 2, Len: 5, Heads: 2}, []*tensor.Dense{randTensor(r, 10, 3*2*3)}, 2e-2)
+	emb := &SeqEmbed{Batch: 2, Len: 4, Tokens: []int32{1, 0, 2, 2, 2, 1}, Stride: 3, Classes: []int32{1, 0}}
+	checkKernel(t, emb, []*tensor.Dense{randTensor(r, 3, 5), randTensor(r, 2, 5), randTensor(r, 4, 5)}, 1e-2)
+}
+
+// Output i of causal attention must not change when inputs after i do.
+func TestAttentionIsCausal(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 1))
+	a := &CausalAttention{Batch: 1, Len: 6, Heads: 2}
+	x := randTensor(r, 6, 12)
+	out1, out2 := make([]float32, 6*4), make([]float32, 6*4)
+	a.Forward(out1, []*tensor.Dense{x})
+	for j := 4 * 12; j < 6*12; j++ { // change positions 4 and 5
+		x.Float32s()[j] += 3
+	}
+	a.Forward(out2, []*tensor.Dense{x})
+	for i := range 4 * 4 {
+		if out1[i] != out2[i] {
+			t.Fatalf("output %d changed when later positions did", i)
+		}
+	}
+	if out1[5*4] == out2[5*4] {
+		t.Error("the last position ignored its own input")
+	}
+}
+
+func TestGELUValues(t *testing.T) {
+	x := tensor.New(tensor.WithShape(3), tensor.WithBacking([]float32{-1, 0, 2}))
+	out := make([]float32, 3)
+	GELU{}.Forward(out, []*tensor.Dense{x})
+	// The tanh form: gelu(-1) = -0.158808, gelu(2) = 1.954598.
+	for i, want := range []float32{-0.158808, 0, 1.954598} {
+		if math.Abs(float64(out[i]-want)) > 1e-5 {
+			t.Errorf("gelu(%v) = %v, want %v", x.Float32s()[i], out[i], want)
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package nn
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+
+	"github.com/vqtool/vqtool/internal/gemm"
+	"github.com/vqtool/vqtool/internal/par"
+)
+
+// MatMul is x W + b over the last axis: inputs x [N, In], W [In, Out],
+// b [Out]; output [N, Out].
+type MatMul struct {
+	InputGrad bool
+}
+
+var _ Kernel = (*MatMul)(nil)
+
+func (m *MatMul) Name() string { return "linear" }
+
+func (m *MatMul) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 3 || in[0].Dims() != 2 || in[1].Dims() != 2 || in[2].Dims() != 1 ||
+		in[0][1] != in[1][0] || in[1][1] != in[2][0] {
+		return nil, fmt.Errorf("inputs %v: want x [N In], W [In Out], b [Out]", in)
+	}
+	return tensor.Shape{in[0][0], in[1][1]}, nil
+}
+
+func (m *MatMul) Forward(out []float32, in []*tensor.Dense) {
+	s := in[1].Shape()
+	n, k, o := in[0].Shape()[0], s[0], s[1]
+	x, w, b := in[0].Float32s(), in[1].Float32s(), in[2].Float32s()
+	par.For(n, 32, func(lo, hi int) {
+		gemm.Serial(false, false, hi-lo, o, k, 1, x[lo*k:], k, w, o, 0, out[lo*o:], o)
+		addBias(out[lo*o:hi*o], b)
+	})
+}
+
+func (m *MatMul) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+	s := in[1].Shape()
+	n, k, o := in[0].Shape()[0], s[0], s[1]
+	switch i {
+	case 0:
+		gemm.Sgemm(false, true, n, k, o, 1, dOut, o, in[1].Float32s(), o, 0, dst, k)
+	case 1:
+		gemm.Sgemm(true, false, k, o, n, 1, in[0].Float32s(), k, dOut, o, 0, dst, o)
+	case 2:
+		sumRows(dst, dOut, n, o)
+	}
+}
+
+func (m *MatMul) Differentiable(int) []bool { return []bool{m.InputGrad, true, true} }
+
+// LayerNorm normalises each row of x [N, D] to zero mean and unit variance,
+// then scales and shifts: y = (x - mean)/sqrt(var + 1e-5) * gamma + beta.
+type LayerNorm struct {
+	xhat []float32 // normalised rows of the last forward
+	rstd []float32 // 1/sqrt(var + eps) per row
+}
+
+var _ Kernel = (*LayerNorm)(nil)
+
+const lnEps = 1e-5
+
+func (l *LayerNorm) Name() string { return "layernorm" }
+
+func (l *LayerNorm) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 3 || in[0].Dims() != 2 || in[1].Dims() != 1 || in[2].Dims() != 1 ||
+		in[1][0] != in[0][1] || in[2][0] != in[0][1] {
+		return nil, fmt.Errorf("inputs %v: want x [N D], gamma [D], beta [D]", in)
+	}
+	return in[0].Clone(), nil
+}
+
+func (l *LayerNorm) Forward(out []float32, in []*tensor.Dense) {
+	x, g, b := in[0].Float32s(), in[1].Float32s(), in[2].Float32s()
+	d := len(g)
+	n := len(x) / d
+	l.xhat = grow(l.xhat, len(x))
+	l.rstd = grow(l.rstd, n)
+	par.For(n, 64, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := x[r*d : (r+1)*d]
+			var mean float32
+			for _, v := range row {
+				mean += v
+			}
+			mean /= float32(d)
+			var vr float32
+			for _, v := range row {
+				vr += (v - mean) * (v - mean)
+			}
+			rstd := 1 / sqrt32(vr/float32(d)+lnEps)
+			l.rstd[r] = rstd
+			xh, o := l.xhat[r*d:(r+1)*d], out[r*d:(r+1)*d]
+			for j, v := range row {
+				xh[j] = (v - mean) * rstd
+				o[j] = xh[j]*g[j] + b[j]
+			}
+		}
+	})
+}
+
+func (l *LayerNorm) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+	g := in[1].Float32s()
+	d := len(g)
+	n := len(dOut) / d
+	switch i {
+	case 0:
+		// dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat))
+		par.For(n, 64, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				dy, xh := dOut[r*d:(r+1)*d], l.xhat[r*d:(r+1)*d]
+				var m1, m2 float32
+				for j := range d {
+					t := dy[j] * g[j]
+					m1 += t
+					m2 += t * xh[j]
+				}
+				m1 /= float32(d)
+				m2 /= float32(d)
+				dx := dst[r*d : (r+1)*d]
+				for j := range d {
+					dx[j] = l.rstd[r] * (dy[j]*g[j] - m1 - xh[j]*m2)
+				}
+			}
+		})
+	case 1:
+		clear(dst)
+		for r := range n {
+			dy, xh := dOut[r*d:(r+1)*d], l.xhat[r*d:(r+1)*d]
+			for j := range d {
+				dst[j] += dy[j] * xh[j]
+			}
+		}
+	case 2:
+		sumRows(dst, dOut, n, d)
+	}
+}
+
+func (l *LayerNorm) Differentiable(int) []bool { return []bool{true, true, true} }
+
+// GELU is x * Phi(x) in the tanh approximation of Hendrycks and Gimpel:
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+type GELU struct{}
+
+var _ Kernel = GELU{}
+
+func (GELU) Name() string { return "gelu" }
+
+func (GELU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("%d inputs: want 1", len(in))
+	}
+	return in[0].Clone(), nil
+}
+
+const geluC = 0.7978845608028654 // sqrt(2/pi)
+
+func (GELU) Forward(out []float32, in []*tensor.Dense) {
+	x := in[0].Float32s()
+	par.For(len(x), grain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := x[i]
+			out[i] = 0.5 * v * (1 + tanh32(geluC*(v+0.044715*v*v*v)))
+		}
+	})
+}
+
+func (GELU) Backward(_ int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+	x := in[0].Float32s()
+	par.For(len(x), grain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := x[i]
+			u := geluC * (v + 0.044715*v*v*v)
+			t := tanh32(u)
+			du := geluC * (1 + 3*0.044715*v*v)
+			dst[i] = dOut[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*du)
+		}
+	})
+}
+
+func (GELU) Differentiable(int) []bool { return []bool{true} }
