@@ -112,3 +112,34 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 }
 
 func (a *CausalAttention) Differentiable(int) []bool { return []bool{true} }
+
+// AttendTo computes the attention output of one query per row over cached
+// keys and values, for every head, as CausalAttention does at position t:
+// q [D] for the new position, keys and values [t+1, D] rows 0..t of a cache
+// whose rows are stride floats apart; out [D]. scores is scratch of t+1.
+func AttendTo(out, q, keys, values []float32, t, stride, heads int, scores []float32) {
+	d := len(q)
+	dh := d / heads
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	for h := range heads {
+		qh := q[h*dh : (h+1)*dh]
+		for j := 0; j <= t; j++ {
+			k := keys[j*stride+h*dh : j*stride+(h+1)*dh]
+			var s float32
+			for i, v := range qh {
+				s += v * k[i]
+			}
+			scores[j] = s * scale
+		}
+		softmaxPrefix(scores[:t+1], t+1)
+		o := out[h*dh : (h+1)*dh]
+		clear(o)
+		for j := 0; j <= t; j++ {
+			p := scores[j]
+			v := values[j*stride+h*dh : j*stride+(h+1)*dh]
+			for i, x := range v {
+				o[i] += p * x
+			}
+		}
+	}
+}

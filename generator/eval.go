@@ -1,0 +1,125 @@
+package generator
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/internal/par"
+)
+
+// Eval reports how well a model predicts held-out grids, and how far its
+// mistakes land in codebook distance.
+type Eval struct {
+	NLL              float64 `json:"nll_bits"`          // -log2 p(x), bits per token
+	Accuracy         float64 `json:"accuracy"`          // argmax = x
+	ExpectedDistance float64 `json:"expected_distance"` // E_{v ~ p}[d(v, x)]
+	ArgmaxDistance   float64 `json:"argmax_distance"`   // d(argmax p, x)
+	Tokens           int     `json:"tokens"`
+}
+
+// EvalBatch is the batch size of evaluation passes.
+const EvalBatch = 128
+
+// Evaluate measures the model on data with teacher forcing and true labels.
+// d gives the codebook distance for the metric-aware errors (nil skips them).
+func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
+	c := m.Config
+	if err := checkTokens(data, c); err != nil {
+		return Eval{}, err
+	}
+	var dist []float32 // dense K x K distances
+	if d != nil {
+		if d.Size() != c.Vocab {
+			return Eval{}, fmt.Errorf("generator: distance over %d tokens for a vocabulary of %d", d.Size(), c.Vocab)
+		}
+		dist = make([]float32, c.Vocab*c.Vocab)
+		for x := range c.Vocab {
+			d.RowTo(dist[x*c.Vocab:(x+1)*c.Vocab], x)
+		}
+	}
+	batch := min(EvalBatch, data.N)
+	gr, err := m.inferenceFor(batch)
+	if err != nil {
+		return Eval{}, err
+	}
+	var e Eval
+	var nll, acc, ed, ad float64
+	for lo := 0; lo < data.N; lo += batch {
+		k := min(batch, data.N-lo)
+		for i := range batch {
+			src := lo + min(i, k-1)
+			copy(gr.embed.Tokens[i*c.Len:], data.Codes[src*c.Len:(src+1)*c.Len])
+			gr.embed.Classes[i] = int32(c.Classes)
+			if data.Labels != nil && c.Classes > 0 {
+				gr.embed.Classes[i] = data.Labels[src]
+			}
+		}
+		if err := gr.prog.Run(); err != nil {
+			return Eval{}, fmt.Errorf("generator: evaluate: %w", err)
+		}
+		logits := gr.logitsOf()
+		n := k * c.Len
+		type sums struct{ nll, acc, ed, ad float64 }
+		parts := make([]sums, n)
+		par.For(n, 64, func(plo, phi int) {
+			p := make([]float64, c.Vocab)
+			var s sums
+			for pos := plo; pos < phi; pos++ {
+				x := int(data.Codes[lo*c.Len+pos])
+				z := logits[pos*c.Vocab : (pos+1)*c.Vocab]
+				best := 0
+				m := math.Inf(-1)
+				for v, zv := range z {
+					if float64(zv) > m {
+						m, best = float64(zv), v
+					}
+				}
+				var sum float64
+				for v, zv := range z {
+					p[v] = math.Exp(float64(zv) - m)
+					sum += p[v]
+				}
+				s.nll += (math.Log(sum) + m - float64(z[x])) / math.Ln2
+				if best == x {
+					s.acc++
+				}
+				if dist != nil {
+					row := dist[x*c.Vocab : (x+1)*c.Vocab]
+					var ev float64
+					for v, pv := range p {
+						ev += pv * float64(row[v])
+					}
+					s.ed += ev / sum
+					s.ad += float64(row[best])
+				}
+			}
+			parts[plo] = s
+		})
+		for _, s := range parts {
+			nll, acc, ed, ad = nll+s.nll, acc+s.acc, ed+s.ed, ad+s.ad
+		}
+		e.Tokens += n
+	}
+	if e.Tokens > 0 {
+		t := float64(e.Tokens)
+		e.NLL, e.Accuracy, e.ExpectedDistance, e.ArgmaxDistance = nll/t, acc/t, ed/t, ad/t
+	}
+	return e, nil
+}
+
+// inferenceFor returns the cached forward-only graph for a batch size.
+func (m *Model) inferenceFor(batch int) (*graph, error) {
+	if m.graphs == nil {
+		m.graphs = map[int]*graph{}
+	}
+	if g, ok := m.graphs[batch]; ok {
+		return g, nil
+	}
+	g, err := m.inference(batch)
+	if err != nil {
+		return nil, err
+	}
+	m.graphs[batch] = g
+	return g, nil
+}

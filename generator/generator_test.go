@@ -1,0 +1,149 @@
+package generator
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/vqtool/vqtool/dist2"
+)
+
+func tinyConfig() Config {
+	return Config{Vocab: 16, Classes: 3, Len: 9, GridH: 3, GridW: 3, Dim: 16, Layers: 2, Heads: 2, MLP: 32}
+}
+
+func tinyTokens(r *rand.Rand, n int, c Config) Tokens {
+	t := Tokens{Codes: make([]int32, n*c.Len), Labels: make([]int32, n), N: n, Len: c.Len}
+	for i := range n {
+		t.Labels[i] = int32(i % c.Classes)
+		for j := range c.Len {
+			// A learnable pattern: the class sets the first token, then +1 steps.
+			t.Codes[i*c.Len+j] = int32((int(t.Labels[i])*5 + j + r.IntN(2)) % c.Vocab)
+		}
+	}
+	return t
+}
+
+func tinyDistance(c Config) dist2.Distance {
+	vals := make([]float32, c.Vocab)
+	for i := range vals {
+		vals[i] = float32(i)
+	}
+	return dist2.Scalar{Values: vals, Kind: dist2.Squared}
+}
+
+func TestSampleCacheMatchesFullRecomputation(t *testing.T) {
+	m, _ := New(tinyConfig(), rand.New(rand.NewPCG(1, 1)))
+	classes := []int32{0, 1, 2, -1, 1}
+	for _, cfg := range []SampleConfig{
+		{Temperature: 1, TopP: 1, CFG: 1, Seed: 7},
+		{Temperature: 0.8, TopK: 5, TopP: 0.9, CFG: 2, Seed: 8},
+	} {
+		cached, err := m.Sample(classes, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.NoCache = true
+		full, err := m.Sample(classes, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(cached, full) {
+			t.Errorf("%+v:\ncached %v\nfull   %v", cfg, cached, full)
+		}
+	}
+	if _, err := m.Sample([]int32{3}, DefaultSampleConfig()); err == nil {
+		t.Error("class 3 of 3: no error")
+	}
+}
+
+func TestDraw(t *testing.T) {
+	logits := []float32{0, 3, 1, 2}
+	p, order := make([]float64, 4), make([]int, 4)
+	r := rand.New(rand.NewPCG(1, 1))
+	for range 20 {
+		if v := draw(p, order, logits, SampleConfig{Temperature: 1, TopK: 1, TopP: 1}, r); v != 1 {
+			t.Fatalf("top-1 drew %d, want 1", v)
+		}
+		if v := draw(p, order, logits, SampleConfig{Temperature: 1, TopP: 0.01}, r); v != 1 {
+			t.Fatalf("top-p 0.01 drew %d, want 1", v)
+		}
+		if v := draw(p, order, logits, SampleConfig{Temperature: 1, TopK: 2, TopP: 1}, r); v != 1 && v != 3 {
+			t.Fatalf("top-2 drew %d, want 1 or 3", v)
+		}
+	}
+	counts := make([]int, 4)
+	for range 20000 {
+		counts[draw(p, order, logits, SampleConfig{Temperature: 1, TopP: 1}, r)]++
+	}
+	var z float64
+	for _, l := range logits {
+		z += math.Exp(float64(l))
+	}
+	for v, n := range counts {
+		want := math.Exp(float64(logits[v])) / z
+		if got := float64(n) / 20000; math.Abs(got-want) > 0.015 {
+			t.Errorf("token %d drawn %.3f of the time, want %.3f", v, got, want)
+		}
+	}
+}
+
+// A fresh model predicts nearly uniformly: NLL = log2 V, and the expected
+// distance is the mean of the distance row.
+func TestEvaluateUniformModel(t *testing.T) {
+	c := tinyConfig()
+	m, _ := New(c, rand.New(rand.NewPCG(2, 2)))
+	for _, p := range m.Params() { // zero logits exactly
+		if p.Name == "head.weight" {
+			clear(p.Data())
+		}
+	}
+	data := tinyTokens(rand.New(rand.NewPCG(3, 3)), 20, c)
+	d := tinyDistance(c)
+	e, err := m.Evaluate(data, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(e.NLL-4) > 1e-4 || e.Tokens != 20*9 {
+		t.Errorf("NLL %v bits over %d tokens, want 4 over 180", e.NLL, e.Tokens)
+	}
+	var want float64
+	row := make([]float32, c.Vocab)
+	for _, x := range data.Codes {
+		d.RowTo(row, int(x))
+		for _, v := range row {
+			want += float64(v) / float64(c.Vocab)
+		}
+	}
+	want /= float64(len(data.Codes))
+	if math.Abs(e.ExpectedDistance-want) > 1e-3*want {
+		t.Errorf("expected distance %v, want %v", e.ExpectedDistance, want)
+	}
+}
+
+func TestTrainingLearnsEachLoss(t *testing.T) {
+	c := tinyConfig()
+	data := tinyTokens(rand.New(rand.NewPCG(4, 4)), 96, c)
+	d := tinyDistance(c)
+	tab, _ := dist2.NewTable(d, 1, 0)
+	for _, loss := range []*dist2.Loss{{Kind: dist2.CE}, {Kind: dist2.Smooth, Smoothing: 0.1}, {Kind: dist2.Dist2, Alpha: 0.1, Table: tab}} {
+		m, _ := New(c, rand.New(rand.NewPCG(5, 5)))
+		tc := DefaultTrainConfig()
+		tc.Batch, tc.Steps, tc.LR, tc.Warmup = 16, 150, 3e-3, 10
+		tr, err := NewTrainer(m, data, loss, tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range tc.Steps {
+			if _, err := tr.TrainStep(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e, _ := m.Evaluate(data, d)
+		// Each token has two equally likely values: 1 bit is the floor.
+		if e.NLL > 1.6 {
+			t.Errorf("%v: NLL %.3f bits after training, want near 1", loss.Kind, e.NLL)
+		}
+	}
+}

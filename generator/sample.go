@@ -1,0 +1,272 @@
+package generator
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"gorgonia.org/tensor"
+
+	"github.com/vqtool/vqtool/internal/par"
+	"github.com/vqtool/vqtool/nn"
+)
+
+// SampleConfig sets how tokens are drawn.
+type SampleConfig struct {
+	Temperature float64 // divides the logits; 1 samples the model as trained
+	TopK        int     // keep the k most probable tokens (0: all)
+	TopP        float64 // keep the smallest set holding this much mass (1: all)
+	CFG         float64 // guidance scale s: logits = uncond + s (cond - uncond); 1 is off
+	Seed        uint64
+	// NoCache recomputes every position from scratch at each step, through the
+	// training graph, instead of using the KV cache: slow, for checking.
+	NoCache bool
+}
+
+// DefaultSampleConfig samples at temperature 1 with no truncation or guidance.
+func DefaultSampleConfig() SampleConfig {
+	return SampleConfig{Temperature: 1, TopP: 1, CFG: 1, Seed: 1}
+}
+
+// Validate reports the first setting that cannot work.
+func (s SampleConfig) Validate(vocab int) error {
+	switch {
+	case !(s.Temperature > 0) || math.IsInf(s.Temperature, 1):
+		return fmt.Errorf("generator: temperature %v: want a number > 0", s.Temperature)
+	case s.TopK < 0 || s.TopK > vocab:
+		return fmt.Errorf("generator: top-k %d: want 0 (off) to %d", s.TopK, vocab)
+	case !(s.TopP > 0 && s.TopP <= 1):
+		return fmt.Errorf("generator: top-p %v: want a number in (0, 1]", s.TopP)
+	case !(s.CFG >= 0) || math.IsInf(s.CFG, 1):
+		return fmt.Errorf("generator: guidance scale %v: want a number >= 0", s.CFG)
+	}
+	return nil
+}
+
+// Sample draws one grid for each class in classes (a class of -1, or any
+// class for an unconditional model, means "no class") and returns the
+// grids, [len(classes), Len].
+func (m *Model) Sample(classes []int32, cfg SampleConfig) ([]int32, error) {
+	c := m.Config
+	if err := cfg.Validate(c.Vocab); err != nil {
+		return nil, err
+	}
+	n := len(classes)
+	cls := make([]int32, n)
+	for i, l := range classes {
+		switch {
+		case c.Classes == 0 || l < 0:
+			cls[i] = int32(c.Classes)
+		case int(l) >= c.Classes:
+			return nil, fmt.Errorf("generator: class %d: want a class in [0, %d) or -1", l, c.Classes)
+		default:
+			cls[i] = l
+		}
+	}
+	guided := cfg.CFG != 1 && c.Classes > 0
+	rows := n
+	if guided {
+		rows = 2 * n // conditional rows, then the same grids without their class
+		cls = append(cls, make([]int32, n)...)
+		for i := n; i < rows; i++ {
+			cls[i] = int32(c.Classes)
+		}
+	}
+	rngs := make([]*rand.Rand, n)
+	for i := range rngs {
+		rngs[i] = rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
+	}
+	out := make([]int32, n*c.Len)
+	var step func(t int, tokens []int32) ([]float32, error)
+	if cfg.NoCache {
+		step = m.fullStep(rows, cls)
+	} else {
+		step = m.cachedStep(rows, cls)
+	}
+	tokens := make([]int32, rows*c.Len) // the grids so far, guided rows mirrored
+	logits := make([]float32, n*c.Vocab)
+	for t := range c.Len {
+		all, err := step(t, tokens)
+		if err != nil {
+			return nil, err
+		}
+		for i := range n {
+			l := logits[i*c.Vocab : (i+1)*c.Vocab]
+			copy(l, all[i*c.Vocab:(i+1)*c.Vocab])
+			if guided {
+				u := all[(n+i)*c.Vocab : (n+i+1)*c.Vocab]
+				s := float32(cfg.CFG)
+				for v := range l {
+					l[v] = u[v] + s*(l[v]-u[v])
+				}
+			}
+		}
+		par.For(n, 8, func(lo, hi int) {
+			p := make([]float64, c.Vocab)
+			order := make([]int, c.Vocab)
+			for i := lo; i < hi; i++ {
+				tok := draw(p, order, logits[i*c.Vocab:(i+1)*c.Vocab], cfg, rngs[i])
+				out[i*c.Len+t] = int32(tok)
+				tokens[i*c.Len+t] = int32(tok)
+				if guided {
+					tokens[(n+i)*c.Len+t] = int32(tok)
+				}
+			}
+		})
+	}
+	return out, nil
+}
+
+// draw samples a token from logits with temperature, top-k and top-p.
+func draw(p []float64, order []int, logits []float32, cfg SampleConfig, r *rand.Rand) int {
+	m := math.Inf(-1)
+	for _, z := range logits {
+		m = math.Max(m, float64(z))
+	}
+	var sum float64
+	for v, z := range logits {
+		p[v] = math.Exp((float64(z) - m) / cfg.Temperature)
+		sum += p[v]
+	}
+	if cfg.TopK > 0 || cfg.TopP < 1 {
+		for v := range order {
+			order[v] = v
+		}
+		sort.Slice(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
+		keep := len(order)
+		if cfg.TopK > 0 {
+			keep = cfg.TopK
+		}
+		if cfg.TopP < 1 {
+			var acc float64
+			for j, v := range order[:keep] {
+				acc += p[v] / sum
+				if acc >= cfg.TopP {
+					keep = j + 1
+					break
+				}
+			}
+		}
+		for _, v := range order[keep:] {
+			sum -= p[v]
+			p[v] = 0
+		}
+	}
+	u := r.Float64() * sum
+	last := 0
+	for v, pv := range p {
+		if pv == 0 {
+			continue
+		}
+		last = v
+		if u -= pv; u < 0 {
+			return v
+		}
+	}
+	return last
+}
+
+// fullStep returns a step function that runs the whole forward graph on the
+// grids so far and reads the logits at position t.
+func (m *Model) fullStep(rows int, cls []int32) func(int, []int32) ([]float32, error) {
+	c := m.Config
+	out := make([]float32, rows*c.Vocab)
+	return func(t int, tokens []int32) ([]float32, error) {
+		gr, err := m.inferenceFor(rows)
+		if err != nil {
+			return nil, err
+		}
+		copy(gr.embed.Tokens, tokens)
+		copy(gr.embed.Classes, cls)
+		if err := gr.prog.Run(); err != nil {
+			return nil, err
+		}
+		all := gr.logitsOf()
+		for r := range rows {
+			copy(out[r*c.Vocab:(r+1)*c.Vocab], all[(r*c.Len+t)*c.Vocab:])
+		}
+		return out, nil
+	}
+}
+
+// dense wraps a slice as a tensor of the given shape, for kernel calls.
+func dense(data []float32, shape ...int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+}
+
+// cachedStep returns a step function that feeds one position at a time
+// through the blocks, keeping each layer's keys and values.
+func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32, error) {
+	c := m.Config
+	d := c.Dim
+	x := make([]float32, rows*d)
+	a := make([]float32, rows*d)
+	qkv := make([]float32, rows*3*d)
+	att := make([]float32, rows*d)
+	proj := make([]float32, rows*d)
+	hid := make([]float32, rows*c.MLP)
+	act := make([]float32, rows*c.MLP)
+	logits := make([]float32, rows*c.Vocab)
+	keys := make([][]float32, c.Layers) // [rows, Len, D] per layer
+	vals := make([][]float32, c.Layers)
+	for l := range keys {
+		keys[l] = make([]float32, rows*c.Len*d)
+		vals[l] = make([]float32, rows*c.Len*d)
+	}
+	ln := &nn.LayerNorm{}
+	lin := &nn.MatMul{}
+	linear := func(out, in []float32, w, b *nn.Param) {
+		k := w.Value.Shape()[0]
+		lin.Forward(out, []*tensor.Dense{dense(in, rows, k), w.Value, b.Value})
+	}
+	norm := func(out, in []float32, g, b *nn.Param) {
+		ln.Forward(out, []*tensor.Dense{dense(in, rows, d), g.Value, b.Value})
+	}
+	tok, clsEmb, pos := m.tok.Data(), m.cls.Data(), m.pos.Data()
+	return func(t int, tokens []int32) ([]float32, error) {
+		p := pos[t*d : (t+1)*d]
+		for r := range rows {
+			var e []float32
+			if t == 0 {
+				e = clsEmb[int(cls[r])*d : (int(cls[r])+1)*d]
+			} else {
+				v := int(tokens[r*c.Len+t-1])
+				e = tok[v*d : (v+1)*d]
+			}
+			xr := x[r*d : (r+1)*d]
+			for j := range xr {
+				xr[j] = e[j] + p[j]
+			}
+		}
+		for l, b := range m.blocks {
+			norm(a, x, b.ln1g, b.ln1b)
+			linear(qkv, a, b.wqkv, b.bqkv)
+			par.For(rows, 4, func(lo, hi int) {
+				scores := make([]float32, c.Len)
+				for r := lo; r < hi; r++ {
+					kc := keys[l][r*c.Len*d:]
+					vc := vals[l][r*c.Len*d:]
+					row := qkv[r*3*d : (r+1)*3*d]
+					copy(kc[t*d:(t+1)*d], row[d:2*d])
+					copy(vc[t*d:(t+1)*d], row[2*d:])
+					nn.AttendTo(att[r*d:(r+1)*d], row[:d], kc, vc, t, d, c.Heads, scores)
+				}
+			})
+			linear(proj, att, b.wo, b.bo)
+			for i, v := range proj {
+				x[i] += v
+			}
+			norm(a, x, b.ln2g, b.ln2b)
+			linear(hid, a, b.w1, b.b1)
+			nn.GELU{}.Forward(act, []*tensor.Dense{dense(hid, rows, c.MLP)})
+			linear(proj, act, b.w2, b.b2)
+			for i, v := range proj {
+				x[i] += v
+			}
+		}
+		norm(a, x, m.lnfg, m.lnfb)
+		linear(logits, a, m.head, m.headb)
+		return logits, nil
+	}
+}
