@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vqtool/vqtool/dist2"
@@ -145,5 +146,69 @@ func TestTrainingLearnsEachLoss(t *testing.T) {
 		if e.NLL > 1.6 {
 			t.Errorf("%v: NLL %.3f bits after training, want near 1", loss.Kind, e.NLL)
 		}
+	}
+}
+
+func TestResumeMatchesStraightRun(t *testing.T) {
+	c := tinyConfig()
+	data := tinyTokens(rand.New(rand.NewPCG(6, 6)), 40, c)
+	tab, _ := dist2.NewTable(tinyDistance(c), 1, 0)
+	loss := &dist2.Loss{Kind: dist2.Dist2, Alpha: 0.1, Table: tab}
+	tc := DefaultTrainConfig()
+	tc.Batch, tc.Steps, tc.Warmup, tc.LR = 16, 8, 2, 1e-3
+	straight, _ := New(c, rand.New(rand.NewPCG(7, 7)))
+	tr, _ := NewTrainer(straight, data, loss, tc)
+	for range tc.Steps {
+		if _, err := tr.TrainStep(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	split, _ := New(c, rand.New(rand.NewPCG(7, 7)))
+	tr2, _ := NewTrainer(split, data, loss, tc)
+	for range 5 { // 5 x 16 = 80 grids: past two epoch boundaries
+		tr2.TrainStep()
+	}
+	dir := t.TempDir()
+	if err := tr2.SaveCheckpoint(dir, Info{Loss: LossInfo{Kind: "dist2", Tau: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	tr3, info, err := Resume(dir, data, loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Loss.Tau != 1 || info.Step != 5 {
+		t.Errorf("info %+v", info)
+	}
+	for range tc.Steps - 5 {
+		if _, err := tr3.TrainStep(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, p := range straight.Params() {
+		q := tr3.Model.Params()[i]
+		for j, v := range p.Data() {
+			if math.Abs(float64(v-q.Data()[j])) > 1e-5*math.Max(1, math.Abs(float64(v))) {
+				t.Fatalf("%s[%d]: straight %v, resumed %v", p.Name, j, v, q.Data()[j])
+			}
+		}
+	}
+	back, _, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Params()[3].Data()[0] != split.Params()[3].Data()[0] {
+		t.Error("Load: weights differ from the saved ones")
+	}
+}
+
+func TestTrainerRejectsBadTokens(t *testing.T) {
+	c := tinyConfig()
+	data := tinyTokens(rand.New(rand.NewPCG(1, 1)), 20, c)
+	data.Codes[13] = 99
+	m, _ := New(c, rand.New(rand.NewPCG(1, 1)))
+	tc := DefaultTrainConfig()
+	tc.Batch = 8
+	if _, err := NewTrainer(m, data, &dist2.Loss{Kind: dist2.CE}, tc); err == nil || !strings.Contains(err.Error(), "is 99") {
+		t.Errorf("token 99 of 16: error %v", err)
 	}
 }

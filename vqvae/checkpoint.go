@@ -1,17 +1,13 @@
 package vqvae
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 
-	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/nn"
 )
 
@@ -87,19 +83,7 @@ func (m *Model) Save(dir string, info Info) error {
 	if err := c.Save(filepath.Join(dir, modelFile)); err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(dir, configFile), info)
-}
-
-func writeJSON(path string, v any) error {
-	err := atomicfile.Write(path, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	})
-	if err != nil {
-		return fmt.Errorf("vqvae: %w", err)
-	}
-	return nil
+	return nn.WriteJSON(filepath.Join(dir, configFile), info)
 }
 
 // ReadInfo reads dir/config.json and checks that it describes a VQ-VAE.
@@ -159,19 +143,16 @@ func (t *Trainer) SaveCheckpoint(dir string, info Info) error {
 	c := nn.NewCheckpoint()
 	t.Model.putWeights(c)
 	c.PutAdam(t.opt, t.prog.Params)
-	rng, err := t.rng.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("vqvae: rng state: %w", err)
-	}
-	cfgJSON, _ := json.Marshal(t.Model.Config)
-	trainJSON, _ := json.Marshal(t.Config)
 	c.Meta["kind"] = kind + ".resume"
-	c.Meta["step"] = strconv.Itoa(t.Step)
-	c.Meta["epoch"] = strconv.Itoa(t.Epoch)
-	c.Meta["pos"] = strconv.Itoa(t.Pos)
-	c.Meta["rng"] = base64.StdEncoding.EncodeToString(rng)
-	c.Meta["config"] = string(cfgJSON)
-	c.Meta["train"] = string(trainJSON)
+	if err := c.PutState(nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}); err != nil {
+		return err
+	}
+	if err := c.PutJSON("config", t.Model.Config); err != nil {
+		return err
+	}
+	if err := c.PutJSON("train", t.Config); err != nil {
+		return err
+	}
 	return c.Save(filepath.Join(dir, resumeFile))
 }
 
@@ -196,11 +177,11 @@ func Resume(dir string, data Images, steps int) (*Trainer, Info, error) {
 	}
 	var cfg Config
 	var tc TrainConfig
-	if err := json.Unmarshal([]byte(c.Meta["config"]), &cfg); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: model config: %w", path, err)
+	if err := c.GetJSON("config", &cfg); err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
 	}
-	if err := json.Unmarshal([]byte(c.Meta["train"]), &tc); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: train config: %w", path, err)
+	if err := c.GetJSON("train", &tc); err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
 	}
 	if steps > 0 {
 		tc.Steps = steps
@@ -219,17 +200,10 @@ func Resume(dir string, data Images, steps int) (*Trainer, Info, error) {
 	if err := c.RestoreAdam(t.opt, t.prog.Params); err != nil {
 		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
 	}
-	rng, err := base64.StdEncoding.DecodeString(c.Meta["rng"])
-	if err == nil {
-		err = t.rng.UnmarshalBinary(rng)
+	st := nn.TrainState{RNG: t.rng}
+	if err := c.RestoreState(&st); err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
 	}
-	if err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: rng state: %w", path, err)
-	}
-	for key, dst := range map[string]*int{"step": &t.Step, "epoch": &t.Epoch, "pos": &t.Pos} {
-		if *dst, err = strconv.Atoi(c.Meta[key]); err != nil {
-			return nil, info, fmt.Errorf("vqvae: %s: %s %q: want an integer", path, key, c.Meta[key])
-		}
-	}
+	t.Step, t.Epoch, t.Pos = st.Step, st.Epoch, st.Pos
 	return t, info, nil
 }
