@@ -51,6 +51,8 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		newEncodeCommand(),
 		newDecodeCommand(),
 		newReconstructCommand(),
+		newTrainGenCommand(),
+		newSampleCommand(),
 		newBenchCommand(),
 	)
 	return root

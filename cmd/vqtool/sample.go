@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+type sampleOptions struct {
+	Gen         string
+	VQ          string
+	N           int
+	Class       int
+	Classes     string
+	CFG         float64
+	Temperature float64
+	TopK        int
+	TopP        float64
+	Seed        uint64
+	Out         string
+	Tokens      string
+	Scale       int
+}
+
+func newSampleCommand() *cobra.Command {
+	var o sampleOptions
+	cmd := &cobra.Command{
+		Use:   "sample",
+		Short: "Draw token grids from a generator and decode them into a picture grid",
+		Example: `  vqtool sample --gen gen-dist2 --vq fmnist.vq --classes all --n 80 --cfg 2 --out samples.png
+  vqtool sample --gen gen-dist2 --vq fmnist.vq --class 7 --n 64 --top-k 50 --tokens s.npy`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSample(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Gen, "gen", "", "generator checkpoint folder")
+	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder (default: the one the generator was trained with)")
+	f.IntVarP(&o.N, "n", "n", 64, "grids to draw (with --classes all: in all, split evenly)")
+	f.IntVar(&o.Class, "class", -1, "class to draw (-1: no class)")
+	f.StringVar(&o.Classes, "classes", "", "all: one row per class")
+	f.Float64Var(&o.CFG, "cfg", 1, "classifier-free guidance scale (1: off)")
+	f.Float64Var(&o.Temperature, "temperature", 1, "sampling temperature")
+	f.IntVar(&o.TopK, "top-k", 0, "keep the k most probable tokens (0: all)")
+	f.Float64Var(&o.TopP, "top-p", 1, "keep the smallest set of tokens holding this mass (1: all)")
+	f.Uint64Var(&o.Seed, "seed", 1, "seed: the same seed draws the same grids")
+	f.StringVarP(&o.Out, "out", "o", "samples.png", "PNG grid to write")
+	f.StringVar(&o.Tokens, "tokens", "", "also save the drawn grids and their classes as .npy")
+	f.IntVar(&o.Scale, "scale", 2, "draw each pixel SCALE times")
+	return cmd
+}
+
+func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
+	if o.Gen == "" {
+		return usagef("--gen: want a generator checkpoint folder written by vqtool train-gen")
+	}
+	gen, info, err := generator.Load(o.Gen)
+	if err != nil {
+		return err
+	}
+	if o.VQ == "" {
+		o.VQ = info.VQ
+	}
+	vq, _, err := loadVQ(o.VQ)
+	if err != nil {
+		return err
+	}
+	if vq.Config.CodebookSize != gen.Config.Vocab || vq.Config.Grid() != gen.Config.GridH {
+		return fmt.Errorf("the generator %s makes %dx%d grids over %d codes; the VQ model %s has %dx%d over %d",
+			o.Gen, gen.Config.GridH, gen.Config.GridW, gen.Config.Vocab, o.VQ, vq.Config.Grid(), vq.Config.Grid(), vq.Config.CodebookSize)
+	}
+	if o.N < 1 || o.N > 100000 || o.Scale < 1 || o.Scale > 32 {
+		return usagef("--n %d --scale %d: want n in [1, 100000], scale in [1, 32]", o.N, o.Scale)
+	}
+	var classes []int32
+	var rows []string
+	cols := 8
+	switch {
+	case o.Classes == "all":
+		if gen.Config.Classes == 0 {
+			return usagef("--classes all: the generator %s is unconditional", o.Gen)
+		}
+		per := max(1, o.N/gen.Config.Classes)
+		cols = per
+		for c := range gen.Config.Classes {
+			for range per {
+				classes = append(classes, int32(c))
+			}
+			rows = append(rows, className2(info.Classes, c))
+		}
+	case o.Classes != "":
+		return usagef("--classes %q: want all", o.Classes)
+	default:
+		if o.Class >= gen.Config.Classes {
+			return usagef("--class %d: want -1 (none) or a class in [0, %d)", o.Class, gen.Config.Classes)
+		}
+		for range o.N {
+			classes = append(classes, int32(o.Class))
+		}
+	}
+	cfg := generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}
+	if err := cfg.Validate(gen.Config.Vocab); err != nil {
+		return usageError{err}
+	}
+	tokens, err := gen.Sample(classes, cfg)
+	if err != nil {
+		return err
+	}
+	if o.Tokens != "" {
+		t := &imageio.Tokens{Codes: tokens, N: len(classes), H: gen.Config.GridH, W: gen.Config.GridW, Labels: classes}
+		if err := imageio.SaveTokens(o.Tokens, t); err != nil {
+			return err
+		}
+	}
+	if err := drawGrids(o.Out, vq, tokens, len(classes), cols, rows, o.Scale); err != nil {
+		return err
+	}
+	fprintf(w, "wrote %s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g, seed %d)\n",
+		o.Out, len(classes), o.CFG, o.Temperature, o.TopK, o.TopP, o.Seed)
+	return nil
+}
+
+func className2(names []string, c int) string {
+	if c < len(names) {
+		return names[c]
+	}
+	return strconv.Itoa(c)
+}
+
+// drawGrids decodes n token grids and writes them as a picture grid.
+func drawGrids(path string, vq *vqvae.Model, tokens []int32, n, cols int, rowCaptions []string, scale int) error {
+	c, s := vq.Config.Channels, vq.Config.Size
+	pix := make([]float32, n*c*s*s)
+	if err := vq.DecodeTo(pix, tokens, n); err != nil {
+		return err
+	}
+	cells := make([]image.Image, n)
+	for i := range cells {
+		cells[i] = imageio.ToImage(pix[i*c*s*s:(i+1)*c*s*s], c, s, s)
+	}
+	return imageio.WritePNG(path, imageio.Grid(cells, imageio.GridOptions{Cols: cols, Scale: scale, Pad: 2, RowCaptions: rowCaptions}))
+}
+
+// writeSampleGrid draws per samples of every class (or per*per unconditional
+// ones) at guidance cfg.
+func writeSampleGrid(path string, gen *generator.Model, vq *vqvae.Model, names []string, per int, cfg float64, seed uint64) error {
+	var classes []int32
+	var rows []string
+	if gen.Config.Classes == 0 {
+		for range per * per {
+			classes = append(classes, -1)
+		}
+	} else {
+		for c := range gen.Config.Classes {
+			for range per {
+				classes = append(classes, int32(c))
+			}
+			rows = append(rows, className2(names, c))
+		}
+	}
+	sc := generator.DefaultSampleConfig()
+	sc.CFG, sc.Seed = cfg, seed
+	tokens, err := gen.Sample(classes, sc)
+	if err != nil {
+		return err
+	}
+	return drawGrids(path, vq, tokens, len(classes), per, rows, 2)
+}

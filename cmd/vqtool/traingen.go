@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+type lossOptions struct {
+	Loss       string
+	Alpha      float64
+	Tau        string
+	Perplexity float64
+	Distance   string
+	TopK       int
+	Smoothing  float64
+}
+
+func (o *lossOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Loss, "loss", "dist2", "training loss: dist2, ce or smooth")
+	f.Float64Var(&o.Alpha, "alpha", dist2.DefaultAlpha, "dist2: weight of KL(p_d || p_theta)")
+	f.StringVar(&o.Tau, "tau", "auto", "dist2: temperature of p_d, a number or auto (calibrated to --perplexity)")
+	f.Float64Var(&o.Perplexity, "perplexity", dist2.DefaultPerplexity, "dist2: effective neighbours per target, for --tau auto")
+	f.StringVar(&o.Distance, "distance", "l2", "dist2: distance between codes: l2 (squared), mse or cosine")
+	f.IntVar(&o.TopK, "topk", -1, "dist2: keep the k nearest entries of each target row (0: dense; -1: 64 when K > 2048, else dense)")
+	f.Float64Var(&o.Smoothing, "smoothing", 0.1, "smooth: uniform label-smoothing mass")
+}
+
+// buildLoss makes the training loss; for dist2 its target table comes from
+// the codebook's distances.
+func buildLoss(o lossOptions, vq *vqvae.Model) (*dist2.Loss, generator.LossInfo, error) {
+	kind, err := dist2.ParseKind(o.Loss)
+	if err != nil {
+		return nil, generator.LossInfo{}, usageError{err}
+	}
+	info := generator.LossInfo{Kind: kind.String()}
+	l := &dist2.Loss{Kind: kind}
+	switch kind {
+	case dist2.Smooth:
+		l.Smoothing, info.Smoothing = o.Smoothing, o.Smoothing
+	case dist2.Dist2:
+		vk, err := dist2.ParseVectorKind(o.Distance)
+		if err != nil {
+			return nil, info, usageError{err}
+		}
+		d, err := vq.Codebook.Distance(vk)
+		if err != nil {
+			return nil, info, err
+		}
+		info.Distance, info.Alpha = o.Distance, o.Alpha
+		if o.Tau == "auto" {
+			tau, got, err := dist2.Calibrate(d, o.Perplexity)
+			if err != nil {
+				return nil, info, usageError{err}
+			}
+			info.Tau, info.TauAuto, info.Perplexity = tau, true, got
+		} else {
+			tau, err := strconv.ParseFloat(o.Tau, 64)
+			if err != nil || !(tau > 0) || math.IsInf(tau, 1) {
+				return nil, info, usagef("--tau %q: want a number > 0 or auto", o.Tau)
+			}
+			info.Tau = tau
+		}
+		topk := o.TopK
+		if topk < 0 {
+			topk = 0
+			if d.Size() > 2048 {
+				topk = 64
+			}
+		}
+		tab, err := dist2.NewTable(d, info.Tau, topk)
+		if err != nil {
+			return nil, info, err
+		}
+		info.TopK = topk
+		info.Dropped, _ = tab.DroppedMass()
+		if !info.TauAuto {
+			info.Perplexity = tab.MeanPerplexity()
+		}
+		l.Alpha, l.Table = o.Alpha, tab
+	}
+	if err := l.Validate(vq.Config.CodebookSize); err != nil {
+		return nil, info, usageError{err}
+	}
+	return l, info, nil
+}
+
+type trainGenOptions struct {
+	dataOptions
+	lossOptions
+	VQ        string
+	Tokens    string
+	HeldOut   string
+	EvalLimit int
+	Out       string
+	Steps     int
+	Epochs    float64
+	Batch     int
+	LR        float64
+	Warmup    int
+	Decay     float64
+	Clip      float64
+	CondDrop  float64
+	Seed      uint64
+	Dim       int
+	Layers    int
+	Heads     int
+	MLP       int
+	Resume    bool
+	EvalEvery int
+	SaveEvery int
+	SampleCFG float64
+	JSON      bool
+}
+
+func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
+	o.dataOptions.AddFlags(cmd)
+	o.lossOptions.AddFlags(cmd)
+	d, t := generator.DefaultConfig(), generator.DefaultTrainConfig()
+	f := cmd.Flags()
+	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder: its codebook defines the DIST2 targets")
+	f.StringVar(&o.Tokens, "tokens", "", "training token file from vqtool encode (default: encode --data, cached in --out)")
+	f.StringVar(&o.HeldOut, "held-out", "", "held-out token file (default: the test split of a named --data set)")
+	f.IntVar(&o.EvalLimit, "eval-limit", 2000, "held-out grids measured at each evaluation (0: all)")
+	f.StringVarP(&o.Out, "out", "o", "gen", "checkpoint folder to write")
+	f.IntVar(&o.Steps, "steps", t.Steps, "optimiser steps")
+	f.Float64Var(&o.Epochs, "epochs", 0, "passes over the training grids (overrides --steps)")
+	f.IntVar(&o.Batch, "batch", t.Batch, "grids per step")
+	f.Float64Var(&o.LR, "lr", t.LR, "peak learning rate (AdamW), after warm-up, then cosine decay")
+	f.IntVar(&o.Warmup, "warmup", t.Warmup, "warm-up steps")
+	f.Float64Var(&o.Decay, "weight-decay", t.WeightDecay, "AdamW weight decay on matrices")
+	f.Float64Var(&o.Clip, "clip", t.Clip, "global gradient-norm clip (0: off)")
+	f.Float64Var(&o.CondDrop, "cond-drop", t.CondDrop, "fraction of examples trained without their class (for guidance)")
+	f.Uint64Var(&o.Seed, "seed", t.Seed, "seed of weights, data order and class dropout")
+	f.IntVar(&o.Dim, "dim", d.Dim, "model width")
+	f.IntVar(&o.Layers, "layers", d.Layers, "transformer blocks")
+	f.IntVar(&o.Heads, "heads", d.Heads, "attention heads")
+	f.IntVar(&o.MLP, "mlp", d.MLP, "MLP width")
+	f.BoolVar(&o.Resume, "resume", false, "continue the run saved in --out")
+	f.IntVar(&o.EvalEvery, "eval-every", 250, "measure held-out NLL and write a sample grid every N steps")
+	f.IntVar(&o.SaveEvery, "save-every", 250, "checkpoint every N steps")
+	f.Float64Var(&o.SampleCFG, "sample-cfg", 2, "guidance scale of the sample grids written during training")
+	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
+}
+
+func newTrainGenCommand() *cobra.Command {
+	var opts trainGenOptions
+	cmd := &cobra.Command{
+		Use:   "train-gen",
+		Short: "Train an autoregressive token generator with DIST2Loss, CE or label smoothing",
+		Example: `  vqtool train-gen --vq fmnist.vq --data fashion-mnist --loss dist2 --out gen-dist2
+  vqtool train-gen --vq fmnist.vq --tokens train.npy --held-out test.npy --loss ce --limit 1000 --out gen-ce`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTrainGen(cmd.Context(), cmd.OutOrStdout(), opts)
+		},
+	}
+	opts.AddFlags(cmd)
+	return cmd
+}
+
+// genTokens converts a token file to the generator's layout.
+func genTokens(t *imageio.Tokens) generator.Tokens {
+	return generator.Tokens{Codes: t.Codes, Labels: t.Labels, N: t.N, Len: t.H * t.W}
+}
+
+// tokensFor loads a token file, or encodes a data split with the VQ model
+// and caches the result in cache.
+func tokensFor(ctx context.Context, file string, o dataOptions, vq *vqvae.Model, info vqvae.Info, cache string) (*imageio.Tokens, []string, error) {
+	if file != "" {
+		t, err := imageio.LoadTokens(file)
+		return t, nil, err
+	}
+	d, err := openForModel(o, info, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t, err := imageio.LoadTokens(cache); err == nil && t.N == d.N {
+		return t, d.Classes, nil
+	}
+	gs := vq.Config.Grid()
+	t := &imageio.Tokens{Codes: make([]int32, d.N*gs*gs), N: d.N, H: gs, W: gs, Labels: d.Labels}
+	bar := newBar(d.N, "encode "+o.Split)
+	per := d.ImageSize()
+	for lo := 0; lo < d.N; lo += 1024 {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		k := min(1024, d.N-lo)
+		if err := vq.EncodeTo(t.Codes[lo*gs*gs:(lo+k)*gs*gs], d.Pix[lo*per:(lo+k)*per], k); err != nil {
+			return nil, nil, err
+		}
+		_ = bar.Add(k)
+	}
+	bar.Finish()
+	if err := imageio.SaveTokens(cache, t); err != nil {
+		return nil, nil, err
+	}
+	return t, d.Classes, nil
+}
+
+// genResult is what train-gen prints with --json.
+type genResult struct {
+	Out     string              `json:"out"`
+	Steps   int                 `json:"steps"`
+	Seconds float64             `json:"seconds"`
+	Loss    generator.LossInfo  `json:"loss"`
+	Train   generator.StepStats `json:"last_step"`
+	HeldOut *generator.Eval     `json:"held_out,omitempty"`
+}
+
+func runTrainGen(ctx context.Context, w io.Writer, opts trainGenOptions) error {
+	vq, vqInfo, err := loadVQ(opts.VQ)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	full := opts.dataOptions
+	full.Limit = 0 // the cache holds the whole split; --limit cuts below
+	train, classes, err := tokensFor(ctx, opts.Tokens, full, vq, vqInfo, filepath.Join(opts.Out, "tokens-"+opts.Split+".npy"))
+	if err != nil {
+		return err
+	}
+	if opts.Limit > 0 && opts.Limit < train.N {
+		gs := train.H * train.W
+		train = &imageio.Tokens{Codes: train.Codes[:opts.Limit*gs], N: opts.Limit, H: train.H, W: train.W, Labels: train.Labels}
+		if train.Labels != nil {
+			train.Labels = train.Labels[:opts.Limit]
+		}
+	}
+	if train.H != vq.Config.Grid() || train.W != vq.Config.Grid() {
+		return fmt.Errorf("tokens are %dx%d grids: the VQ model %s makes %dx%d", train.H, train.W, opts.VQ, vq.Config.Grid(), vq.Config.Grid())
+	}
+	var held *imageio.Tokens
+	switch {
+	case opts.HeldOut != "":
+		if held, err = imageio.LoadTokens(opts.HeldOut); err != nil {
+			return err
+		}
+	case opts.Tokens == "" && isNamedSet(opts.Data) && opts.Split != "test":
+		o := full
+		o.Split = "test"
+		if held, _, err = tokensFor(ctx, "", o, vq, vqInfo, filepath.Join(opts.Out, "tokens-test.npy")); err != nil {
+			return err
+		}
+	}
+	if held != nil && opts.EvalLimit > 0 && held.N > opts.EvalLimit {
+		gs := held.H * held.W
+		h := *held
+		h.Codes, h.N = h.Codes[:opts.EvalLimit*gs], opts.EvalLimit
+		if h.Labels != nil {
+			h.Labels = h.Labels[:opts.EvalLimit]
+		}
+		held = &h
+	}
+	loss, lossInfo, err := buildLoss(opts.lossOptions, vq)
+	if err != nil {
+		return err
+	}
+	if lossInfo.Kind == "dist2" {
+		logf("dist2 targets: distance %s, tau %.6g (%s), mean perplexity %.2f, top-k %d, dropped mass %.4f",
+			lossInfo.Distance, lossInfo.Tau, map[bool]string{true: "auto", false: "given"}[lossInfo.TauAuto],
+			lossInfo.Perplexity, lossInfo.TopK, lossInfo.Dropped)
+	}
+	nClasses := 0
+	if train.Labels != nil {
+		for _, l := range train.Labels {
+			nClasses = max(nClasses, int(l)+1)
+		}
+		if len(classes) > nClasses {
+			nClasses = len(classes)
+		}
+	}
+	data := genTokens(train)
+	var tr *generator.Trainer
+	var info generator.Info
+	if opts.Resume {
+		tr, info, err = generator.Resume(opts.Out, data, loss)
+		if err != nil {
+			return err
+		}
+		logf("resuming %s at step %d of %d", opts.Out, tr.Step, tr.Config.Steps)
+	} else {
+		if _, err := os.Stat(filepath.Join(opts.Out, "resume.safetensors")); err == nil {
+			return usagef("%s already holds a training run: continue it with --resume, or choose another --out", opts.Out)
+		}
+		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
+			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP}
+		if err := cfg.Validate(); err != nil {
+			return usageError{err}
+		}
+		tc := generator.TrainConfig{Batch: opts.Batch, Steps: opts.Steps, LR: opts.LR, Warmup: opts.Warmup,
+			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Seed: opts.Seed}
+		if opts.Epochs > 0 {
+			tc.Steps = int(math.Ceil(opts.Epochs * float64(train.N) / float64(opts.Batch)))
+		}
+		if err := tc.Validate(train.N); err != nil {
+			return usageError{err}
+		}
+		m, err := generator.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x6e4)))
+		if err != nil {
+			return err
+		}
+		if tr, err = generator.NewTrainer(m, data, loss, tc); err != nil {
+			return err
+		}
+		logf("train-gen: %d grids of %dx%d, %d classes, %d steps of %d (%.1f epochs), loss %s, %d weights",
+			train.N, train.H, train.W, nClasses, tc.Steps, tc.Batch, float64(tc.Steps*tc.Batch)/float64(train.N),
+			lossInfo.Kind, m.NumParams())
+	}
+	info.Loss, info.VQ, info.Data, info.Classes = lossInfo, opts.VQ, opts.Data, classes
+	if opts.Tokens != "" {
+		info.Data = opts.Tokens
+	}
+	metrics, err := os.OpenFile(filepath.Join(opts.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer metrics.Close()
+	dist, err := vq.Codebook.Distance(dist2.SquaredL2)
+	if err != nil {
+		return err
+	}
+	var lastEval *generator.Eval
+	evaluate := func() error {
+		if held == nil {
+			return nil
+		}
+		e, err := tr.Model.Evaluate(genTokens(held), dist)
+		if err != nil {
+			return err
+		}
+		lastEval = &e
+		writeJSONLine(metrics, map[string]any{"step": tr.Step, "held_out": e})
+		return writeSampleGrid(filepath.Join(opts.Out, "samples.png"), tr.Model, vq, classes, 8, opts.SampleCFG, opts.Seed)
+	}
+	bar := newBar(tr.Config.Steps, "train-gen")
+	_ = bar.Set(tr.Step)
+	start, startStep := time.Now(), tr.Step
+	var last generator.StepStats
+	save := func() error { return tr.SaveCheckpoint(opts.Out, info) }
+	for tr.Step < tr.Config.Steps {
+		if ctx.Err() != nil {
+			bar.Finish()
+			if err := save(); err != nil {
+				return err
+			}
+			logf("interrupted at step %d: saved %s; continue with --resume", tr.Step, opts.Out)
+			return ctx.Err()
+		}
+		s, err := tr.TrainStep()
+		if err != nil {
+			bar.Finish()
+			if errors.Is(err, generator.ErrNotFinite) {
+				return fmt.Errorf("%w; the last good checkpoint in %s is kept (lower --lr and --resume)", err, opts.Out)
+			}
+			return err
+		}
+		last = s
+		rate := float64(tr.Step-startStep) / time.Since(start).Seconds()
+		desc := fmt.Sprintf("loss %.3f nll %.2f bits %.1f steps/s", s.Loss, s.NLL, rate)
+		if lastEval != nil {
+			desc += fmt.Sprintf(" | held-out nll %.2f acc %.2f", lastEval.NLL, lastEval.Accuracy)
+		}
+		bar.Describe(desc)
+		_ = bar.Set(tr.Step)
+		writeJSONLine(metrics, s)
+		if opts.EvalEvery > 0 && tr.Step%opts.EvalEvery == 0 && tr.Step < tr.Config.Steps {
+			if err := evaluate(); err != nil {
+				return err
+			}
+		}
+		if opts.SaveEvery > 0 && tr.Step%opts.SaveEvery == 0 {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	bar.Finish()
+	if err := evaluate(); err != nil {
+		return err
+	}
+	res := genResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(), Loss: lossInfo, Train: last, HeldOut: lastEval}
+	if lastEval != nil {
+		info.Metrics = map[string]float64{"held_out_nll_bits": lastEval.NLL, "held_out_accuracy": lastEval.Accuracy,
+			"held_out_expected_distance": lastEval.ExpectedDistance, "held_out_argmax_distance": lastEval.ArgmaxDistance}
+	}
+	if err := save(); err != nil {
+		return err
+	}
+	if opts.JSON {
+		return printJSON(w, res)
+	}
+	fprintf(w, "wrote %s after %d steps in %.0f s (loss %s)\n", opts.Out, tr.Step, res.Seconds, lossInfo.Kind)
+	if lastEval != nil {
+		fprintf(w, "held-out: nll %.3f bits/token, accuracy %.3f, expected codebook distance %.4g, argmax distance %.4g\n",
+			lastEval.NLL, lastEval.Accuracy, lastEval.ExpectedDistance, lastEval.ArgmaxDistance)
+	}
+	return nil
+}
