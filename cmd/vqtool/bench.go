@@ -16,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -31,9 +33,11 @@ func newBenchCommand() *cobra.Command {
 	var opts benchOptions
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Time the reference configurations (BENCH.md keys), optionally beside the PyTorch peer",
-		Long: `bench times ref-vq on this machine: a training step at batch 64, encoding and
-decoding at batch 256, float32, as the median of --reps runs after --warmup.
+		Short: "Time ref-vq and ref-gen (BENCH.md keys), optionally beside the PyTorch peer",
+		Long: `bench times ref-vq (a training step at batch 64, encoding and decoding at
+batch 256) and ref-gen (a training step at batch 64 with CE and with DIST2Loss,
+sampling 64 grids with the KV cache), float32, each the median of --reps runs
+after --warmup.
 With --peer it also runs the PyTorch peer script in the same session and
 reports ratios (vqtool time / PyTorch time: under 1.0 is faster).`,
 		Example: `  vqtool bench --json
@@ -112,6 +116,63 @@ func benchVQ(ctx context.Context, opts benchOptions, out map[string]float64) err
 	return nil
 }
 
+func benchGen(ctx context.Context, opts benchOptions, out map[string]float64) error {
+	r := rand.New(rand.NewPCG(2, 2))
+	cfg := generator.DefaultConfig()
+	const n = 256
+	data := generator.Tokens{Codes: make([]int32, n*cfg.Len), Labels: make([]int32, n), N: n, Len: cfg.Len}
+	for i := range data.Codes {
+		data.Codes[i] = int32(r.IntN(cfg.Vocab))
+	}
+	for i := range data.Labels {
+		data.Labels[i] = int32(r.IntN(cfg.Classes))
+	}
+	codes := make([]float32, cfg.Vocab*16)
+	for i := range codes {
+		codes[i] = float32(r.NormFloat64())
+	}
+	d, err := dist2.NewVectors(codes, 16, dist2.SquaredL2)
+	if err != nil {
+		return err
+	}
+	tab, err := dist2.NewTable(d, 1, 0)
+	if err != nil {
+		return err
+	}
+	losses := map[string]*dist2.Loss{
+		"gen_train_step_ms_ce":    {Kind: dist2.CE},
+		"gen_train_step_ms_dist2": {Kind: dist2.Dist2, Alpha: 0.1, Table: tab},
+	}
+	var m *generator.Model
+	for _, key := range []string{"gen_train_step_ms_ce", "gen_train_step_ms_dist2"} {
+		if m, err = generator.New(cfg, rand.New(rand.NewPCG(3, 3))); err != nil {
+			return err
+		}
+		tc := generator.DefaultTrainConfig()
+		tc.CondDrop = 0 // BENCH.md: no dropout in the benchmark
+		tr, err := generator.NewTrainer(m, data, losses[key], tc)
+		if err != nil {
+			return err
+		}
+		dur, err := timeIt(ctx, opts.Warmup, opts.Reps, func() error { _, err := tr.TrainStep(); return err })
+		if err != nil {
+			return err
+		}
+		out[key] = dur.Seconds() * 1e3
+	}
+	classes := make([]int32, 64)
+	for i := range classes {
+		classes[i] = int32(i % cfg.Classes)
+	}
+	sc := generator.DefaultSampleConfig()
+	dur, err := timeIt(ctx, min(opts.Warmup, 1), max(3, opts.Reps/3), func() error { _, err := m.Sample(classes, sc); return err })
+	if err != nil {
+		return err
+	}
+	out["gen_sample_img_per_s"] = float64(len(classes)) / dur.Seconds()
+	return nil
+}
+
 // benchResult is what bench prints with --json: the project's figures under
 // BENCH.md's keys, and with --peer the peer's figures and the ratios.
 type benchResult struct {
@@ -129,6 +190,10 @@ func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
 	res := benchResult{Keys: map[string]float64{}, BLAS: blasName(), CPUs: runtime.GOMAXPROCS(0)}
 	logf("bench: ref-vq on %s, %d CPUs", res.BLAS, res.CPUs)
 	if err := benchVQ(ctx, opts, res.Keys); err != nil {
+		return err
+	}
+	logf("bench: ref-gen")
+	if err := benchGen(ctx, opts, res.Keys); err != nil {
 		return err
 	}
 	if opts.Peer != "" {

@@ -22,13 +22,20 @@ type dataOptions struct {
 }
 
 func (o *dataOptions) AddFlags(cmd *cobra.Command) {
+	o.AddSourceFlags(cmd)
+	f := cmd.Flags()
+	f.IntVar(&o.Size, "size", 0, "bring images to SIZE x SIZE pixels (0: keep; with a model: the model's)")
+	f.IntVar(&o.Channels, "channels", 0, "1 (gray) or 3 (RGB); 0 keeps the source's (with a model: the model's)")
+}
+
+// AddSourceFlags adds the flags that choose images, for commands whose model
+// fixes the image size.
+func (o *dataOptions) AddSourceFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Data, "data", "embedded", "data set: embedded, fashion-mnist, mnist, a folder or image file, or IDX files IMAGES[,LABELS]")
 	f.StringVar(&o.Split, "split", "train", "split of a named set: train or test")
 	f.IntVar(&o.Limit, "limit", 0, "use only the first N images (0: all)")
-	f.IntVar(&o.Size, "size", 0, "bring images to SIZE x SIZE pixels (0: keep)")
-	f.IntVar(&o.Channels, "channels", 0, "1 (gray) or 3 (RGB); 0 keeps the source's")
-	f.StringVar(&o.Fit, "fit", "", "how images reach --size: crop (default), pad or resize")
+	f.StringVar(&o.Fit, "fit", "", "how images reach the model's size: crop (default), pad or resize")
 }
 
 func (o *dataOptions) open() (*imageio.Dataset, error) {

@@ -53,6 +53,7 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		newReconstructCommand(),
 		newTrainGenCommand(),
 		newSampleCommand(),
+		newSwapCommand(),
 		newBenchCommand(),
 	)
 	return root
