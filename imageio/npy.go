@@ -15,20 +15,31 @@ import (
 // WriteNPY writes an int32 array of the given shape in NumPy's .npy format
 // (version 1.0, little-endian '<i4', C order), readable by numpy.load.
 func WriteNPY(w io.Writer, data []int32, shape []int) error {
+	return writeNPY(w, "<i4", len(data), shape, func(buf []byte, i int) { binary.LittleEndian.PutUint32(buf, uint32(data[i])) })
+}
+
+// WriteNPYFloat32 writes a float32 array ('<f4') as WriteNPY does.
+func WriteNPYFloat32(w io.Writer, data []float32, shape []int) error {
+	return writeNPY(w, "<f4", len(data), shape, func(buf []byte, i int) { binary.LittleEndian.PutUint32(buf, math.Float32bits(data[i])) })
+}
+
+// writeNPY writes the header for descr and shape, then n 4-byte values that
+// put encodes.
+func writeNPY(w io.Writer, descr string, count int, shape []int, put func(buf []byte, i int)) error {
 	n := 1
 	dims := make([]string, len(shape))
 	for i, d := range shape {
 		n *= d
 		dims[i] = strconv.Itoa(d)
 	}
-	if n != len(data) {
+	if n != count {
 		panic("imageio: WriteNPY: shape does not match data")
 	}
 	tuple := strings.Join(dims, ", ")
 	if len(shape) == 1 {
 		tuple += ","
 	}
-	header := fmt.Sprintf("{'descr': '<i4', 'fortran_order': False, 'shape': (%s), }", tuple)
+	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, tuple)
 	// Magic (6) + version (2) + length (2) + header + '\n', padded to 64 bytes.
 	total := 10 + len(header) + 1
 	header += strings.Repeat(" ", (64-total%64)%64) + "\n"
@@ -44,16 +55,16 @@ func WriteNPY(w io.Writer, data []int32, shape []int) error {
 	if _, err := io.WriteString(w, header); err != nil {
 		return err
 	}
-	buf := make([]byte, 4*min(len(data), 1<<16))
-	for len(data) > 0 {
-		k := min(len(data), len(buf)/4)
-		for i, v := range data[:k] {
-			binary.LittleEndian.PutUint32(buf[4*i:], uint32(v))
+	buf := make([]byte, 4*min(count, 1<<16))
+	for done := 0; done < count; {
+		k := min(count-done, len(buf)/4)
+		for i := range k {
+			put(buf[4*i:], done+i)
 		}
 		if _, err := w.Write(buf[:4*k]); err != nil {
 			return err
 		}
-		data = data[k:]
+		done += k
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		newTrainGenCommand(),
 		newSampleCommand(),
 		newSwapCommand(),
+		newCodebookCommand(),
 		newBenchCommand(),
 	)
 	return root

@@ -1,0 +1,454 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/spf13/cobra"
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/vqtool/vqtool/codebook"
+	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+func newCodebookCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "codebook",
+		Short: "Look at a VQ codebook: usage, neighbours, an atlas of every code, export",
+	}
+	cmd.AddCommand(newCodebookStatsCommand(), newCodebookNeighborsCommand(), newCodebookAtlasCommand(), newCodebookExportCommand())
+	return cmd
+}
+
+// codeImages decodes, for each code, a grid filled with that code.
+func codeImages(m *vqvae.Model, codes []int) ([]image.Image, error) {
+	gs := m.Config.Grid()
+	grids := make([]int32, len(codes)*gs*gs)
+	for i, c := range codes {
+		for j := range gs * gs {
+			grids[i*gs*gs+j] = int32(c)
+		}
+	}
+	ch, s := m.Config.Channels, m.Config.Size
+	pix := make([]float32, len(codes)*ch*s*s)
+	if err := m.DecodeTo(pix, grids, len(codes)); err != nil {
+		return nil, err
+	}
+	cells := make([]image.Image, len(codes))
+	for i := range cells {
+		cells[i] = imageio.ToImage(pix[i*ch*s*s:(i+1)*ch*s*s], ch, s, s)
+	}
+	return cells, nil
+}
+
+// usageOf encodes a data set and counts the codes.
+func usageOf(m *vqvae.Model, info vqvae.Info, o dataOptions) (*codebook.Usage, *imageio.Dataset, error) {
+	d, err := openForModel(o, info, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	gs := m.Config.Grid()
+	tokens := make([]int32, d.N*gs*gs)
+	if err := m.EncodeTo(tokens, d.Pix, d.N); err != nil {
+		return nil, nil, err
+	}
+	u := codebook.NewUsage(m.Config.CodebookSize)
+	u.Add(tokens)
+	return u, d, nil
+}
+
+type codebookStatsOptions struct {
+	dataOptions
+	VQ       string
+	Distance string
+	Plot     string
+	JSON     bool
+}
+
+// codebookStats is what codebook stats prints with --json.
+type codebookStats struct {
+	Images int `json:"images"`
+	codebook.Stats
+	Counts        []int64   `json:"counts"`
+	NearestDist   []float32 `json:"nearest_neighbour_distance"`
+	NearestMean   float64   `json:"nearest_neighbour_mean"`
+	NearestMedian float64   `json:"nearest_neighbour_median"`
+	Distance      string    `json:"distance"`
+}
+
+func newCodebookStatsCommand() *cobra.Command {
+	var o codebookStatsOptions
+	cmd := &cobra.Command{
+		Use:     "stats",
+		Short:   "Code usage over a data set, dead codes, perplexity, nearest-neighbour distances",
+		Example: `  vqtool codebook stats --vq fmnist.vq --data fashion-mnist --split test --plot stats.png`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCodebookStats(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	o.dataOptions.AddSourceFlags(cmd)
+	f := cmd.Flags()
+	_ = f.Set("split", "test")
+	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
+	f.StringVar(&o.Distance, "distance", "l2", "codebook distance: l2, mse or cosine")
+	f.StringVar(&o.Plot, "plot", "codebook-stats.png", "histograms to write (empty: none)")
+	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+func runCodebookStats(_ context.Context, w io.Writer, o codebookStatsOptions) error {
+	m, info, err := loadVQ(o.VQ)
+	if err != nil {
+		return err
+	}
+	kind, err := dist2.ParseVectorKind(o.Distance)
+	if err != nil {
+		return usageError{err}
+	}
+	u, d, err := usageOf(m, info, o.dataOptions)
+	if err != nil {
+		return err
+	}
+	dist, err := m.Codebook.Distance(kind)
+	if err != nil {
+		return err
+	}
+	k := m.Config.CodebookSize
+	res := codebookStats{Images: d.N, Stats: u.Stats(), Counts: u.Counts, Distance: o.Distance, NearestDist: make([]float32, k)}
+	row := make([]float32, k)
+	for x := range k {
+		dist.RowTo(row, x)
+		best := float32(math.Inf(1))
+		for v, dv := range row {
+			if v != x {
+				best = min(best, dv)
+			}
+		}
+		res.NearestDist[x] = best
+	}
+	sorted := append([]float32(nil), res.NearestDist...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	res.NearestMedian = float64(sorted[k/2])
+	for _, v := range sorted {
+		res.NearestMean += float64(v) / float64(k)
+	}
+	if o.Plot != "" {
+		if err := plotCodebookStats(o.Plot, res); err != nil {
+			return err
+		}
+	}
+	if o.JSON {
+		return printJSON(w, res)
+	}
+	fprintf(w, "%d images of %s: %d of %d codes used (%.1f%%), %d dead, perplexity %.1f\n",
+		d.N, d.Name, res.Used, k, 100*res.Fraction, res.Dead, res.Perplexity)
+	fprintf(w, "nearest-neighbour %s distance: mean %.4g, median %.4g\n", o.Distance, res.NearestMean, res.NearestMedian)
+	if o.Plot != "" {
+		fprintf(w, "wrote %s\n", o.Plot)
+	}
+	return nil
+}
+
+func plotCodebookStats(path string, s codebookStats) error {
+	usage := plot.New()
+	usage.Title.Text = fmt.Sprintf("Code usage, sorted (%d used, perplexity %.0f)", s.Used, s.Perplexity)
+	usage.X.Label.Text = "code rank"
+	usage.Y.Label.Text = "tokens"
+	counts := append([]int64(nil), s.Counts...)
+	sort.Slice(counts, func(i, j int) bool { return counts[i] > counts[j] })
+	pts := make(plotter.XYs, len(counts))
+	for i, c := range counts {
+		pts[i].X, pts[i].Y = float64(i), float64(c)
+	}
+	line, err := plotter.NewLine(pts)
+	if err != nil {
+		return err
+	}
+	usage.Add(line, plotter.NewGrid())
+	nn := plot.New()
+	nn.Title.Text = "Distance to the nearest other code"
+	nn.X.Label.Text = s.Distance + " distance"
+	nn.Y.Label.Text = "codes"
+	vals := make(plotter.Values, len(s.NearestDist))
+	for i, v := range s.NearestDist {
+		vals[i] = float64(v)
+	}
+	h, err := plotter.NewHist(vals, 40)
+	if err != nil {
+		return err
+	}
+	nn.Add(h)
+	img := vgimg.New(12*vg.Inch, 4*vg.Inch)
+	dc := vgimg.PngCanvas{Canvas: img}
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 4}
+	canvases := plot.Align([][]*plot.Plot{{usage, nn}}, tiles, draw.New(img))
+	usage.Draw(canvases[0][0])
+	nn.Draw(canvases[0][1])
+	return imageio.WriteFile(path, func(w io.Writer) error { _, err := dc.WriteTo(w); return err })
+}
+
+type codebookNeighborsOptions struct {
+	VQ       string
+	Token    int
+	K        int
+	Distance string
+	Out      string
+	JSON     bool
+}
+
+// neighborsResult is what codebook neighbors prints with --json.
+type neighborsResult struct {
+	Token     int       `json:"token"`
+	Distance  string    `json:"distance"`
+	Nearest   []int     `json:"nearest"`
+	NearestD  []float32 `json:"nearest_distance"`
+	Farthest  []int     `json:"farthest"`
+	FarthestD []float32 `json:"farthest_distance"`
+}
+
+func newCodebookNeighborsCommand() *cobra.Command {
+	var o codebookNeighborsOptions
+	cmd := &cobra.Command{
+		Use:     "neighbors",
+		Short:   "The k nearest and k farthest codes of a code, drawn as grids filled with each code",
+		Example: `  vqtool codebook neighbors --vq fmnist.vq --token 17 --k 10 --out neighbors.png`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCodebookNeighbors(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
+	f.IntVar(&o.Token, "token", 0, "the code")
+	f.IntVar(&o.K, "k", 10, "neighbours on each side")
+	f.StringVar(&o.Distance, "distance", "l2", "codebook distance: l2, mse or cosine")
+	f.StringVarP(&o.Out, "out", "o", "neighbors.png", "picture to write: the code, its nearest, its farthest")
+	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+func runCodebookNeighbors(_ context.Context, w io.Writer, o codebookNeighborsOptions) error {
+	m, _, err := loadVQ(o.VQ)
+	if err != nil {
+		return err
+	}
+	kind, err := dist2.ParseVectorKind(o.Distance)
+	if err != nil {
+		return usageError{err}
+	}
+	near, far, nd, fd, err := m.Codebook.Neighbors(o.Token, o.K, kind)
+	if err != nil {
+		return usageError{err}
+	}
+	res := neighborsResult{Token: o.Token, Distance: o.Distance, Nearest: near, NearestD: nd, Farthest: far, FarthestD: fd}
+	if o.Out != "" {
+		codes := append(append([]int{o.Token}, near...), far...)
+		cells, err := codeImages(m, codes)
+		if err != nil {
+			return err
+		}
+		// Row 1: the code and its nearest; row 2: a blank, then its farthest.
+		blank := image.NewGray(cells[0].Bounds())
+		for i := range blank.Pix {
+			blank.Pix[i] = 255
+		}
+		grid := append(append([]image.Image{}, cells[:1+o.K]...), blank)
+		grid = append(grid, cells[1+o.K:]...)
+		if err := imageio.WritePNG(o.Out, imageio.Grid(grid, imageio.GridOptions{Cols: 1 + o.K, Scale: 2, Pad: 2,
+			RowCaptions: []string{fmt.Sprintf("%d, nearest", o.Token), "farthest"}})); err != nil {
+			return err
+		}
+	}
+	if o.JSON {
+		return printJSON(w, res)
+	}
+	fprintf(w, "code %d, %s distance\nnearest:  ", o.Token, o.Distance)
+	for i, c := range near {
+		fprintf(w, "%d (%.4g)  ", c, nd[i])
+	}
+	fprintf(w, "\nfarthest: ")
+	for i, c := range far {
+		fprintf(w, "%d (%.4g)  ", c, fd[i])
+	}
+	fprintf(w, "\n")
+	if o.Out != "" {
+		fprintf(w, "wrote %s\n", o.Out)
+	}
+	return nil
+}
+
+type codebookAtlasOptions struct {
+	dataOptions
+	VQ    string
+	Order string
+	Cols  int
+	Out   string
+}
+
+func newCodebookAtlasCommand() *cobra.Command {
+	var o codebookAtlasOptions
+	cmd := &cobra.Command{
+		Use:   "atlas",
+		Short: "Draw every code as a grid filled with it, ordered by usage or by a 1-D embedding of the codebook",
+		Example: `  vqtool codebook atlas --vq fmnist.vq --order embedding --out atlas.png
+  vqtool codebook atlas --vq fmnist.vq --order usage --data fashion-mnist --split test`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCodebookAtlas(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	o.dataOptions.AddSourceFlags(cmd)
+	f := cmd.Flags()
+	_ = f.Set("split", "test")
+	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
+	f.StringVar(&o.Order, "order", "embedding", "embedding (first principal component: similar codes sit together), usage (most used first) or index")
+	f.IntVar(&o.Cols, "cols", 32, "codes per row")
+	f.StringVarP(&o.Out, "out", "o", "atlas.png", "picture to write")
+	return cmd
+}
+
+// principalOrder orders codes by their projection on the codebook's first
+// principal component.
+func principalOrder(cb *codebook.Codebook) []int {
+	k, d := cb.K, cb.D
+	mean := make([]float64, d)
+	for i := range k {
+		for j, v := range cb.Code(i) {
+			mean[j] += float64(v) / float64(k)
+		}
+	}
+	cov := mat.NewSymDense(d, nil)
+	for i := range k {
+		c := cb.Code(i)
+		for a := range d {
+			for b := a; b < d; b++ {
+				cov.SetSym(a, b, cov.At(a, b)+(float64(c[a])-mean[a])*(float64(c[b])-mean[b]))
+			}
+		}
+	}
+	var eig mat.EigenSym
+	order := make([]int, k)
+	for i := range order {
+		order[i] = i
+	}
+	if !eig.Factorize(cov, true) {
+		return order
+	}
+	var vecs mat.Dense
+	eig.VectorsTo(&vecs)
+	top := d - 1 // eigenvalues ascend
+	proj := make([]float64, k)
+	for i := range k {
+		for j, v := range cb.Code(i) {
+			proj[i] += (float64(v) - mean[j]) * vecs.At(j, top)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return proj[order[a]] < proj[order[b]] })
+	return order
+}
+
+func runCodebookAtlas(_ context.Context, w io.Writer, o codebookAtlasOptions) error {
+	m, info, err := loadVQ(o.VQ)
+	if err != nil {
+		return err
+	}
+	if o.Cols < 1 {
+		return usagef("--cols %d: want at least 1", o.Cols)
+	}
+	k := m.Config.CodebookSize
+	order := make([]int, k)
+	for i := range order {
+		order[i] = i
+	}
+	switch o.Order {
+	case "index":
+	case "embedding":
+		order = principalOrder(m.Codebook)
+	case "usage":
+		u, _, err := usageOf(m, info, o.dataOptions)
+		if err != nil {
+			return err
+		}
+		sort.SliceStable(order, func(a, b int) bool { return u.Counts[order[a]] > u.Counts[order[b]] })
+	default:
+		return usagef("--order %q: want embedding, usage or index", o.Order)
+	}
+	cells, err := codeImages(m, order)
+	if err != nil {
+		return err
+	}
+	if err := imageio.WritePNG(o.Out, imageio.Grid(cells, imageio.GridOptions{Cols: o.Cols, Scale: 1, Pad: 1})); err != nil {
+		return err
+	}
+	fprintf(w, "wrote %s: %d codes ordered by %s\n", o.Out, k, o.Order)
+	return nil
+}
+
+type codebookExportOptions struct {
+	VQ       string
+	Out      string
+	Distance string
+}
+
+func newCodebookExportCommand() *cobra.Command {
+	var o codebookExportOptions
+	cmd := &cobra.Command{
+		Use:     "export",
+		Short:   "Write the codebook [K, D] and its distance matrix [K, K] as float32 .npy files",
+		Example: `  vqtool codebook export --vq fmnist.vq --out codebook.npy    # also codebook.distances.npy`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCodebookExport(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
+	f.StringVarP(&o.Out, "out", "o", "codebook.npy", "codebook file; the distances go to NAME.distances.npy")
+	f.StringVar(&o.Distance, "distance", "l2", "distance matrix: l2, mse or cosine")
+	return cmd
+}
+
+func runCodebookExport(_ context.Context, w io.Writer, o codebookExportOptions) error {
+	m, _, err := loadVQ(o.VQ)
+	if err != nil {
+		return err
+	}
+	kind, err := dist2.ParseVectorKind(o.Distance)
+	if err != nil {
+		return usageError{err}
+	}
+	k, d := m.Config.CodebookSize, m.Config.CodeDim
+	if k > 8192 {
+		return usagef("a %d x %d distance matrix is too large to export (%d MiB): the codebook has %d codes", k, k, k*k*4>>20, k)
+	}
+	if err := imageio.WriteFile(o.Out, func(wr io.Writer) error { return imageio.WriteNPYFloat32(wr, m.Codebook.E, []int{k, d}) }); err != nil {
+		return err
+	}
+	dist, err := m.Codebook.Distance(kind)
+	if err != nil {
+		return err
+	}
+	mtx := make([]float32, k*k)
+	for x := range k {
+		dist.RowTo(mtx[x*k:(x+1)*k], x)
+	}
+	dpath := imageio.LabelsPath(o.Out)
+	dpath = dpath[:len(dpath)-len(".labels.npy")] + ".distances.npy"
+	if err := imageio.WriteFile(dpath, func(wr io.Writer) error { return imageio.WriteNPYFloat32(wr, mtx, []int{k, k}) }); err != nil {
+		return err
+	}
+	fprintf(w, "wrote %s [%d, %d] and %s [%d, %d] (%s)\n", o.Out, k, d, dpath, k, k, o.Distance)
+	return nil
+}
