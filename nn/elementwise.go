@@ -110,3 +110,30 @@ func (MSE) Backward(_ int, dst []float32, in []*tensor.Dense, _, dOut []float32)
 }
 
 func (MSE) Differentiable(int) []bool { return []bool{true, false} }
+
+// Reshape copies its input into a new shape with as many elements (a
+// flatten, say); its gradient copies back.
+type Reshape struct {
+	Shape []int
+}
+
+var _ Kernel = Reshape{}
+
+func (Reshape) Name() string { return "reshape" }
+
+func (r Reshape) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+	n := 1
+	for _, d := range r.Shape {
+		n *= d
+	}
+	if len(in) != 1 || in[0].TotalSize() != n {
+		return nil, fmt.Errorf("inputs %v: want one tensor of %d elements", in, n)
+	}
+	return tensor.Shape(r.Shape).Clone(), nil
+}
+
+func (Reshape) Forward(out []float32, in []*tensor.Dense) { copy(out, in[0].Float32s()) }
+
+func (Reshape) Backward(_ int, dst []float32, _ []*tensor.Dense, _, dOut []float32) { copy(dst, dOut) }
+
+func (Reshape) Differentiable(int) []bool { return []bool{true} }

@@ -1,0 +1,203 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/nn"
+)
+
+// LeNet is a small convolutional classifier whose penultimate activations
+// serve as image features for Frechet and kernel distances, in place of
+// Inception features that cannot be had offline ("Frechet LeNet distance"):
+//
+//	conv3x3(C->32) relu, conv4x4/2(32->64) relu, conv4x4/2(64->64) relu,
+//	flatten, linear(->Features) relu  [features], linear(->Classes)
+type LeNet struct {
+	Channels, Size, Classes int
+	Features                int
+
+	convs    []*nn.Conv
+	fc, out  *linear
+	params   []*nn.Param
+	programs map[int]*lenetProgram
+}
+
+type linear struct{ w, b *nn.Param }
+
+func newLinear(name string, in, out int, r *rand.Rand) *linear {
+	bound := 1 / math.Sqrt(float64(in))
+	return &linear{w: nn.NewParam(name+".weight", in, out).Uniform(r, bound), b: nn.NewParam(name+".bias", out).Uniform(r, bound)}
+}
+
+// NewLeNet returns a classifier for size x size images (size divisible by 4).
+func NewLeNet(channels, size, classes int, r *rand.Rand) (*LeNet, error) {
+	if size%4 != 0 || size < 8 || classes < 2 || (channels != 1 && channels != 3) {
+		return nil, fmt.Errorf("metrics: classifier for %d channels, %d pixels, %d classes: want 1 or 3 channels, a size divisible by 4, 2+ classes",
+			channels, size, classes)
+	}
+	l := &LeNet{Channels: channels, Size: size, Classes: classes, Features: 128, programs: map[int]*lenetProgram{}}
+	l.convs = []*nn.Conv{
+		nn.NewConv("conv0", channels, 32, nn.Geometry{K: 3, Stride: 1, Pad: 1}, r),
+		nn.NewConv("conv1", 32, 64, nn.Geometry{K: 4, Stride: 2, Pad: 1}, r),
+		nn.NewConv("conv2", 64, 64, nn.Geometry{K: 4, Stride: 2, Pad: 1}, r),
+	}
+	flat := (size / 4) * (size / 4) * 64
+	l.fc = newLinear("fc", flat, l.Features, r)
+	l.out = newLinear("out", l.Features, classes, r)
+	for _, c := range l.convs {
+		l.params = append(l.params, c.Params()...)
+	}
+	l.params = append(l.params, l.fc.w, l.fc.b, l.out.w, l.out.b)
+	return l, nil
+}
+
+// Params lists the weights.
+func (l *LeNet) Params() []*nn.Param { return l.params }
+
+type lenetProgram struct {
+	prog     *nn.Program
+	x        *tensor.Dense
+	features *gorgonia.Node
+	logits   *gorgonia.Node
+	loss     *nn.TokenLoss
+}
+
+// build adds the network for batch images to g.
+func (l *LeNet) build(g *nn.Builder, batch int) (x *tensor.Dense, features, logits *gorgonia.Node) {
+	xn, x := g.Input("x", batch, l.Size, l.Size, l.Channels)
+	h := xn
+	for i, c := range l.convs {
+		h = g.ReLU(c.Forward(g, h, i > 0))
+	}
+	h = g.Apply(nn.Reshape{Shape: []int{batch, (l.Size / 4) * (l.Size / 4) * 64}}, h)
+	features = g.ReLU(g.Apply(&nn.MatMul{InputGrad: true}, h, g.Use(l.fc.w), g.Use(l.fc.b)))
+	logits = g.Apply(&nn.MatMul{InputGrad: true}, features, g.Use(l.out.w), g.Use(l.out.b))
+	return x, features, logits
+}
+
+func (l *LeNet) program(batch int) (*lenetProgram, error) {
+	if p, ok := l.programs[batch]; ok {
+		return p, nil
+	}
+	g := nn.NewBuilder()
+	x, f, logits := l.build(g, batch)
+	prog, err := g.Compile(nil)
+	if err != nil {
+		return nil, err
+	}
+	p := &lenetProgram{prog: prog, x: x, features: f, logits: logits}
+	l.programs[batch] = p
+	return p, nil
+}
+
+// toNHWC copies n channel-major images into an NHWC batch.
+func toNHWC(dst, src []float32, n, c, s int) {
+	if c == 1 {
+		copy(dst, src[:n*s*s])
+		return
+	}
+	for i := range n {
+		for ch := range c {
+			for p := range s * s {
+				dst[(i*s*s+p)*c+ch] = src[(i*c+ch)*s*s+p]
+			}
+		}
+	}
+}
+
+// Run computes the features [n, Features] and the predicted classes of n
+// channel-major images in [-1, 1].
+func (l *LeNet) Run(images []float32, n int) (features []float32, predicted []int32, err error) {
+	const batch = 256
+	b := min(batch, n)
+	p, err := l.program(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	per := l.Channels * l.Size * l.Size
+	if len(images) < n*per {
+		return nil, nil, fmt.Errorf("metrics: %d floats for %d images of %d", len(images), n, per)
+	}
+	features = make([]float32, n*l.Features)
+	predicted = make([]int32, n)
+	for lo := 0; lo < n; lo += b {
+		k := min(b, n-lo)
+		x := p.x.Float32s()
+		clear(x[k*per:])
+		toNHWC(x, images[lo*per:], k, l.Channels, l.Size)
+		if err := p.prog.Run(); err != nil {
+			return nil, nil, err
+		}
+		copy(features[lo*l.Features:], p.features.Value().Data().([]float32)[:k*l.Features])
+		logits := p.logits.Value().Data().([]float32)
+		for i := range k {
+			row := logits[i*l.Classes : (i+1)*l.Classes]
+			best := 0
+			for c, v := range row {
+				if v > row[best] {
+					best = c
+				}
+			}
+			predicted[lo+i] = int32(best)
+		}
+	}
+	return features, predicted, nil
+}
+
+// TrainLeNet fits the classifier with Adam and cross-entropy on labelled
+// channel-major images, for steps of batch images, and returns the loss of
+// the last step.
+func (l *LeNet) Train(images []float32, labels []int32, steps, batch int, lr float64, seed uint64, onStep func(step int, loss float64)) (float64, error) {
+	n := len(labels)
+	if n < batch {
+		return 0, fmt.Errorf("metrics: %d labelled images for batches of %d", n, batch)
+	}
+	g := nn.NewBuilder()
+	x, _, logits := l.build(g, batch)
+	loss := &nn.TokenLoss{Loss: &dist2.Loss{Kind: dist2.CE}, Targets: make([]int32, batch)}
+	prog, err := g.Compile(g.Apply(loss, logits))
+	if err != nil {
+		return 0, err
+	}
+	opt := nn.NewAdam(0)
+	sched := nn.Schedule{Peak: lr, Warmup: min(100, steps/10), Total: steps, MinRatio: 0.05}
+	r := rand.New(rand.NewPCG(seed, 0x1e7))
+	per := l.Channels * l.Size * l.Size
+	perm := r.Perm(n)
+	pos := 0
+	grads := make([][]float32, len(prog.Params))
+	var last float64
+	for step := range steps {
+		xs := x.Float32s()
+		for i := range batch {
+			if pos == n {
+				perm, pos = r.Perm(n), 0
+			}
+			j := perm[pos]
+			pos++
+			toNHWC(xs[i*per:], images[j*per:(j+1)*per], 1, l.Channels, l.Size)
+			loss.Targets[i] = labels[j]
+		}
+		if err := prog.Run(); err != nil {
+			return 0, err
+		}
+		last = float64(prog.LossValue())
+		if math.IsNaN(last) {
+			return 0, fmt.Errorf("metrics: classifier loss is NaN at step %d", step+1)
+		}
+		for i := range grads {
+			grads[i] = prog.Grad(i)
+		}
+		opt.Update(prog.Params, grads, sched.At(step))
+		if onStep != nil {
+			onStep(step+1, last)
+		}
+	}
+	return last, nil
+}
