@@ -1,9 +1,12 @@
 package metrics
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -16,7 +19,7 @@ import (
 // serve as image features for Frechet and kernel distances, in place of
 // Inception features that cannot be had offline ("Frechet LeNet distance"):
 //
-//	conv3x3(C->32) relu, conv4x4/2(32->64) relu, conv4x4/2(64->64) relu,
+//	conv3x3(C->16) relu, conv4x4/2(16->32) relu, conv4x4/2(32->64) relu,
 //	flatten, linear(->Features) relu  [features], linear(->Classes)
 type LeNet struct {
 	Channels, Size, Classes int
@@ -43,9 +46,9 @@ func NewLeNet(channels, size, classes int, r *rand.Rand) (*LeNet, error) {
 	}
 	l := &LeNet{Channels: channels, Size: size, Classes: classes, Features: 128, programs: map[int]*lenetProgram{}}
 	l.convs = []*nn.Conv{
-		nn.NewConv("conv0", channels, 32, nn.Geometry{K: 3, Stride: 1, Pad: 1}, r),
-		nn.NewConv("conv1", 32, 64, nn.Geometry{K: 4, Stride: 2, Pad: 1}, r),
-		nn.NewConv("conv2", 64, 64, nn.Geometry{K: 4, Stride: 2, Pad: 1}, r),
+		nn.NewConv("conv0", channels, 16, nn.Geometry{K: 3, Stride: 1, Pad: 1}, r),
+		nn.NewConv("conv1", 16, 32, nn.Geometry{K: 4, Stride: 2, Pad: 1}, r),
+		nn.NewConv("conv2", 32, 64, nn.Geometry{K: 4, Stride: 2, Pad: 1}, r),
 	}
 	flat := (size / 4) * (size / 4) * 64
 	l.fc = newLinear("fc", flat, l.Features, r)
@@ -200,4 +203,70 @@ func (l *LeNet) Train(images []float32, labels []int32, steps, batch int, lr flo
 		}
 	}
 	return last, nil
+}
+
+// lenetInfo is the config.json of a saved classifier.
+type lenetInfo struct {
+	Kind     string  `json:"kind"`
+	Channels int     `json:"channels"`
+	Size     int     `json:"size"`
+	Classes  int     `json:"classes"`
+	Data     string  `json:"data"`
+	Accuracy float64 `json:"test_accuracy"`
+}
+
+const lenetKind = "vqtool.lenet"
+
+// Save writes config.json and model.safetensors into dir.
+func (l *LeNet) Save(dir, data string, accuracy float64) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	c := nn.NewCheckpoint()
+	c.PutParams(l.params)
+	c.Meta["kind"] = lenetKind
+	if err := c.Save(filepath.Join(dir, "model.safetensors")); err != nil {
+		return err
+	}
+	return nn.WriteJSON(filepath.Join(dir, "config.json"), lenetInfo{Kind: lenetKind, Channels: l.Channels,
+		Size: l.Size, Classes: l.Classes, Data: data, Accuracy: accuracy})
+}
+
+// LoadLeNet reads a classifier saved by Save, and its test accuracy.
+func LoadLeNet(dir string) (*LeNet, float64, error) {
+	buf, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("metrics: %w", err)
+	}
+	var info lenetInfo
+	if err := json.Unmarshal(buf, &info); err != nil || info.Kind != lenetKind {
+		return nil, 0, fmt.Errorf("metrics: %s: not a classifier written by vqtool train-classifier", dir)
+	}
+	l, err := NewLeNet(info.Channels, info.Size, info.Classes, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := nn.LoadCheckpoint(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("metrics: %w", err)
+	}
+	if err := c.RestoreParams(l.params); err != nil {
+		return nil, 0, fmt.Errorf("metrics: %s: %w", dir, err)
+	}
+	return l, info.Accuracy, nil
+}
+
+// Accuracy returns the fraction of images whose predicted class is their label.
+func (l *LeNet) Accuracy(images []float32, labels []int32) (float64, error) {
+	_, pred, err := l.Run(images, len(labels))
+	if err != nil {
+		return 0, err
+	}
+	hit := 0
+	for i, p := range pred {
+		if p == labels[i] {
+			hit++
+		}
+	}
+	return float64(hit) / float64(len(labels)), nil
 }

@@ -55,6 +55,8 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		newSampleCommand(),
 		newSwapCommand(),
 		newCodebookCommand(),
+		newTrainClassifierCommand(),
+		newEvalCommand(),
 		newBenchCommand(),
 	)
 	return root

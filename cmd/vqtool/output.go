@@ -64,3 +64,5 @@ func writeJSONLine(w io.Writer, v any) {
 }
 
 func blasName() string { return nn.BLAS() }
+
+func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/metrics"
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+type trainClassifierOptions struct {
+	dataOptions
+	Out   string
+	Steps int
+	Batch int
+	LR    float64
+	Seed  uint64
+	JSON  bool
+}
+
+func newTrainClassifierCommand() *cobra.Command {
+	var o trainClassifierOptions
+	cmd := &cobra.Command{
+		Use:     "train-classifier",
+		Short:   "Train the LeNet feature extractor that eval uses (FLD, KID, precision/recall, class accuracy)",
+		Example: `  vqtool train-classifier --data fashion-mnist --out fmnist.lenet`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTrainClassifier(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	o.dataOptions.AddFlags(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&o.Out, "out", "o", "classifier.lenet", "folder to write")
+	f.IntVar(&o.Steps, "steps", 1500, "optimiser steps")
+	f.IntVar(&o.Batch, "batch", 64, "images per step")
+	f.Float64Var(&o.LR, "lr", 2e-3, "peak learning rate (Adam)")
+	f.Uint64Var(&o.Seed, "seed", 1, "seed")
+	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+// trainClassifier fits a LeNet on the training split of d's set and measures
+// it on the test split when the set has one.
+func trainClassifier(o trainClassifierOptions) (*metrics.LeNet, float64, error) {
+	train, err := o.open()
+	if err != nil {
+		return nil, 0, err
+	}
+	if train.Labels == nil || len(train.Classes) < 2 {
+		return nil, 0, fmt.Errorf("%s has no labels: the classifier needs labelled images", train.Name)
+	}
+	if train.H != train.W {
+		return nil, 0, usagef("images of %dx%d: want square images (use --size)", train.W, train.H)
+	}
+	l, err := metrics.NewLeNet(train.C, train.H, len(train.Classes), rand.New(rand.NewPCG(o.Seed, 0x1e)))
+	if err != nil {
+		return nil, 0, err
+	}
+	bar := newBar(o.Steps, "train-classifier")
+	if _, err := l.Train(train.Pix, train.Labels, o.Steps, o.Batch, o.LR, o.Seed, func(step int, loss float64) {
+		bar.Describe(fmt.Sprintf("loss %.4f", loss))
+		_ = bar.Set(step)
+	}); err != nil {
+		return nil, 0, err
+	}
+	bar.Finish()
+	held := train
+	if isNamedSet(o.Data) {
+		t := o.dataOptions
+		t.Split, t.Limit = "test", 0
+		if held, err = t.open(); err != nil {
+			return nil, 0, err
+		}
+	}
+	acc, err := l.Accuracy(held.Pix, held.Labels)
+	return l, acc, err
+}
+
+func runTrainClassifier(_ context.Context, w io.Writer, o trainClassifierOptions) error {
+	l, acc, err := trainClassifier(o)
+	if err != nil {
+		return err
+	}
+	if err := l.Save(o.Out, o.Data, acc); err != nil {
+		return err
+	}
+	if o.JSON {
+		return printJSON(w, map[string]any{"out": o.Out, "test_accuracy": acc})
+	}
+	fprintf(w, "wrote %s: test accuracy %.4f\n", o.Out, acc)
+	return nil
+}
+
+// classifierFor loads path, or trains a classifier on data and caches it at
+// path when there is none.
+func classifierFor(path string, data dataOptions, size, channels int) (*metrics.LeNet, float64, error) {
+	if _, err := os.Stat(filepath.Join(path, "config.json")); err == nil {
+		return metrics.LoadLeNet(path)
+	}
+	logf("no classifier at %s: training one on %s (once; later runs reuse it)", path, data.Data)
+	o := trainClassifierOptions{dataOptions: data, Out: path, Steps: 1500, Batch: 64, LR: 2e-3, Seed: 1}
+	o.Split, o.Limit, o.Size, o.Channels = "train", 0, size, channels
+	l, acc, err := trainClassifier(o)
+	if err != nil {
+		return nil, 0, err
+	}
+	return l, acc, l.Save(path, data.Data, acc)
+}
+
+type evalOptions struct {
+	dataOptions
+	Gen         string
+	VQ          string
+	Classifier  string
+	N           int
+	CFG         float64
+	Temperature float64
+	TopK        int
+	TopP        float64
+	Seed        uint64
+	Grid        string
+	JSON        bool
+}
+
+// EvalResult is what eval prints with --json.
+type EvalResult struct {
+	Gen                string                 `json:"gen"`
+	Samples            int                    `json:"samples"`
+	Sampling           generator.SampleConfig `json:"sampling"`
+	Classifier         string                 `json:"classifier"`
+	ClassifierAccuracy float64                `json:"classifier_test_accuracy"`
+	metrics.Report
+	HeldOut *generator.Eval `json:"held_out,omitempty"`
+	Seconds float64         `json:"sample_seconds"`
+}
+
+func newEvalCommand() *cobra.Command {
+	var o evalOptions
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Score a generator: FLD, KID, precision/recall and class accuracy of its samples; held-out NLL",
+		Long: `eval draws --n samples (classes spread evenly), decodes them and compares them
+with the real images of the test split through a LeNet trained on the data set
+(FLD: Frechet distance of its features; KID; k-NN precision and recall; the
+classifier's accuracy on the asked-for classes). It also measures the
+generator on the held-out tokens: NLL in bits per token, token accuracy and
+the expected codebook distance of its predictions.`,
+		Example: `  vqtool eval --gen gen-dist2 --vq fmnist.vq --data fashion-mnist --n 5000 --json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := runEval(cmd.Context(), cmd.OutOrStdout(), o)
+			return err
+		},
+	}
+	o.dataOptions.AddSourceFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.Gen, "gen", "", "generator checkpoint folder")
+	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder (default: the generator's)")
+	f.StringVar(&o.Classifier, "classifier", "", "classifier folder (default: VQ/lenet, trained on first use)")
+	f.IntVarP(&o.N, "n", "n", 5000, "samples to draw")
+	f.Float64Var(&o.CFG, "cfg", 1, "guidance scale")
+	f.Float64Var(&o.Temperature, "temperature", 1, "sampling temperature")
+	f.IntVar(&o.TopK, "top-k", 0, "top-k (0: off)")
+	f.Float64Var(&o.TopP, "top-p", 1, "top-p (1: off)")
+	f.Uint64Var(&o.Seed, "seed", 1, "sampling seed")
+	f.StringVar(&o.Grid, "grid", "", "also write the first samples as a PNG grid")
+	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error) {
+	var res EvalResult
+	if o.Gen == "" {
+		return res, usagef("--gen: want a generator checkpoint folder")
+	}
+	gen, ginfo, err := generator.Load(o.Gen)
+	if err != nil {
+		return res, err
+	}
+	if o.VQ == "" {
+		o.VQ = ginfo.VQ
+	}
+	vq, vinfo, err := loadVQ(o.VQ)
+	if err != nil {
+		return res, err
+	}
+	if o.N < 2 {
+		return res, usagef("--n %d: want at least 2 samples", o.N)
+	}
+	if o.Classifier == "" {
+		o.Classifier = filepath.Join(o.VQ, "lenet")
+	}
+	lenet, clsAcc, err := classifierFor(o.Classifier, o.dataOptions, vq.Config.Size, vq.Config.Channels)
+	if err != nil {
+		return res, err
+	}
+	test := o.dataOptions
+	if isNamedSet(o.Data) {
+		test.Split = "test"
+	}
+	real, err := openForModel(test, vinfo, nil)
+	if err != nil {
+		return res, err
+	}
+	r, fake, classes, secs, err := sampleAndScore(ctx, gen, vq, lenet, real, o)
+	if err != nil {
+		return res, err
+	}
+	res = EvalResult{Gen: o.Gen, Samples: o.N, Classifier: o.Classifier, ClassifierAccuracy: clsAcc, Report: r, Seconds: secs,
+		Sampling: generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}}
+	if o.Grid != "" {
+		n := min(len(classes), 80)
+		if err := drawGrids(o.Grid, vq, fake[:n*vq.Config.Grid()*vq.Config.Grid()], n, 10, nil, 2); err != nil {
+			return res, err
+		}
+	}
+	// Held-out token metrics.
+	gs := vq.Config.Grid()
+	tokens := make([]int32, real.N*gs*gs)
+	if err := vq.EncodeTo(tokens, real.Pix, real.N); err != nil {
+		return res, err
+	}
+	held := generator.Tokens{Codes: tokens, Labels: real.Labels, N: real.N, Len: gs * gs}
+	if gen.Config.Classes == 0 {
+		held.Labels = nil
+	}
+	dist, err := vq.Codebook.Distance(dist2.SquaredL2)
+	if err != nil {
+		return res, err
+	}
+	he, err := gen.Evaluate(held, dist)
+	if err != nil {
+		return res, err
+	}
+	res.HeldOut = &he
+	if o.JSON {
+		return res, printJSON(w, res)
+	}
+	fprintf(w, "%s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g) against %d real test images\n",
+		o.Gen, o.N, o.CFG, o.Temperature, o.TopK, o.TopP, r.Real)
+	fprintf(w, "FLD %.3f  KID %.4f ± %.4f  precision %.3f  recall %.3f", r.FLD, r.KID, r.KIDStd, r.Precision, r.Recall)
+	if r.Accuracy >= 0 {
+		fprintf(w, "  class accuracy %.3f (classifier's own test accuracy %.3f)", r.Accuracy, clsAcc)
+	}
+	fprintf(w, "\nheld-out tokens: nll %.3f bits, accuracy %.3f, expected codebook distance %.4g\n", he.NLL, he.Accuracy, he.ExpectedDistance)
+	return res, nil
+}
+
+// sampleAndScore draws o.N grids (classes spread evenly when the generator
+// is conditional), decodes them and scores them against real images.
+func sampleAndScore(ctx context.Context, gen *generator.Model, vq *vqvae.Model, lenet *metrics.LeNet, real *imageio.Dataset, o evalOptions) (metrics.Report, []int32, []int32, float64, error) {
+	classes := make([]int32, o.N)
+	for i := range classes {
+		classes[i] = -1
+		if gen.Config.Classes > 0 {
+			classes[i] = int32(i % gen.Config.Classes)
+		}
+	}
+	sc := generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}
+	if err := sc.Validate(gen.Config.Vocab); err != nil {
+		return metrics.Report{}, nil, nil, 0, usageError{err}
+	}
+	start := nowSeconds()
+	gs := gen.Config.Len
+	tokens := make([]int32, 0, o.N*gs)
+	bar := newBar(o.N, "sample")
+	const chunk = 250
+	for lo := 0; lo < o.N; lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return metrics.Report{}, nil, nil, 0, err
+		}
+		hi := min(o.N, lo+chunk)
+		part := sc
+		part.Seed = sc.Seed + uint64(lo)
+		t, err := gen.Sample(classes[lo:hi], part)
+		if err != nil {
+			return metrics.Report{}, nil, nil, 0, err
+		}
+		tokens = append(tokens, t...)
+		_ = bar.Add(hi - lo)
+	}
+	bar.Finish()
+	secs := nowSeconds() - start
+	c, s := vq.Config.Channels, vq.Config.Size
+	pix := make([]float32, o.N*c*s*s)
+	if err := vq.DecodeTo(pix, tokens, o.N); err != nil {
+		return metrics.Report{}, nil, nil, 0, err
+	}
+	asked := classes
+	if gen.Config.Classes == 0 {
+		asked = nil
+	}
+	rep, err := lenet.Compare(real.Pix, real.N, pix, o.N, asked, o.Seed)
+	return rep, tokens, classes, secs, err
+}
