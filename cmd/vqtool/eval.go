@@ -256,9 +256,22 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 	return res, nil
 }
 
-// sampleAndScore draws o.N grids (classes spread evenly when the generator
-// is conditional), decodes them and scores them against real images.
+// sampleAndScore draws o.N grids, decodes them and scores them against real
+// images.
 func sampleAndScore(ctx context.Context, gen *generator.Model, vq *vqvae.Model, lenet *metrics.LeNet, real *imageio.Dataset, o evalOptions) (metrics.Report, []int32, []int32, float64, error) {
+	start := nowSeconds()
+	pix, tokens, asked, err := sampleImages(ctx, gen, vq, o)
+	if err != nil {
+		return metrics.Report{}, nil, nil, 0, err
+	}
+	secs := nowSeconds() - start
+	rep, err := lenet.Compare(real.Pix, real.N, pix, o.N, asked, o.Seed)
+	return rep, tokens, asked, secs, err
+}
+
+// sampleImages draws o.N grids (classes spread evenly when the generator is
+// conditional) and decodes them; asked is nil for an unconditional model.
+func sampleImages(ctx context.Context, gen *generator.Model, vq *vqvae.Model, o evalOptions) (pix []float32, tokens, asked []int32, err error) {
 	classes := make([]int32, o.N)
 	for i := range classes {
 		classes[i] = -1
@@ -268,38 +281,35 @@ func sampleAndScore(ctx context.Context, gen *generator.Model, vq *vqvae.Model, 
 	}
 	sc := generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}
 	if err := sc.Validate(gen.Config.Vocab); err != nil {
-		return metrics.Report{}, nil, nil, 0, usageError{err}
+		return nil, nil, nil, usageError{err}
 	}
-	start := nowSeconds()
 	gs := gen.Config.Len
-	tokens := make([]int32, 0, o.N*gs)
+	tokens = make([]int32, 0, o.N*gs)
 	bar := newBar(o.N, "sample")
 	const chunk = 250
 	for lo := 0; lo < o.N; lo += chunk {
 		if err := ctx.Err(); err != nil {
-			return metrics.Report{}, nil, nil, 0, err
+			return nil, nil, nil, err
 		}
 		hi := min(o.N, lo+chunk)
 		part := sc
 		part.Seed = sc.Seed + uint64(lo)
 		t, err := gen.Sample(classes[lo:hi], part)
 		if err != nil {
-			return metrics.Report{}, nil, nil, 0, err
+			return nil, nil, nil, err
 		}
 		tokens = append(tokens, t...)
 		_ = bar.Add(hi - lo)
 	}
 	bar.Finish()
-	secs := nowSeconds() - start
 	c, s := vq.Config.Channels, vq.Config.Size
-	pix := make([]float32, o.N*c*s*s)
+	pix = make([]float32, o.N*c*s*s)
 	if err := vq.DecodeTo(pix, tokens, o.N); err != nil {
-		return metrics.Report{}, nil, nil, 0, err
+		return nil, nil, nil, err
 	}
-	asked := classes
+	asked = classes
 	if gen.Config.Classes == 0 {
 		asked = nil
 	}
-	rep, err := lenet.Compare(real.Pix, real.N, pix, o.N, asked, o.Seed)
-	return rep, tokens, classes, secs, err
+	return pix, tokens, asked, nil
 }

@@ -13,7 +13,7 @@ import (
 func TestTrainGenAndSample(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.vq")
-	if err := runTrainVQ(context.Background(), &bytes.Buffer{}, tinyTrainOptions(model)); err != nil {
+	if _, err := runTrainVQ(context.Background(), &bytes.Buffer{}, tinyTrainOptions(model)); err != nil {
 		t.Fatal(err)
 	}
 	for _, loss := range []string{"dist2", "ce", "smooth"} {
@@ -25,7 +25,7 @@ func TestTrainGenAndSample(t *testing.T) {
 			CondDrop: 0.1, Seed: 1, Dim: 16, Layers: 1, Heads: 2, MLP: 32, EvalEvery: 3, SaveEvery: 3, SampleCFG: 2, JSON: true,
 		}
 		var out bytes.Buffer
-		if err := runTrainGen(context.Background(), &out, o); err != nil {
+		if _, err := runTrainGen(context.Background(), &out, o); err != nil {
 			t.Fatal(err)
 		}
 		var res genResult

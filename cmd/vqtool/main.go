@@ -57,6 +57,7 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		newCodebookCommand(),
 		newTrainClassifierCommand(),
 		newEvalCommand(),
+		newExperimentCommand(),
 		newBenchCommand(),
 	)
 	return root

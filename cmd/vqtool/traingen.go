@@ -167,7 +167,8 @@ func newTrainGenCommand() *cobra.Command {
   vqtool train-gen --vq fmnist.vq --tokens train.npy --held-out test.npy --loss ce --limit 1000 --out gen-ce`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTrainGen(cmd.Context(), cmd.OutOrStdout(), opts)
+			_, err := runTrainGen(cmd.Context(), cmd.OutOrStdout(), opts)
+			return err
 		},
 	}
 	opts.AddFlags(cmd)
@@ -224,7 +225,12 @@ type genResult struct {
 	HeldOut *generator.Eval     `json:"held_out,omitempty"`
 }
 
-func runTrainGen(ctx context.Context, w io.Writer, opts trainGenOptions) error {
+func runTrainGen(ctx context.Context, w io.Writer, opts trainGenOptions) (res genResult, err error) {
+	err = trainGen(ctx, w, opts, &res)
+	return res, err
+}
+
+func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genResult) error {
 	vq, vqInfo, err := loadVQ(opts.VQ)
 	if err != nil {
 		return err
@@ -397,7 +403,8 @@ func runTrainGen(ctx context.Context, w io.Writer, opts trainGenOptions) error {
 	if err := evaluate(); err != nil {
 		return err
 	}
-	res := genResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(), Loss: lossInfo, Train: last, HeldOut: lastEval}
+	res := out
+	*res = genResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(), Loss: lossInfo, Train: last, HeldOut: lastEval}
 	if lastEval != nil {
 		info.Metrics = map[string]float64{"held_out_nll_bits": lastEval.NLL, "held_out_accuracy": lastEval.Accuracy,
 			"held_out_expected_distance": lastEval.ExpectedDistance, "held_out_argmax_distance": lastEval.ArgmaxDistance}

@@ -83,7 +83,8 @@ func newTrainVQCommand() *cobra.Command {
   vqtool train-vq --data fashion-mnist --out fmnist.vq --resume`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTrainVQ(cmd.Context(), cmd.OutOrStdout(), opts)
+			_, err := runTrainVQ(cmd.Context(), cmd.OutOrStdout(), opts)
+			return err
 		},
 	}
 	opts.AddFlags(cmd)
@@ -103,7 +104,12 @@ type vqResult struct {
 	Test    *vqvae.Eval `json:"held_out,omitempty"`
 }
 
-func runTrainVQ(ctx context.Context, w io.Writer, opts trainVQOptions) error {
+func runTrainVQ(ctx context.Context, w io.Writer, opts trainVQOptions) (res vqResult, err error) {
+	err = trainVQ(ctx, w, opts, &res)
+	return res, err
+}
+
+func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResult) error {
 	train, err := opts.open()
 	if err != nil {
 		return err
@@ -230,7 +236,8 @@ func runTrainVQ(ctx context.Context, w io.Writer, opts trainVQOptions) error {
 		}
 	}
 	bar.Finish()
-	res := vqResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(),
+	res := out
+	*res = vqResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(),
 		Train: vqvae.Eval{MSE: last.Recon, PSNR: last.PSNR}}
 	info.Metrics = map[string]float64{"train_batch_psnr": last.PSNR}
 	if held != nil {

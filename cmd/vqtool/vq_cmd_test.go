@@ -26,7 +26,7 @@ func TestTrainEncodeDecodeReconstruct(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.vq")
 	var out bytes.Buffer
-	if err := runTrainVQ(context.Background(), &out, tinyTrainOptions(model)); err != nil {
+	if _, err := runTrainVQ(context.Background(), &out, tinyTrainOptions(model)); err != nil {
 		t.Fatal(err)
 	}
 	var res vqResult
@@ -42,7 +42,7 @@ func TestTrainEncodeDecodeReconstruct(t *testing.T) {
 		}
 	}
 	// A second run into the same folder must not overwrite it silently.
-	err := runTrainVQ(context.Background(), &bytes.Buffer{}, tinyTrainOptions(model))
+	_, err := runTrainVQ(context.Background(), &bytes.Buffer{}, tinyTrainOptions(model))
 	var ue usageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--resume") {
 		t.Errorf("second run: %v, want a usage error suggesting --resume", err)
