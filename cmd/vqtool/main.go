@@ -58,6 +58,7 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		newTrainClassifierCommand(),
 		newEvalCommand(),
 		newExperimentCommand(),
+		newDemoCommand(),
 		newBenchCommand(),
 	)
 	return root

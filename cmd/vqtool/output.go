@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"time"
 
@@ -66,3 +67,5 @@ func writeJSONLine(w io.Writer, v any) {
 func blasName() string { return nn.BLAS() }
 
 func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5a9)) }
