@@ -215,6 +215,7 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 		vals[l] = make([]float32, rows*c.Len*d)
 	}
 	ln := &nn.LayerNorm{}
+	gelu := &nn.GELU{}
 	lin := &nn.MatMul{}
 	linear := func(out, in []float32, w, b *nn.Param) {
 		k := w.Value.Shape()[0]
@@ -259,7 +260,7 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 			}
 			norm(a, x, b.ln2g, b.ln2b)
 			linear(hid, a, b.w1, b.b1)
-			nn.GELU{}.Forward(act, []*tensor.Dense{dense(hid, rows, c.MLP)})
+			gelu.Forward(act, []*tensor.Dense{dense(hid, rows, c.MLP)})
 			linear(proj, act, b.w2, b.b2)
 			for i, v := range proj {
 				x[i] += v

@@ -44,7 +44,7 @@ type TrainConfig struct {
 // DefaultTrainConfig is ref-gen's optimiser (AdamW 3e-4, weight decay 0.05)
 // with warm-up, cosine decay, clipping at 1 and 10% class dropout.
 func DefaultTrainConfig() TrainConfig {
-	return TrainConfig{Batch: 64, Steps: 2000, LR: 3e-4, Warmup: 100, MinLRRatio: 0.1,
+	return TrainConfig{Batch: 64, Steps: 600, LR: 3e-4, Warmup: 100, MinLRRatio: 0.1,
 		WeightDecay: 0.05, Clip: 1, CondDrop: 0.1, Seed: 1}
 }
 

@@ -31,6 +31,11 @@ func (m *MatMul) Forward(out []float32, in []*tensor.Dense) {
 	s := in[1].Shape()
 	n, k, o := in[0].Shape()[0], s[0], s[1]
 	x, w, b := in[0].Float32s(), in[1].Float32s(), in[2].Float32s()
+	if n < 512 { // few rows (sampling one position): split the columns instead
+		gemm.Sgemm(false, false, n, o, k, 1, x, k, w, o, 0, out, o)
+		par.For(n, 64, func(lo, hi int) { addBias(out[lo*o:hi*o], b) })
+		return
+	}
 	par.For(n, 32, func(lo, hi int) {
 		gemm.Serial(false, false, hi-lo, o, k, 1, x[lo*k:], k, w, o, 0, out[lo*o:], o)
 		addBias(out[lo*o:hi*o], b)
@@ -142,14 +147,17 @@ func (l *LayerNorm) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut [
 func (l *LayerNorm) Differentiable(int) []bool { return []bool{true, true, true} }
 
 // GELU is x * Phi(x) in the tanh approximation of Hendrycks and Gimpel:
-// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-type GELU struct{}
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). The forward pass keeps
+// the tanh for the backward one.
+type GELU struct {
+	t []float32 // tanh(u) of the last forward
+}
 
-var _ Kernel = GELU{}
+var _ Kernel = (*GELU)(nil)
 
-func (GELU) Name() string { return "gelu" }
+func (*GELU) Name() string { return "gelu" }
 
-func (GELU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+func (*GELU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%d inputs: want 1", len(in))
 	}
@@ -158,27 +166,29 @@ func (GELU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 
 const geluC = 0.7978845608028654 // sqrt(2/pi)
 
-func (GELU) Forward(out []float32, in []*tensor.Dense) {
+func (g *GELU) Forward(out []float32, in []*tensor.Dense) {
 	x := in[0].Float32s()
+	g.t = grow(g.t, len(x))
+	t := g.t
 	par.For(len(x), grain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := x[i]
-			out[i] = 0.5 * v * (1 + tanh32(geluC*(v+0.044715*v*v*v)))
+			th := tanh32(geluC * (v + 0.044715*v*v*v))
+			t[i] = th
+			out[i] = 0.5 * v * (1 + th)
 		}
 	})
 }
 
-func (GELU) Backward(_ int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
-	x := in[0].Float32s()
+func (g *GELU) Backward(_ int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+	x, t := in[0].Float32s(), g.t
 	par.For(len(x), grain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := x[i]
-			u := geluC * (v + 0.044715*v*v*v)
-			t := tanh32(u)
+			v, th := x[i], t[i]
 			du := geluC * (1 + 3*0.044715*v*v)
-			dst[i] = dOut[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*du)
+			dst[i] = dOut[i] * (0.5*(1+th) + 0.5*v*(1-th*th)*du)
 		}
 	})
 }
 
-func (GELU) Differentiable(int) []bool { return []bool{true} }
+func (*GELU) Differentiable(int) []bool { return []bool{true} }

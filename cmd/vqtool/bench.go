@@ -18,15 +18,17 @@ import (
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
 type benchOptions struct {
-	Reps   int
-	Warmup int
-	Peer   string
-	Python string
-	JSON   bool
+	Reps    int
+	Warmup  int
+	Peer    string
+	Python  string
+	Profile bool
+	JSON    bool
 }
 
 func newBenchCommand() *cobra.Command {
@@ -52,9 +54,13 @@ reports ratios (vqtool time / PyTorch time: under 1.0 is faster).`,
 	f.IntVar(&opts.Warmup, "warmup", 3, "untimed repetitions first")
 	f.StringVar(&opts.Peer, "peer", "", "PyTorch peer script to run with --threads 2 and compare against")
 	f.StringVar(&opts.Python, "python", "/usr/bin/python3", "interpreter for --peer")
+	f.BoolVar(&opts.Profile, "profile", false, "print the time spent in each kernel (forward and gradient) per key")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON object")
 	return cmd
 }
+
+// profileName, when set, names the key whose kernel times timeIt prints.
+var profileName string
 
 // timeIt returns the median duration of reps calls of f after warm-up calls.
 func timeIt(ctx context.Context, warmup, reps int, f func() error) (time.Duration, error) {
@@ -62,6 +68,13 @@ func timeIt(ctx context.Context, warmup, reps int, f func() error) (time.Duratio
 		if err := f(); err != nil {
 			return 0, err
 		}
+	}
+	if profileName != "" {
+		nn.OpTimes = map[string]time.Duration{}
+		defer func() {
+			printOpTimes(os.Stderr, profileName, nn.OpTimes, reps)
+			nn.OpTimes = nil
+		}()
 	}
 	ds := make([]time.Duration, reps)
 	for i := range ds {
@@ -76,6 +89,12 @@ func timeIt(ctx context.Context, warmup, reps int, f func() error) (time.Duratio
 	}
 	slices.Sort(ds)
 	return ds[reps/2], nil
+}
+
+func setProfile(opts benchOptions, key string) {
+	if opts.Profile {
+		profileName = key
+	}
 }
 
 func benchVQ(ctx context.Context, opts benchOptions, out map[string]float64) error {
@@ -96,17 +115,20 @@ func benchVQ(ctx context.Context, opts benchOptions, out map[string]float64) err
 	if err != nil {
 		return err
 	}
+	setProfile(opts, "vq_train_step_ms")
 	d, err := timeIt(ctx, opts.Warmup, opts.Reps, func() error { _, err := tr.TrainStep(); return err })
 	if err != nil {
 		return err
 	}
 	out["vq_train_step_ms"] = d.Seconds() * 1e3
+	setProfile(opts, "vq_encode_img_per_s")
 	tokens := make([]int32, n*49)
 	d, err = timeIt(ctx, opts.Warmup, opts.Reps, func() error { return m.EncodeTo(tokens, pix, n) })
 	if err != nil {
 		return err
 	}
 	out["vq_encode_img_per_s"] = n / d.Seconds()
+	setProfile(opts, "vq_decode_img_per_s")
 	img := make([]float32, n*28*28)
 	d, err = timeIt(ctx, opts.Warmup, opts.Reps, func() error { return m.DecodeTo(img, tokens, n) })
 	if err != nil {
@@ -154,6 +176,7 @@ func benchGen(ctx context.Context, opts benchOptions, out map[string]float64) er
 		if err != nil {
 			return err
 		}
+		setProfile(opts, key)
 		dur, err := timeIt(ctx, opts.Warmup, opts.Reps, func() error { _, err := tr.TrainStep(); return err })
 		if err != nil {
 			return err
@@ -165,6 +188,7 @@ func benchGen(ctx context.Context, opts benchOptions, out map[string]float64) er
 		classes[i] = int32(i % cfg.Classes)
 	}
 	sc := generator.DefaultSampleConfig()
+	setProfile(opts, "")
 	dur, err := timeIt(ctx, min(opts.Warmup, 1), max(3, opts.Reps/3), func() error { _, err := m.Sample(classes, sc); return err })
 	if err != nil {
 		return err
@@ -206,8 +230,15 @@ func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("peer %s: %w: %s", opts.Peer, err, lastLine(stderr.String()))
 		}
-		if err := json.Unmarshal(stdout.Bytes(), &res.Peer); err != nil {
+		var peer map[string]any
+		if err := json.Unmarshal(stdout.Bytes(), &peer); err != nil {
 			return fmt.Errorf("peer %s printed no JSON object: %w", opts.Peer, err)
+		}
+		res.Peer = map[string]float64{}
+		for k, v := range peer {
+			if f, ok := v.(float64); ok {
+				res.Peer[k] = f
+			}
 		}
 		res.Ratios = map[string]float64{}
 		for k, v := range res.Keys {
@@ -243,6 +274,21 @@ func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
 	}
 	fprintf(w, "ratio = vqtool time / PyTorch time (under 1.0: faster than PyTorch)\n")
 	return nil
+}
+
+// printOpTimes lists kernel times per call of the timed function, largest first.
+func printOpTimes(w io.Writer, key string, times map[string]time.Duration, reps int) {
+	names := make([]string, 0, len(times))
+	var total time.Duration
+	for k, v := range times {
+		names = append(names, k)
+		total += v
+	}
+	sort.Slice(names, func(i, j int) bool { return times[names[i]] > times[names[j]] })
+	fprintf(w, "%s: %.1f ms in kernels per call\n", key, total.Seconds()*1e3/float64(reps))
+	for _, k := range names {
+		fprintf(w, "  %-24s %8.2f ms\n", k, times[k].Seconds()*1e3/float64(reps))
+	}
 }
 
 func isRate(key string) bool { return len(key) > 6 && key[len(key)-6:] == "_per_s" }

@@ -43,8 +43,8 @@ numbers beside them.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.Out, "out", "o", "out", "folder to write")
 	f.StringVar(&o.Data, "data", "embedded", "labelled data set with train and test splits")
-	f.IntVar(&o.VQSteps, "vq-steps", 500, "tokenizer steps")
-	f.IntVar(&o.GenSteps, "gen-steps", 600, "steps of each generator")
+	f.IntVar(&o.VQSteps, "vq-steps", 400, "tokenizer steps")
+	f.IntVar(&o.GenSteps, "gen-steps", 500, "steps of each generator")
 	f.IntVar(&o.Samples, "samples", 1000, "samples scored per generator")
 	return cmd
 }
