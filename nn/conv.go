@@ -22,14 +22,55 @@ type Geometry struct {
 type Conv2D struct {
 	Geometry
 	InputGrad bool // compute dLoss/dx (false for a layer that reads the data)
+	ReLU      bool // apply max(0, .) to the output, fused
 
 	col  []float32 // im2row patches of the last forward: [B*Ho*Wo, K*K*Cin]
 	dcol []float32
+	act  activation
+}
+
+// activation masks output gradients by a fused ReLU, once per backward pass.
+type activation struct {
+	masked    []float32 // dOut * (out > 0)
+	gen, dgen int       // forward passes seen, and the pass masked belongs to
+}
+
+// grad returns dOut itself, or dOut masked by out > 0 when relu is set.
+func (a *activation) grad(relu bool, out, dOut []float32) []float32 {
+	if !relu {
+		return dOut
+	}
+	if a.dgen == a.gen && len(a.masked) == len(dOut) {
+		return a.masked
+	}
+	a.masked = grow(a.masked, len(dOut))
+	par.For(len(dOut), grain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if out[i] > 0 {
+				a.masked[i] = dOut[i]
+			} else {
+				a.masked[i] = 0
+			}
+		}
+	})
+	a.dgen = a.gen
+	return a.masked
+}
+
+func relu(x []float32) {
+	for i, v := range x {
+		x[i] = max(v, 0)
+	}
 }
 
 var _ Kernel = (*Conv2D)(nil)
 
-func (c *Conv2D) Name() string { return fmt.Sprintf("conv%dx%d/s%d", c.K, c.K, c.Stride) }
+func (c *Conv2D) Name() string {
+	if c.ReLU {
+		return fmt.Sprintf("conv%dx%d/s%d+relu", c.K, c.K, c.Stride)
+	}
+	return fmt.Sprintf("conv%dx%d/s%d", c.K, c.K, c.Stride)
+}
 
 func (c *Conv2D) outHW(h, w int) (int, int) {
 	return (h+2*c.Pad-c.K)/c.Stride + 1, (w+2*c.Pad-c.K)/c.Stride + 1
@@ -74,10 +115,15 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 		}
 		gemm.Serial(false, false, hi-lo, cout, kk, 1, col[lo*kk:], kk, w, cout, 0, out[lo*cout:], cout)
 		addBias(out[lo*cout:hi*cout], bias)
+		if c.ReLU {
+			relu(out[lo*cout : hi*cout])
+		}
 	})
+	c.act.gen++
 }
 
-func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []float32) {
+	dOut = c.act.grad(c.ReLU, out, dOut)
 	x, w := in[0], in[1].Float32s()
 	s := x.Shape()
 	b, h, wd, cin := s[0], s[1], s[2], s[3]
@@ -123,6 +169,8 @@ func (c *Conv2D) Differentiable(n int) []bool { return []bool{c.InputGrad, true,
 type ConvTranspose2D struct {
 	Geometry
 	InputGrad bool
+	ReLU      bool // apply max(0, .) to the output, fused
+	act       activation
 
 	cols      []float32 // x w: [B*H*W, K*K*Cout]
 	dcols     []float32 // dOut gathered into the same layout, for both gradients
@@ -131,7 +179,12 @@ type ConvTranspose2D struct {
 
 var _ Kernel = (*ConvTranspose2D)(nil)
 
-func (c *ConvTranspose2D) Name() string { return fmt.Sprintf("convT%dx%d/s%d", c.K, c.K, c.Stride) }
+func (c *ConvTranspose2D) Name() string {
+	if c.ReLU {
+		return fmt.Sprintf("convT%dx%d/s%d+relu", c.K, c.K, c.Stride)
+	}
+	return fmt.Sprintf("convT%dx%d/s%d", c.K, c.K, c.Stride)
+}
 
 func (c *ConvTranspose2D) outHW(h, w int) (int, int) {
 	return (h-1)*c.Stride - 2*c.Pad + c.K, (w-1)*c.Stride - 2*c.Pad + c.K
@@ -179,7 +232,11 @@ func (c *ConvTranspose2D) Forward(out []float32, in []*tensor.Dense) {
 			copy(o[i:i+cout], bias)
 		}
 		row2im(out, c.cols[r0*kk:r1*kk], r0, r1, ho, wo, cout, h, w, g)
+		if c.ReLU {
+			relu(o)
+		}
 	})
+	c.act.gen++
 }
 
 func (c *ConvTranspose2D) gather(in []*tensor.Dense, dOut []float32) {
@@ -196,7 +253,8 @@ func (c *ConvTranspose2D) gather(in []*tensor.Dense, dOut []float32) {
 	c.dgen = c.gen
 }
 
-func (c *ConvTranspose2D) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+func (c *ConvTranspose2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []float32) {
+	dOut = c.act.grad(c.ReLU, out, dOut)
 	b, h, w, cin, ho, wo, cout := c.dims(in)
 	kk := c.K * c.K * cout
 	rows := b * h * w

@@ -166,6 +166,11 @@ func (c *Conv) Forward(b *Builder, x *gorgonia.Node, inputGrad bool) *gorgonia.N
 	return b.Apply(&Conv2D{Geometry: c.Geometry, InputGrad: inputGrad}, x, b.Use(c.W), b.Use(c.B))
 }
 
+// ForwardReLU is relu(Forward(x)), fused into the convolution.
+func (c *Conv) ForwardReLU(b *Builder, x *gorgonia.Node, inputGrad bool) *gorgonia.Node {
+	return b.Apply(&Conv2D{Geometry: c.Geometry, InputGrad: inputGrad, ReLU: true}, x, b.Use(c.W), b.Use(c.B))
+}
+
 // Params lists the layer's parameters.
 func (c *Conv) Params() []*Param { return []*Param{c.W, c.B} }
 
@@ -187,6 +192,11 @@ func NewConvT(name string, cin, cout int, g Geometry, r *rand.Rand) *ConvT {
 // Forward applies the layer to x [B, H, W, Cin].
 func (c *ConvT) Forward(b *Builder, x *gorgonia.Node, inputGrad bool) *gorgonia.Node {
 	return b.Apply(&ConvTranspose2D{Geometry: c.Geometry, InputGrad: inputGrad}, x, b.Use(c.W), b.Use(c.B))
+}
+
+// ForwardReLU is relu(Forward(x)), fused into the transposed convolution.
+func (c *ConvT) ForwardReLU(b *Builder, x *gorgonia.Node, inputGrad bool) *gorgonia.Node {
+	return b.Apply(&ConvTranspose2D{Geometry: c.Geometry, InputGrad: inputGrad, ReLU: true}, x, b.Use(c.W), b.Use(c.B))
 }
 
 // Params lists the layer's parameters.

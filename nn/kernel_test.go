@@ -58,22 +58,32 @@ func checkKernel(t *testing.T, k Kernel, in []*tensor.Dense, tol float64) {
 		k.Forward(out, in)
 		k.Backward(i, grad, in, out, weights)
 		x := in[i].Float32s()
-		for trial := range min(60, len(x)) {
-			j := trial
-			if len(x) > 60 {
-				j = r.IntN(len(x))
-			}
+		central := func(j int, h float32) float64 {
 			old := x[j]
-			const h = 1e-2
 			x[j] = old + h
 			up := loss()
 			x[j] = old - h
 			down := loss()
 			x[j] = old
-			fd := (up - down) / (2 * h)
+			return (up - down) / float64(2*h)
+		}
+		checked, trials := 0, min(60, len(x))
+		for trial := range trials {
+			j := trial
+			if len(x) > 60 {
+				j = r.IntN(len(x))
+			}
+			fd := central(j, 1e-2)
+			if math.Abs(fd-central(j, 2.5e-3)) > tol*math.Max(1, math.Abs(fd)) {
+				continue // a kink (ReLU, max) lies within the step: no derivative to compare
+			}
+			checked++
 			if math.Abs(fd-float64(grad[j])) > tol*math.Max(1, math.Abs(fd)) {
 				t.Errorf("%s: dL/d input %d [%d] = %v, finite difference %v", k.Name(), i, j, grad[j], fd)
 			}
+		}
+		if checked < trials*2/3 {
+			t.Errorf("%s: input %d: only %d of %d entries smooth enough to check", k.Name(), i, checked, trials)
 		}
 		loss()
 	}
@@ -245,4 +255,12 @@ func TestTanh32(t *testing.T) {
 			t.Fatalf("tanh32(%v) = %v, want %v", x, tanh32(x), math.Tanh(float64(x)))
 		}
 	}
+}
+
+func TestFusedReLUGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 1))
+	c := &Conv2D{Geometry: Geometry{3, 1, 1}, InputGrad: true, ReLU: true}
+	checkKernel(t, c, []*tensor.Dense{randTensor(r, 2, 5, 5, 3), randTensor(r, 27, 4), randTensor(r, 4)}, 3e-2)
+	ct := &ConvTranspose2D{Geometry: Geometry{4, 2, 1}, InputGrad: true, ReLU: true}
+	checkKernel(t, ct, []*tensor.Dense{randTensor(r, 2, 3, 3, 3), randTensor(r, 3, 16*4), randTensor(r, 4)}, 3e-2)
 }

@@ -17,8 +17,8 @@ type resBlock struct {
 }
 
 func (r *resBlock) forward(g *nn.Builder, x *gorgonia.Node) *gorgonia.Node {
-	h := r.a.Forward(g, g.ReLU(x), true)
-	return g.Add(x, r.b.Forward(g, g.ReLU(h), true))
+	h := r.a.ForwardReLU(g, g.ReLU(x), true)
+	return g.Add(x, r.b.Forward(g, h, true))
 }
 
 // Model is a VQ-VAE: encoder, codebook and decoder.
@@ -122,9 +122,10 @@ func (m *Model) NumParams() int {
 func (m *Model) encode(g *nn.Builder, x *gorgonia.Node) *gorgonia.Node {
 	h := x
 	for i, c := range m.encIn {
-		h = c.Forward(g, h, i > 0)
 		if i < len(m.encIn)-1 {
-			h = g.ReLU(h)
+			h = c.ForwardReLU(g, h, i > 0)
+		} else {
+			h = c.Forward(g, h, i > 0)
 		}
 	}
 	for _, b := range m.encRes {
@@ -145,9 +146,10 @@ func (m *Model) decode(g *nn.Builder, zq *gorgonia.Node, inputGrad bool) *gorgon
 	}
 	h = g.ReLU(h)
 	for i, c := range m.decUp {
-		h = c.Forward(g, h, true)
 		if i < len(m.decUp)-1 {
-			h = g.ReLU(h)
+			h = c.ForwardReLU(g, h, true)
+		} else {
+			h = c.Forward(g, h, true)
 		}
 	}
 	return h
