@@ -144,15 +144,25 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 	// Pass 1: the max, and the sums the loss needs besides log-sum-exp.
 	m := z[0]
 	var zsum, pdz float64
-	for _, zv := range z {
-		m = max(m, zv)
-	}
+	full := metric && idx == nil && l.Offset == 0 && len(pd) == len(z)
 	switch {
+	case full: // the common dense case, fused: max and p_d . z in one pass
+		var s float32
+		pd = pd[:len(z)]
+		for j, zv := range z {
+			m = max(m, zv)
+			s += pd[j] * zv
+		}
+		pdz = float64(s)
 	case l.Kind == Smooth:
 		for _, zv := range z {
+			m = max(m, zv)
 			zsum += float64(zv)
 		}
 	case metric && idx == nil:
+		for _, zv := range z {
+			m = max(m, zv)
+		}
 		zm := z[l.Offset : l.Offset+len(pd)]
 		var s float32
 		for j, p := range pd {
@@ -160,11 +170,18 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 		}
 		pdz = float64(s)
 	case metric:
+		for _, zv := range z {
+			m = max(m, zv)
+		}
 		var s float32
 		for j, p := range pd {
 			s += p * z[l.Offset+int(idx[j])]
 		}
 		pdz = float64(s)
+	default:
+		for _, zv := range z {
+			m = max(m, zv)
+		}
 	}
 
 	// Pass 2: exp(z - m), kept in g for pass 3.
@@ -206,6 +223,15 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 			g[j] = g[j]*c - u
 		}
 		g[t] -= scale * float32(1-l.Smoothing)
+	case full:
+		a := float32(l.Alpha)
+		c *= 1 + a
+		as := a * scale
+		g = g[:len(pd)]
+		for j, p := range pd {
+			g[j] = g[j]*c - as*p
+		}
+		g[t] -= scale
 	case metric:
 		a := float32(l.Alpha)
 		c *= 1 + a

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/vqtool/vqtool/dist2"
 )
 
 // The layers of ref-vq at batch 64.
@@ -66,6 +68,36 @@ func BenchmarkConv(b *testing.B) {
 				k.Backward(1, dw, in, out, dOut)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// The fused DIST2 loss op against the CE op on ref-gen's logits (64 x 49
+// positions, 512 codes): the whole cost of DIST2Loss in a training step.
+func BenchmarkTokenLoss(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	const n, v = 64 * 49, 512
+	logits := randTensor(r, n, v)
+	targets := make([]int32, n)
+	for i := range targets {
+		targets[i] = int32(r.IntN(v))
+	}
+	emb := make([]float32, v*16)
+	for i := range emb {
+		emb[i] = float32(r.NormFloat64())
+	}
+	d, _ := dist2.NewVectors(emb, 16, dist2.SquaredL2)
+	tab, _ := dist2.NewTable(d, 1, 0)
+	out, grad := make([]float32, 1), make([]float32, n*v)
+	for _, l := range []*dist2.Loss{{Kind: dist2.CE}, {Kind: dist2.Dist2, Alpha: 0.1, Table: tab}} {
+		k := &TokenLoss{Loss: l, Targets: targets}
+		b.Run(l.Kind.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				k.Forward(out, []*tensor.Dense{logits})
+				k.Backward(0, grad, nil, out, []float32{1})
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "positions/s")
 		})
 	}
 }
