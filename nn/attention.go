@@ -121,25 +121,11 @@ func AttendTo(out, q, keys, values []float32, t, stride, heads int, scores []flo
 	d := len(q)
 	dh := d / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
+	n := t + 1
 	for h := range heads {
-		qh := q[h*dh : (h+1)*dh]
-		for j := 0; j <= t; j++ {
-			k := keys[j*stride+h*dh : j*stride+(h+1)*dh]
-			var s float32
-			for i, v := range qh {
-				s += v * k[i]
-			}
-			scores[j] = s * scale
-		}
-		softmaxPrefix(scores[:t+1], t+1)
-		o := out[h*dh : (h+1)*dh]
-		clear(o)
-		for j := 0; j <= t; j++ {
-			p := scores[j]
-			v := values[j*stride+h*dh : j*stride+(h+1)*dh]
-			for i, x := range v {
-				o[i] += p * x
-			}
-		}
+		// scores = K_h q_h * scale; out_h = V_h^T softmax(scores)
+		gemm.Gemv(false, n, dh, scale, keys[h*dh:], stride, q[h*dh:(h+1)*dh], 0, scores[:n])
+		softmaxPrefix(scores[:n], n)
+		gemm.Gemv(true, n, dh, 1, values[h*dh:], stride, scores[:n], 0, out[h*dh:(h+1)*dh])
 	}
 }

@@ -1,6 +1,7 @@
 package vqvae
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -210,5 +211,59 @@ func TestConfigValidate(t *testing.T) {
 	m, _ := New(DefaultConfig(), rand.New(rand.NewPCG(1, 1)))
 	if _, err := NewTrainer(m, Images{N: 10, C: 3, H: 28, W: 28, Pix: make([]float32, 10*3*28*28)}, DefaultTrainConfig()); err == nil {
 		t.Error("RGB images for a gray model: no error")
+	}
+}
+
+// RGB images at 32 x 32 with 8x downsampling: shapes through training,
+// encoding and decoding.
+func TestRGBModel(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Channels, cfg.Size, cfg.Downsample = 3, 32, 8
+	m, err := New(cfg, rand.New(rand.NewPCG(1, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(2, 4))
+	data := Images{Pix: make([]float32, 20*3*32*32), N: 20, C: 3, H: 32, W: 32}
+	for i := range data.Pix {
+		data.Pix[i] = float32(2*r.Float64() - 1)
+	}
+	tc := DefaultTrainConfig()
+	tc.Batch, tc.Steps, tc.KMeans = 4, 3, false
+	tr, err := NewTrainer(m, data, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range tc.Steps {
+		if _, err := tr.TrainStep(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokens := make([]int32, 20*4*4)
+	if err := m.EncodeTo(tokens, data.Pix, 20); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, len(data.Pix))
+	if err := m.DecodeTo(out, tokens, 20); err != nil {
+		t.Fatal(err)
+	}
+	if e, _, err := m.Evaluate(data); err != nil || !(e.MSE > 0) || e.Total != 20*16 {
+		t.Errorf("evaluate: %+v, %v", e, err)
+	}
+}
+
+func TestNaNStopsTraining(t *testing.T) {
+	data := tinyData(t, 32)
+	m, _ := New(tinyConfig(), rand.New(rand.NewPCG(1, 5)))
+	tc := DefaultTrainConfig()
+	tc.Batch, tc.Steps = 16, 5
+	tr, _ := NewTrainer(m, data, tc)
+	if _, err := tr.TrainStep(); err != nil {
+		t.Fatal(err)
+	}
+	m.Params()[0].Data()[0] = float32(math.NaN())
+	_, err := tr.TrainStep()
+	if !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "step 2") {
+		t.Errorf("error %v, want ErrNotFinite naming step 2", err)
 	}
 }

@@ -44,8 +44,8 @@ numbers beside them.`,
 	f.StringVarP(&o.Out, "out", "o", "out", "folder to write")
 	f.StringVar(&o.Data, "data", "embedded", "labelled data set with train and test splits")
 	f.IntVar(&o.VQSteps, "vq-steps", 400, "tokenizer steps")
-	f.IntVar(&o.GenSteps, "gen-steps", 500, "steps of each generator")
-	f.IntVar(&o.Samples, "samples", 1000, "samples scored per generator")
+	f.IntVar(&o.GenSteps, "gen-steps", 400, "steps of each generator")
+	f.IntVar(&o.Samples, "samples", 500, "samples scored per generator and setting")
 	return cmd
 }
 

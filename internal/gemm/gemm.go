@@ -79,3 +79,16 @@ func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 	}
 	Impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
+
+// Gemv computes y = alpha * op(A) x + beta * y for a row-major m x n matrix
+// A with row stride lda, on one thread.
+func Gemv(tA bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if m == 0 || n == 0 {
+		return
+	}
+	t := blas.NoTrans
+	if tA {
+		t = blas.Trans
+	}
+	Impl.Sgemv(t, m, n, alpha, a, lda, x, 1, beta, y, 1)
+}
