@@ -1,25 +1,18 @@
 package generator
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/nn"
 )
 
-// A checkpoint is a folder: config.json (Info), model.safetensors (weights)
-// and resume.safetensors (weights, AdamW moments, RNG and data position).
-const (
-	configFile = "config.json"
-	modelFile  = "model.safetensors"
-	resumeFile = "resume.safetensors"
-	kind       = "vqtool.generator"
-)
+// A checkpoint is an nn checkpoint folder (config.json, model.safetensors,
+// resume.safetensors) of this kind.
+const kind = "vqtool.generator"
 
 // LossInfo records the loss a generator was trained with.
 type LossInfo struct {
@@ -49,42 +42,27 @@ type Info struct {
 }
 
 // ErrNoCheckpoint reports a folder with no run to resume.
-var ErrNoCheckpoint = errors.New("generator: no checkpoint")
+var ErrNoCheckpoint = nn.ErrNoCheckpoint
 
 // Save writes config.json and model.safetensors into dir.
 func (m *Model) Save(dir string, info Info) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("generator: %w", err)
-	}
 	info.Kind, info.Version, info.Config = kind, 1, m.Config
 	c := nn.NewCheckpoint()
 	c.PutParams(m.params)
-	c.Meta["kind"] = kind
-	if err := c.Save(filepath.Join(dir, modelFile)); err != nil {
-		return err
+	if err := nn.SaveModel(dir, kind, c, info); err != nil {
+		return fmt.Errorf("generator: %w", err)
 	}
-	return nn.WriteJSON(filepath.Join(dir, configFile), info)
+	return nil
 }
 
 // ReadInfo reads dir/config.json and checks that it describes a generator.
 func ReadInfo(dir string) (Info, error) {
 	var info Info
-	path := filepath.Join(dir, configFile)
-	buf, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return info, fmt.Errorf("generator: %s is not a generator checkpoint: no %s", dir, configFile)
-		}
+	if err := nn.ReadConfig(dir, kind, "a generator checkpoint written by vqtool train-gen", &info); err != nil {
 		return info, fmt.Errorf("generator: %w", err)
 	}
-	if err := json.Unmarshal(buf, &info); err != nil {
-		return info, fmt.Errorf("generator: %s: %w", path, err)
-	}
-	if info.Kind != kind {
-		return info, fmt.Errorf("generator: %s: kind %q: want %q (a checkpoint written by vqtool train-gen)", path, info.Kind, kind)
-	}
 	if err := info.Config.Validate(); err != nil {
-		return info, fmt.Errorf("%s: %w", path, err)
+		return info, fmt.Errorf("%s: %w", filepath.Join(dir, nn.ConfigFile), err)
 	}
 	return info, nil
 }
@@ -99,13 +77,13 @@ func Load(dir string) (*Model, Info, error) {
 	if err != nil {
 		return nil, info, err
 	}
-	path := filepath.Join(dir, modelFile)
+	path := filepath.Join(dir, nn.ModelFile)
 	c, err := nn.LoadCheckpoint(path)
 	if err != nil {
 		return nil, info, fmt.Errorf("generator: %w", err)
 	}
 	if err := c.RestoreParams(m.params); err != nil {
-		return nil, info, fmt.Errorf("generator: %s does not match %s: %w", path, configFile, err)
+		return nil, info, fmt.Errorf("generator: %s does not match %s: %w", path, nn.ConfigFile, err)
 	}
 	return m, info, nil
 }
@@ -120,63 +98,43 @@ func (t *Trainer) SaveCheckpoint(dir string, info Info) error {
 	}
 	c := nn.NewCheckpoint()
 	c.PutParams(t.Model.params)
-	c.PutAdam(t.opt, t.gr.prog.Params)
-	c.Meta["kind"] = kind + ".resume"
-	if err := c.PutState(nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}); err != nil {
-		return err
+	st := nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}
+	if err := nn.SaveResume(dir, kind, c, t.opt, t.gr.prog.Params, st, t.Model.Config, t.Config); err != nil {
+		return fmt.Errorf("generator: %w", err)
 	}
-	if err := c.PutJSON("config", t.Model.Config); err != nil {
-		return err
-	}
-	if err := c.PutJSON("train", t.Config); err != nil {
-		return err
-	}
-	return c.Save(filepath.Join(dir, resumeFile))
+	return nil
 }
 
 // Resume rebuilds a trainer from dir/resume.safetensors. The loss (with its
 // target table) is the caller's to rebuild from the Info, as the data is.
 func Resume(dir string, data Tokens, loss *dist2.Loss) (*Trainer, Info, error) {
-	path := filepath.Join(dir, resumeFile)
-	if _, err := os.Stat(path); err != nil {
-		return nil, Info{}, fmt.Errorf("%w to resume in %s: %v", ErrNoCheckpoint, dir, err)
+	var cfg Config
+	var tc TrainConfig
+	c, err := nn.OpenResume(dir, kind, &cfg, &tc)
+	if err != nil {
+		if errors.Is(err, nn.ErrNoCheckpoint) {
+			return nil, Info{}, err
+		}
+		return nil, Info{}, fmt.Errorf("generator: %w", err)
 	}
 	info, err := ReadInfo(dir)
 	if err != nil {
 		return nil, info, err
-	}
-	c, err := nn.LoadCheckpoint(path)
-	if err != nil {
-		return nil, info, fmt.Errorf("generator: %w", err)
-	}
-	if c.Meta["kind"] != kind+".resume" {
-		return nil, info, fmt.Errorf("generator: %s: kind %q: want %q", path, c.Meta["kind"], kind+".resume")
-	}
-	var cfg Config
-	var tc TrainConfig
-	if err := c.GetJSON("config", &cfg); err != nil {
-		return nil, info, fmt.Errorf("generator: %s: %w", path, err)
-	}
-	if err := c.GetJSON("train", &tc); err != nil {
-		return nil, info, fmt.Errorf("generator: %s: %w", path, err)
 	}
 	m, err := New(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, info, err
 	}
 	if err := c.RestoreParams(m.params); err != nil {
-		return nil, info, fmt.Errorf("generator: %s: %w", path, err)
+		return nil, info, fmt.Errorf("generator: %s: %w", dir, err)
 	}
 	t, err := NewTrainer(m, data, loss, tc)
 	if err != nil {
 		return nil, info, err
 	}
-	if err := c.RestoreAdam(t.opt, t.gr.prog.Params); err != nil {
-		return nil, info, fmt.Errorf("generator: %s: %w", path, err)
-	}
 	st := nn.TrainState{RNG: t.rng}
-	if err := c.RestoreState(&st); err != nil {
-		return nil, info, fmt.Errorf("generator: %s: %w", path, err)
+	if err := c.RestoreTraining(t.opt, t.gr.prog.Params, &st); err != nil {
+		return nil, info, fmt.Errorf("generator: %s: %w", dir, err)
 	}
 	t.Step, t.Epoch, t.Pos = st.Step, st.Epoch, st.Pos
 	return t, info, nil

@@ -1,28 +1,17 @@
 package vqvae
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 
 	"github.com/vqtool/vqtool/nn"
 )
 
-// A checkpoint is a folder:
-//
-//	config.json          Info: architecture, data, step, metrics
-//	model.safetensors    weights and codebook, for inference
-//	resume.safetensors   all of the above plus optimiser moments, EMA
-//	                     buffers, RNG state and data position, to resume
-const (
-	configFile = "config.json"
-	modelFile  = "model.safetensors"
-	resumeFile = "resume.safetensors"
-	kind       = "vqtool.vqvae"
-)
+// A checkpoint is an nn checkpoint folder (config.json, model.safetensors,
+// resume.safetensors) of this kind.
+const kind = "vqtool.vqvae"
 
 // Info is what config.json holds.
 type Info struct {
@@ -46,7 +35,7 @@ type DataInfo struct {
 }
 
 // ErrNoCheckpoint reports a folder that holds no checkpoint to resume.
-var ErrNoCheckpoint = errors.New("vqvae: no checkpoint")
+var ErrNoCheckpoint = nn.ErrNoCheckpoint
 
 func (m *Model) putWeights(c *nn.Checkpoint) {
 	c.PutParams(m.params)
@@ -73,38 +62,23 @@ func (m *Model) restoreWeights(c *nn.Checkpoint) error {
 
 // Save writes config.json and model.safetensors into dir, creating it.
 func (m *Model) Save(dir string, info Info) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("vqvae: %w", err)
-	}
 	info.Kind, info.Version, info.Config = kind, 1, m.Config
 	c := nn.NewCheckpoint()
 	m.putWeights(c)
-	c.Meta["kind"] = kind
-	if err := c.Save(filepath.Join(dir, modelFile)); err != nil {
-		return err
+	if err := nn.SaveModel(dir, kind, c, info); err != nil {
+		return fmt.Errorf("vqvae: %w", err)
 	}
-	return nn.WriteJSON(filepath.Join(dir, configFile), info)
+	return nil
 }
 
 // ReadInfo reads dir/config.json and checks that it describes a VQ-VAE.
 func ReadInfo(dir string) (Info, error) {
 	var info Info
-	path := filepath.Join(dir, configFile)
-	buf, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return info, fmt.Errorf("vqvae: %s is not a VQ-VAE checkpoint: no %s", dir, configFile)
-		}
+	if err := nn.ReadConfig(dir, kind, "a VQ-VAE checkpoint written by vqtool train-vq", &info); err != nil {
 		return info, fmt.Errorf("vqvae: %w", err)
 	}
-	if err := json.Unmarshal(buf, &info); err != nil {
-		return info, fmt.Errorf("vqvae: %s: %w", path, err)
-	}
-	if info.Kind != kind {
-		return info, fmt.Errorf("vqvae: %s: kind %q: want %q (a checkpoint written by vqtool train-vq)", path, info.Kind, kind)
-	}
 	if err := info.Config.Validate(); err != nil {
-		return info, fmt.Errorf("%s: %w", path, err)
+		return info, fmt.Errorf("%s: %w", filepath.Join(dir, nn.ConfigFile), err)
 	}
 	return info, nil
 }
@@ -119,13 +93,13 @@ func Load(dir string) (*Model, Info, error) {
 	if err != nil {
 		return nil, info, err
 	}
-	path := filepath.Join(dir, modelFile)
+	path := filepath.Join(dir, nn.ModelFile)
 	c, err := nn.LoadCheckpoint(path)
 	if err != nil {
 		return nil, info, fmt.Errorf("vqvae: %w", err)
 	}
 	if err := m.restoreWeights(c); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s does not match %s: %w", path, configFile, err)
+		return nil, info, fmt.Errorf("vqvae: %s does not match %s: %w", path, nn.ConfigFile, err)
 	}
 	return m, info, nil
 }
@@ -142,46 +116,29 @@ func (t *Trainer) SaveCheckpoint(dir string, info Info) error {
 	}
 	c := nn.NewCheckpoint()
 	t.Model.putWeights(c)
-	c.PutAdam(t.opt, t.prog.Params)
-	c.Meta["kind"] = kind + ".resume"
-	if err := c.PutState(nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}); err != nil {
-		return err
+	st := nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}
+	if err := nn.SaveResume(dir, kind, c, t.opt, t.prog.Params, st, t.Model.Config, t.Config); err != nil {
+		return fmt.Errorf("vqvae: %w", err)
 	}
-	if err := c.PutJSON("config", t.Model.Config); err != nil {
-		return err
-	}
-	if err := c.PutJSON("train", t.Config); err != nil {
-		return err
-	}
-	return c.Save(filepath.Join(dir, resumeFile))
+	return nil
 }
 
 // Resume rebuilds a trainer from dir/resume.safetensors: weights, codebook
 // and its EMA buffers, optimiser moments, RNG state, step and position in the
 // data. steps, if > 0, replaces the total step count (to extend a run).
 func Resume(dir string, data Images, steps int) (*Trainer, Info, error) {
-	path := filepath.Join(dir, resumeFile)
-	if _, err := os.Stat(path); err != nil {
-		return nil, Info{}, fmt.Errorf("%w to resume in %s: %v", ErrNoCheckpoint, dir, err)
+	var cfg Config
+	var tc TrainConfig
+	c, err := nn.OpenResume(dir, kind, &cfg, &tc)
+	if err != nil {
+		if errors.Is(err, nn.ErrNoCheckpoint) {
+			return nil, Info{}, err
+		}
+		return nil, Info{}, fmt.Errorf("vqvae: %w", err)
 	}
 	info, err := ReadInfo(dir)
 	if err != nil {
 		return nil, info, err
-	}
-	c, err := nn.LoadCheckpoint(path)
-	if err != nil {
-		return nil, info, fmt.Errorf("vqvae: %w", err)
-	}
-	if c.Meta["kind"] != kind+".resume" {
-		return nil, info, fmt.Errorf("vqvae: %s: kind %q: want %q", path, c.Meta["kind"], kind+".resume")
-	}
-	var cfg Config
-	var tc TrainConfig
-	if err := c.GetJSON("config", &cfg); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
-	}
-	if err := c.GetJSON("train", &tc); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
 	}
 	if steps > 0 {
 		tc.Steps = steps
@@ -191,18 +148,15 @@ func Resume(dir string, data Images, steps int) (*Trainer, Info, error) {
 		return nil, info, err
 	}
 	if err := m.restoreWeights(c); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
+		return nil, info, fmt.Errorf("vqvae: %s: %w", dir, err)
 	}
 	t, err := NewTrainer(m, data, tc)
 	if err != nil {
 		return nil, info, err
 	}
-	if err := c.RestoreAdam(t.opt, t.prog.Params); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
-	}
 	st := nn.TrainState{RNG: t.rng}
-	if err := c.RestoreState(&st); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: %w", path, err)
+	if err := c.RestoreTraining(t.opt, t.prog.Params, &st); err != nil {
+		return nil, info, fmt.Errorf("vqvae: %s: %w", dir, err)
 	}
 	t.Step, t.Epoch, t.Pos = st.Step, st.Epoch, st.Pos
 	return t, info, nil

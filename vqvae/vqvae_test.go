@@ -13,6 +13,7 @@ import (
 
 	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/nn"
 )
 
 func tinyConfig() Config {
@@ -153,10 +154,10 @@ func TestSaveLoadEncodeDecode(t *testing.T) {
 	cfg.Hidden = 32
 	other, _ := New(cfg, rand.New(rand.NewPCG(1, 2)))
 	other.Save(filepath.Join(t.TempDir(), "o.vq"), Info{})
-	os.Rename(filepath.Join(t.TempDir(), "o.vq", modelFile), filepath.Join(dir, modelFile))
+	os.Rename(filepath.Join(t.TempDir(), "o.vq", nn.ModelFile), filepath.Join(dir, nn.ModelFile))
 	odir := filepath.Join(t.TempDir(), "x.vq")
 	other.Save(odir, Info{})
-	os.WriteFile(filepath.Join(odir, configFile), mustRead(t, filepath.Join(dir, configFile)), 0o644)
+	os.WriteFile(filepath.Join(odir, nn.ConfigFile), mustRead(t, filepath.Join(dir, nn.ConfigFile)), 0o644)
 	if _, _, err := Load(odir); err == nil || !strings.Contains(err.Error(), "want [") {
 		t.Errorf("mismatched weights: error %v, want one naming the expected shape", err)
 	}

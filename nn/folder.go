@@ -1,0 +1,110 @@
+package nn
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// A model checkpoint is a folder:
+//
+//	config.json          what the model is: its kind, architecture, data, metrics
+//	model.safetensors    the weights, for inference
+//	resume.safetensors   the weights again, the Adam moments, the training
+//	                     state and configs: what resuming needs
+const (
+	ConfigFile = "config.json"
+	ModelFile  = "model.safetensors"
+	ResumeFile = "resume.safetensors"
+)
+
+// ErrNoCheckpoint reports a folder with no training run to resume.
+var ErrNoCheckpoint = errors.New("no checkpoint")
+
+// ReadConfig decodes dir/config.json into v and checks that its "kind" is
+// kind; what ("a checkpoint written by vqtool train-vq") goes into errors.
+func ReadConfig(dir, kind, what string, v any) error {
+	path := filepath.Join(dir, ConfigFile)
+	buf, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s is not %s: no %s", dir, what, ConfigFile)
+	}
+	if err != nil {
+		return err
+	}
+	var head struct{ Kind string }
+	if err := json.Unmarshal(buf, &head); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if head.Kind != kind {
+		return fmt.Errorf("%s: kind %q: want %q (%s)", path, head.Kind, kind, what)
+	}
+	if err := json.Unmarshal(buf, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// SaveModel writes the weights in c to dir/model.safetensors and info to
+// dir/config.json, creating dir.
+func SaveModel(dir, kind string, c *Checkpoint, info any) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	c.Meta["kind"] = kind
+	if err := c.Save(filepath.Join(dir, ModelFile)); err != nil {
+		return err
+	}
+	return WriteJSON(filepath.Join(dir, ConfigFile), info)
+}
+
+// SaveResume completes c (which holds the weights) with the optimiser, the
+// training state and the configs, and writes dir/resume.safetensors.
+func SaveResume(dir, kind string, c *Checkpoint, opt *Adam, params []*Param, st TrainState, config, train any) error {
+	c.PutAdam(opt, params)
+	c.Meta["kind"] = kind + ".resume"
+	if err := c.PutState(st); err != nil {
+		return err
+	}
+	if err := c.PutJSON("config", config); err != nil {
+		return err
+	}
+	if err := c.PutJSON("train", train); err != nil {
+		return err
+	}
+	return c.Save(filepath.Join(dir, ResumeFile))
+}
+
+// OpenResume reads dir/resume.safetensors and decodes the configs that
+// SaveResume stored into config and train.
+func OpenResume(dir, kind string, config, train any) (*Checkpoint, error) {
+	path := filepath.Join(dir, ResumeFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%w to resume in %s: %v", ErrNoCheckpoint, dir, err)
+	}
+	c, err := LoadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	if c.Meta["kind"] != kind+".resume" {
+		return nil, fmt.Errorf("%s: kind %q: want %q", path, c.Meta["kind"], kind+".resume")
+	}
+	if err := c.GetJSON("config", config); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.GetJSON("train", train); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// RestoreTraining reads the optimiser moments and the training state (whose
+// RNG must be set) back from a resume checkpoint.
+func (c *Checkpoint) RestoreTraining(opt *Adam, params []*Param, st *TrainState) error {
+	if err := c.RestoreAdam(opt, params); err != nil {
+		return err
+	}
+	return c.RestoreState(st)
+}
