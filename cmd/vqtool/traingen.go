@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -357,49 +356,34 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		writeJSONLine(metrics, map[string]any{"step": tr.Step, "held_out": e})
 		return writeSampleGrid(filepath.Join(opts.Out, "samples.png"), tr.Model, vq, classes, 8, opts.SampleCFG, opts.Seed)
 	}
-	bar := newBar(tr.Config.Steps, "train-gen")
-	_ = bar.Set(tr.Step)
 	start, startStep := time.Now(), tr.Step
 	var last generator.StepStats
 	save := func() error { return tr.SaveCheckpoint(opts.Out, info) }
-	for tr.Step < tr.Config.Steps {
-		if ctx.Err() != nil {
-			bar.Finish()
-			if err := save(); err != nil {
-				return err
+	loop := trainLoop{name: "train-gen", out: opts.Out, done: func() int { return tr.Step }, total: tr.Config.Steps,
+		save: save, diverged: generator.ErrNotFinite,
+		step: func() (string, error) {
+			s, err := tr.TrainStep()
+			if err != nil {
+				return "", err
 			}
-			logf("interrupted at step %d: saved %s; continue with --resume", tr.Step, opts.Out)
-			return ctx.Err()
-		}
-		s, err := tr.TrainStep()
-		if err != nil {
-			bar.Finish()
-			if errors.Is(err, generator.ErrNotFinite) {
-				return fmt.Errorf("%w; the last good checkpoint in %s is kept (lower --lr and --resume)", err, opts.Out)
+			last = s
+			writeJSONLine(metrics, s)
+			desc := fmt.Sprintf("loss %.3f nll %.2f bits %.1f steps/s", s.Loss, s.NLL, float64(tr.Step-startStep)/time.Since(start).Seconds())
+			if lastEval != nil {
+				desc += fmt.Sprintf(" | held-out nll %.2f acc %.2f", lastEval.NLL, lastEval.Accuracy)
 			}
-			return err
-		}
-		last = s
-		rate := float64(tr.Step-startStep) / time.Since(start).Seconds()
-		desc := fmt.Sprintf("loss %.3f nll %.2f bits %.1f steps/s", s.Loss, s.NLL, rate)
-		if lastEval != nil {
-			desc += fmt.Sprintf(" | held-out nll %.2f acc %.2f", lastEval.NLL, lastEval.Accuracy)
-		}
-		bar.Describe(desc)
-		_ = bar.Set(tr.Step)
-		writeJSONLine(metrics, s)
-		if opts.EvalEvery > 0 && tr.Step%opts.EvalEvery == 0 && tr.Step < tr.Config.Steps {
-			if err := evaluate(); err != nil {
-				return err
+			return desc, nil
+		},
+		periodic: []periodic{{opts.EvalEvery, func() error {
+			if tr.Step == tr.Config.Steps {
+				return nil // the final evaluation follows
 			}
-		}
-		if opts.SaveEvery > 0 && tr.Step%opts.SaveEvery == 0 {
-			if err := save(); err != nil {
-				return err
-			}
-		}
+			return evaluate()
+		}}, {opts.SaveEvery, save}},
 	}
-	bar.Finish()
+	if err := loop.run(ctx); err != nil {
+		return err
+	}
 	if err := evaluate(); err != nil {
 		return err
 	}

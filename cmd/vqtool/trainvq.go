@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -186,45 +185,26 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 	save := func() error {
 		return tr.SaveCheckpoint(opts.Out, info)
 	}
-	bar := newBar(tr.Config.Steps, "train-vq")
-	_ = bar.Set(tr.Step)
 	start, startStep := time.Now(), tr.Step
 	var last vqvae.StepStats
 	epoch := tr.Epoch
-	for tr.Step < tr.Config.Steps {
-		if ctx.Err() != nil {
-			bar.Finish()
-			if err := save(); err != nil {
-				return err
+	loop := trainLoop{name: "train-vq", out: opts.Out, done: func() int { return tr.Step }, total: tr.Config.Steps,
+		save: save, diverged: vqvae.ErrNotFinite,
+		step: func() (string, error) {
+			s, err := tr.TrainStep()
+			if err != nil {
+				return "", err
 			}
-			logf("interrupted at step %d: saved %s; continue with --resume", tr.Step, opts.Out)
-			return ctx.Err()
-		}
-		s, err := tr.TrainStep()
-		if err != nil {
-			bar.Finish()
-			if errors.Is(err, vqvae.ErrNotFinite) {
-				return fmt.Errorf("%w; the last good checkpoint in %s is kept (lower --lr and --resume)", err, opts.Out)
+			last = s
+			rate := float64((tr.Step-startStep)*tr.Config.Batch) / time.Since(start).Seconds()
+			writeJSONLine(metrics, map[string]any{"step": s.Step, "loss": s.Loss, "psnr": s.PSNR, "lr": s.LR,
+				"usage": s.Usage, "restarts": s.Restarts, "img_per_s": rate})
+			return fmt.Sprintf("loss %.4f psnr %.2f dB codes alive %.0f%% %.0f img/s", s.Loss, s.PSNR, 100*s.Usage, rate), nil
+		},
+		periodic: []periodic{{opts.GridEvery, writeGrid}, {opts.SaveEvery, save}, {1, func() error {
+			if tr.Epoch == epoch || held == nil {
+				return nil
 			}
-			return err
-		}
-		last = s
-		rate := float64((tr.Step-startStep)*tr.Config.Batch) / time.Since(start).Seconds()
-		bar.Describe(fmt.Sprintf("loss %.4f psnr %.2f dB codes alive %.0f%% %.0f img/s", s.Loss, s.PSNR, 100*s.Usage, rate))
-		_ = bar.Set(tr.Step)
-		writeJSONLine(metrics, map[string]any{"step": s.Step, "loss": s.Loss, "psnr": s.PSNR, "lr": s.LR,
-			"usage": s.Usage, "restarts": s.Restarts, "img_per_s": rate})
-		if opts.GridEvery > 0 && tr.Step%opts.GridEvery == 0 {
-			if err := writeGrid(); err != nil {
-				return err
-			}
-		}
-		if opts.SaveEvery > 0 && tr.Step%opts.SaveEvery == 0 {
-			if err := save(); err != nil {
-				return err
-			}
-		}
-		if tr.Epoch != epoch && held != nil {
 			epoch = tr.Epoch
 			ev, _, err := tr.Model.Evaluate(toImages(held))
 			if err != nil {
@@ -233,9 +213,12 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 			logf("epoch %d: held-out psnr %.2f dB, mse %.5f, codes used %d/%d (%.1f%%), perplexity %.1f",
 				epoch, ev.PSNR, ev.MSE, ev.Used, tr.Model.Config.CodebookSize, 100*ev.Fraction, ev.Perplexity)
 			writeJSONLine(metrics, map[string]any{"step": tr.Step, "epoch": epoch, "held_out": ev})
-		}
+			return nil
+		}}},
 	}
-	bar.Finish()
+	if err := loop.run(ctx); err != nil {
+		return err
+	}
 	res := out
 	*res = vqResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(),
 		Train: vqvae.Eval{MSE: last.Recon, PSNR: last.PSNR}}

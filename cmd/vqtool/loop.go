@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// trainLoop drives a training run: one step at a time with a progress bar,
+// periodic work, a checkpoint on interruption, and a clear message when the
+// run diverges.
+type trainLoop struct {
+	name     string
+	out      string                          // the checkpoint folder, for messages
+	done     func() int                      // steps done so far
+	total    int                             // steps to reach
+	step     func() (desc string, err error) // one step; desc goes on the progress bar
+	periodic []periodic
+	save     func() error
+	diverged error // the trainer's sentinel for a NaN or Inf
+}
+
+// periodic is work done every n steps (never when n <= 0).
+type periodic struct {
+	n int
+	f func() error
+}
+
+func (l trainLoop) run(ctx context.Context) error {
+	bar := newBar(l.total, l.name)
+	defer bar.Finish()
+	_ = bar.Set(l.done())
+	for l.done() < l.total {
+		if ctx.Err() != nil {
+			if err := l.save(); err != nil {
+				return err
+			}
+			logf("interrupted at step %d: saved %s; continue with --resume", l.done(), l.out)
+			return ctx.Err()
+		}
+		desc, err := l.step()
+		if err != nil {
+			if errors.Is(err, l.diverged) {
+				return fmt.Errorf("%w; the last good checkpoint in %s is kept (lower --lr and --resume)", err, l.out)
+			}
+			return err
+		}
+		bar.Describe(desc)
+		_ = bar.Set(l.done())
+		for _, p := range l.periodic {
+			if p.n > 0 && l.done()%p.n == 0 {
+				if err := p.f(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
