@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -210,5 +211,21 @@ func TestTrainerRejectsBadTokens(t *testing.T) {
 	tc.Batch = 8
 	if _, err := NewTrainer(m, data, &dist2.Loss{Kind: dist2.CE}, tc); err == nil || !strings.Contains(err.Error(), "is 99") {
 		t.Errorf("token 99 of 16: error %v", err)
+	}
+}
+
+func TestNaNStopsTraining(t *testing.T) {
+	c := tinyConfig()
+	data := tinyTokens(rand.New(rand.NewPCG(8, 8)), 32, c)
+	m, _ := New(c, rand.New(rand.NewPCG(9, 9)))
+	tc := DefaultTrainConfig()
+	tc.Batch = 8
+	tr, _ := NewTrainer(m, data, &dist2.Loss{Kind: dist2.CE}, tc)
+	if _, err := tr.TrainStep(); err != nil {
+		t.Fatal(err)
+	}
+	m.Params()[0].Data()[0] = float32(math.Inf(1))
+	if _, err := tr.TrainStep(); !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "step 2") {
+		t.Errorf("error %v, want ErrNotFinite naming step 2", err)
 	}
 }
