@@ -320,8 +320,11 @@ func studyRun(ctx context.Context, o experimentOptions, vqPath string, vq *vqvae
 type cellStats struct{ mean, std float64 }
 
 func (c cellStats) String() string {
-	if math.IsNaN(c.mean) {
+	switch {
+	case math.IsNaN(c.mean):
 		return "-"
+	case math.IsNaN(c.std): // one seed: no spread to show
+		return fmt.Sprintf("%.3g", c.mean)
 	}
 	return fmt.Sprintf("%.3g ± %.2g", c.mean, c.std)
 }
@@ -335,6 +338,9 @@ func cell(results []runResult, size int, loss string, f func(runResult) float64)
 		}
 	}
 	m, s := metrics.MeanStd(xs)
+	if len(xs) < 2 {
+		s = math.NaN()
+	}
 	return cellStats{m, s}
 }
 
