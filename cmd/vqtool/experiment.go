@@ -412,7 +412,9 @@ func plotAgainstSize(path, title, ylabel string, results []runResult, sizes []in
 		for j, size := range sizes {
 			c := cell(results, size, loss, f)
 			pts[j].X, pts[j].Y = float64(size), c.mean
-			errs[j].Low, errs[j].High = c.std, c.std
+			if !math.IsNaN(c.std) { // one seed: no error bar
+				errs[j].Low, errs[j].High = c.std, c.std
+			}
 		}
 		line, err := plotter.NewLine(pts)
 		if err != nil {
