@@ -99,21 +99,6 @@ func (l *LeNet) program(batch int) (*lenetProgram, error) {
 	return p, nil
 }
 
-// toNHWC copies n channel-major images into an NHWC batch.
-func toNHWC(dst, src []float32, n, c, s int) {
-	if c == 1 {
-		copy(dst, src[:n*s*s])
-		return
-	}
-	for i := range n {
-		for ch := range c {
-			for p := range s * s {
-				dst[(i*s*s+p)*c+ch] = src[(i*c+ch)*s*s+p]
-			}
-		}
-	}
-}
-
 // Run computes the features [n, Features] and the predicted classes of n
 // channel-major images in [-1, 1].
 func (l *LeNet) Run(images []float32, n int) (features []float32, predicted []int32, err error) {
@@ -133,7 +118,7 @@ func (l *LeNet) Run(images []float32, n int) (features []float32, predicted []in
 		k := min(b, n-lo)
 		x := p.x.Float32s()
 		clear(x[k*per:])
-		toNHWC(x, images[lo*per:], k, l.Channels, l.Size)
+		nn.ToNHWC(x, images[lo*per:], k, l.Channels, l.Size, l.Size)
 		if err := p.prog.Run(); err != nil {
 			return nil, nil, err
 		}
@@ -184,7 +169,7 @@ func (l *LeNet) Train(images []float32, labels []int32, steps, batch int, lr flo
 			}
 			j := perm[pos]
 			pos++
-			toNHWC(xs[i*per:], images[j*per:(j+1)*per], 1, l.Channels, l.Size)
+			nn.ToNHWC(xs[i*per:], images[j*per:(j+1)*per], 1, l.Channels, l.Size, l.Size)
 			loss.Targets[i] = labels[j]
 		}
 		if err := prog.Run(); err != nil {

@@ -206,36 +206,6 @@ func (m *Model) decoderFor(batch int) (*decoder, error) {
 // InferBatch is the batch size of the inference programs.
 const InferBatch = 256
 
-// toNHWC writes n channel-major images into dst, NHWC.
-func toNHWC(dst, src []float32, n, c, h, w int) {
-	if c == 1 {
-		copy(dst, src[:n*h*w])
-		return
-	}
-	for i := range n {
-		for ch := range c {
-			for p := range h * w {
-				dst[(i*h*w+p)*c+ch] = src[(i*c+ch)*h*w+p]
-			}
-		}
-	}
-}
-
-// toNCHW is the inverse of toNHWC.
-func toNCHW(dst, src []float32, n, c, h, w int) {
-	if c == 1 {
-		copy(dst, src[:n*h*w])
-		return
-	}
-	for i := range n {
-		for ch := range c {
-			for p := range h * w {
-				dst[(i*c+ch)*h*w+p] = src[(i*h*w+p)*c+ch]
-			}
-		}
-	}
-}
-
 // ZTo runs the encoder on n channel-major images and writes the encoder
 // outputs [n, h, w, D] into dst.
 func (m *Model) ZTo(dst, images []float32, n int) error {
@@ -254,7 +224,7 @@ func (m *Model) ZTo(dst, images []float32, n int) error {
 		k := min(batch, n-lo)
 		x := e.x.Float32s()
 		clear(x[k*per:])
-		toNHWC(x, images[lo*per:], k, c, s, s)
+		nn.ToNHWC(x, images[lo*per:], k, c, s, s)
 		if err := e.prog.Run(); err != nil {
 			return fmt.Errorf("vqvae: encode: %w", err)
 		}
@@ -302,7 +272,7 @@ func (m *Model) DecodeTo(dst []float32, tokens []int32, n int) error {
 		if err := dec.prog.Run(); err != nil {
 			return fmt.Errorf("vqvae: decode: %w", err)
 		}
-		toNCHW(dst[lo*per:], dec.out.Value().Data().([]float32), b, c, s, s)
+		nn.ToNCHW(dst[lo*per:], dec.out.Value().Data().([]float32), b, c, s, s)
 	}
 	return nil
 }

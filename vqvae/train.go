@@ -153,7 +153,7 @@ func (t *Trainer) nextBatch() {
 		k := min(b-i, d.N-t.Pos)
 		for j := range k {
 			src := t.perm[t.Pos+j]
-			toNHWC(x[(i+j)*per:], d.Pix[src*per:(src+1)*per], 1, d.C, d.H, d.W)
+			nn.ToNHWC(x[(i+j)*per:], d.Pix[src*per:(src+1)*per], 1, d.C, d.H, d.W)
 		}
 		i += k
 		t.Pos += k
