@@ -123,20 +123,12 @@ func runDataShow(_ context.Context, w io.Writer, opts dataShowOptions) error {
 		for r := 0; r*opts.Cols < d.N; r++ {
 			var names []string
 			for i := r * opts.Cols; i < min(d.N, (r+1)*opts.Cols); i++ {
-				names = append(names, className(d, i))
+				names = append(names, className(d.Classes, int(d.Labels[i])))
 			}
 			fprintf(w, "row %d: %s\n", r, strings.Join(names, ", "))
 		}
 	}
 	return nil
-}
-
-func className(d *imageio.Dataset, i int) string {
-	l := d.Labels[i]
-	if int(l) < len(d.Classes) {
-		return d.Classes[l]
-	}
-	return fmt.Sprint(l)
 }
 
 type dataInfoOptions struct {

@@ -95,7 +95,7 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 			for range per {
 				classes = append(classes, int32(c))
 			}
-			rows = append(rows, className2(info.Classes, c))
+			rows = append(rows, className(info.Classes, c))
 		}
 	case o.Classes != "":
 		return usagef("--classes %q: want all", o.Classes)
@@ -129,7 +129,8 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	return nil
 }
 
-func className2(names []string, c int) string {
+// className names class c, or gives its number when the names do not reach it.
+func className(names []string, c int) string {
 	if c < len(names) {
 		return names[c]
 	}
@@ -164,7 +165,7 @@ func writeSampleGrid(path string, gen *generator.Model, vq *vqvae.Model, names [
 			for range per {
 				classes = append(classes, int32(c))
 			}
-			rows = append(rows, className2(names, c))
+			rows = append(rows, className(names, c))
 		}
 	}
 	sc := generator.DefaultSampleConfig()

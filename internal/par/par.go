@@ -32,8 +32,3 @@ func For(n, grain int, f func(lo, hi int)) {
 	f(0, n/workers)
 	wg.Wait()
 }
-
-// Workers returns the number of ranges For uses for n items at this grain.
-func Workers(n, grain int) int {
-	return max(1, min(runtime.GOMAXPROCS(0), n/max(1, grain)))
-}
