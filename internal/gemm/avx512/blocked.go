@@ -1,0 +1,144 @@
+// Package avx512 multiplies float32 matrices with AVX-512 micro-kernels, for
+// processors whose BLAS build does not use them.
+package avx512
+
+import "sync"
+
+// Block sizes. A 12 x 32 tile of C fills 24 of the 32 AVX-512 registers. A
+// 12 x kc panel of A (12 KiB) stays in L1 while the kernel walks the packed
+// kc x nc block of B (up to 1 MiB) in L2.
+const (
+	mr = 12
+	nr = 32
+	kc = 256
+	nc = 1024
+
+	directRows = 8 * mr // at most this many rows of A: B is read in place
+)
+
+// buffers holds one goroutine's packed B block and edge scratch.
+type buffers struct {
+	b    [kc * nc]float32
+	a    [mr * kc]float32 // an edge panel of A, column-major, rows past m zero
+	tile [mr * nr]float32
+}
+
+var pool = sync.Pool{New: func() any { return new(buffers) }}
+
+// Sgemm computes C = alpha op(A) op(B) + beta C for row-major matrices on one
+// goroutine: B is packed in kc x nc blocks and the kernel reads A in place,
+// 12 rows at a time; the last rows of A and edge tiles of C go through
+// zero-padded scratch. When A has few rows, packing B would cost more than
+// it saves, and the kernel reads B in place too.
+func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	scale(m, n, beta, c, ldc)
+	if k == 0 || alpha == 0 || m == 0 || n == 0 {
+		return
+	}
+	buf := pool.Get().(*buffers)
+	defer pool.Put(buf)
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			direct := !tB && m <= directRows
+			if !direct {
+				packB(buf.b[:], tB, b, ldb, pc, kb, jc, nb)
+			} else if nb%nr != 0 { // only the edge panel
+				last := nb - nb%nr
+				packB(buf.b[last*kb:], tB, b, ldb, pc, kb, jc+last, nb-last)
+			}
+			for ir := 0; ir < m; ir += mr {
+				rows := min(mr, m-ir)
+				kernel, ap, ld := kernelRows, (*float32)(nil), lda
+				switch {
+				case rows < mr:
+					packA(buf.a[:], tA, a, lda, ir, rows, pc, kb)
+					kernel, ap, ld = kernelCols, &buf.a[0], mr
+				case tA: // op(A)[i, p] = a[p*lda+i]
+					kernel, ap = kernelCols, &a[pc*lda+ir]
+				default:
+					ap = &a[ir*lda+pc]
+				}
+				for jr := 0; jr < nb; jr += nr {
+					cols := min(nr, nb-jr)
+					bp, ldp := &buf.b[jr*kb], nr
+					if direct && cols == nr {
+						bp, ldp = &b[pc*ldb+jc+jr], ldb
+					}
+					off := ir*ldc + jc + jr
+					if rows == mr && cols == nr {
+						kernel(kb, ap, ld, bp, ldp, &c[off], ldc, alpha)
+						continue
+					}
+					clear(buf.tile[:])
+					kernel(kb, ap, ld, bp, ldp, &buf.tile[0], nr, alpha)
+					for i := range rows {
+						dst := c[off+i*ldc : off+i*ldc+cols]
+						for j, v := range buf.tile[i*nr : i*nr+cols] {
+							dst[j] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// scale multiplies the m x n matrix c by beta (clearing it when beta is 0).
+func scale(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// packA writes op(A)[i0:i0+rows, p0:p0+kb] column by column into dst
+// ([kb][mr]), rows past rows zero.
+func packA(dst []float32, tA bool, a []float32, lda, i0, rows, p0, kb int) {
+	clear(dst[:kb*mr])
+	for i := range rows {
+		for p := range kb {
+			if tA {
+				dst[p*mr+i] = a[(p0+p)*lda+i0+i]
+			} else {
+				dst[p*mr+i] = a[(i0+i)*lda+p0+p]
+			}
+		}
+	}
+}
+
+// packB writes op(B)[p0:p0+kb, j0:j0+nb] as panels of nr columns, each stored
+// row by row ([kb][nr]), columns past nb zero.
+func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, j0, nb int) {
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : jr*kb+nr*kb]
+		cols := min(nr, nb-jr)
+		if cols < nr {
+			clear(panel)
+		}
+		if tB { // op(B)[p, j] = b[j*ldb+p]
+			for j := range cols {
+				src := b[(j0+jr+j)*ldb+p0:]
+				src = src[:kb]
+				for p, v := range src {
+					panel[p*nr+j] = v
+				}
+			}
+			continue
+		}
+		for p := range kb {
+			src := b[(p0+p)*ldb+j0+jr:]
+			copy(panel[p*nr:p*nr+cols], src[:cols])
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package avx512
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// reference is the textbook triple loop.
+func reference(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				av, bv := a[i*lda+p], b[p*ldb+j]
+				if tA {
+					av = a[p*lda+i]
+				}
+				if tB {
+					bv = b[j*ldb+p]
+				}
+				s += float64(av) * float64(bv)
+			}
+			c[i*ldc+j] = alpha*float32(s) + beta*c[i*ldc+j]
+		}
+	}
+}
+
+func TestBlockedMatchesReference(t *testing.T) {
+	if !Enabled {
+		t.Skip("no micro-kernel on this processor")
+	}
+	r := rand.New(rand.NewPCG(2, 2))
+	// Shapes that exercise full and edge tiles and every blocking loop:
+	// m past mc, n past nc, k past kc, and sizes under one tile.
+	shapes := [][3]int{{1, 1, 1}, {12, 32, 1}, {13, 33, 7}, {11, 31, 300}, {200, 70, 513}, {25, 1100, 40}, {64, 16, 128}, {5, 7, 0}}
+	for _, s := range shapes {
+		m, n, k := s[0], s[1], s[2]
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-2, 0.25}} {
+					alpha, beta := ab[0], ab[1]
+					// Leading dimensions wider than the matrices.
+					lda, ldb, ldc := k+3, n+2, n+5
+					if ta {
+						lda = m + 3
+					}
+					if tb {
+						ldb = k + 2
+					}
+					a := randSlice(r, max(m, k)*lda)
+					b := randSlice(r, max(n, k)*ldb)
+					c0 := randSlice(r, m*ldc)
+					want := append([]float32(nil), c0...)
+					got := append([]float32(nil), c0...)
+					reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
+					Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
+					for i := range m {
+						for j := range ldc {
+							w, g := want[i*ldc+j], got[i*ldc+j]
+							if d := w - g; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
+								t.Fatalf("%v tA=%v tB=%v alpha=%v beta=%v: c[%d,%d] = %v, want %v", s, ta, tb, alpha, beta, i, j, g, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+func BenchmarkBlocked(b *testing.B) {
+	if !Enabled {
+		b.Skip("no micro-kernel on this processor")
+	}
+	for _, s := range [][3]int{{512, 512, 512}, {1568, 64, 1152}, {1568, 128, 1024}, {1152, 64, 3136}, {3136, 1152, 64}, {32, 768, 256}, {32, 1024, 256}} {
+		m, n, k := s[0], s[1], s[2]
+		a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		for i := range a {
+			a[i] = 1
+		}
+		for i := range bb {
+			bb[i] = 1
+		}
+		flops := 2 * float64(m*n*k)
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			for b.Loop() {
+				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
