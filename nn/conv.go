@@ -14,6 +14,11 @@ type Geometry struct {
 	K, Stride, Pad int
 }
 
+// convBlock is how many output rows (pixels) a convolution builds patches
+// for and multiplies at a time: their patches (up to 96 x 1152 floats) stay
+// in L2 between im2row and the GEMM.
+const convBlock = 96
+
 // Conv2D is a convolution of NHWC images as one GEMM over im2row patches:
 //
 //	out[b, oy, ox, co] = bias[co] + sum_{ky, kx, ci} x[b, oy*S-P+ky, ox*S-P+kx, ci] * w[(ky*K+kx)*Cin+ci, co]
@@ -26,6 +31,7 @@ type Conv2D struct {
 
 	col  []float32 // im2row patches of the last forward: [B*Ho*Wo, K*K*Cin]
 	dcol []float32
+	pad  []float32 // the input, or the input gradient, with a zero border
 	act  activation
 }
 
@@ -105,18 +111,25 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 	rows := b * ho * wo
 	xs := x.Float32s()
 	col := xs
+	hp, wp := h+2*c.Pad, wd+2*c.Pad
 	if !c.pointwise() {
 		c.col = grow(c.col, rows*kk)
 		col = c.col
+		c.pad = grow(c.pad, b*hp*wp*cin)
+		par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad) })
 	}
 	par.For(rows, 32, func(lo, hi int) {
-		if !c.pointwise() {
-			im2row(col[lo*kk:hi*kk], xs, lo, hi, h, wd, cin, ho, wo, c.Geometry)
-		}
-		gemm.Serial(false, false, hi-lo, cout, kk, 1, col[lo*kk:], kk, w, cout, 0, out[lo*cout:], cout)
-		addBias(out[lo*cout:hi*cout], bias)
-		if c.ReLU {
-			relu(out[lo*cout : hi*cout])
+		// Block by block, so that the GEMM reads patches still in cache.
+		for b0 := lo; b0 < hi; b0 += convBlock {
+			b1 := min(b0+convBlock, hi)
+			if !c.pointwise() {
+				im2row(col[b0*kk:b1*kk], c.pad, b0, b1, hp, wp, cin, ho, wo, c.Geometry)
+			}
+			gemm.Serial(false, false, b1-b0, cout, kk, 1, col[b0*kk:], kk, w, cout, 0, out[b0*cout:], cout)
+			addBias(out[b0*cout:b1*cout], bias)
+			if c.ReLU {
+				relu(out[b0*cout : b1*cout])
+			}
 		}
 	})
 	c.act.gen++
@@ -139,12 +152,14 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 		}
 		c.dcol = grow(c.dcol, rows*kk)
 		per := ho * wo
+		hp, wp := h+2*c.Pad, wd+2*c.Pad
+		c.pad = grow(c.pad, b*hp*wp*cin)
 		par.For(b, 1, func(lo, hi int) {
 			r0, r1 := lo*per, hi*per
 			gemm.Serial(false, true, r1-r0, kk, cout, 1, dOut[r0*cout:], cout, w, cout, 0, c.dcol[r0*kk:], kk)
-			img := h * wd * cin
-			clear(dst[lo*img : hi*img])
-			row2im(dst, c.dcol[r0*kk:r1*kk], r0, r1, h, wd, cin, ho, wo, c.Geometry)
+			clear(c.pad[lo*hp*wp*cin : hi*hp*wp*cin])
+			row2im(c.pad, c.dcol[r0*kk:r1*kk], r0, r1, hp, wp, cin, ho, wo, c.Geometry)
+			cropImages(dst, c.pad, lo, hi, h, wd, cin, c.Pad)
 		})
 	case 1: // dw = col^T dOut
 		col := x.Float32s()
@@ -174,6 +189,7 @@ type ConvTranspose2D struct {
 
 	cols      []float32 // x w: [B*H*W, K*K*Cout]
 	dcols     []float32 // dOut gathered into the same layout, for both gradients
+	pad       []float32 // the output, or its gradient, with a zero border
 	gen, dgen int       // forward passes seen, and the pass dcols belongs to
 }
 
@@ -223,15 +239,17 @@ func (c *ConvTranspose2D) Forward(out []float32, in []*tensor.Dense) {
 	// A transposed convolution is the input-gradient of a convolution from
 	// out to x: scatter the patches with row2im.
 	g := Geometry{K: c.K, Stride: c.Stride, Pad: c.Pad}
+	hp, wp := ho+2*c.Pad, wo+2*c.Pad
+	c.pad = grow(c.pad, b*hp*wp*cout)
 	par.For(b, 1, func(lo, hi int) {
 		r0, r1 := lo*per, hi*per
 		gemm.Serial(false, false, r1-r0, kk, cin, 1, x[r0*cin:], cin, wt, kk, 0, c.cols[r0*kk:], kk)
+		clear(c.pad[lo*hp*wp*cout : hi*hp*wp*cout])
+		row2im(c.pad, c.cols[r0*kk:r1*kk], r0, r1, hp, wp, cout, h, w, g)
+		cropImages(out, c.pad, lo, hi, ho, wo, cout, c.Pad)
 		img := ho * wo * cout
 		o := out[lo*img : hi*img]
-		for i := 0; i < len(o); i += cout {
-			copy(o[i:i+cout], bias)
-		}
-		row2im(out, c.cols[r0*kk:r1*kk], r0, r1, ho, wo, cout, h, w, g)
+		addBias(o, bias)
 		if c.ReLU {
 			relu(o)
 		}
@@ -247,8 +265,11 @@ func (c *ConvTranspose2D) gather(in []*tensor.Dense, dOut []float32) {
 	kk := c.K * c.K * cout
 	c.dcols = grow(c.dcols, b*h*w*kk)
 	g := Geometry{K: c.K, Stride: c.Stride, Pad: c.Pad}
+	hp, wp := ho+2*c.Pad, wo+2*c.Pad
+	c.pad = grow(c.pad, b*hp*wp*cout)
+	par.For(b, 1, func(lo, hi int) { padImages(c.pad, dOut, lo, hi, ho, wo, cout, c.Pad) })
 	par.For(b*h*w, 32, func(lo, hi int) {
-		im2row(c.dcols[lo*kk:hi*kk], dOut, lo, hi, ho, wo, cout, h, w, g)
+		im2row(c.dcols[lo*kk:hi*kk], c.pad, lo, hi, hp, wp, cout, h, w, g)
 	})
 	c.dgen = c.gen
 }
@@ -272,55 +293,78 @@ func (c *ConvTranspose2D) Backward(i int, dst []float32, in []*tensor.Dense, out
 
 func (c *ConvTranspose2D) Differentiable(n int) []bool { return []bool{c.InputGrad, true, true} }
 
-// im2row writes the patches of output rows [lo, hi) of a convolution of
-// x [B, H, W, C] into dst [(hi-lo), K*K*C]; out-of-image taps are zero.
-func im2row(dst, x []float32, lo, hi, h, w, c, ho, wo int, g Geometry) {
+// padImages copies images [lo, hi) of x [B, H, W, C] into dst
+// [B, H+2P, W+2P, C], with a zero border P pixels wide.
+func padImages(dst, x []float32, lo, hi, h, w, c, p int) {
+	hp, wp := h+2*p, w+2*p
+	for bi := lo; bi < hi; bi++ {
+		img := dst[bi*hp*wp*c : (bi+1)*hp*wp*c]
+		clear(img[:p*wp*c])
+		clear(img[(p+h)*wp*c:])
+		for y := range h {
+			row := img[(p+y)*wp*c : (p+y+1)*wp*c]
+			clear(row[:p*c])
+			copy(row[p*c:(p+w)*c], x[((bi*h+y)*w)*c:((bi*h+y+1)*w)*c])
+			clear(row[(p+w)*c:])
+		}
+	}
+}
+
+// cropImages copies the inside of padded images [lo, hi) of src
+// [B, H+2P, W+2P, C] into dst [B, H, W, C]: the inverse of padImages.
+func cropImages(dst, src []float32, lo, hi, h, w, c, p int) {
+	hp, wp := h+2*p, w+2*p
+	for bi := lo; bi < hi; bi++ {
+		for y := range h {
+			s := src[((bi*hp+p+y)*wp+p)*c:]
+			copy(dst[((bi*h+y)*w)*c:((bi*h+y+1)*w)*c], s[:w*c])
+		}
+	}
+}
+
+// im2row writes the patches of output rows [lo, hi) of a convolution of the
+// padded images xp [B, Hp, Wp, C] (padImages' output, so that every tap
+// falls inside) into dst [(hi-lo), K*K*C]. A window row of K taps is K*C
+// contiguous floats.
+func im2row(dst, xp []float32, lo, hi, hp, wp, c, ho, wo int, g Geometry) {
 	kk := g.K * g.K * c
+	span := g.K * c
 	for r := lo; r < hi; r++ {
 		ox := r % wo
 		oy := (r / wo) % ho
 		bi := r / (wo * ho)
 		d := dst[(r-lo)*kk : (r-lo+1)*kk]
 		for ky := range g.K {
-			iy := oy*g.Stride - g.Pad + ky
-			for kx := range g.K {
-				ix := ox*g.Stride - g.Pad + kx
-				seg := d[(ky*g.K+kx)*c : (ky*g.K+kx+1)*c]
-				if iy < 0 || iy >= h || ix < 0 || ix >= w {
-					clear(seg)
-					continue
+			src := xp[((bi*hp+oy*g.Stride+ky)*wp+ox*g.Stride)*c:]
+			src = src[:span]
+			seg := d[ky*span : (ky+1)*span]
+			if span < 16 { // a call to copy costs more than a few moves
+				for j, v := range src {
+					seg[j] = v
 				}
-				src := ((bi*h+iy)*w + ix) * c
-				copy(seg, x[src:src+c])
+				continue
 			}
+			copy(seg, src)
 		}
 	}
 }
 
 // row2im adds patch rows [lo, hi) (laid out as im2row writes them, starting
-// at rows[0]) back into the image dst [B, H, W, C]: the transpose of im2row.
-func row2im(dst, rows []float32, lo, hi, h, w, c, ho, wo int, g Geometry) {
+// at rows[0]) into the padded images dp [B, Hp, Wp, C]: the transpose of
+// im2row.
+func row2im(dp, rows []float32, lo, hi, hp, wp, c, ho, wo int, g Geometry) {
 	kk := g.K * g.K * c
+	span := g.K * c
 	for r := lo; r < hi; r++ {
 		ox := r % wo
 		oy := (r / wo) % ho
 		bi := r / (wo * ho)
 		s := rows[(r-lo)*kk : (r-lo+1)*kk]
 		for ky := range g.K {
-			iy := oy*g.Stride - g.Pad + ky
-			if iy < 0 || iy >= h {
-				continue
-			}
-			for kx := range g.K {
-				ix := ox*g.Stride - g.Pad + kx
-				if ix < 0 || ix >= w {
-					continue
-				}
-				d := dst[((bi*h+iy)*w+ix)*c : ((bi*h+iy)*w+ix+1)*c]
-				seg := s[(ky*g.K+kx)*c : (ky*g.K+kx+1)*c]
-				for j, v := range seg {
-					d[j] += v
-				}
+			d := dp[((bi*hp+oy*g.Stride+ky)*wp+ox*g.Stride)*c:]
+			d = d[:span]
+			for j, v := range s[ky*span : (ky+1)*span] {
+				d[j] += v
 			}
 		}
 	}

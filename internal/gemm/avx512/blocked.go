@@ -31,9 +31,12 @@ var pool = sync.Pool{New: func() any { return new(buffers) }}
 // zero-padded scratch. When A has few rows, packing B would cost more than
 // it saves, and the kernel reads B in place too.
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	scale(m, n, beta, c, ldc)
 	if k == 0 || alpha == 0 || m == 0 || n == 0 {
+		scale(m, n, beta, c, ldc)
 		return
+	}
+	if beta != 0 {
+		scale(m, n, beta, c, ldc)
 	}
 	buf := pool.Get().(*buffers)
 	defer pool.Put(buf)
@@ -41,6 +44,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
+			add := pc > 0 || beta != 0 // else the first block overwrites C
 			direct := !tB && m <= directRows
 			if !direct {
 				packB(buf.b[:], tB, b, ldb, pc, kb, jc, nb)
@@ -68,14 +72,18 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 					}
 					off := ir*ldc + jc + jr
 					if rows == mr && cols == nr {
-						kernel(kb, ap, ld, bp, ldp, &c[off], ldc, alpha)
+						kernel(kb, ap, ld, bp, ldp, &c[off], ldc, alpha, add)
 						continue
 					}
-					clear(buf.tile[:])
-					kernel(kb, ap, ld, bp, ldp, &buf.tile[0], nr, alpha)
+					kernel(kb, ap, ld, bp, ldp, &buf.tile[0], nr, alpha, false)
 					for i := range rows {
 						dst := c[off+i*ldc : off+i*ldc+cols]
-						for j, v := range buf.tile[i*nr : i*nr+cols] {
+						src := buf.tile[i*nr : i*nr+cols]
+						if !add {
+							copy(dst, src)
+							continue
+						}
+						for j, v := range src {
 							dst[j] += v
 						}
 					}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # mkkernel.sh writes kernel_amd64.s, the AVX-512 micro-kernels (go generate).
 #
-# Both compute C[0:12, 0:32] = alpha (A B) + C for one 12-row panel of A and
+# Both compute C[0:12, 0:32] = alpha (A B) + C (or, when add is 0,
+# C = alpha (A B), without reading C) for one 12-row panel of A and
 # one k x 32 panel of B (k rows of 32 floats, ldb apart: nr when packed).
 # Accumulators: row i of C in Z(2i), Z(2i+1); the B row in Z24, Z25;
 # broadcasts of A rotate through Z26-Z31. They differ in how A is laid out:
@@ -12,8 +13,8 @@ exec > kernel_amd64.s
 
 header() {
 	echo
-	echo "// func $1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)"
-	echo "TEXT ·$1(SB), NOSPLIT, \$0-60"
+	echo "// func $1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool)"
+	echo "TEXT ·$1(SB), NOSPLIT, \$0-61"
 	echo '	MOVQ k+0(FP), CX'
 	echo '	MOVQ a+8(FP), SI'
 	echo '	MOVQ lda+16(FP), R9'
@@ -37,19 +38,32 @@ fma() {
 	echo "	VFMADD231PS Z25, Z$r, Z$((2 * $1 + 1))"
 }
 
+# store op0 op1: apply op0 to Z(2i) and op1 to Z(2i+1) (R stands for the
+# register), then write them to C row i, row by row.
+store() {
+	for i in $(seq 0 11); do
+		echo "	${1//R/Z$((2 * i))}"
+		echo "	VMOVUPS Z$((2 * i)), (DX)"
+		echo "	${2//R/Z$((2 * i + 1))}"
+		echo "	VMOVUPS Z$((2 * i + 1)), 64(DX)"
+		if [ "$i" -lt 11 ]; then echo '	ADDQ R8, DX'; fi
+	done
+}
+
 footer() {
 	echo '	ADDQ R10, DI'
 	echo '	DECQ CX'
 	echo "	JNE $1loop"
 	echo "$1store:"
 	echo '	VBROADCASTSS alpha+56(FP), Z26'
-	for i in $(seq 0 11); do
-		echo "	VFMADD213PS (DX), Z26, Z$((2 * i))"
-		echo "	VMOVUPS Z$((2 * i)), (DX)"
-		echo "	VFMADD213PS 64(DX), Z26, Z$((2 * i + 1))"
-		echo "	VMOVUPS Z$((2 * i + 1)), 64(DX)"
-		if [ "$i" -lt 11 ]; then echo '	ADDQ R8, DX'; fi
-	done
+	echo '	MOVBLZX add+60(FP), AX'
+	echo '	TESTQ AX, AX'
+	echo "	JEQ $1set"
+	store "VFMADD213PS (DX), Z26, R" "VFMADD213PS 64(DX), Z26, R"
+	echo '	VZEROUPPER'
+	echo '	RET'
+	echo "$1set:"
+	store "VMULPS Z26, R, R" "VMULPS Z26, R, R"
 	echo '	VZEROUPPER'
 	echo '	RET'
 }
