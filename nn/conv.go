@@ -28,6 +28,7 @@ type Conv2D struct {
 	Geometry
 	InputGrad bool // compute dLoss/dx (false for a layer that reads the data)
 	ReLU      bool // apply max(0, .) to the output, fused
+	InputReLU bool // convolve max(0, x) instead of x, fused (not for 1x1 convolutions)
 
 	col  []float32 // im2row patches of the last forward: [B*Ho*Wo, K*K*Cin]
 	dcol []float32
@@ -72,10 +73,14 @@ func relu(x []float32) {
 var _ Kernel = (*Conv2D)(nil)
 
 func (c *Conv2D) Name() string {
-	if c.ReLU {
-		return fmt.Sprintf("conv%dx%d/s%d+relu", c.K, c.K, c.Stride)
+	name := fmt.Sprintf("conv%dx%d/s%d", c.K, c.K, c.Stride)
+	if c.InputReLU {
+		name = "relu+" + name
 	}
-	return fmt.Sprintf("conv%dx%d/s%d", c.K, c.K, c.Stride)
+	if c.ReLU {
+		name += "+relu"
+	}
+	return name
 }
 
 func (c *Conv2D) outHW(h, w int) (int, int) {
@@ -93,6 +98,9 @@ func (c *Conv2D) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	ho, wo := c.outHW(x[1], x[2])
 	if ho < 1 || wo < 1 {
 		return nil, fmt.Errorf("input %v is smaller than the %dx%d window", x, c.K, c.K)
+	}
+	if c.InputReLU && c.pointwise() {
+		return nil, fmt.Errorf("a fused input ReLU needs a window larger than 1x1")
 	}
 	return tensor.Shape{x[0], ho, wo, w[1]}, nil
 }
@@ -116,7 +124,7 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 		c.col = grow(c.col, rows*kk)
 		col = c.col
 		c.pad = grow(c.pad, b*hp*wp*cin)
-		par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad) })
+		par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad, c.InputReLU) })
 	}
 	par.For(rows, 32, func(lo, hi int) {
 		// Block by block, so that the GEMM reads patches still in cache.
@@ -125,11 +133,7 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 			if !c.pointwise() {
 				im2row(col[b0*kk:b1*kk], c.pad, b0, b1, hp, wp, cin, ho, wo, c.Geometry)
 			}
-			gemm.Serial(false, false, b1-b0, cout, kk, 1, col[b0*kk:], kk, w, cout, 0, out[b0*cout:], cout)
-			addBias(out[b0*cout:b1*cout], bias)
-			if c.ReLU {
-				relu(out[b0*cout : b1*cout])
-			}
+			gemm.SerialBias(b1-b0, cout, kk, col[b0*kk:], kk, w, cout, bias, c.ReLU, out[b0*cout:], cout)
 		}
 	})
 	c.act.gen++
@@ -160,6 +164,14 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 			clear(c.pad[lo*hp*wp*cin : hi*hp*wp*cin])
 			row2im(c.pad, c.dcol[r0*kk:r1*kk], r0, r1, hp, wp, cin, ho, wo, c.Geometry)
 			cropImages(dst, c.pad, lo, hi, h, wd, cin, c.Pad)
+			if c.InputReLU {
+				xs, img := x.Float32s(), h*wd*cin
+				for i := lo * img; i < hi*img; i++ {
+					if xs[i] <= 0 {
+						dst[i] = 0
+					}
+				}
+			}
 		})
 	case 1: // dw = col^T dOut
 		col := x.Float32s()
@@ -267,7 +279,7 @@ func (c *ConvTranspose2D) gather(in []*tensor.Dense, dOut []float32) {
 	g := Geometry{K: c.K, Stride: c.Stride, Pad: c.Pad}
 	hp, wp := ho+2*c.Pad, wo+2*c.Pad
 	c.pad = grow(c.pad, b*hp*wp*cout)
-	par.For(b, 1, func(lo, hi int) { padImages(c.pad, dOut, lo, hi, ho, wo, cout, c.Pad) })
+	par.For(b, 1, func(lo, hi int) { padImages(c.pad, dOut, lo, hi, ho, wo, cout, c.Pad, false) })
 	par.For(b*h*w, 32, func(lo, hi int) {
 		im2row(c.dcols[lo*kk:hi*kk], c.pad, lo, hi, hp, wp, cout, h, w, g)
 	})
@@ -294,8 +306,9 @@ func (c *ConvTranspose2D) Backward(i int, dst []float32, in []*tensor.Dense, out
 func (c *ConvTranspose2D) Differentiable(n int) []bool { return []bool{c.InputGrad, true, true} }
 
 // padImages copies images [lo, hi) of x [B, H, W, C] into dst
-// [B, H+2P, W+2P, C], with a zero border P pixels wide.
-func padImages(dst, x []float32, lo, hi, h, w, c, p int) {
+// [B, H+2P, W+2P, C], with a zero border P pixels wide, taking max(0, x)
+// when relu is set.
+func padImages(dst, x []float32, lo, hi, h, w, c, p int, relu bool) {
 	hp, wp := h+2*p, w+2*p
 	for bi := lo; bi < hi; bi++ {
 		img := dst[bi*hp*wp*c : (bi+1)*hp*wp*c]
@@ -304,7 +317,14 @@ func padImages(dst, x []float32, lo, hi, h, w, c, p int) {
 		for y := range h {
 			row := img[(p+y)*wp*c : (p+y+1)*wp*c]
 			clear(row[:p*c])
-			copy(row[p*c:(p+w)*c], x[((bi*h+y)*w)*c:((bi*h+y+1)*w)*c])
+			src := x[((bi*h+y)*w)*c : ((bi*h+y+1)*w)*c]
+			if relu {
+				for j, v := range src {
+					row[p*c+j] = max(v, 0)
+				}
+			} else {
+				copy(row[p*c:(p+w)*c], src)
+			}
 			clear(row[(p+w)*c:])
 		}
 	}

@@ -171,6 +171,11 @@ func (c *Conv) ForwardReLU(b *Builder, x *gorgonia.Node, inputGrad bool) *gorgon
 	return b.Apply(&Conv2D{Geometry: c.Geometry, InputGrad: inputGrad, ReLU: true}, x, b.Use(c.W), b.Use(c.B))
 }
 
+// ForwardReLUs is relu(Forward(relu(x))), both fused into the convolution.
+func (c *Conv) ForwardReLUs(b *Builder, x *gorgonia.Node, inputGrad bool) *gorgonia.Node {
+	return b.Apply(&Conv2D{Geometry: c.Geometry, InputGrad: inputGrad, InputReLU: true, ReLU: true}, x, b.Use(c.W), b.Use(c.B))
+}
+
 // Params lists the layer's parameters.
 func (c *Conv) Params() []*Param { return []*Param{c.W, c.B} }
 

@@ -263,4 +263,28 @@ func TestFusedReLUGradients(t *testing.T) {
 	checkKernel(t, c, []*tensor.Dense{randTensor(r, 2, 5, 5, 3), randTensor(r, 27, 4), randTensor(r, 4)}, 3e-2)
 	ct := &ConvTranspose2D{Geometry: Geometry{4, 2, 1}, InputGrad: true, ReLU: true}
 	checkKernel(t, ct, []*tensor.Dense{randTensor(r, 2, 3, 3, 3), randTensor(r, 3, 16*4), randTensor(r, 4)}, 3e-2)
+	both := &Conv2D{Geometry: Geometry{3, 1, 1}, InputGrad: true, InputReLU: true, ReLU: true}
+	checkKernel(t, both, []*tensor.Dense{randTensor(r, 2, 5, 5, 3), randTensor(r, 27, 4), randTensor(r, 4)}, 3e-2)
+}
+
+// A convolution with a fused input ReLU is the plain one on max(0, x).
+func TestConv2DInputReLU(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 1))
+	x, w, bias := randTensor(r, 2, 6, 6, 3), randTensor(r, 27, 4), randTensor(r, 4)
+	xr := tensor.New(tensor.WithShape(2, 6, 6, 3), tensor.Of(tensor.Float32))
+	for i, v := range x.Float32s() {
+		xr.Float32s()[i] = max(v, 0)
+	}
+	g := Geometry{3, 1, 1}
+	got, want := make([]float32, 2*6*6*4), make([]float32, 2*6*6*4)
+	(&Conv2D{Geometry: g, InputReLU: true}).Forward(got, []*tensor.Dense{x, w, bias})
+	(&Conv2D{Geometry: g}).Forward(want, []*tensor.Dense{xr, w, bias})
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("out[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if _, err := (&Conv2D{Geometry: Geometry{1, 1, 0}, InputReLU: true}).OutShape([]tensor.Shape{{1, 2, 2, 3}, {3, 4}, {4}}); err == nil {
+		t.Error("a 1x1 convolution with a fused input ReLU was accepted")
+	}
 }

@@ -32,13 +32,11 @@ func (m *MatMul) Forward(out []float32, in []*tensor.Dense) {
 	n, k, o := in[0].Shape()[0], s[0], s[1]
 	x, w, b := in[0].Float32s(), in[1].Float32s(), in[2].Float32s()
 	if n < 512 { // few rows (sampling one position): split the columns instead
-		gemm.Sgemm(false, false, n, o, k, 1, x, k, w, o, 0, out, o)
-		par.For(n, 64, func(lo, hi int) { addBias(out[lo*o:hi*o], b) })
+		gemm.SgemmBias(n, o, k, x, k, w, o, b, false, out, o)
 		return
 	}
 	par.For(n, 32, func(lo, hi int) {
-		gemm.Serial(false, false, hi-lo, o, k, 1, x[lo*k:], k, w, o, 0, out[lo*o:], o)
-		addBias(out[lo*o:hi*o], b)
+		gemm.SerialBias(hi-lo, o, k, x[lo*k:], k, w, o, b, false, out[lo*o:], o)
 	})
 }
 

@@ -17,7 +17,7 @@ type resBlock struct {
 }
 
 func (r *resBlock) forward(g *nn.Builder, x *gorgonia.Node) *gorgonia.Node {
-	h := r.a.ForwardReLU(g, g.ReLU(x), true)
+	h := r.a.ForwardReLUs(g, x, true)
 	return g.Add(x, r.b.Forward(g, h, true))
 }
 

@@ -97,6 +97,46 @@ func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 	serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// SgemmBias computes C = A B + bias (bias added to every row), then
+// max(C, 0) if relu is set, for row-major A m x k and B k x n, split across
+// the CPUs like Sgemm. On the AVX-512 kernels the bias and the activation
+// are applied as each tile of C is written.
+func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
+	const grain = 64
+	if m >= n {
+		par.For(m, grain, func(lo, hi int) {
+			SerialBias(hi-lo, n, k, a[lo*lda:], lda, b, ldb, bias, relu, c[lo*ldc:], ldc)
+		})
+		return
+	}
+	par.For(n, grain, func(lo, hi int) {
+		SerialBias(m, hi-lo, k, a, lda, b[lo:], ldb, bias[lo:hi], relu, c[lo:], ldc)
+	})
+}
+
+// SerialBias is SgemmBias on the calling goroutine.
+func SerialBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if avx512.Enabled {
+		avx512.SgemmBias(m, n, k, a, lda, b, ldb, bias, relu, c, ldc)
+		return
+	}
+	Impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		for j, v := range bias[:n] {
+			row[j] += v
+		}
+		if relu {
+			for j, v := range row {
+				row[j] = max(v, 0)
+			}
+		}
+	}
+}
+
 // Gemv computes y = alpha * op(A) x + beta * y for a row-major m x n matrix
 // A with row stride lda, on one thread.
 func Gemv(tA bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {

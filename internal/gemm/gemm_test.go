@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vqtool/vqtool/internal/gemm/avx512"
 )
 
 func TestSgemmSplitMatchesSerial(t *testing.T) {
@@ -106,5 +108,37 @@ func BenchmarkShapes(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+func TestSgemmBiasOnEitherPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, kernels := range []bool{true, false} {
+		if kernels && !avx512.Enabled {
+			continue
+		}
+		saved := avx512.Enabled
+		avx512.Enabled = kernels
+		for _, s := range [][3]int{{300, 70, 33}, {40, 300, 33}, {5, 7, 3}} {
+			m, n, k := s[0], s[1], s[2]
+			a, b, bias := make([]float32, m*k), make([]float32, k*n), make([]float32, n)
+			for _, x := range [][]float32{a, b, bias} {
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+			}
+			want, got := make([]float32, m*n), make([]float32, m*n)
+			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+			for i := range want {
+				want[i] = max(want[i]+bias[i%n], 0)
+			}
+			SgemmBias(m, n, k, a, k, b, n, bias, true, got, n)
+			for i := range want {
+				if d := want[i] - got[i]; d > 1e-4 || d < -1e-4 {
+					t.Fatalf("kernels=%v %v: c[%d] = %v, want %v", kernels, s, i, got[i], want[i])
+				}
+			}
+		}
+		avx512.Enabled = saved
 	}
 }

@@ -31,6 +31,29 @@ var pool = sync.Pool{New: func() any { return new(buffers) }}
 // zero-padded scratch. When A has few rows, packing B would cost more than
 // it saves, and the kernel reads B in place too.
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false)
+}
+
+// SgemmBias computes C = A B + bias (bias added to every row), then
+// max(C, 0) if relu is set: a layer's product and activation in one pass
+// over C.
+func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
+	if k == 0 {
+		for i := range m {
+			row := c[i*ldc : i*ldc+n]
+			copy(row, bias[:n])
+			if relu {
+				for j, v := range row {
+					row[j] = max(v, 0)
+				}
+			}
+		}
+		return
+	}
+	sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias[:n], relu)
+}
+
+func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
 	if k == 0 || alpha == 0 || m == 0 || n == 0 {
 		scale(m, n, beta, c, ldc)
 		return
@@ -45,6 +68,11 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			add := pc > 0 || beta != 0 // else the first block overwrites C
+			var bb []float32           // the bias goes in with the first block
+			if pc == 0 && bias != nil {
+				bb = bias[jc : jc+nb]
+			}
+			rl := relu && pc+kb == k // and the activation with the last
 			direct := !tB && m <= directRows
 			if !direct {
 				packB(buf.b[:], tB, b, ldb, pc, kb, jc, nb)
@@ -72,19 +100,28 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 					}
 					off := ir*ldc + jc + jr
 					if rows == mr && cols == nr {
-						kernel(kb, ap, ld, bp, ldp, &c[off], ldc, alpha, add)
+						var bj *float32
+						if bb != nil {
+							bj = &bb[jr]
+						}
+						kernel(kb, ap, ld, bp, ldp, &c[off], ldc, alpha, add, bj, rl)
 						continue
 					}
-					kernel(kb, ap, ld, bp, ldp, &buf.tile[0], nr, alpha, false)
+					kernel(kb, ap, ld, bp, ldp, &buf.tile[0], nr, alpha, false, nil, false)
 					for i := range rows {
 						dst := c[off+i*ldc : off+i*ldc+cols]
 						src := buf.tile[i*nr : i*nr+cols]
-						if !add {
-							copy(dst, src)
-							continue
-						}
 						for j, v := range src {
-							dst[j] += v
+							if add {
+								v += dst[j]
+							}
+							if bb != nil {
+								v += bb[jr+j]
+							}
+							if rl {
+								v = max(v, 0)
+							}
+							dst[j] = v
 						}
 					}
 				}

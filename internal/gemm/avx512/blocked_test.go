@@ -81,7 +81,7 @@ func BenchmarkBlocked(b *testing.B) {
 	if !Enabled {
 		b.Skip("no micro-kernel on this processor")
 	}
-	for _, s := range [][3]int{{512, 512, 512}, {1568, 64, 1152}, {1568, 128, 1024}, {1152, 64, 3136}, {3136, 1152, 64}, {32, 768, 256}, {32, 1024, 256}} {
+	for _, s := range [][3]int{{512, 512, 512}, {1568, 64, 1152}, {1568, 128, 1024}, {1152, 64, 3136}, {3136, 1152, 64}, {32, 768, 256}, {32, 1024, 256}, {96, 128, 1152}, {96, 64, 1152}, {96, 128, 1024}} {
 		m, n, k := s[0], s[1], s[2]
 		a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 		for i := range a {
@@ -97,5 +97,38 @@ func BenchmarkBlocked(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+func TestSgemmBiasMatchesReference(t *testing.T) {
+	if !Enabled {
+		t.Skip("no micro-kernel on this processor")
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, s := range [][3]int{{12, 32, 5}, {13, 33, 7}, {200, 70, 513}, {64, 16, 128}, {30, 40, 0}} {
+		m, n, k := s[0], s[1], s[2]
+		for _, relu := range []bool{false, true} {
+			lda, ldb, ldc := k+1, n+3, n+2
+			a, b := randSlice(r, m*lda), randSlice(r, max(k, 1)*ldb)
+			bias := randSlice(r, n)
+			want, got := randSlice(r, m*ldc), randSlice(r, m*ldc)
+			copy(want, got)
+			reference(false, false, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
+			for i := range m {
+				for j := range n {
+					v := want[i*ldc+j] + bias[j]
+					if relu {
+						v = max(v, 0)
+					}
+					want[i*ldc+j] = v
+				}
+			}
+			SgemmBias(m, n, k, a, lda, b, ldb, bias, relu, got, ldc)
+			for i := range got {
+				if d := want[i] - got[i]; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
+					t.Fatalf("%v relu=%v: c[%d] = %v, want %v", s, relu, i, got[i], want[i])
+				}
+			}
+		}
 	}
 }

@@ -10,14 +10,16 @@ import "golang.org/x/sys/cpu"
 var Enabled = cpu.X86.HasAVX512F
 
 // kernelRows sets the 12 x 32 block of C at c (rows ldc apart) to
-// alpha (A B) + C, or to alpha (A B) when add is false, for A's 12 x k panel stored row-major (rows lda apart) and
-// B's k x 32 panel stored row-major (rows ldb apart; nr when packed).
+// alpha (A B) + C, or to alpha (A B) when add is false, for A's 12 x k panel
+// stored row-major (rows lda apart) and B's k x 32 panel stored row-major
+// (rows ldb apart; nr when packed); then adds bias[0:32] to every row unless
+// bias is nil, and takes max(., 0) if relu is set.
 //
 //go:noescape
-func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool)
+func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)
 
 // kernelCols is kernelRows for an A panel stored column-major: element
 // (i, p) at a[p*lda+i].
 //
 //go:noescape
-func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool)
+func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)

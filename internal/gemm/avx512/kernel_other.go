@@ -5,10 +5,10 @@ package avx512
 // Enabled reports whether this processor runs the AVX-512 micro-kernels.
 var Enabled = false
 
-func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool) {
+func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool) {
 	panic("avx512: no micro-kernel on this processor")
 }
 
-func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool) {
+func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool) {
 	panic("avx512: no micro-kernel on this processor")
 }

@@ -1,8 +1,10 @@
 #!/bin/bash
 # mkkernel.sh writes kernel_amd64.s, the AVX-512 micro-kernels (go generate).
 #
-# Both compute C[0:12, 0:32] = alpha (A B) + C (or, when add is 0,
-# C = alpha (A B), without reading C) for one 12-row panel of A and
+# Both compute C[0:12, 0:32] = epilogue(alpha (A B) + C) (or, when add is
+# false, epilogue(alpha (A B)), without reading C), where the epilogue adds
+# bias[0:32] to every row unless bias is nil and then takes max(., 0) if
+# relu is set, for one 12-row panel of A and
 # one k x 32 panel of B (k rows of 32 floats, ldb apart: nr when packed).
 # Accumulators: row i of C in Z(2i), Z(2i+1); the B row in Z24, Z25;
 # broadcasts of A rotate through Z26-Z31. They differ in how A is laid out:
@@ -13,8 +15,8 @@ exec > kernel_amd64.s
 
 header() {
 	echo
-	echo "// func $1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool)"
-	echo "TEXT ·$1(SB), NOSPLIT, \$0-61"
+	echo "// func $1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)"
+	echo "TEXT ·$1(SB), NOSPLIT, \$0-73"
 	echo '	MOVQ k+0(FP), CX'
 	echo '	MOVQ a+8(FP), SI'
 	echo '	MOVQ lda+16(FP), R9'
@@ -38,15 +40,17 @@ fma() {
 	echo "	VFMADD231PS Z25, Z$r, Z$((2 * $1 + 1))"
 }
 
-# store op0 op1: apply op0 to Z(2i) and op1 to Z(2i+1) (R stands for the
-# register), then write them to C row i, row by row.
-store() {
-	for i in $(seq 0 11); do
-		echo "	${1//R/Z$((2 * i))}"
-		echo "	VMOVUPS Z$((2 * i)), (DX)"
-		echo "	${2//R/Z$((2 * i + 1))}"
-		echo "	VMOVUPS Z$((2 * i + 1)), 64(DX)"
-		if [ "$i" -lt 11 ]; then echo '	ADDQ R8, DX'; fi
+# each op: apply op to every accumulator (R stands for it, and E for Z24
+# with even ones, Z25 with odd ones); with C, BX walks the rows of C.
+each() {
+	for i in $(seq 0 23); do
+		e=24
+		if [ $((i % 2)) -eq 1 ]; then e=25; fi
+		op=${1//R/Z$i}
+		op=${op//E/Z$e}
+		if [ $((i % 2)) -eq 1 ]; then op=${op//(BX)/64(BX)}; fi
+		echo "	$op"
+		if [ $((i % 2)) -eq 1 ] && [ "$i" -lt 23 ] && [[ $1 == *BX* ]]; then echo '	ADDQ R8, BX'; fi
 	done
 }
 
@@ -58,12 +62,29 @@ footer() {
 	echo '	VBROADCASTSS alpha+56(FP), Z26'
 	echo '	MOVBLZX add+60(FP), AX'
 	echo '	TESTQ AX, AX'
-	echo "	JEQ $1set"
-	store "VFMADD213PS (DX), Z26, R" "VFMADD213PS 64(DX), Z26, R"
-	echo '	VZEROUPPER'
-	echo '	RET'
-	echo "$1set:"
-	store "VMULPS Z26, R, R" "VMULPS Z26, R, R"
+	echo "	JEQ $1scale"
+	echo '	MOVQ DX, BX'
+	each "VFMADD213PS (BX), Z26, R"
+	echo "	JMP $1bias"
+	echo "$1scale:"
+	each "VMULPS Z26, R, R"
+	echo "$1bias:"
+	echo '	MOVQ bias+64(FP), AX'
+	echo '	TESTQ AX, AX'
+	echo "	JEQ $1relu"
+	echo '	VMOVUPS (AX), Z24'
+	echo '	VMOVUPS 64(AX), Z25'
+	each "VADDPS E, R, R"
+	echo "$1relu:"
+	echo '	MOVBLZX relu+72(FP), AX'
+	echo '	TESTQ AX, AX'
+	echo "	JEQ $1write"
+	echo '	VPXORD Z24, Z24, Z24'
+	echo '	VPXORD Z25, Z25, Z25'
+	each "VMAXPS E, R, R"
+	echo "$1write:"
+	echo '	MOVQ DX, BX'
+	each "VMOVUPS R, (BX)"
 	echo '	VZEROUPPER'
 	echo '	RET'
 }
