@@ -124,8 +124,8 @@ func AttendTo(out, q, keys, values []float32, t, stride, heads int, scores []flo
 	n := t + 1
 	for h := range heads {
 		// scores = K_h q_h * scale; out_h = V_h^T softmax(scores)
-		gemm.Gemv(false, n, dh, scale, keys[h*dh:], stride, q[h*dh:(h+1)*dh], 0, scores[:n])
+		gemm.DotRows(scores[:n], q[h*dh:(h+1)*dh], keys[h*dh:], stride, n, scale)
 		softmaxPrefix(scores[:n], n)
-		gemm.Gemv(true, n, dh, 1, values[h*dh:], stride, scores[:n], 0, out[h*dh:(h+1)*dh])
+		gemm.AxpyRows(out[h*dh:(h+1)*dh], scores[:n], values[h*dh:], stride)
 	}
 }

@@ -137,6 +137,22 @@ func SerialBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []
 	}
 }
 
+// DotRows sets out[j] = scale * (q . k[j*stride : j*stride+len(q)]) for
+// j < n, on one thread: attention scores of one query against n keys.
+func DotRows(out, q, k []float32, stride, n int, scale float32) {
+	if !avx512.DotRows(out, q, k, stride, n, scale) {
+		Gemv(false, n, len(q), scale, k, stride, q, 0, out[:n])
+	}
+}
+
+// AxpyRows sets out = sum_j p[j] * v[j*stride : j*stride+len(out)] for
+// j < len(p), on one thread: attention's weighted sum of values.
+func AxpyRows(out, p, v []float32, stride int) {
+	if !avx512.AxpyRows(out, p, v, stride) {
+		Gemv(true, len(p), len(out), 1, v, stride, p, 0, out)
+	}
+}
+
 // Gemv computes y = alpha * op(A) x + beta * y for a row-major m x n matrix
 // A with row stride lda, on one thread.
 func Gemv(tA bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {

@@ -23,3 +23,9 @@ func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 //
 //go:noescape
 func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)
+
+//go:noescape
+func dotRows(q, k *float32, stride, n, dh int, scale float32, out *float32)
+
+//go:noescape
+func axpyRows(p, v *float32, stride, n, dh int, out *float32)

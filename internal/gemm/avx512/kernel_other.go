@@ -12,3 +12,11 @@ func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool) {
 	panic("avx512: no micro-kernel on this processor")
 }
+
+func dotRows(q, k *float32, stride, n, dh int, scale float32, out *float32) {
+	panic("avx512: no kernel on this processor")
+}
+
+func axpyRows(p, v *float32, stride, n, dh int, out *float32) {
+	panic("avx512: no kernel on this processor")
+}

@@ -1,0 +1,35 @@
+package avx512
+
+// DotRows sets out[j] = scale * (q . k[j*stride : j*stride+len(q)]) for j < n:
+// attention scores of one query against n cached keys. It reports false,
+// doing nothing, when the kernels are off or len(q) is not a multiple of 16.
+func DotRows(out, q, k []float32, stride, n int, scale float32) bool {
+	dh := len(q)
+	if !Enabled || dh%16 != 0 || dh == 0 {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	_ = out[n-1]
+	_ = k[(n-1)*stride+dh-1]
+	dotRows(&q[0], &k[0], stride, n, dh, scale, &out[0])
+	return true
+}
+
+// AxpyRows sets out = sum_j p[j] * v[j*stride : j*stride+len(out)] for
+// j < len(p): attention's weighted sum of cached values. It reports false,
+// doing nothing, when the kernels are off or len(out) is not a multiple of 16.
+func AxpyRows(out, p, v []float32, stride int) bool {
+	dh, n := len(out), len(p)
+	if !Enabled || dh%16 != 0 || dh == 0 {
+		return false
+	}
+	if n == 0 {
+		clear(out)
+		return true
+	}
+	_ = v[(n-1)*stride+dh-1]
+	axpyRows(&p[0], &v[0], stride, n, dh, &out[0])
+	return true
+}

@@ -1,0 +1,94 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func dotRows(q, k *float32, stride, n, dh int, scale float32, out *float32)
+//
+// out[j] = scale * sum_c q[c] k[j*stride+c] for j < n, c < dh (dh a multiple
+// of 16).
+TEXT ·dotRows(SB), NOSPLIT, $0-56
+	MOVQ q+0(FP), SI
+	MOVQ k+8(FP), DI
+	MOVQ stride+16(FP), R8
+	SHLQ $2, R8
+	MOVQ n+24(FP), CX
+	MOVQ dh+32(FP), R9
+	SHRQ $4, R9
+	VMOVSS scale+40(FP), X3
+	MOVQ out+48(FP), DX
+	TESTQ CX, CX
+	JEQ dotdone
+dotrow:
+	VPXORD Z0, Z0, Z0
+	MOVQ R9, R10
+	XORQ AX, AX
+dotchunk:
+	VMOVUPS (SI)(AX*1), Z1
+	VFMADD231PS (DI)(AX*1), Z1, Z0
+	ADDQ $64, AX
+	DECQ R10
+	JNE dotchunk
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDSS X1, X0, X0
+	VMULSS X3, X0, X0
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	ADDQ R8, DI
+	DECQ CX
+	JNE dotrow
+dotdone:
+	VZEROUPPER
+	RET
+
+// func axpyRows(p, v *float32, stride, n, dh int, out *float32)
+//
+// out[c] = sum_j p[j] v[j*stride+c] for c < dh (a multiple of 16), j < n.
+TEXT ·axpyRows(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), SI
+	MOVQ v+8(FP), DI
+	MOVQ stride+16(FP), R8
+	SHLQ $2, R8
+	MOVQ n+24(FP), CX
+	MOVQ dh+32(FP), R9
+	SHRQ $4, R9
+	MOVQ out+40(FP), DX
+axpychunk:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z2, Z2, Z2
+	MOVQ CX, R10
+	MOVQ SI, R11
+	MOVQ DI, R12
+	TESTQ R10, R10
+	JEQ axpystore
+	// Two rows per step into two accumulators, then the odd one.
+	SHRQ $1, R10
+	JEQ axpyodd
+axpypair:
+	VBROADCASTSS (R11), Z1
+	VFMADD231PS (R12), Z1, Z0
+	VBROADCASTSS 4(R11), Z3
+	VFMADD231PS (R12)(R8*1), Z3, Z2
+	ADDQ $8, R11
+	LEAQ (R12)(R8*2), R12
+	DECQ R10
+	JNE axpypair
+axpyodd:
+	TESTQ $1, CX
+	JEQ axpystore
+	VBROADCASTSS (R11), Z1
+	VFMADD231PS (R12), Z1, Z0
+axpystore:
+	VADDPS Z2, Z0, Z0
+	VMOVUPS Z0, (DX)
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ R9
+	JNE axpychunk
+	VZEROUPPER
+	RET

@@ -1,0 +1,53 @@
+package avx512
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func TestRowsMatchLoops(t *testing.T) {
+	if !Enabled {
+		t.Skip("no kernels on this processor")
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, dh := range []int{16, 32, 64} {
+		for _, n := range []int{0, 1, 2, 3, 7, 50} {
+			stride := 3*dh + 5
+			q, k := randSlice(r, dh), randSlice(r, max(n, 1)*stride)
+			got, want := make([]float32, n+1), make([]float32, n+1)
+			if !DotRows(got, q, k, stride, n, 0.5) {
+				t.Fatalf("DotRows refused dh=%d", dh)
+			}
+			for j := range n {
+				var s float32
+				for c := range dh {
+					s += q[c] * k[j*stride+c]
+				}
+				want[j] = 0.5 * s
+			}
+			for j := range want {
+				if d := want[j] - got[j]; d > 1e-4 || d < -1e-4 {
+					t.Fatalf("DotRows dh=%d n=%d: out[%d] = %v, want %v", dh, n, j, got[j], want[j])
+				}
+			}
+			p := randSlice(r, n)
+			out, ref := randSlice(r, dh), make([]float32, dh)
+			if !AxpyRows(out, p, k, stride) {
+				t.Fatalf("AxpyRows refused dh=%d", dh)
+			}
+			for j := range n {
+				for c := range dh {
+					ref[c] += p[j] * k[j*stride+c]
+				}
+			}
+			for c := range ref {
+				if d := ref[c] - out[c]; d > 1e-4 || d < -1e-4 {
+					t.Fatalf("AxpyRows dh=%d n=%d: out[%d] = %v, want %v", dh, n, c, out[c], ref[c])
+				}
+			}
+		}
+	}
+	if DotRows(make([]float32, 2), make([]float32, 24), make([]float32, 48), 24, 2, 1) {
+		t.Error("DotRows accepted a head size that is not a multiple of 16")
+	}
+}
