@@ -8,6 +8,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/vqtool/vqtool/internal/gemm"
 	"github.com/vqtool/vqtool/internal/par"
 	"github.com/vqtool/vqtool/nn"
 )
@@ -216,10 +217,17 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 	}
 	ln := &nn.LayerNorm{}
 	gelu := &nn.GELU{}
-	lin := &nn.MatMul{}
+	// The weights do not change while sampling: pack each once.
+	packed := map[*nn.Param]*gemm.Packed{}
 	linear := func(out, in []float32, w, b *nn.Param) {
-		k := w.Value.Shape()[0]
-		lin.Forward(out, []*tensor.Dense{dense(in, rows, k), w.Value, b.Value})
+		pw := packed[w]
+		if pw == nil {
+			s := w.Value.Shape()
+			pw = new(gemm.Packed)
+			pw.Pack(w.Data(), s[1], s[0], s[1])
+			packed[w] = pw
+		}
+		pw.MulBias(rows, in, w.Value.Shape()[0], b.Data(), false, out, w.Value.Shape()[1])
 	}
 	norm := func(out, in []float32, g, b *nn.Param) {
 		ln.Forward(out, []*tensor.Dense{dense(in, rows, d), g.Value, b.Value})

@@ -33,6 +33,7 @@ type Conv2D struct {
 	col  []float32 // im2row patches of the last forward: [B*Ho*Wo, K*K*Cin]
 	dcol []float32
 	pad  []float32 // the input, or the input gradient, with a zero border
+	pw   gemm.Packed // the weights, packed once per forward for every block
 	act  activation
 }
 
@@ -126,6 +127,7 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 		c.pad = grow(c.pad, b*hp*wp*cin)
 		par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad, c.InputReLU) })
 	}
+	c.pw.Pack(w, cout, kk, cout)
 	par.For(rows, 32, func(lo, hi int) {
 		// Block by block, so that the GEMM reads patches still in cache.
 		for b0 := lo; b0 < hi; b0 += convBlock {
@@ -133,7 +135,7 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 			if !c.pointwise() {
 				im2row(col[b0*kk:b1*kk], c.pad, b0, b1, hp, wp, cin, ho, wo, c.Geometry)
 			}
-			gemm.SerialBias(b1-b0, cout, kk, col[b0*kk:], kk, w, cout, bias, c.ReLU, out[b0*cout:], cout)
+			c.pw.SerialBias(b1-b0, col[b0*kk:], kk, bias, c.ReLU, out[b0*cout:], cout)
 		}
 	})
 	c.act.gen++

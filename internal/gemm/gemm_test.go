@@ -142,3 +142,38 @@ func TestSgemmBiasOnEitherPath(t *testing.T) {
 		avx512.Enabled = saved
 	}
 }
+
+func TestPackedMatchesSgemmBias(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, kernels := range []bool{true, false} {
+		if kernels && !avx512.Enabled {
+			continue
+		}
+		saved := avx512.Enabled
+		avx512.Enabled = kernels
+		for _, s := range [][3]int{{300, 70, 33}, {64, 300, 257}, {5, 7, 3}} {
+			m, n, k := s[0], s[1], s[2]
+			a, b, bias := make([]float32, m*k), make([]float32, k*n), make([]float32, n)
+			for _, x := range [][]float32{a, b, bias} {
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+			}
+			want, got, serial := make([]float32, m*n), make([]float32, m*n), make([]float32, m*n)
+			SgemmBias(m, n, k, a, k, b, n, bias, true, want, n)
+			var p Packed
+			p.Pack(b, n, k, n)
+			p.MulBias(m, a, k, bias, true, got, n)
+			p.SerialBias(m, a, k, bias, true, serial, n)
+			for i := range want {
+				if d := want[i] - got[i]; d > 1e-4 || d < -1e-4 {
+					t.Fatalf("kernels=%v %v: MulBias c[%d] = %v, want %v", kernels, s, i, got[i], want[i])
+				}
+				if d := want[i] - serial[i]; d > 1e-4 || d < -1e-4 {
+					t.Fatalf("kernels=%v %v: SerialBias c[%d] = %v, want %v", kernels, s, i, serial[i], want[i])
+				}
+			}
+		}
+		avx512.Enabled = saved
+	}
+}

@@ -132,3 +132,41 @@ func TestSgemmBiasMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+func TestSgemmPackedMatchesReference(t *testing.T) {
+	if !Enabled {
+		t.Skip("no micro-kernel on this processor")
+	}
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, s := range [][3]int{{12, 32, 5}, {13, 70, 7}, {64, 100, 513}, {5, 16, 0}} {
+		m, n, k := s[0], s[1], s[2]
+		lda, ldb, ldc := k+1, n+3, n+2
+		a, b := randSlice(r, m*lda), randSlice(r, max(k, 1)*ldb)
+		bias := randSlice(r, n)
+		var p PackedB
+		p.Pack(b, ldb, k, n)
+		for _, relu := range []bool{false, true} {
+			want, got := randSlice(r, m*ldc), randSlice(r, m*ldc)
+			copy(want, got)
+			reference(false, false, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
+			for i := range m {
+				for j := range n {
+					v := want[i*ldc+j] + bias[j]
+					if relu {
+						v = max(v, 0)
+					}
+					want[i*ldc+j] = v
+				}
+			}
+			// Two column ranges, split at a panel boundary.
+			split := min(32, n)
+			SgemmPacked(m, a, lda, &p, 0, split, bias, relu, got, ldc)
+			SgemmPacked(m, a, lda, &p, split, n, bias, relu, got, ldc)
+			for i := range got {
+				if d := want[i] - got[i]; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
+					t.Fatalf("%v relu=%v: c[%d] = %v, want %v", s, relu, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package gemm
+
+import (
+	"github.com/vqtool/vqtool/internal/gemm/avx512"
+	"github.com/vqtool/vqtool/internal/par"
+)
+
+// Packed is a matrix B prepared once for many products A B: a layer's
+// weights during inference or across the blocks of one convolution. On the
+// AVX-512 kernels it holds B in their panel layout; otherwise it refers to
+// B itself, which must then not change while the Packed is used.
+type Packed struct {
+	k, n, ldb int
+	b         []float32
+	p         avx512.PackedB
+}
+
+// Pack prepares the row-major k x n matrix b (rows ldb apart), reusing the
+// memory of an earlier Pack.
+func (p *Packed) Pack(b []float32, ldb, k, n int) {
+	p.k, p.n, p.ldb, p.b = k, n, ldb, b
+	if avx512.Enabled {
+		p.p.Pack(b, ldb, k, n)
+		p.b = nil
+	}
+}
+
+// MulBias computes C = A B + bias (bias added to every row), then
+// max(C, 0) if relu is set, for row-major A m x k, split across the CPUs:
+// by rows when there are many, by column panels when there are few.
+func (p *Packed) MulBias(m int, a []float32, lda int, bias []float32, relu bool, c []float32, ldc int) {
+	const grain = 64
+	if m >= 2*grain || p.b != nil {
+		if p.b != nil {
+			SgemmBias(m, p.n, p.k, a, lda, p.b, p.ldb, bias, relu, c, ldc)
+			return
+		}
+		par.For(m, grain, func(lo, hi int) {
+			p.SerialBias(hi-lo, a[lo*lda:], lda, bias, relu, c[lo*ldc:], ldc)
+		})
+		return
+	}
+	const panel = 32
+	panels := (p.n + panel - 1) / panel
+	par.For(panels, 2, func(lo, hi int) {
+		avx512.SgemmPacked(m, a, lda, &p.p, lo*panel, min(hi*panel, p.n), bias, relu, c, ldc)
+	})
+}
+
+// SerialBias is MulBias on the calling goroutine.
+func (p *Packed) SerialBias(m int, a []float32, lda int, bias []float32, relu bool, c []float32, ldc int) {
+	if p.b != nil {
+		SerialBias(m, p.n, p.k, a, lda, p.b, p.ldb, bias, relu, c, ldc)
+		return
+	}
+	avx512.SgemmPacked(m, a, lda, &p.p, 0, p.n, bias, relu, c, ldc)
+}
