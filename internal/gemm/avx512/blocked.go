@@ -108,24 +108,35 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 						continue
 					}
 					kernel(kb, ap, ld, bp, ldp, &buf.tile[0], nr, alpha, false, nil, false)
-					for i := range rows {
-						dst := c[off+i*ldc : off+i*ldc+cols]
-						src := buf.tile[i*nr : i*nr+cols]
-						for j, v := range src {
-							if add {
-								v += dst[j]
-							}
-							if bb != nil {
-								v += bb[jr+j]
-							}
-							if rl {
-								v = max(v, 0)
-							}
-							dst[j] = v
-						}
+					var bj []float32
+					if bb != nil {
+						bj = bb[jr : jr+cols]
 					}
+					finishTile(c[off:], ldc, &buf.tile, rows, cols, add, bj, rl)
 				}
 			}
+		}
+	}
+}
+
+// finishTile writes the rows x cols corner of a kernel's scratch tile
+// (computed without C, bias or activation) into c (rows ldc apart): adding
+// C's values if add, then bias[0:cols] unless it is nil, then max(., 0) if
+// relu.
+func finishTile(c []float32, ldc int, tile *[mr * nr]float32, rows, cols int, add bool, bias []float32, relu bool) {
+	for i := range rows {
+		dst := c[i*ldc : i*ldc+cols]
+		for j, v := range tile[i*nr : i*nr+cols] {
+			if add {
+				v += dst[j]
+			}
+			if bias != nil {
+				v += bias[j]
+			}
+			if relu {
+				v = max(v, 0)
+			}
+			dst[j] = v
 		}
 	}
 }

@@ -88,21 +88,11 @@ func SgemmPacked(m int, a []float32, lda int, p *PackedB, j0, j1 int, bias []flo
 					continue
 				}
 				kernel(kb, ap, ld, bp, nr, &buf.tile[0], nr, 1, false, nil, false)
-				for i := range rows {
-					dst := c[off+i*ldc : off+i*ldc+cols]
-					for jj, v := range buf.tile[i*nr : i*nr+cols] {
-						if add {
-							v += dst[jj]
-						}
-						if bb != nil {
-							v += bb[j+jj]
-						}
-						if rl {
-							v = max(v, 0)
-						}
-						dst[jj] = v
-					}
+				var bj []float32
+				if bb != nil {
+					bj = bb[j : j+cols]
 				}
+				finishTile(c[off:], ldc, &buf.tile, rows, cols, add, bj, rl)
 			}
 		}
 	}
