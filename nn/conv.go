@@ -32,9 +32,12 @@ type Conv2D struct {
 
 	col  []float32 // im2row patches of the last forward: [B*Ho*Wo, K*K*Cin]
 	dcol []float32
-	pad  []float32 // the input, or the input gradient, with a zero border
+	pad  []float32 // the input with a zero border
+	dpad []float32 // the input gradient with a zero border
 	pw   gemm.Packed // the weights, packed once per forward for every block
 	act  activation
+
+	colGen int // the forward pass col holds the patches of
 }
 
 // activation masks output gradients by a fused ReLU, once per backward pass.
@@ -119,26 +122,42 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 	kk := c.K * c.K * cin
 	rows := b * ho * wo
 	xs := x.Float32s()
-	col := xs
-	hp, wp := h+2*c.Pad, wd+2*c.Pad
-	if !c.pointwise() {
-		c.col = grow(c.col, rows*kk)
-		col = c.col
-		c.pad = grow(c.pad, b*hp*wp*cin)
-		par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad, c.InputReLU) })
+	c.act.gen++
+	if c.pointwise() {
+		c.pw.Pack(w, cout, kk, cout)
+		par.For(rows, 32, func(lo, hi int) {
+			c.pw.SerialBias(hi-lo, xs[lo*kk:], kk, bias, c.ReLU, out[lo*cout:], cout)
+		})
+		return
 	}
+	hp, wp := h+2*c.Pad, wd+2*c.Pad
+	c.pad = grow(c.pad, b*hp*wp*cin)
+	par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad, c.InputReLU) })
+	span := c.K * cin
+	if span >= 32 && c.pw.PackWide(w, cout, kk, cout) {
+		// Multiply the window rows of the padded image in place: no
+		// patches are copied. A gradient for w builds them later.
+		par.For(rows, 32, func(lo, hi int) {
+			ptrs := make([]*float32, convBlock*c.K)
+			for b0 := lo; b0 < hi; b0 += convBlock {
+				b1 := min(b0+convBlock, hi)
+				windowRows(ptrs, c.pad, b0, b1, hp, wp, cin, ho, wo, c.Geometry)
+				c.pw.Indirect(b1-b0, ptrs[:(b1-b0)*c.K], c.K, span, bias, c.ReLU, out[b0*cout:], cout)
+			}
+		})
+		return
+	}
+	c.col = grow(c.col, rows*kk)
 	c.pw.Pack(w, cout, kk, cout)
 	par.For(rows, 32, func(lo, hi int) {
 		// Block by block, so that the GEMM reads patches still in cache.
 		for b0 := lo; b0 < hi; b0 += convBlock {
 			b1 := min(b0+convBlock, hi)
-			if !c.pointwise() {
-				im2row(col[b0*kk:b1*kk], c.pad, b0, b1, hp, wp, cin, ho, wo, c.Geometry)
-			}
-			c.pw.SerialBias(b1-b0, col[b0*kk:], kk, bias, c.ReLU, out[b0*cout:], cout)
+			im2row(c.col[b0*kk:b1*kk], c.pad, b0, b1, hp, wp, cin, ho, wo, c.Geometry)
+			c.pw.SerialBias(b1-b0, c.col[b0*kk:], kk, bias, c.ReLU, out[b0*cout:], cout)
 		}
 	})
-	c.act.gen++
+	c.colGen = c.act.gen
 }
 
 func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []float32) {
@@ -159,13 +178,13 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 		c.dcol = grow(c.dcol, rows*kk)
 		per := ho * wo
 		hp, wp := h+2*c.Pad, wd+2*c.Pad
-		c.pad = grow(c.pad, b*hp*wp*cin)
+		c.dpad = grow(c.dpad, b*hp*wp*cin)
 		par.For(b, 1, func(lo, hi int) {
 			r0, r1 := lo*per, hi*per
 			gemm.Serial(false, true, r1-r0, kk, cout, 1, dOut[r0*cout:], cout, w, cout, 0, c.dcol[r0*kk:], kk)
-			clear(c.pad[lo*hp*wp*cin : hi*hp*wp*cin])
-			row2im(c.pad, c.dcol[r0*kk:r1*kk], r0, r1, hp, wp, cin, ho, wo, c.Geometry)
-			cropImages(dst, c.pad, lo, hi, h, wd, cin, c.Pad)
+			clear(c.dpad[lo*hp*wp*cin : hi*hp*wp*cin])
+			row2im(c.dpad, c.dcol[r0*kk:r1*kk], r0, r1, hp, wp, cin, ho, wo, c.Geometry)
+			cropImages(dst, c.dpad, lo, hi, h, wd, cin, c.Pad)
 			if c.InputReLU {
 				xs, img := x.Float32s(), h*wd*cin
 				for i := lo * img; i < hi*img; i++ {
@@ -178,6 +197,14 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 	case 1: // dw = col^T dOut
 		col := x.Float32s()
 		if !c.pointwise() {
+			if c.colGen != c.act.gen { // the forward pass multiplied in place
+				c.col = grow(c.col, rows*kk)
+				hp, wp := h+2*c.Pad, wd+2*c.Pad
+				par.For(rows, 32, func(lo, hi int) {
+					im2row(c.col[lo*kk:hi*kk], c.pad, lo, hi, hp, wp, cin, ho, wo, c.Geometry)
+				})
+				c.colGen = c.act.gen
+			}
 			col = c.col
 		}
 		gemm.Sgemm(true, false, kk, cout, rows, 1, col, kk, dOut, cout, 0, dst, cout)
@@ -367,6 +394,20 @@ func im2row(dst, xp []float32, lo, hi, hp, wp, c, ho, wo int, g Geometry) {
 				continue
 			}
 			copy(seg, src)
+		}
+	}
+}
+
+// windowRows points ptrs[(r-lo)*K+ky] at window row ky of output row r,
+// for r in [lo, hi), in the padded images xp [B, Hp, Wp, C]: the K*C
+// contiguous floats im2row would copy.
+func windowRows(ptrs []*float32, xp []float32, lo, hi, hp, wp, c, ho, wo int, g Geometry) {
+	for r := lo; r < hi; r++ {
+		ox := r % wo
+		oy := (r / wo) % ho
+		bi := r / (wo * ho)
+		for ky := range g.K {
+			ptrs[(r-lo)*g.K+ky] = &xp[((bi*hp+oy*g.Stride+ky)*wp+ox*g.Stride)*c]
 		}
 	}
 }

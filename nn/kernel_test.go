@@ -91,10 +91,12 @@ func checkKernel(t *testing.T, k Kernel, in []*tensor.Dense, tol float64) {
 
 func TestConv2DGradient(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
-	for _, g := range []Geometry{{4, 2, 1}, {3, 1, 1}, {1, 1, 0}} {
-		k := &Conv2D{Geometry: g, InputGrad: true}
-		in := []*tensor.Dense{randTensor(r, 2, 6, 6, 3), randTensor(r, g.K*g.K*3, 4), randTensor(r, 4)}
-		checkKernel(t, k, in, 2e-2)
+	for _, cin := range []int{3, 12} { // im2row, and window rows in place (span 36 and 48)
+		for _, g := range []Geometry{{4, 2, 1}, {3, 1, 1}, {1, 1, 0}} {
+			k := &Conv2D{Geometry: g, InputGrad: true}
+			in := []*tensor.Dense{randTensor(r, 2, 6, 6, cin), randTensor(r, g.K*g.K*cin, 4), randTensor(r, 4)}
+			checkKernel(t, k, in, 2e-2)
+		}
 	}
 }
 
@@ -140,16 +142,21 @@ func naiveConv(x *tensor.Dense, w, bias []float32, g Geometry, cout int) []float
 
 func TestConv2DMatchesDefinition(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 1))
-	for _, g := range []Geometry{{4, 2, 1}, {3, 1, 1}, {1, 1, 0}, {3, 2, 0}} {
-		x, w, b := randTensor(r, 3, 7, 7, 5), randTensor(r, g.K*g.K*5, 6), randTensor(r, 6)
-		k := &Conv2D{Geometry: g}
-		s, _ := k.OutShape([]tensor.Shape{x.Shape(), w.Shape(), b.Shape()})
-		got := make([]float32, s.TotalSize())
-		k.Forward(got, []*tensor.Dense{x, w, b})
-		want := naiveConv(x, w.Float32s(), b.Float32s(), g, 6)
-		for i := range want {
-			if math.Abs(float64(got[i]-want[i])) > 1e-4 {
-				t.Fatalf("geometry %+v: out[%d] = %v, want %v", g, i, got[i], want[i])
+	// Few input channels go through im2row, many through the window rows
+	// in place (on AVX-512); 70 output channels leave an edge panel.
+	for _, ch := range [][2]int{{5, 6}, {16, 70}} {
+		cin, cout := ch[0], ch[1]
+		for _, g := range []Geometry{{4, 2, 1}, {3, 1, 1}, {1, 1, 0}, {3, 2, 0}} {
+			x, w, b := randTensor(r, 3, 7, 7, cin), randTensor(r, g.K*g.K*cin, cout), randTensor(r, cout)
+			k := &Conv2D{Geometry: g}
+			s, _ := k.OutShape([]tensor.Shape{x.Shape(), w.Shape(), b.Shape()})
+			got := make([]float32, s.TotalSize())
+			k.Forward(got, []*tensor.Dense{x, w, b})
+			want := naiveConv(x, w.Float32s(), b.Float32s(), g, cout)
+			for i := range want {
+				if math.Abs(float64(got[i]-want[i])) > 1e-4 {
+					t.Fatalf("cin %d, geometry %+v: out[%d] = %v, want %v", cin, g, i, got[i], want[i])
+				}
 			}
 		}
 	}

@@ -25,6 +25,26 @@ func (p *Packed) Pack(b []float32, ldb, k, n int) {
 	}
 }
 
+// PackWide prepares b for Indirect and reports true, or reports false when
+// Indirect cannot run here (no AVX-512 kernels).
+func (p *Packed) PackWide(b []float32, ldb, k, n int) bool {
+	if !avx512.Enabled {
+		return false
+	}
+	p.k, p.n, p.ldb, p.b = k, n, ldb, nil
+	p.p.PackWide(b, ldb, k, n)
+	return true
+}
+
+// Indirect computes C = A B + bias, then max(C, 0) if relu is set, for a B
+// prepared by PackWide and an A whose row r is the concatenation of segs
+// runs of span contiguous floats, run s starting at rows[r*segs+s]: a
+// convolution's window rows, multiplied without copying them. It runs on the
+// calling goroutine.
+func (p *Packed) Indirect(m int, rows []*float32, segs, span int, bias []float32, relu bool, c []float32, ldc int) {
+	avx512.SgemmIndirect(m, rows, segs, span, &p.p, bias, relu, c, ldc)
+}
+
 // MulBias computes C = A B + bias (bias added to every row), then
 // max(C, 0) if relu is set, for row-major A m x k, split across the CPUs:
 // by rows when there are many, by column panels when there are few.

@@ -14,6 +14,9 @@ const (
 	nc = 1024
 
 	directRows = 8 * mr // at most this many rows of A: B is read in place
+
+	wr = 6  // rows of C per kernelIndirect tile
+	wn = 64 // and columns
 )
 
 // buffers holds one goroutine's packed B block and edge scratch.
@@ -21,6 +24,7 @@ type buffers struct {
 	b    [kc * nc]float32
 	a    [mr * kc]float32 // an edge panel of A, column-major, rows past m zero
 	tile [mr * nr]float32
+	wide [wr * wn]float32 // an edge tile of kernelIndirect
 }
 
 var pool = sync.Pool{New: func() any { return new(buffers) }}
@@ -112,7 +116,7 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 					if bb != nil {
 						bj = bb[jr : jr+cols]
 					}
-					finishTile(c[off:], ldc, &buf.tile, rows, cols, add, bj, rl)
+					finishTile(c[off:], ldc, buf.tile[:], nr, rows, cols, add, bj, rl)
 				}
 			}
 		}
@@ -120,13 +124,13 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 }
 
 // finishTile writes the rows x cols corner of a kernel's scratch tile
-// (computed without C, bias or activation) into c (rows ldc apart): adding
+// (rows tw floats apart, computed without C, bias or activation) into c (rows ldc apart): adding
 // C's values if add, then bias[0:cols] unless it is nil, then max(., 0) if
 // relu.
-func finishTile(c []float32, ldc int, tile *[mr * nr]float32, rows, cols int, add bool, bias []float32, relu bool) {
+func finishTile(c []float32, ldc int, tile []float32, tw, rows, cols int, add bool, bias []float32, relu bool) {
 	for i := range rows {
 		dst := c[i*ldc : i*ldc+cols]
-		for j, v := range tile[i*nr : i*nr+cols] {
+		for j, v := range tile[i*tw : i*tw+cols] {
 			if add {
 				v += dst[j]
 			}

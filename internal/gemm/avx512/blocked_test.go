@@ -170,3 +170,49 @@ func TestSgemmPackedMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+func TestSgemmIndirectMatchesReference(t *testing.T) {
+	if !Enabled {
+		t.Skip("no micro-kernel on this processor")
+	}
+	r := rand.New(rand.NewPCG(8, 8))
+	src := randSlice(r, 20000)
+	for _, s := range [][4]int{{1, 64, 1, 5}, {6, 128, 3, 7}, {7, 16, 2, 33}, {50, 100, 3, 384}} {
+		m, n, segs, span := s[0], s[1], s[2], s[3]
+		k := segs * span
+		// A's rows gathered from random places in src, and the same rows as a matrix.
+		rows := make([]*float32, m*segs)
+		a := make([]float32, m*k)
+		for i := range m {
+			for g := range segs {
+				at := r.IntN(len(src) - span)
+				rows[i*segs+g] = &src[at]
+				copy(a[i*k+g*span:], src[at:at+span])
+			}
+		}
+		b, bias := randSlice(r, k*n), randSlice(r, n)
+		var p PackedB
+		p.PackWide(b, n, k, n)
+		for _, relu := range []bool{false, true} {
+			ldc := n + 3
+			want, got := randSlice(r, m*ldc), randSlice(r, m*ldc)
+			copy(want, got)
+			reference(false, false, m, n, k, 1, a, k, b, n, 0, want, ldc)
+			for i := range m {
+				for j := range n {
+					v := want[i*ldc+j] + bias[j]
+					if relu {
+						v = max(v, 0)
+					}
+					want[i*ldc+j] = v
+				}
+			}
+			SgemmIndirect(m, rows, segs, span, &p, bias, relu, got, ldc)
+			for i := range got {
+				if d := want[i] - got[i]; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
+					t.Fatalf("%v relu=%v: c[%d] = %v, want %v", s, relu, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

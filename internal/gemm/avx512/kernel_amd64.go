@@ -29,3 +29,11 @@ func dotRows(q, k *float32, stride, n, dh int, scale float32, out *float32)
 
 //go:noescape
 func axpyRows(p, v *float32, stride, n, dh int, out *float32)
+
+// kernelIndirect sets the 6 x 64 block of C at c (rows ldc apart) to A B + C,
+// or A B when add is false, where row i of A is the k floats at rows[i] and
+// B's k x 64 panel is packed; then adds bias[0:64] unless bias is nil, and
+// takes max(., 0) if relu is set.
+//
+//go:noescape
+func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, add bool, bias *float32, relu bool)

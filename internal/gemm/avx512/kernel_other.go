@@ -20,3 +20,7 @@ func dotRows(q, k *float32, stride, n, dh int, scale float32, out *float32) {
 func axpyRows(p, v *float32, stride, n, dh int, out *float32) {
 	panic("avx512: no kernel on this processor")
 }
+
+func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, add bool, bias *float32, relu bool) {
+	panic("avx512: no kernel on this processor")
+}

@@ -129,3 +129,78 @@ echo '	VMOVUPS 64(DI), Z25'
 for i in $(seq 0 11); do fma "$i" "$((4 * i))(SI)"; done
 echo '	ADDQ R9, SI'
 footer kernelCols
+
+# kernelIndirect computes C[0:6, 0:64] = epilogue(A B + C) (or, when add is
+# false, epilogue(A B)) for six rows of A that each lie elsewhere: row i is
+# the k contiguous floats at rows[i] (a window row of an image, so that a
+# convolution needs no im2row copy), and B's k x 64 panel is packed (k rows
+# of 64 floats). Accumulators: row i of C in Z(4i)..Z(4i+3); the B row in
+# Z24-Z27; broadcasts of A rotate through Z28-Z31. CX counts bytes up from
+# -4k to 0, and every row pointer is biased by 4k, so one register indexes
+# all six rows.
+rowregs=(AX BX SI R9 R11 R12)
+
+# each4 op: apply op to every accumulator (R stands for it, E for the B
+# register of its column); with C, BX walks the rows of C.
+each4() {
+	for i in $(seq 0 23); do
+		col=$((i % 4))
+		op=${1//R/Z$i}
+		op=${op//E/Z$((24 + col))}
+		if [ $col -gt 0 ]; then op=${op//(BX)/$((64 * col))(BX)}; fi
+		echo "	$op"
+		if [ $col -eq 3 ] && [ "$i" -lt 23 ] && [[ $1 == *BX* ]]; then echo '	ADDQ R8, BX'; fi
+	done
+}
+
+echo
+echo '// func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, add bool, bias *float32, relu bool)'
+echo 'TEXT ·kernelIndirect(SB), NOSPLIT, $0-57'
+echo '	MOVQ k+0(FP), CX'
+echo '	SHLQ $2, CX'
+echo '	MOVQ rows+8(FP), DX'
+for i in $(seq 0 5); do
+	echo "	MOVQ $((8 * i))(DX), ${rowregs[$i]}"
+	echo "	ADDQ CX, ${rowregs[$i]}"
+done
+echo '	NEGQ CX'
+echo '	MOVQ b+16(FP), DI'
+echo '	MOVQ c+24(FP), DX'
+echo '	MOVQ ldc+32(FP), R8'
+echo '	SHLQ $2, R8'
+for i in $(seq 0 23); do echo "	VPXORD Z$i, Z$i, Z$i"; done
+echo '	TESTQ CX, CX'
+echo '	JEQ indirectstore'
+echo 'indirectloop:'
+for j in 0 1 2 3; do echo "	VMOVUPS $((64 * j))(DI), Z$((24 + j))"; done
+for i in $(seq 0 5); do
+	r=$((28 + i % 4))
+	echo "	VBROADCASTSS (${rowregs[$i]})(CX*1), Z$r"
+	for j in 0 1 2 3; do echo "	VFMADD231PS Z$((24 + j)), Z$r, Z$((4 * i + j))"; done
+done
+echo '	ADDQ $256, DI'
+echo '	ADDQ $4, CX'
+echo '	JNE indirectloop'
+echo 'indirectstore:'
+echo '	MOVBLZX add+40(FP), AX'
+echo '	TESTQ AX, AX'
+echo '	JEQ indirectbias'
+echo '	MOVQ DX, BX'
+each4 "VADDPS (BX), R, R"
+echo 'indirectbias:'
+echo '	MOVQ bias+48(FP), AX'
+echo '	TESTQ AX, AX'
+echo '	JEQ indirectrelu'
+for j in 0 1 2 3; do echo "	VMOVUPS $((64 * j))(AX), Z$((24 + j))"; done
+each4 "VADDPS E, R, R"
+echo 'indirectrelu:'
+echo '	MOVBLZX relu+56(FP), AX'
+echo '	TESTQ AX, AX'
+echo '	JEQ indirectwrite'
+for j in 0 1 2 3; do echo "	VPXORD Z$((24 + j)), Z$((24 + j)), Z$((24 + j))"; done
+each4 "VMAXPS E, R, R"
+echo 'indirectwrite:'
+echo '	MOVQ DX, BX'
+each4 "VMOVUPS R, (BX)"
+echo '	VZEROUPPER'
+echo '	RET'

@@ -6,25 +6,31 @@ package avx512
 // saves repacking it in every product, and its panels stay contiguous in
 // memory however wide B is.
 type PackedB struct {
-	K, N int
-	Data []float32
+	K, N  int
+	Width int // columns per panel: 32 for SgemmPacked, 64 for SgemmIndirect
+	Data  []float32
 }
 
-// Pack packs the row-major k x n matrix b (rows ldb apart) into p, reusing
-// p.Data's memory when it is large enough.
-func (p *PackedB) Pack(b []float32, ldb, k, n int) {
-	panels := (n + nr - 1) / nr
-	size := panels * k * nr
+// Pack packs the row-major k x n matrix b (rows ldb apart) into p for
+// SgemmPacked, reusing p.Data's memory when it is large enough.
+func (p *PackedB) Pack(b []float32, ldb, k, n int) { p.pack(b, ldb, k, n, nr) }
+
+// PackWide packs b into p for SgemmIndirect.
+func (p *PackedB) PackWide(b []float32, ldb, k, n int) { p.pack(b, ldb, k, n, wn) }
+
+func (p *PackedB) pack(b []float32, ldb, k, n, width int) {
+	panels := (n + width - 1) / width
+	size := panels * k * width
 	if cap(p.Data) < size {
 		p.Data = make([]float32, size)
 	}
-	p.K, p.N, p.Data = k, n, p.Data[:size]
+	p.K, p.N, p.Width, p.Data = k, n, width, p.Data[:size]
 	for jp := range panels {
-		panel := p.Data[jp*k*nr : (jp+1)*k*nr]
-		cols := min(nr, n-jp*nr)
+		panel := p.Data[jp*k*width : (jp+1)*k*width]
+		cols := min(width, n-jp*width)
 		for r := range k {
-			dst := panel[r*nr : (r+1)*nr]
-			copy(dst, b[r*ldb+jp*nr:r*ldb+jp*nr+cols])
+			dst := panel[r*width : (r+1)*width]
+			copy(dst, b[r*ldb+jp*width:r*ldb+jp*width+cols])
 			clear(dst[cols:])
 		}
 	}
@@ -37,8 +43,8 @@ func SgemmPacked(m int, a []float32, lda int, p *PackedB, j0, j1 int, bias []flo
 	if m == 0 || j1 <= j0 {
 		return
 	}
-	if j0%nr != 0 {
-		panic("avx512: packed product starting inside a panel")
+	if j0%nr != 0 || p.Width != nr {
+		panic("avx512: packed product starting inside a panel, or on a wide packing")
 	}
 	k := p.K
 	if k == 0 {
@@ -92,7 +98,60 @@ func SgemmPacked(m int, a []float32, lda int, p *PackedB, j0, j1 int, bias []flo
 				if bb != nil {
 					bj = bb[j : j+cols]
 				}
-				finishTile(c[off:], ldc, &buf.tile, rows, cols, add, bj, rl)
+				finishTile(c[off:], ldc, buf.tile[:], nr, rows, cols, add, bj, rl)
+			}
+		}
+	}
+}
+
+// SgemmIndirect computes C = A B + bias (bias added to every row; nil for
+// none), then max(C, 0) if relu is set, for a B packed by PackWide and an A
+// whose rows lie in pieces: row r is the concatenation of segs runs of span
+// contiguous floats, run s starting at rows[r*segs+s][0] (p.K = segs*span).
+// A convolution passes the window rows of a padded image, so that no patch
+// is copied. It runs on the calling goroutine.
+func SgemmIndirect(m int, rows []*float32, segs, span int, p *PackedB, bias []float32, relu bool, c []float32, ldc int) {
+	if p.Width != wn || p.K != segs*span {
+		panic("avx512: indirect product on a packing of the wrong width or depth")
+	}
+	n := p.N
+	if m == 0 || n == 0 {
+		return
+	}
+	_ = rows[m*segs-1]
+	buf := pool.Get().(*buffers)
+	defer pool.Put(buf)
+	for s := range segs {
+		add := s > 0
+		var bb []float32
+		if s == 0 && bias != nil {
+			bb = bias
+		}
+		rl := relu && s == segs-1
+		for ir := 0; ir < m; ir += wr {
+			rs := min(wr, m-ir)
+			var rp [wr]*float32
+			for i := range rp { // rows past m repeat the last one; their results are dropped
+				rp[i] = rows[(ir+min(i, rs-1))*segs+s]
+			}
+			for j := 0; j < n; j += wn {
+				cols := min(wn, n-j)
+				bp := &p.Data[(j/wn)*p.K*wn+s*span*wn]
+				off := ir*ldc + j
+				var bj []float32
+				if bb != nil {
+					bj = bb[j : j+cols]
+				}
+				if rs == wr && cols == wn {
+					var bias0 *float32
+					if bj != nil {
+						bias0 = &bj[0]
+					}
+					kernelIndirect(span, &rp, bp, &c[off], ldc, add, bias0, rl)
+					continue
+				}
+				kernelIndirect(span, &rp, bp, &buf.wide[0], wn, false, nil, false)
+				finishTile(c[off:], ldc, buf.wide[:], wn, rs, cols, add, bj, rl)
 			}
 		}
 	}
