@@ -114,15 +114,7 @@ func TestSgemmBiasMatchesReference(t *testing.T) {
 			want, got := randSlice(r, m*ldc), randSlice(r, m*ldc)
 			copy(want, got)
 			reference(false, false, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
-			for i := range m {
-				for j := range n {
-					v := want[i*ldc+j] + bias[j]
-					if relu {
-						v = max(v, 0)
-					}
-					want[i*ldc+j] = v
-				}
-			}
+			biasReLU(want, m, n, ldc, bias, relu)
 			SgemmBias(m, n, k, a, lda, b, ldb, bias, relu, got, ldc)
 			for i := range got {
 				if d := want[i] - got[i]; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
@@ -149,15 +141,7 @@ func TestSgemmPackedMatchesReference(t *testing.T) {
 			want, got := randSlice(r, m*ldc), randSlice(r, m*ldc)
 			copy(want, got)
 			reference(false, false, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
-			for i := range m {
-				for j := range n {
-					v := want[i*ldc+j] + bias[j]
-					if relu {
-						v = max(v, 0)
-					}
-					want[i*ldc+j] = v
-				}
-			}
+			biasReLU(want, m, n, ldc, bias, relu)
 			// Two column ranges, split at a panel boundary.
 			split := min(32, n)
 			SgemmPacked(m, a, lda, &p, 0, split, bias, relu, got, ldc)
@@ -198,21 +182,27 @@ func TestSgemmIndirectMatchesReference(t *testing.T) {
 			want, got := randSlice(r, m*ldc), randSlice(r, m*ldc)
 			copy(want, got)
 			reference(false, false, m, n, k, 1, a, k, b, n, 0, want, ldc)
-			for i := range m {
-				for j := range n {
-					v := want[i*ldc+j] + bias[j]
-					if relu {
-						v = max(v, 0)
-					}
-					want[i*ldc+j] = v
-				}
-			}
+			biasReLU(want, m, n, ldc, bias, relu)
 			SgemmIndirect(m, rows, segs, span, &p, bias, relu, got, ldc)
 			for i := range got {
 				if d := want[i] - got[i]; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
 					t.Fatalf("%v relu=%v: c[%d] = %v, want %v", s, relu, i, got[i], want[i])
 				}
 			}
+		}
+	}
+}
+
+// biasReLU adds bias to each of the m rows of c (ldc apart), then takes
+// max(., 0) if relu is set: what the fused products do after A B.
+func biasReLU(c []float32, m, n, ldc int, bias []float32, relu bool) {
+	for i := range m {
+		for j := range n {
+			v := c[i*ldc+j] + bias[j]
+			if relu {
+				v = max(v, 0)
+			}
+			c[i*ldc+j] = v
 		}
 	}
 }
