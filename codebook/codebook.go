@@ -27,6 +27,7 @@ type Codebook struct {
 	Sum   []float32 // EMA sums m_k, [K, D]
 
 	norms []float32 // ||e_k||^2
+	et    []float32 // -2 E^T, [D, K]
 	dots  []float32 // scratch for the search, [N, K]
 }
 
@@ -68,11 +69,15 @@ func (c *Codebook) NearestTo(dst []int32, dist []float32, z []float32) {
 	if len(z) != n*d || dist != nil && len(dist) != n {
 		panic("codebook: NearestTo: length mismatch")
 	}
+	// dots[i, j] = ||e_j||^2 - 2 z_i . e_j, ||z_i||^2 short of the squared
+	// distance: one GEMM with -2 E^T as B and the norms as its bias.
 	c.norms = grow(c.norms, k)
+	c.et = grow(c.et, d*k)
 	for j := range k {
 		var s float32
-		for _, v := range c.Code(j) {
+		for t, v := range c.Code(j) {
 			s += v * v
+			c.et[t*k+j] = -2 * v
 		}
 		c.norms[j] = s
 	}
@@ -80,15 +85,9 @@ func (c *Codebook) NearestTo(dst []int32, dist []float32, z []float32) {
 	// Chunks of rows: each is one GEMM and an argmin, on its own CPU.
 	par.For(n, 64, func(lo, hi int) {
 		dots := c.dots[lo*k : hi*k]
-		gemm.Serial(false, true, hi-lo, k, d, -2, z[lo*d:], d, c.E, d, 0, dots, k)
+		gemm.SerialBias(hi-lo, k, d, z[lo*d:], d, c.et, k, c.norms, false, dots, k)
 		for i := lo; i < hi; i++ {
-			row := dots[(i-lo)*k : (i-lo+1)*k]
-			best, bestD := 0, float32(math.Inf(1))
-			for j, v := range row {
-				if s := v + c.norms[j]; s < bestD {
-					best, bestD = j, s
-				}
-			}
+			best, bestD := gemm.Argmin(dots[(i-lo)*k : (i-lo+1)*k])
 			dst[i] = int32(best)
 			if dist != nil {
 				var zz float32

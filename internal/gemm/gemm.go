@@ -153,6 +153,11 @@ func AxpyRows(out, p, v []float32, stride int) {
 	}
 }
 
+// Argmin returns the index of the smallest element of x (the first on
+// ties) and its value: the reduction of a nearest-neighbour search. x must
+// not be empty.
+func Argmin(x []float32) (int, float32) { return avx512.Argmin(x) }
+
 // Gemv computes y = alpha * op(A) x + beta * y for a row-major m x n matrix
 // A with row stride lda, on one thread.
 func Gemv(tA bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {

@@ -37,3 +37,6 @@ func axpyRows(p, v *float32, stride, n, dh int, out *float32)
 //
 //go:noescape
 func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, add bool, bias *float32, relu bool)
+
+//go:noescape
+func argmin16(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]int32)

@@ -33,3 +33,30 @@ func AxpyRows(out, p, v []float32, stride int) bool {
 	axpyRows(&p[0], &v[0], stride, n, dh, &out[0])
 	return true
 }
+
+var iota16 = [16]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+
+// Argmin returns the index of the smallest element of x (the first on ties;
+// NaNs are never chosen over numbers) and its value; x must not be empty.
+func Argmin(x []float32) (int, float32) {
+	if !Enabled || len(x)%16 != 0 || len(x) == 0 {
+		best, bestV := 0, x[0]
+		for i, v := range x {
+			if v < bestV || bestV != bestV {
+				best, bestV = i, v
+			}
+		}
+		return best, bestV
+	}
+	var vals [16]float32
+	var idx [16]int32
+	argmin16(&x[0], len(x), &iota16, &vals, &idx)
+	best, bestV := int(idx[0]), vals[0]
+	for l := 1; l < 16; l++ {
+		v, i := vals[l], int(idx[l])
+		if v < bestV || v == bestV && i < best || bestV != bestV {
+			best, bestV = i, v
+		}
+	}
+	return best, bestV
+}

@@ -92,3 +92,37 @@ axpystore:
 	JNE axpychunk
 	VZEROUPPER
 	RET
+
+// func argmin16(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]int32)
+//
+// Lane l of vals and idx gets the smallest x[i] over i = l (mod 16), and the
+// first i where it occurs; n is a positive multiple of 16.
+TEXT ·argmin16(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHRQ $4, CX
+	MOVQ iota+16(FP), AX
+	VMOVDQU32 (AX), Z3
+	VMOVUPS (SI), Z0
+	VMOVDQA32 Z3, Z2
+	MOVL $16, AX
+	VPBROADCASTD AX, Z4
+	ADDQ $64, SI
+	DECQ CX
+	JEQ argmindone
+argminloop:
+	VPADDD Z4, Z3, Z3
+	VMOVUPS (SI), Z1
+	VCMPPS $1, Z0, Z1, K1
+	VMOVAPS Z1, K1, Z0
+	VMOVDQA32 Z3, K1, Z2
+	ADDQ $64, SI
+	DECQ CX
+	JNE argminloop
+argmindone:
+	MOVQ vals+24(FP), AX
+	VMOVUPS Z0, (AX)
+	MOVQ idx+32(FP), AX
+	VMOVDQU32 Z2, (AX)
+	VZEROUPPER
+	RET

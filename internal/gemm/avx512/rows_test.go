@@ -51,3 +51,25 @@ func TestRowsMatchLoops(t *testing.T) {
 		t.Error("DotRows accepted a head size that is not a multiple of 16")
 	}
 }
+
+func TestArgminMatchesLoop(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{1, 7, 16, 48, 512} {
+		for trial := range 20 {
+			x := randSlice(r, n)
+			if trial%4 == 1 && n > 3 { // ties: the first must win
+				x[n-1], x[n/2] = -9, -9
+			}
+			want, wantV := 0, x[0]
+			for i, v := range x {
+				if v < wantV {
+					want, wantV = i, v
+				}
+			}
+			got, gotV := Argmin(x)
+			if got != want || gotV != wantV {
+				t.Fatalf("n=%d trial %d: Argmin = %d (%v), want %d (%v)", n, trial, got, gotV, want, wantV)
+			}
+		}
+	}
+}
