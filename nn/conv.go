@@ -32,8 +32,8 @@ type Conv2D struct {
 
 	col  []float32 // im2row patches of the last forward: [B*Ho*Wo, K*K*Cin]
 	dcol []float32
-	pad  []float32 // the input with a zero border
-	dpad []float32 // the input gradient with a zero border
+	pad  []float32   // the input with a zero border
+	dpad []float32   // the input gradient with a zero border
 	pw   gemm.Packed // the weights, packed once per forward for every block
 	act  activation
 
@@ -68,11 +68,7 @@ func (a *activation) grad(relu bool, out, dOut []float32) []float32 {
 	return a.masked
 }
 
-func relu(x []float32) {
-	for i, v := range x {
-		x[i] = max(v, 0)
-	}
-}
+func relu(x []float32) { gemm.ReLU(x, x) }
 
 var _ Kernel = (*Conv2D)(nil)
 
@@ -348,9 +344,7 @@ func padImages(dst, x []float32, lo, hi, h, w, c, p int, relu bool) {
 			clear(row[:p*c])
 			src := x[((bi*h+y)*w)*c : ((bi*h+y+1)*w)*c]
 			if relu {
-				for j, v := range src {
-					row[p*c+j] = max(v, 0)
-				}
+				gemm.ReLU(row[p*c:(p+w)*c], src)
 			} else {
 				copy(row[p*c:(p+w)*c], src)
 			}

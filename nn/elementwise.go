@@ -5,6 +5,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/vqtool/vqtool/internal/gemm"
 	"github.com/vqtool/vqtool/internal/par"
 )
 
@@ -26,11 +27,7 @@ func (ReLU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (ReLU) Forward(out []float32, in []*tensor.Dense) {
 	x := in[0].Float32s()
-	par.For(len(x), grain, func(lo, hi int) {
-		for i, v := range x[lo:hi] {
-			out[lo+i] = max(v, 0)
-		}
-	})
+	par.For(len(x), grain, func(lo, hi int) { gemm.ReLU(out[lo:hi], x[lo:hi]) })
 }
 
 func (ReLU) Backward(_ int, dst []float32, _ []*tensor.Dense, out, dOut []float32) {

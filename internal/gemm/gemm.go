@@ -1,5 +1,7 @@
 // Package gemm runs matrix products on the BLAS the build chose: OpenBLAS
-// through cgo with -tags openblas, gonum's pure-Go BLAS otherwise.
+// through cgo with -tags openblas, gonum's pure-Go BLAS otherwise, or on
+// AVX-512 kernels where the processor has them; with the products go the
+// few vector loops that feed them (attention rows, argmin, ReLU).
 package gemm
 
 import (
@@ -157,6 +159,9 @@ func AxpyRows(out, p, v []float32, stride int) {
 // ties) and its value: the reduction of a nearest-neighbour search. x must
 // not be empty.
 func Argmin(x []float32) (int, float32) { return avx512.Argmin(x) }
+
+// ReLU sets dst[i] = max(src[i], 0) for i < len(src); dst may be src.
+func ReLU(dst, src []float32) { avx512.ReLU(dst, src) }
 
 // Gemv computes y = alpha * op(A) x + beta * y for a row-major m x n matrix
 // A with row stride lda, on one thread.

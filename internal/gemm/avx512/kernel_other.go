@@ -28,3 +28,5 @@ func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, a
 func argmin16(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]int32) {
 	panic("avx512: no kernel on this processor")
 }
+
+func reluCopy(dst, src *float32, n int) { panic("avx512: no kernel on this processor") }

@@ -60,3 +60,18 @@ func Argmin(x []float32) (int, float32) {
 	}
 	return best, bestV
 }
+
+// ReLU sets dst[i] = max(src[i], 0) for i < len(src); dst may be src.
+func ReLU(dst, src []float32) {
+	dst = dst[:len(src)]
+	n := 0
+	if Enabled {
+		n = len(src) &^ 15
+		if n > 0 {
+			reluCopy(&dst[0], &src[0], n)
+		}
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] = max(src[i], 0)
+	}
+}

@@ -126,3 +126,24 @@ argmindone:
 	VMOVDQU32 Z2, (AX)
 	VZEROUPPER
 	RET
+
+// func reluCopy(dst, src *float32, n int)
+//
+// dst[i] = max(src[i], 0) for i < n, n a multiple of 16.
+TEXT ·reluCopy(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JEQ reludone
+	VPXORD Z1, Z1, Z1
+reluloop:
+	VMAXPS (SI), Z1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE reluloop
+reludone:
+	VZEROUPPER
+	RET

@@ -73,3 +73,23 @@ func TestArgminMatchesLoop(t *testing.T) {
 		}
 	}
 }
+
+func TestReLU(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 10))
+	for _, n := range []int{0, 5, 16, 37, 256} {
+		src := randSlice(r, n)
+		dst := make([]float32, n)
+		ReLU(dst, src)
+		for i, v := range src {
+			if dst[i] != max(v, 0) {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, dst[i], max(v, 0))
+			}
+		}
+		ReLU(src, src) // in place
+		for i := range src {
+			if src[i] != dst[i] {
+				t.Fatalf("n=%d in place: %v, want %v", n, src[i], dst[i])
+			}
+		}
+	}
+}
