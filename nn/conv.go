@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"gorgonia.org/tensor"
 
@@ -37,7 +38,8 @@ type Conv2D struct {
 	pw   gemm.Packed // the weights, packed once per forward for every block
 	act  activation
 
-	colGen int // the forward pass col holds the patches of
+	colGen int        // the forward pass col holds the patches of
+	ptrs   []*float32 // window rows of pad, for the weight gradient
 }
 
 // activation masks output gradients by a fused ReLU, once per backward pass.
@@ -127,7 +129,9 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 		return
 	}
 	hp, wp := h+2*c.Pad, wd+2*c.Pad
-	c.pad = grow(c.pad, b*hp*wp*cin)
+	// The slack past the images lets gatherWeightGrad's last panel read
+	// past the last window row.
+	c.pad = grow(c.pad, b*hp*wp*cin+gemm.GatherPanel)
 	par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad, c.InputReLU) })
 	span := c.K * cin
 	if span >= 32 && c.pw.PackWide(w, cout, kk, cout) {
@@ -192,6 +196,10 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 		})
 	case 1: // dw = col^T dOut
 		col := x.Float32s()
+		if !c.pointwise() && c.colGen != c.act.gen && gemm.Kernels() {
+			c.gatherWeightGrad(dst, dOut, b, h, wd, cin, ho, wo, cout)
+			return
+		}
 		if !c.pointwise() {
 			if c.colGen != c.act.gen { // the forward pass multiplied in place
 				c.col = grow(c.col, rows*kk)
@@ -206,6 +214,31 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 		gemm.Sgemm(true, false, kk, cout, rows, 1, col, kk, dOut, cout, 0, dst, cout)
 	case 2:
 		sumRows(dst, dOut, rows, cout)
+	}
+}
+
+// gatherWeightGrad writes dw = col^T dOut without building col: window row
+// ky of every output pixel is a column of A for the rows ky*K*Cin ..
+// (ky+1)*K*Cin of dw.
+func (c *Conv2D) gatherWeightGrad(dst, dOut []float32, b, h, wd, cin, ho, wo, cout int) {
+	rows := b * ho * wo
+	span := c.K * cin
+	hp, wp := h+2*c.Pad, wd+2*c.Pad
+	c.ptrs = slices.Grow(c.ptrs[:0], rows*c.K)[:rows*c.K]
+	par.For(rows, 64, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ox, oy, bi := r%wo, (r/wo)%ho, r/(wo*ho)
+			for ky := range c.K {
+				c.ptrs[ky*rows+r] = &c.pad[((bi*hp+oy*c.Stride+ky)*wp+ox*c.Stride)*cin]
+			}
+		}
+	})
+	panels := (span + gemm.GatherPanel - 1) / gemm.GatherPanel
+	for ky := range c.K {
+		cols := c.ptrs[ky*rows : (ky+1)*rows]
+		par.For(panels, 1, func(lo, hi int) {
+			gemm.Gather(lo*gemm.GatherPanel, min(hi*gemm.GatherPanel, span), cout, rows, cols, dOut, cout, dst[ky*span*cout:], cout)
+		})
 	}
 }
 

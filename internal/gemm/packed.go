@@ -75,3 +75,20 @@ func (p *Packed) SerialBias(m int, a []float32, lda int, bias []float32, relu bo
 	}
 	avx512.SgemmPacked(m, a, lda, &p.p, 0, p.n, bias, relu, c, ldc)
 }
+
+// Kernels reports whether the AVX-512 kernels run here, and with them
+// Indirect and Gather.
+func Kernels() bool { return avx512.Enabled }
+
+// Gather computes rows [i0, i1) of C = A B for row-major B k x n (rows ldb
+// apart) and an A (m x k) whose column p is the m contiguous floats at
+// cols[p]: a convolution's weight gradient from the window rows of its
+// padded input, without building patches. i0 must be a multiple of
+// GatherPanel, and the memory behind each cols[p] must hold GatherPanel
+// floats past m. Only when Kernels() is true; on the calling goroutine.
+func Gather(i0, i1, n, k int, cols []*float32, b []float32, ldb int, c []float32, ldc int) {
+	avx512.SgemmGather(i0, i1, n, k, cols, b, ldb, c, ldc)
+}
+
+// GatherPanel is the row granularity of Gather.
+const GatherPanel = 12

@@ -206,3 +206,37 @@ func biasReLU(c []float32, m, n, ldc int, bias []float32, relu bool) {
 		}
 	}
 }
+
+func TestSgemmGatherMatchesReference(t *testing.T) {
+	if !Enabled {
+		t.Skip("no micro-kernel on this processor")
+	}
+	r := rand.New(rand.NewPCG(11, 11))
+	src := randSlice(r, 30000)
+	for _, s := range [][3]int{{12, 32, 1}, {40, 64, 300}, {384, 70, 600}, {5, 16, 3}} {
+		m, n, k := s[0], s[1], s[2]
+		cols := make([]*float32, k)
+		a := make([]float32, m*k) // A as a matrix: column p from cols[p]
+		for p := range k {
+			at := r.IntN(len(src) - m - mr)
+			cols[p] = &src[at]
+			for i := range m {
+				a[i*k+p] = src[at+i]
+			}
+		}
+		ldb, ldc := n+1, n+2
+		b := randSlice(r, k*ldb)
+		want, got := randSlice(r, m*ldc), randSlice(r, m*ldc)
+		copy(want, got)
+		reference(false, false, m, n, k, 1, a, k, b, ldb, 0, want, ldc)
+		// Two row ranges, split at a panel boundary.
+		split := min(m, 2*mr)
+		SgemmGather(0, split, n, k, cols, b, ldb, got, ldc)
+		SgemmGather(split, m, n, k, cols, b, ldb, got, ldc)
+		for i := range got {
+			if d := want[i] - got[i]; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
+				t.Fatalf("%v: c[%d] = %v, want %v", s, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -43,3 +43,10 @@ func argmin16(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]in
 
 //go:noescape
 func reluCopy(dst, src *float32, n int)
+
+// kernelGather sets the 12 x 32 block of C at c (rows ldc apart) to A B + C,
+// or A B when add is false, where column p of A's 12 x k panel is the 12
+// floats off bytes past ptrs[p], and B's k x 32 panel is packed.
+//
+//go:noescape
+func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc int, add bool)

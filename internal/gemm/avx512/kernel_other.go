@@ -30,3 +30,7 @@ func argmin16(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]in
 }
 
 func reluCopy(dst, src *float32, n int) { panic("avx512: no kernel on this processor") }
+
+func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc int, add bool) {
+	panic("avx512: no kernel on this processor")
+}

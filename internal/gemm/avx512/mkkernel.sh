@@ -204,3 +204,42 @@ echo '	MOVQ DX, BX'
 each4 "VMOVUPS R, (BX)"
 echo '	VZEROUPPER'
 echo '	RET'
+
+# kernelGather computes C[0:12, 0:32] = A B + C (or A B when add is false)
+# where column p of A is the 12 floats at ptrs[p] + off bytes (a window row
+# of an image, so that a convolution's weight gradient needs no im2row copy)
+# and B's k x 32 panel is packed. Registers as in kernelCols; R11 walks ptrs.
+echo
+echo '// func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc int, add bool)'
+echo 'TEXT ·kernelGather(SB), NOSPLIT, $0-49'
+echo '	MOVQ k+0(FP), CX'
+echo '	MOVQ ptrs+8(FP), R11'
+echo '	MOVQ off+16(FP), R9'
+echo '	MOVQ b+24(FP), DI'
+echo '	MOVQ c+32(FP), DX'
+echo '	MOVQ ldc+40(FP), R8'
+echo '	SHLQ $2, R8'
+for i in $(seq 0 23); do echo "	VPXORD Z$i, Z$i, Z$i"; done
+echo '	TESTQ CX, CX'
+echo '	JEQ gatherstore'
+echo 'gatherloop:'
+echo '	MOVQ (R11), SI'
+echo '	ADDQ R9, SI'
+echo '	VMOVUPS (DI), Z24'
+echo '	VMOVUPS 64(DI), Z25'
+for i in $(seq 0 11); do fma "$i" "$((4 * i))(SI)"; done
+echo '	ADDQ $8, R11'
+echo '	ADDQ $128, DI'
+echo '	DECQ CX'
+echo '	JNE gatherloop'
+echo 'gatherstore:'
+echo '	MOVBLZX add+48(FP), AX'
+echo '	TESTQ AX, AX'
+echo '	JEQ gatherwrite'
+echo '	MOVQ DX, BX'
+each "VADDPS (BX), R, R"
+echo 'gatherwrite:'
+echo '	MOVQ DX, BX'
+each "VMOVUPS R, (BX)"
+echo '	VZEROUPPER'
+echo '	RET'
