@@ -36,7 +36,10 @@ type Conv2D struct {
 	pad  []float32   // the input with a zero border
 	dpad []float32   // the input gradient with a zero border
 	pw   gemm.Packed // the weights, packed once per forward for every block
-	act  activation
+
+	wflip  []float32   // the weights flipped for the input gradient
+	pwflip gemm.Packed // and packed
+	act    activation
 
 	colGen int        // the forward pass col holds the patches of
 	ptrs   []*float32 // window rows of pad, for the weight gradient
@@ -133,18 +136,10 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 	// past the last window row.
 	c.pad = grow(c.pad, b*hp*wp*cin+gemm.GatherPanel)
 	par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad, c.InputReLU) })
-	span := c.K * cin
-	if span >= 32 && c.pw.PackWide(w, cout, kk, cout) {
+	if c.K*cin >= 32 && c.pw.PackWide(w, cout, kk, cout) {
 		// Multiply the window rows of the padded image in place: no
-		// patches are copied. A gradient for w builds them later.
-		par.For(rows, 32, func(lo, hi int) {
-			ptrs := make([]*float32, convBlock*c.K)
-			for b0 := lo; b0 < hi; b0 += convBlock {
-				b1 := min(b0+convBlock, hi)
-				windowRows(ptrs, c.pad, b0, b1, hp, wp, cin, ho, wo, c.Geometry)
-				c.pw.Indirect(b1-b0, ptrs[:(b1-b0)*c.K], c.K, span, bias, c.ReLU, out[b0*cout:], cout)
-			}
-		})
+		// patches are copied. A gradient for w gathers them later.
+		indirectConv(out, c.pad, &c.pw, rows, hp, wp, cin, ho, wo, c.Geometry, bias, c.ReLU)
 		return
 	}
 	c.col = grow(c.col, rows*kk)
@@ -173,6 +168,10 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 	case 0: // dx = col2im(dOut w^T), image by image so that pieces never share pixels
 		if c.pointwise() {
 			gemm.Sgemm(false, true, rows, kk, cout, 1, dOut, cout, w, cout, 0, dst, kk)
+			return
+		}
+		if c.Stride == 1 && c.K*cout >= 32 && gemm.Kernels() {
+			c.flippedInputGrad(dst, dOut, x.Float32s(), w, b, h, wd, cin, ho, wo, cout)
 			return
 		}
 		c.dcol = grow(c.dcol, rows*kk)
@@ -214,6 +213,39 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 		gemm.Sgemm(true, false, kk, cout, rows, 1, col, kk, dOut, cout, 0, dst, cout)
 	case 2:
 		sumRows(dst, dOut, rows, cout)
+	}
+}
+
+// flippedInputGrad writes dx for a stride-1 convolution as the convolution
+// of dOut, padded by K-1-P, with the weights flipped in both directions and
+// their channels swapped: no patches and no scatter.
+func (c *Conv2D) flippedInputGrad(dst, dOut, xs, w []float32, b, h, wd, cin, ho, wo, cout int) {
+	k := c.K
+	c.wflip = grow(c.wflip, k*k*cout*cin)
+	for ky := range k {
+		for kx := range k {
+			for ci := range cin {
+				src := w[((ky*k+kx)*cin+ci)*cout:]
+				for co, v := range src[:cout] {
+					c.wflip[(((k-1-ky)*k+(k-1-kx))*cout+co)*cin+ci] = v
+				}
+			}
+		}
+	}
+	c.pwflip.PackWide(c.wflip, cin, k*k*cout, cin)
+	p := k - 1 - c.Pad
+	hp, wp := ho+2*p, wo+2*p
+	c.dpad = grow(c.dpad, b*hp*wp*cout)
+	par.For(b, 1, func(lo, hi int) { padImages(c.dpad, dOut, lo, hi, ho, wo, cout, p, false) })
+	indirectConv(dst, c.dpad, &c.pwflip, b*h*wd, hp, wp, cout, h, wd, Geometry{K: k, Stride: 1, Pad: p}, nil, false)
+	if c.InputReLU {
+		par.For(len(dst), grain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if xs[i] <= 0 {
+					dst[i] = 0
+				}
+			}
+		})
 	}
 }
 
@@ -423,6 +455,23 @@ func im2row(dst, xp []float32, lo, hi, hp, wp, c, ho, wo int, g Geometry) {
 			copy(seg, src)
 		}
 	}
+}
+
+// indirectConv writes the convolution of the padded images xp
+// [B, Hp, Wp, C] (rows output pixels, Ho x Wo each) with the weights in pw
+// (packed by PackWide, [K*K*C, Cout]) into out [rows, Cout], adding bias
+// (nil for none) and taking max(., 0) if relu is set. Each block of output
+// pixels multiplies its window rows in place.
+func indirectConv(out, xp []float32, pw *gemm.Packed, rows, hp, wp, c, ho, wo int, g Geometry, bias []float32, relu bool) {
+	cout := pw.N()
+	par.For(rows, 32, func(lo, hi int) {
+		ptrs := make([]*float32, convBlock*g.K)
+		for b0 := lo; b0 < hi; b0 += convBlock {
+			b1 := min(b0+convBlock, hi)
+			windowRows(ptrs, xp, b0, b1, hp, wp, c, ho, wo, g)
+			pw.Indirect(b1-b0, ptrs[:(b1-b0)*g.K], g.K, g.K*c, bias, relu, out[b0*cout:], cout)
+		}
+	})
 }
 
 // windowRows points ptrs[(r-lo)*K+ky] at window row ky of output row r,

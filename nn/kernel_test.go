@@ -91,11 +91,20 @@ func checkKernel(t *testing.T, k Kernel, in []*tensor.Dense, tol float64) {
 
 func TestConv2DGradient(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
-	for _, cin := range []int{3, 11, 12} { // im2row, and window rows in place (spans 33 to 48)
+	// Few channels take im2row and col2im; many (spans of 33 to 48 floats)
+	// multiply window rows in place, gather them for dw and, at stride 1,
+	// convolve dOut with the flipped weights for dx.
+	for _, ch := range [][2]int{{3, 4}, {11, 12}, {12, 4}} {
+		cin, cout := ch[0], ch[1]
 		for _, g := range []Geometry{{4, 2, 1}, {3, 1, 1}, {1, 1, 0}} {
-			k := &Conv2D{Geometry: g, InputGrad: true}
-			in := []*tensor.Dense{randTensor(r, 2, 6, 6, cin), randTensor(r, g.K*g.K*cin, 4), randTensor(r, 4)}
-			checkKernel(t, k, in, 2e-2)
+			for _, inRelu := range []bool{false, true} {
+				if inRelu && g.K == 1 {
+					continue
+				}
+				k := &Conv2D{Geometry: g, InputGrad: true, InputReLU: inRelu}
+				in := []*tensor.Dense{randTensor(r, 2, 6, 6, cin), randTensor(r, g.K*g.K*cin, cout), randTensor(r, cout)}
+				checkKernel(t, k, in, 2e-2)
+			}
 		}
 	}
 }

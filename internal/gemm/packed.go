@@ -25,6 +25,9 @@ func (p *Packed) Pack(b []float32, ldb, k, n int) {
 	}
 }
 
+// N is the number of columns of the packed matrix.
+func (p *Packed) N() int { return p.n }
+
 // PackWide prepares b for Indirect and reports true, or reports false when
 // Indirect cannot run here (no AVX-512 kernels).
 func (p *Packed) PackWide(b []float32, ldb, k, n int) bool {
