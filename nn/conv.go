@@ -39,6 +39,7 @@ type Conv2D struct {
 
 	wflip  []float32   // the weights flipped for the input gradient
 	pwflip gemm.Packed // and packed
+	pdOut  gemm.Packed // the output gradient, packed for the weight gradient
 	act    activation
 
 	colGen int        // the forward pass col holds the patches of
@@ -60,15 +61,7 @@ func (a *activation) grad(relu bool, out, dOut []float32) []float32 {
 		return a.masked
 	}
 	a.masked = grow(a.masked, len(dOut))
-	par.For(len(dOut), grain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if out[i] > 0 {
-				a.masked[i] = dOut[i]
-			} else {
-				a.masked[i] = 0
-			}
-		}
-	})
+	par.For(len(dOut), grain, func(lo, hi int) { gemm.MaskPositive(a.masked[lo:hi], dOut[lo:hi], out[lo:hi]) })
 	a.dgen = a.gen
 	return a.masked
 }
@@ -185,12 +178,8 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 			row2im(c.dpad, c.dcol[r0*kk:r1*kk], r0, r1, hp, wp, cin, ho, wo, c.Geometry)
 			cropImages(dst, c.dpad, lo, hi, h, wd, cin, c.Pad)
 			if c.InputReLU {
-				xs, img := x.Float32s(), h*wd*cin
-				for i := lo * img; i < hi*img; i++ {
-					if xs[i] <= 0 {
-						dst[i] = 0
-					}
-				}
+				img := h * wd * cin
+				gemm.MaskPositive(dst[lo*img:hi*img], dst[lo*img:hi*img], x.Float32s()[lo*img:hi*img])
 			}
 		})
 	case 1: // dw = col^T dOut
@@ -239,13 +228,7 @@ func (c *Conv2D) flippedInputGrad(dst, dOut, xs, w []float32, b, h, wd, cin, ho,
 	par.For(b, 1, func(lo, hi int) { padImages(c.dpad, dOut, lo, hi, ho, wo, cout, p, false) })
 	indirectConv(dst, c.dpad, &c.pwflip, b*h*wd, hp, wp, cout, h, wd, Geometry{K: k, Stride: 1, Pad: p}, nil, false)
 	if c.InputReLU {
-		par.For(len(dst), grain, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				if xs[i] <= 0 {
-					dst[i] = 0
-				}
-			}
-		})
+		par.For(len(dst), grain, func(lo, hi int) { gemm.MaskPositive(dst[lo:hi], dst[lo:hi], xs[lo:hi]) })
 	}
 }
 
@@ -265,11 +248,12 @@ func (c *Conv2D) gatherWeightGrad(dst, dOut []float32, b, h, wd, cin, ho, wo, co
 			}
 		}
 	})
+	c.pdOut.Pack(dOut, cout, rows, cout)
 	panels := (span + gemm.GatherPanel - 1) / gemm.GatherPanel
 	for ky := range c.K {
 		cols := c.ptrs[ky*rows : (ky+1)*rows]
 		par.For(panels, 1, func(lo, hi int) {
-			gemm.Gather(lo*gemm.GatherPanel, min(hi*gemm.GatherPanel, span), cout, rows, cols, dOut, cout, dst[ky*span*cout:], cout)
+			c.pdOut.Gather(lo*gemm.GatherPanel, min(hi*gemm.GatherPanel, span), cols, dst[ky*span*cout:], cout)
 		})
 	}
 }

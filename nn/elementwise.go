@@ -31,15 +31,7 @@ func (ReLU) Forward(out []float32, in []*tensor.Dense) {
 }
 
 func (ReLU) Backward(_ int, dst []float32, _ []*tensor.Dense, out, dOut []float32) {
-	par.For(len(out), grain, func(lo, hi int) {
-		for i, v := range out[lo:hi] {
-			if v > 0 {
-				dst[lo+i] = dOut[lo+i]
-			} else {
-				dst[lo+i] = 0
-			}
-		}
-	})
+	par.For(len(out), grain, func(lo, hi int) { gemm.MaskPositive(dst[lo:hi], dOut[lo:hi], out[lo:hi]) })
 }
 
 func (ReLU) Differentiable(int) []bool { return []bool{true} }

@@ -163,6 +163,10 @@ func Argmin(x []float32) (int, float32) { return avx512.Argmin(x) }
 // ReLU sets dst[i] = max(src[i], 0) for i < len(src); dst may be src.
 func ReLU(dst, src []float32) { avx512.ReLU(dst, src) }
 
+// MaskPositive sets dst[i] = src[i] where ref[i] > 0 and 0 elsewhere, for
+// i < len(src): a ReLU's gradient. dst may be src.
+func MaskPositive(dst, src, ref []float32) { avx512.MaskPositive(dst, src, ref) }
+
 // Gemv computes y = alpha * op(A) x + beta * y for a row-major m x n matrix
 // A with row stride lda, on one thread.
 func Gemv(tA bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {

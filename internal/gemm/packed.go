@@ -83,14 +83,14 @@ func (p *Packed) SerialBias(m int, a []float32, lda int, bias []float32, relu bo
 // Indirect and Gather.
 func Kernels() bool { return avx512.Enabled }
 
-// Gather computes rows [i0, i1) of C = A B for row-major B k x n (rows ldb
-// apart) and an A (m x k) whose column p is the m contiguous floats at
-// cols[p]: a convolution's weight gradient from the window rows of its
-// padded input, without building patches. i0 must be a multiple of
-// GatherPanel, and the memory behind each cols[p] must hold GatherPanel
-// floats past m. Only when Kernels() is true; on the calling goroutine.
-func Gather(i0, i1, n, k int, cols []*float32, b []float32, ldb int, c []float32, ldc int) {
-	avx512.SgemmGather(i0, i1, n, k, cols, b, ldb, c, ldc)
+// Gather computes rows [i0, i1) of C = A B for a B prepared by Pack and an
+// A whose column q is the contiguous floats at cols[q]: a convolution's
+// weight gradient from the window rows of its padded input, without
+// building patches. i0 must be a multiple of GatherPanel, and the memory
+// behind each cols[q] must hold GatherPanel floats past A's rows. Only when
+// Kernels() is true; on the calling goroutine.
+func (p *Packed) Gather(i0, i1 int, cols []*float32, c []float32, ldc int) {
+	avx512.SgemmGather(i0, i1, cols, &p.p, c, ldc)
 }
 
 // GatherPanel is the row granularity of Gather.

@@ -231,8 +231,10 @@ func TestSgemmGatherMatchesReference(t *testing.T) {
 		reference(false, false, m, n, k, 1, a, k, b, ldb, 0, want, ldc)
 		// Two row ranges, split at a panel boundary.
 		split := min(m, 2*mr)
-		SgemmGather(0, split, n, k, cols, b, ldb, got, ldc)
-		SgemmGather(split, m, n, k, cols, b, ldb, got, ldc)
+		var pb PackedB
+		pb.Pack(b, ldb, k, n)
+		SgemmGather(0, split, cols, &pb, got, ldc)
+		SgemmGather(split, m, cols, &pb, got, ldc)
 		for i := range got {
 			if d := want[i] - got[i]; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
 				t.Fatalf("%v: c[%d] = %v, want %v", s, i, got[i], want[i])

@@ -50,3 +50,6 @@ func reluCopy(dst, src *float32, n int)
 //
 //go:noescape
 func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc int, add bool)
+
+//go:noescape
+func maskPositive(dst, src, ref *float32, n int)

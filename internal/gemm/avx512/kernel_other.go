@@ -34,3 +34,5 @@ func reluCopy(dst, src *float32, n int) { panic("avx512: no kernel on this proce
 func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc int, add bool) {
 	panic("avx512: no kernel on this processor")
 }
+
+func maskPositive(dst, src, ref *float32, n int) { panic("avx512: no kernel on this processor") }

@@ -157,18 +157,19 @@ func SgemmIndirect(m int, rows []*float32, segs, span int, p *PackedB, bias []fl
 	}
 }
 
-// SgemmGather computes rows [i0, i1) of C = A B for row-major B k x n (rows
-// ldb apart) and an A (m x k) whose column p is the m contiguous floats at
-// cols[p]: a convolution's weight gradient, A being the window rows of the
-// padded image. i0 must be a multiple of 12, and the memory behind every
-// cols[p] must hold 12 floats past m (the last panel reads them and drops
-// the results). It runs on the calling goroutine.
-func SgemmGather(i0, i1, n, k int, cols []*float32, b []float32, ldb int, c []float32, ldc int) {
+// SgemmGather computes rows [i0, i1) of C = A B for B packed by Pack
+// (p.K x p.N) and an A (m x p.K) whose column q is the m contiguous floats
+// at cols[q]: a convolution's weight gradient, A being the window rows of
+// the padded image. i0 must be a multiple of 12, and the memory behind
+// every cols[q] must hold 12 floats past m (the last panel reads them and
+// drops the results). It runs on the calling goroutine.
+func SgemmGather(i0, i1 int, cols []*float32, p *PackedB, c []float32, ldc int) {
+	k, n := p.K, p.N
 	if i1 <= i0 || n == 0 {
 		return
 	}
-	if i0%mr != 0 {
-		panic("avx512: gathered product starting inside a panel")
+	if i0%mr != 0 || p.Width != nr {
+		panic("avx512: gathered product starting inside a panel, or on a wide packing")
 	}
 	if k == 0 {
 		for i := i0; i < i1; i++ {
@@ -179,25 +180,21 @@ func SgemmGather(i0, i1, n, k int, cols []*float32, b []float32, ldb int, c []fl
 	_ = cols[k-1]
 	buf := pool.Get().(*buffers)
 	defer pool.Put(buf)
-	for jc := 0; jc < n; jc += nc {
-		nb := min(nc, n-jc)
-		for pc := 0; pc < k; pc += kc {
-			kb := min(kc, k-pc)
-			add := pc > 0
-			packB(buf.b[:], false, b, ldb, pc, kb, jc, nb)
-			for ir := i0; ir < i1; ir += mr {
-				rows := min(mr, i1-ir)
-				for jr := 0; jr < nb; jr += nr {
-					width := min(nr, nb-jr)
-					bp := &buf.b[jr*kb]
-					off := ir*ldc + jc + jr
-					if rows == mr && width == nr {
-						kernelGather(kb, &cols[pc], ir*4, bp, &c[off], ldc, add)
-						continue
-					}
-					kernelGather(kb, &cols[pc], ir*4, bp, &buf.tile[0], nr, false)
-					finishTile(c[off:], ldc, buf.tile[:], nr, rows, width, add, nil, false)
+	for pc := 0; pc < k; pc += kc {
+		kb := min(kc, k-pc)
+		add := pc > 0
+		for ir := i0; ir < i1; ir += mr {
+			rows := min(mr, i1-ir)
+			for j := 0; j < n; j += nr {
+				width := min(nr, n-j)
+				bp := &p.Data[(j/nr)*k*nr+pc*nr]
+				off := ir*ldc + j
+				if rows == mr && width == nr {
+					kernelGather(kb, &cols[pc], ir*4, bp, &c[off], ldc, add)
+					continue
 				}
+				kernelGather(kb, &cols[pc], ir*4, bp, &buf.tile[0], nr, false)
+				finishTile(c[off:], ldc, buf.tile[:], nr, rows, width, add, nil, false)
 			}
 		}
 	}

@@ -75,3 +75,23 @@ func ReLU(dst, src []float32) {
 		dst[i] = max(src[i], 0)
 	}
 }
+
+// MaskPositive sets dst[i] = src[i] where ref[i] > 0 and 0 elsewhere, for
+// i < len(src): a ReLU's gradient. dst may be src.
+func MaskPositive(dst, src, ref []float32) {
+	dst, ref = dst[:len(src)], ref[:len(src)]
+	n := 0
+	if Enabled {
+		n = len(src) &^ 15
+		if n > 0 {
+			maskPositive(&dst[0], &src[0], &ref[0], n)
+		}
+	}
+	for i := n; i < len(src); i++ {
+		if ref[i] > 0 {
+			dst[i] = src[i]
+		} else {
+			dst[i] = 0
+		}
+	}
+}

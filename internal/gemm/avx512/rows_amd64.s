@@ -147,3 +147,28 @@ reluloop:
 reludone:
 	VZEROUPPER
 	RET
+
+// func maskPositive(dst, src, ref *float32, n int)
+//
+// dst[i] = src[i] where ref[i] > 0, else 0, for i < n (a multiple of 16).
+TEXT ·maskPositive(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ref+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $4, CX
+	JEQ maskdone
+	VPXORD Z1, Z1, Z1
+maskloop:
+	VMOVUPS (DX), Z2
+	VCMPPS $1, Z2, Z1, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JNE maskloop
+maskdone:
+	VZEROUPPER
+	RET

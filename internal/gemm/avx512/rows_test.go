@@ -93,3 +93,24 @@ func TestReLU(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskPositive(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 12))
+	for _, n := range []int{0, 5, 16, 37, 256} {
+		src, ref := randSlice(r, n), randSlice(r, n)
+		if n > 3 {
+			ref[2] = 0 // zero is not positive
+		}
+		dst := randSlice(r, n)
+		MaskPositive(dst, src, ref)
+		for i := range src {
+			want := float32(0)
+			if ref[i] > 0 {
+				want = src[i]
+			}
+			if dst[i] != want {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, dst[i], want)
+			}
+		}
+	}
+}
