@@ -13,9 +13,12 @@ export OPENBLAS_CORETYPE ?= Haswell
 build:
 	$(GO) build -tags "$(TAGS)" -o vqtool ./cmd/vqtool
 
+# The numeric packages run twice: on the AVX-512 kernels (where the processor
+# has them) and on the BLAS and Go loops they replace.
 test:
 	$(GO) vet -tags "$(TAGS)" ./...
 	$(GO) test -tags "$(TAGS)" -short -count=1 ./...
+	VQTOOL_NO_AVX512=1 $(GO) test -tags "$(TAGS)" -short -count=1 ./internal/... ./nn ./codebook ./vqvae ./generator
 
 test-long:
 	$(GO) test -tags "$(TAGS)" -count=1 -timeout 60m ./...

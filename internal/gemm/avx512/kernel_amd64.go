@@ -4,10 +4,16 @@
 
 package avx512
 
-import "golang.org/x/sys/cpu"
+import (
+	"os"
 
-// Enabled reports whether this processor runs the AVX-512 micro-kernels.
-var Enabled = cpu.X86.HasAVX512F
+	"golang.org/x/sys/cpu"
+)
+
+// Enabled reports whether the AVX-512 kernels run: when the processor has
+// AVX-512F and the environment does not set VQTOOL_NO_AVX512 (which runs the
+// BLAS and the plain Go loops instead, for comparison and debugging).
+var Enabled = cpu.X86.HasAVX512F && os.Getenv("VQTOOL_NO_AVX512") == ""
 
 // kernelRows sets the 12 x 32 block of C at c (rows ldc apart) to
 // alpha (A B) + C, or to alpha (A B) when add is false, for A's 12 x k panel
