@@ -195,14 +195,14 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions, change
 		return err
 	}
 	data := dataOptions{Data: o.Data, Split: "train"}
-	trainTok := filepath.Join(o.Out, "tokens-train.npy")
-	testTok := filepath.Join(o.Out, "tokens-test.npy")
-	if _, _, err := tokensFor(ctx, "", data, vq, vinfo, trainTok); err != nil {
+	_, _, trainTok, err := tokensFor(ctx, "", data, vqPath, vq, vinfo, o.Out)
+	if err != nil {
 		return err
 	}
 	testData := data
 	testData.Split = "test"
-	if _, _, err := tokensFor(ctx, "", testData, vq, vinfo, testTok); err != nil {
+	_, _, testTok, err := tokensFor(ctx, "", testData, vqPath, vq, vinfo, o.Out)
+	if err != nil {
 		return err
 	}
 	lenet, clsAcc, err := classifierForSteps(filepath.Join(o.Out, "lenet"), data, vq.Config.Size, vq.Config.Channels, o.ClassifierSteps)

@@ -39,6 +39,22 @@ func TestTrainGenAndSample(t *testing.T) {
 			t.Errorf("dist2: tau %v auto %v", res.Loss.Tau, res.Loss.TauAuto)
 		}
 	}
+	// The three runs encoded each split once, into the tokenizer's folder.
+	cached, err := filepath.Glob(filepath.Join(model, "tokens", "*-????????????.npy")) // not NAME.labels.npy
+	if err != nil || len(cached) != 2 {
+		t.Fatalf("token cache %v (%v): want one file per split", cached, err)
+	}
+	a, err := tokenCache(model, dataOptions{Data: "embedded", Split: "train", Size: 28, Channels: 1, Fit: "crop"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tokenCache(model, dataOptions{Data: "embedded", Split: "train", Size: 28, Channels: 1, Fit: "pad"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b || filepath.Dir(a) != filepath.Join(model, "tokens") {
+		t.Errorf("caches for two fits: %s and %s", a, b)
+	}
 	gen := filepath.Join(dir, "gen-dist2")
 	tokens := filepath.Join(dir, "s.npy")
 	so := sampleOptions{Gen: gen, N: 20, Classes: "all", CFG: 2, Temperature: 1, TopP: 0.9, Seed: 3,

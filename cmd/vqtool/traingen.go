@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +17,7 @@ import (
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -133,7 +135,7 @@ func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	d, t := generator.DefaultConfig(), generator.DefaultTrainConfig()
 	f := cmd.Flags()
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder: its codebook defines the DIST2 targets")
-	f.StringVar(&o.Tokens, "tokens", "", "training token file from vqtool encode (default: encode --data, cached in --out)")
+	f.StringVar(&o.Tokens, "tokens", "", "training token file from vqtool encode (default: encode --data once, cached in the VQ checkpoint)")
 	f.StringVar(&o.HeldOut, "held-out", "", "held-out token file (default: the test split of a named --data set)")
 	f.IntVar(&o.EvalLimit, "eval-limit", 2000, "held-out grids measured at each evaluation (0: all)")
 	f.StringVarP(&o.Out, "out", "o", "gen", "checkpoint folder to write")
@@ -179,19 +181,24 @@ func genTokens(t *imageio.Tokens) generator.Tokens {
 	return generator.Tokens{Codes: t.Codes, Labels: t.Labels, N: t.N, Len: t.H * t.W}
 }
 
-// tokensFor loads a token file, or encodes a data split with the VQ model
-// and caches the result in cache.
-func tokensFor(ctx context.Context, file string, o dataOptions, vq *vqvae.Model, info vqvae.Info, cache string) (*imageio.Tokens, []string, error) {
+// tokensFor loads a token file, or the encoded data split from the cache
+// (see tokenCache), encoding it there first when it is missing. It returns
+// the tokens, the class names and the file they are in.
+func tokensFor(ctx context.Context, file string, o dataOptions, vqPath string, vq *vqvae.Model, info vqvae.Info, fallback string) (*imageio.Tokens, []string, string, error) {
 	if file != "" {
 		t, err := imageio.LoadTokens(file)
-		return t, nil, err
+		return t, nil, file, err
 	}
 	d, err := openForModel(o, info, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
+	}
+	cache, err := tokenCache(vqPath, modelDataOptions(o, info), fallback)
+	if err != nil {
+		return nil, nil, "", err
 	}
 	if t, err := imageio.LoadTokens(cache); err == nil && t.N == d.N {
-		return t, d.Classes, nil
+		return t, d.Classes, cache, nil
 	}
 	gs := vq.Config.Grid()
 	t := &imageio.Tokens{Codes: make([]int32, d.N*gs*gs), N: d.N, H: gs, W: gs, Labels: d.Labels}
@@ -199,19 +206,59 @@ func tokensFor(ctx context.Context, file string, o dataOptions, vq *vqvae.Model,
 	per := d.ImageSize()
 	for lo := 0; lo < d.N; lo += 1024 {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		k := min(1024, d.N-lo)
 		if err := vq.EncodeTo(t.Codes[lo*gs*gs:(lo+k)*gs*gs], d.Pix[lo*per:(lo+k)*per], k); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		_ = bar.Add(k)
 	}
 	bar.Finish()
 	if err := imageio.SaveTokens(cache, t); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return t, d.Classes, nil
+	return t, d.Classes, cache, nil
+}
+
+// tokenCache names the file that holds a data split encoded by the VQ
+// checkpoint at vqPath: tokens/SPLIT-KEY.npy inside the checkpoint, KEY a
+// digest of the weights and the data options, so that every run on the same
+// tokenizer and data shares one encoding and a retrained tokenizer or other
+// data never meets a stale one. When the checkpoint is read-only the file
+// goes into fallback instead.
+func tokenCache(vqPath string, o dataOptions, fallback string) (string, error) {
+	h := sha256.New()
+	f, err := os.Open(filepath.Join(vqPath, nn.ModelFile))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	fmt.Fprintf(h, "\x00%q %q %d %d %d %q", o.Data, o.Split, o.Limit, o.Size, o.Channels, o.Fit)
+	name := fmt.Sprintf("%s-%x.npy", o.Split, h.Sum(nil)[:6])
+	dir := filepath.Join(vqPath, "tokens")
+	if err := os.MkdirAll(dir, 0o755); err == nil && writable(dir) {
+		return filepath.Join(dir, name), nil
+	}
+	if err := os.MkdirAll(fallback, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Join(fallback, "tokens-"+name), nil
+}
+
+// writable reports whether a file can be created in dir.
+func writable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return false
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return true
 }
 
 // genResult is what train-gen prints with --json.
@@ -239,7 +286,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	}
 	full := opts.dataOptions
 	full.Limit = 0 // the cache holds the whole split; --limit cuts below
-	train, classes, err := tokensFor(ctx, opts.Tokens, full, vq, vqInfo, filepath.Join(opts.Out, "tokens-"+opts.Split+".npy"))
+	train, classes, _, err := tokensFor(ctx, opts.Tokens, full, opts.VQ, vq, vqInfo, opts.Out)
 	if err != nil {
 		return err
 	}
@@ -262,7 +309,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	case opts.Tokens == "" && isNamedSet(opts.Data) && opts.Split != "test":
 		o := full
 		o.Split = "test"
-		if held, _, err = tokensFor(ctx, "", o, vq, vqInfo, filepath.Join(opts.Out, "tokens-test.npy")); err != nil {
+		if held, _, _, err = tokensFor(ctx, "", o, opts.VQ, vq, vqInfo, opts.Out); err != nil {
 			return err
 		}
 	}
