@@ -43,7 +43,10 @@ type Conv2D struct {
 	act    activation
 
 	colGen int        // the forward pass col holds the patches of
+	padGen int        // and pad the input of
 	ptrs   []*float32 // window rows of pad, for the weight gradient
+
+	wg, wgflip winograd // F(4x4, 3x3) state of the forward pass and of the input gradient
 }
 
 // activation masks output gradients by a fused ReLU, once per backward pass.
@@ -124,11 +127,12 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 		})
 		return
 	}
+	if c.winogradFits() {
+		c.wg.forward(out, xs, w, bias, b, h, wd, cin, cout, c.InputReLU, c.ReLU)
+		return
+	}
+	c.padInput(xs, b, h, wd, cin)
 	hp, wp := h+2*c.Pad, wd+2*c.Pad
-	// The slack past the images lets gatherWeightGrad's last panel read
-	// past the last window row.
-	c.pad = grow(c.pad, b*hp*wp*cin+gemm.GatherPanel)
-	par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad, c.InputReLU) })
 	if c.K*cin >= 32 && c.pw.PackWide(w, cout, kk, cout) {
 		// Multiply the window rows of the padded image in place: no
 		// patches are copied. A gradient for w gathers them later.
@@ -184,6 +188,9 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 		})
 	case 1: // dw = col^T dOut
 		col := x.Float32s()
+		if !c.pointwise() {
+			c.padInput(x.Float32s(), b, h, wd, cin)
+		}
 		if !c.pointwise() && c.colGen != c.act.gen && gemm.Kernels() {
 			c.gatherWeightGrad(dst, dOut, b, h, wd, cin, ho, wo, cout)
 			return
@@ -221,15 +228,46 @@ func (c *Conv2D) flippedInputGrad(dst, dOut, xs, w []float32, b, h, wd, cin, ho,
 			}
 		}
 	}
+	if c.winogradFits() {
+		c.wgflip.forward(dst, dOut, c.wflip, nil, b, h, wd, cout, cin, false, false)
+	} else {
+		c.flippedIndirect(dst, dOut, b, h, wd, cin, ho, wo, cout)
+	}
+	if c.InputReLU {
+		par.For(len(dst), grain, func(lo, hi int) { gemm.MaskPositive(dst[lo:hi], dst[lo:hi], xs[lo:hi]) })
+	}
+}
+
+// flippedIndirect is the flipped-weight convolution of flippedInputGrad on
+// the indirect kernel.
+func (c *Conv2D) flippedIndirect(dst, dOut []float32, b, h, wd, cin, ho, wo, cout int) {
+	k := c.K
 	c.pwflip.PackWide(c.wflip, cin, k*k*cout, cin)
 	p := k - 1 - c.Pad
 	hp, wp := ho+2*p, wo+2*p
 	c.dpad = grow(c.dpad, b*hp*wp*cout)
 	par.For(b, 1, func(lo, hi int) { padImages(c.dpad, dOut, lo, hi, ho, wo, cout, p, false) })
 	indirectConv(dst, c.dpad, &c.pwflip, b*h*wd, hp, wp, cout, h, wd, Geometry{K: k, Stride: 1, Pad: p}, nil, false)
-	if c.InputReLU {
-		par.For(len(dst), grain, func(lo, hi int) { gemm.MaskPositive(dst[lo:hi], dst[lo:hi], xs[lo:hi]) })
+}
+
+// winogradFits reports whether the convolution runs as Winograd's F(4x4, 3x3).
+// Its transforms run on AVX-512; without them the direct paths are faster.
+func (c *Conv2D) winogradFits() bool {
+	return c.K == 3 && c.Stride == 1 && c.Pad == 1 && gemm.Kernels()
+}
+
+// padInput writes the input of this forward pass, with its border (and
+// max(0, x) when InputReLU), into pad, once per pass.
+func (c *Conv2D) padInput(xs []float32, b, h, wd, cin int) {
+	if c.padGen == c.act.gen {
+		return
 	}
+	hp, wp := h+2*c.Pad, wd+2*c.Pad
+	// The slack past the images lets gatherWeightGrad's last panel read
+	// past the last window row.
+	c.pad = grow(c.pad, b*hp*wp*cin+gemm.GatherPanel)
+	par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad, c.InputReLU) })
+	c.padGen = c.act.gen
 }
 
 // gatherWeightGrad writes dw = col^T dOut without building col: window row

@@ -163,7 +163,9 @@ func TestConv2DMatchesDefinition(t *testing.T) {
 			k.Forward(got, []*tensor.Dense{x, w, b})
 			want := naiveConv(x, w.Float32s(), b.Float32s(), g, cout)
 			for i := range want {
-				if math.Abs(float64(got[i]-want[i])) > 1e-4 {
+				// 3x3 stride-1 runs as Winograd's F(4x4, 3x3), whose
+				// rounding differs from the direct sum's by up to ~1e-4.
+				if math.Abs(float64(got[i]-want[i])) > 3e-4*max(1, math.Abs(float64(want[i]))) {
 					t.Fatalf("cin %d, geometry %+v: out[%d] = %v, want %v", cin, g, i, got[i], want[i])
 				}
 			}
@@ -302,5 +304,32 @@ func TestConv2DInputReLU(t *testing.T) {
 	}
 	if _, err := (&Conv2D{Geometry: Geometry{1, 1, 0}, InputReLU: true}).OutShape([]tensor.Shape{{1, 2, 2, 3}, {3, 4}, {4}}); err == nil {
 		t.Error("a 1x1 convolution with a fused input ReLU was accepted")
+	}
+}
+
+// Winograd's F(4x4, 3x3) on maps whose sides are not multiples of four, with
+// the fused input and output ReLUs.
+func TestWinogradMatchesDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 1))
+	g := Geometry{3, 1, 1}
+	for _, s := range [][4]int{{1, 1, 2, 3}, {5, 9, 7, 33}, {8, 8, 16, 64}, {13, 6, 3, 5}} {
+		h, w, cin, cout := s[0], s[1], s[2], s[3]
+		x, wt, b := randTensor(r, 2, h, w, cin), randTensor(r, 9*cin, cout), randTensor(r, cout)
+		xr := tensor.New(tensor.WithShape(2, h, w, cin), tensor.Of(tensor.Float32))
+		for i, v := range x.Float32s() {
+			xr.Float32s()[i] = max(v, 0)
+		}
+		want := naiveConv(xr, wt.Float32s(), b.Float32s(), g, cout)
+		got := make([]float32, len(want))
+		k := &Conv2D{Geometry: g, InputReLU: true, ReLU: true}
+		if !k.winogradFits() {
+			t.Fatal("a 3x3 stride-1 pad-1 convolution does not take the Winograd path")
+		}
+		k.Forward(got, []*tensor.Dense{x, wt, b})
+		for i := range want {
+			if d := math.Abs(float64(got[i] - max(want[i], 0))); d > 3e-4*max(1, math.Abs(float64(want[i]))) {
+				t.Fatalf("%v: out[%d] = %v, want %v", s, i, got[i], max(want[i], 0))
+			}
+		}
 	}
 }

@@ -99,8 +99,8 @@ func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 	serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// SgemmBias computes C = A B + bias (bias added to every row), then
-// max(C, 0) if relu is set, for row-major A m x k and B k x n, split across
+// SgemmBias computes C = A B + bias (bias added to every row; nil for
+// none), then max(C, 0) if relu is set, for row-major A m x k and B k x n, split across
 // the CPUs like Sgemm. On the AVX-512 kernels the bias and the activation
 // are applied as each tile of C is written.
 func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
@@ -128,8 +128,10 @@ func SerialBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []
 	Impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
 	for i := range m {
 		row := c[i*ldc : i*ldc+n]
-		for j, v := range bias[:n] {
-			row[j] += v
+		if bias != nil {
+			for j, v := range bias[:n] {
+				row[j] += v
+			}
 		}
 		if relu {
 			for j, v := range row {

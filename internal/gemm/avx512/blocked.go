@@ -38,14 +38,18 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false)
 }
 
-// SgemmBias computes C = A B + bias (bias added to every row), then
-// max(C, 0) if relu is set: a layer's product and activation in one pass
-// over C.
+// SgemmBias computes C = A B + bias (bias added to every row; nil for
+// none), then max(C, 0) if relu is set: a layer's product and activation in
+// one pass over C.
 func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
+	if bias != nil {
+		bias = bias[:n]
+	}
 	if k == 0 {
 		for i := range m {
 			row := c[i*ldc : i*ldc+n]
-			copy(row, bias[:n])
+			clear(row)
+			copy(row, bias)
 			if relu {
 				for j, v := range row {
 					row[j] = max(v, 0)
@@ -54,7 +58,7 @@ func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []f
 		}
 		return
 	}
-	sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias[:n], relu)
+	sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, relu)
 }
 
 func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {

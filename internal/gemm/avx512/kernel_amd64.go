@@ -59,3 +59,9 @@ func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc in
 
 //go:noescape
 func maskPositive(dst, src, ref *float32, n int)
+
+//go:noescape
+func wgInput16(v *float32, stride int, d *float32, rowStride, pix, groups int, tmp *float32)
+
+//go:noescape
+func wgOutput16(out *float32, rowStride, pix int, m *float32, mstride, groups int, bias *float32, relu bool, rows, cols int, tmp *float32)

@@ -36,3 +36,11 @@ func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc in
 }
 
 func maskPositive(dst, src, ref *float32, n int) { panic("avx512: no kernel on this processor") }
+
+func wgInput16(v *float32, stride int, d *float32, rowStride, pix, groups int, tmp *float32) {
+	panic("avx512: no kernel on this processor")
+}
+
+func wgOutput16(out *float32, rowStride, pix int, m *float32, mstride, groups int, bias *float32, relu bool, rows, cols int, tmp *float32) {
+	panic("avx512: no kernel on this processor")
+}
