@@ -1,5 +1,10 @@
-// Package avx512 multiplies float32 matrices with AVX-512 micro-kernels, for
-// processors whose BLAS build does not use them.
+// Package avx512 holds vqtool's AVX-512 kernels in Go assembly: float32
+// matrix products (a 12 x 32 micro-kernel reading A in place, an indirect
+// one for convolution windows, a gathering one for their weight gradient),
+// Winograd F(4x4, 3x3) transforms, and the vector loops around them
+// (attention rows, argmin, ReLU and its gradient). The assembly is generated
+// by mkkernel.sh and mkwinograd.sh. Enabled says whether they run; every
+// exported function has a plain Go or BLAS counterpart in package gemm.
 package avx512
 
 import "sync"
