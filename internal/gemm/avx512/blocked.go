@@ -3,8 +3,8 @@
 // one for convolution windows, a gathering one for their weight gradient),
 // Winograd F(4x4, 3x3) transforms, and the vector loops around them
 // (attention rows, argmin, ReLU and its gradient). The assembly is generated
-// by mkkernel.sh and mkwinograd.sh. Enabled says whether they run; every
-// exported function has a plain Go or BLAS counterpart in package gemm.
+// by mkkernel.sh and mkwinograd.sh. Enabled says whether they run; when it
+// is false, callers (packages gemm and nn) take the BLAS and plain Go paths.
 package avx512
 
 import "sync"
