@@ -64,18 +64,18 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 	return root
 }
 
-// reexecForSpeed restarts the process with an environment setting the BLAS
-// reads only at load time, when it is missing.
+// reexecForSpeed restarts the process with the environment settings the
+// BLAS reads only at load time, when they are missing.
 func reexecForSpeed() {
-	kv, ok := gemm.EnvForSpeed()
-	if !ok || os.Getenv("VQTOOL_REEXEC") != "" {
+	kv := gemm.EnvForSpeed()
+	if len(kv) == 0 || os.Getenv("VQTOOL_REEXEC") != "" {
 		return
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return
 	}
-	env := append(os.Environ(), kv, "VQTOOL_REEXEC=1")
+	env := append(append(os.Environ(), kv...), "VQTOOL_REEXEC=1")
 	_ = syscall.Exec(exe, os.Args, env) // on failure, run on as we are
 }
 

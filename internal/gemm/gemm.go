@@ -23,10 +23,10 @@ var Impl interface {
 
 var name = "gonum (pure Go)"
 
-// EnvForSpeed returns an environment setting ("KEY=value") that the BLAS
-// must see when the process starts to run at full speed, if one is missing.
-// A command may re-execute itself with it; libraries never do.
-func EnvForSpeed() (string, bool) { return coreTypeEnv() }
+// EnvForSpeed returns the environment settings ("KEY=value") that the BLAS
+// must see when the process starts to run at full speed and that are
+// missing. A command may re-execute itself with them; libraries never do.
+func EnvForSpeed() []string { return blasEnv() }
 
 // Name names the BLAS in use, and the AVX-512 kernels when they run.
 func Name() string {

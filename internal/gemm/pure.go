@@ -2,4 +2,4 @@
 
 package gemm
 
-func coreTypeEnv() (string, bool) { return "", false }
+func blasEnv() []string { return nil }
