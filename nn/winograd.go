@@ -97,22 +97,10 @@ func (c *winograd) forward(out, x, w, bias []float32, b, h, wd, cin, cout int, i
 	})
 }
 
-type wgBuffers struct {
-	v, m  []float32
-	zeros []float32 // the bias when there is none
-	tmp   avx512.WinogradTmp
-}
-
-// transformWeights sets u[p] = G g G^T for every (ci, co) and packs each
-// point's Cin x Cout matrix.
-func (c *winograd) transformWeights(w []float32, cin, cout int) {
-	if slices.Equal(c.w, w) && len(c.u) == 36*cin*cout { // inference: unchanged since the last pass
-		return
-	}
-	c.w = append(c.w[:0], w...)
-	c.u = grow(c.u, 36*cin*cout)
-	// G, 6 x 3.
-	g := [6][3]float32{
+// wgG is Winograd's G for F(4x4, 3x3), 6 x 3, and wgKron its Kronecker
+// square: wgKron[(r*6+s)*9+ky*3+kx] = G[r][ky] G[s][kx].
+var (
+	wgG = [6][3]float32{
 		{1.0 / 4, 0, 0},
 		{-1.0 / 6, -1.0 / 6, -1.0 / 6},
 		{-1.0 / 6, 1.0 / 6, -1.0 / 6},
@@ -120,29 +108,38 @@ func (c *winograd) transformWeights(w []float32, cin, cout int) {
 		{1.0 / 24, -1.0 / 12, 1.0 / 6},
 		{0, 0, 1},
 	}
-	par.For(cin, 4, func(lo, hi int) {
-		for ci := lo; ci < hi; ci++ {
-			for co := range cout {
-				var k [3][3]float32
+	wgKron = func() (k [36 * 9]float32) {
+		for r := range 6 {
+			for s := range 6 {
 				for ky := range 3 {
 					for kx := range 3 {
-						k[ky][kx] = w[((ky*3+kx)*cin+ci)*cout+co]
-					}
-				}
-				var gk [6][3]float32 // G k
-				for r := range 6 {
-					for j := range 3 {
-						gk[r][j] = g[r][0]*k[0][j] + g[r][1]*k[1][j] + g[r][2]*k[2][j]
-					}
-				}
-				for r := range 6 {
-					for s := range 6 {
-						c.u[((r*6+s)*cin+ci)*cout+co] = gk[r][0]*g[s][0] + gk[r][1]*g[s][1] + gk[r][2]*g[s][2]
+						k[(r*6+s)*9+ky*3+kx] = wgG[r][ky] * wgG[s][kx]
 					}
 				}
 			}
 		}
-	})
+		return k
+	}()
+)
+
+type wgBuffers struct {
+	v, m  []float32
+	zeros []float32 // the bias when there is none
+	tmp   avx512.WinogradTmp
+}
+
+// transformWeights sets u[p] = G g G^T for every (ci, co) and packs each
+// point's Cin x Cout matrix, unless w is what it was last time.
+func (c *winograd) transformWeights(w []float32, cin, cout int) {
+	if slices.Equal(c.w, w) && len(c.u) == 36*cin*cout { // inference: unchanged since the last pass
+		return
+	}
+	c.w = append(c.w[:0], w...)
+	c.u = grow(c.u, 36*cin*cout)
+	// U[r*6+s] = sum over (ky, kx) of G[r][ky] G[s][kx] w[ky*3+kx], each
+	// w[q] a Cin x Cout matrix: one product of the 36 x 9 matrix G (x) G
+	// with the weights seen as 9 rows of Cin*Cout.
+	gemm.Sgemm(false, false, 36, cin*cout, 9, 1, wgKron[:], 9, w, cin*cout, 0, c.u, cin*cout)
 	for p := range 36 {
 		c.pu[p].Pack(c.u[p*cin*cout:(p+1)*cin*cout], cout, cin, cout)
 	}
