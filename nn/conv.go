@@ -20,11 +20,20 @@ type Geometry struct {
 // in L2 between im2row and the GEMM.
 const convBlock = 96
 
-// Conv2D is a convolution of NHWC images as one GEMM over im2row patches:
+// Conv2D is a convolution of NHWC images:
 //
 //	out[b, oy, ox, co] = bias[co] + sum_{ky, kx, ci} x[b, oy*S-P+ky, ox*S-P+kx, ci] * w[(ky*K+kx)*Cin+ci, co]
 //
 // Inputs: x [B, H, W, Cin], w [K*K*Cin, Cout], bias [Cout].
+//
+// The forward pass takes the first of these that applies: a 1x1 convolution
+// is one GEMM on x itself; a 3x3 stride-1 one runs as Winograd's F(4x4, 3x3)
+// (winograd.go); with the AVX-512 kernels and windows of at least 32 floats,
+// the kernels multiply the window rows of the padded input in place;
+// otherwise im2row patches, a block at a time, and a GEMM. The weight
+// gradient gathers window rows (or uses the patches); the input gradient of
+// a stride-1 convolution is the convolution of dOut with the flipped
+// weights, and otherwise col2im of dOut w^T.
 type Conv2D struct {
 	Geometry
 	InputGrad bool // compute dLoss/dx (false for a layer that reads the data)
