@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 //go:generate bash mkkernel.sh
+//go:generate bash mkwinograd.sh
 
 package avx512
 
