@@ -2,6 +2,8 @@
 // BLAS choice, fast kernels wrapped as gorgonia ops, layers, optimisers and
 // checkpoints.
 //
-// Build with -tags openblas (and cgo, and libopenblas-dev installed) to run
-// every GEMM on OpenBLAS; without the tag the pure-Go gonum BLAS is used.
+// The products run on vqtool's AVX-512 kernels where the processor has them
+// (package internal/gemm/avx512; VQTOOL_NO_AVX512=1 turns them off), and
+// otherwise on the BLAS: OpenBLAS with -tags openblas (and cgo, and
+// libopenblas-dev installed), the pure-Go gonum BLAS without the tag.
 package nn
