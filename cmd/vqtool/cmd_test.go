@@ -100,3 +100,19 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version output %q names no BLAS", out.String())
 	}
 }
+
+// Commands that measure read the test split unless told otherwise, and
+// their help says so.
+func TestMeasuringCommandsDefaultToTest(t *testing.T) {
+	root := newRootCommand()
+	for _, path := range [][]string{{"reconstruct"}, {"swap-tokens"}, {"codebook", "stats"}, {"codebook", "atlas"}} {
+		cmd, _, err := root.Find(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := cmd.Flags().Lookup("split")
+		if f == nil || f.Value.String() != "test" || f.DefValue != "test" {
+			t.Errorf("%v --split: %+v", path, f)
+		}
+	}
+}

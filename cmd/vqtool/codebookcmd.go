@@ -100,7 +100,7 @@ func newCodebookStatsCommand() *cobra.Command {
 	}
 	o.dataOptions.AddSourceFlags(cmd)
 	f := cmd.Flags()
-	_ = f.Set("split", "test")
+	defaultToTest(cmd)
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
 	f.StringVar(&o.Distance, "distance", "l2", "codebook distance: l2, mse or cosine")
 	f.StringVar(&o.Plot, "plot", "codebook-stats.png", "histograms to write (empty: none)")
@@ -311,7 +311,7 @@ func newCodebookAtlasCommand() *cobra.Command {
 	}
 	o.dataOptions.AddSourceFlags(cmd)
 	f := cmd.Flags()
-	_ = f.Set("split", "test")
+	defaultToTest(cmd)
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
 	f.StringVar(&o.Order, "order", "embedding", "embedding (first principal component: similar codes sit together), usage (most used first) or index")
 	f.IntVar(&o.Cols, "cols", 32, "codes per row")

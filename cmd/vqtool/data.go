@@ -38,6 +38,14 @@ func (o *dataOptions) AddSourceFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Fit, "fit", "", "how images reach the model's size: crop (default), pad or resize")
 }
 
+// defaultToTest makes --split default to test, in its value and its help,
+// for commands that measure rather than train.
+func defaultToTest(cmd *cobra.Command) {
+	f := cmd.Flags().Lookup("split")
+	_ = f.Value.Set("test")
+	f.DefValue = "test"
+}
+
 func (o *dataOptions) open() (*imageio.Dataset, error) {
 	fit, err := imageio.ParseFit(o.Fit)
 	if err != nil {

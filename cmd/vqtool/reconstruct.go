@@ -31,7 +31,7 @@ func newReconstructCommand() *cobra.Command {
 	opts.dataOptions.AddFlags(cmd)
 	f := cmd.Flags()
 	f.Lookup("split").DefValue = "test"
-	_ = f.Set("split", "test")
+	defaultToTest(cmd)
 	f.StringVarP(&opts.Model, "model", "m", "", "VQ-VAE checkpoint folder")
 	f.StringVarP(&opts.Out, "out", "o", "recon.png", "PNG to write: originals above reconstructions")
 	f.IntVarP(&opts.N, "n", "n", 16, "images to draw")

@@ -62,8 +62,7 @@ distance and pixel distance.`,
 	}
 	o.dataOptions.AddSourceFlags(cmd)
 	f := cmd.Flags()
-	_ = f.Set("split", "test")
-	f.Lookup("split").DefValue = "test"
+	defaultToTest(cmd)
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
 	f.IntVarP(&o.N, "n", "n", 8, "images in the figure")
 	f.StringVar(&o.Region, "region", "center", "tokens to swap: center (--size x --size) or a token rectangle Y0,X0,Y1,X1 (end exclusive)")
