@@ -85,32 +85,6 @@ func BenchmarkSgemm(b *testing.B) {
 	sink = 1
 }
 
-func BenchmarkShapes(b *testing.B) {
-	for _, s := range [][3]int{{1568, 64, 1152}, {64, 1568, 1152}, {1568, 128, 1152}, {1152, 64, 3136}, {3136, 1152, 64}} {
-		m, n, k := s[0], s[1], s[2]
-		a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
-		for i := range a {
-			a[i] = 1
-		}
-		for i := range bb {
-			bb[i] = 1
-		}
-		flops := 2 * float64(m*n*k)
-		b.Run(fmt.Sprintf("serial/%dx%dx%d", m, n, k), func(b *testing.B) {
-			for b.Loop() {
-				Serial(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
-			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		b.Run(fmt.Sprintf("split/%dx%dx%d", m, n, k), func(b *testing.B) {
-			for b.Loop() {
-				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
-			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
-}
-
 func TestSgemmBiasOnEitherPath(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, kernels := range []bool{true, false} {
