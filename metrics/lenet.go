@@ -68,7 +68,6 @@ type lenetProgram struct {
 	x        *tensor.Dense
 	features *gorgonia.Node
 	logits   *gorgonia.Node
-	loss     *nn.TokenLoss
 }
 
 // build adds the network for batch images to g.
