@@ -15,17 +15,7 @@ import (
 const kind = "vqtool.generator"
 
 // LossInfo records the loss a generator was trained with.
-type LossInfo struct {
-	Kind       string  `json:"kind"` // ce, smooth or dist2
-	Alpha      float64 `json:"alpha,omitempty"`
-	Tau        float64 `json:"tau,omitempty"`        // the tau used (calibrated when TauAuto)
-	TauAuto    bool    `json:"tau_auto,omitempty"`   // tau was chosen for Perplexity
-	Perplexity float64 `json:"perplexity,omitempty"` // target mean perplexity of p_d rows
-	Distance   string  `json:"distance,omitempty"`   // l2, mse or cosine
-	TopK       int     `json:"topk,omitempty"`
-	Dropped    float64 `json:"dropped_mass,omitempty"` // mean target mass top-k truncation dropped
-	Smoothing  float64 `json:"smoothing,omitempty"`
-}
+type LossInfo = dist2.Built
 
 // Info is what config.json holds.
 type Info struct {

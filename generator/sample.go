@@ -279,3 +279,43 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 		return logits, nil
 	}
 }
+
+// EvenClasses returns n class ids that cycle through the model's classes
+// (0, 1, ..., Classes-1, 0, ...), or n times -1 for an unconditional model.
+func (m *Model) EvenClasses(n int) []int32 {
+	cls := make([]int32, n)
+	for i := range cls {
+		cls[i] = -1
+		if m.Config.Classes > 0 {
+			cls[i] = int32(i % m.Config.Classes)
+		}
+	}
+	return cls
+}
+
+// SampleChunk is how many grids SampleMany draws at a time.
+const SampleChunk = 250
+
+// SampleMany is Sample over many classes, SampleChunk grids at a time (chunk
+// c seeded with cfg.Seed + c*SampleChunk, so a draw does not depend on how
+// it is split), calling done after each chunk with the grids drawn so far
+// (done may be nil) and stopping early when done returns an error.
+func (m *Model) SampleMany(classes []int32, cfg SampleConfig, done func(n int) error) ([]int32, error) {
+	out := make([]int32, 0, len(classes)*m.Config.Len)
+	for lo := 0; lo < len(classes); lo += SampleChunk {
+		hi := min(len(classes), lo+SampleChunk)
+		part := cfg
+		part.Seed = cfg.Seed + uint64(lo)
+		t, err := m.Sample(classes[lo:hi], part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t...)
+		if done != nil {
+			if err := done(hi); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/internal/report"
 	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -180,8 +181,8 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 	}
 	// 6. Report.
 	step("6/6 writing the report")
-	table := &reportTable{Header: []string{"loss", "held-out NLL (bits)", "token acc", "E[code dist]", "sampling", "FLD", "KID", "precision", "recall", "class acc"}}
-	var grids []reportImage
+	table := &report.Table{Header: []string{"loss", "held-out NLL (bits)", "token acc", "E[code dist]", "sampling", "FLD", "KID", "precision", "recall", "class acc"}}
+	var grids []report.Image
 	for _, run := range runs {
 		for _, s := range run.rep {
 			setting := "T=1"
@@ -192,10 +193,10 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 			table.Rows = append(table.Rows, []string{run.loss, fmt.Sprintf("%.3f", h.NLL), fmt.Sprintf("%.3f", h.Accuracy),
 				fmt.Sprintf("%.4g", h.ExpectedDistance), setting, fmt.Sprintf("%.2f", s.report.FLD), fmt.Sprintf("%.4g", s.report.KID),
 				fmt.Sprintf("%.3f", s.report.Precision), fmt.Sprintf("%.3f", s.report.Recall), fmt.Sprintf("%.3f", s.report.Accuracy)})
-			grids = append(grids, reportImage{Caption: run.loss + ", " + setting, Path: s.grid})
+			grids = append(grids, report.Image{Caption: run.loss + ", " + setting, Path: s.grid})
 		}
 	}
-	swapTable := &reportTable{Header: []string{"replacement", "region MSE", "region PSNR (dB)", "image PSNR (dB)", "code distance"}}
+	swapTable := &report.Table{Header: []string{"replacement", "region MSE", "region PSNR (dB)", "image PSNR (dB)", "code distance"}}
 	for _, m := range swapEv.Modes[1:] {
 		swapTable.Rows = append(swapTable.Rows, []string{m.Mode, fmt.Sprintf("%.4f ± %.4f", m.RegionMSE, m.RegionMSEStd),
 			fmt.Sprintf("%.2f", m.RegionPSNR), fmt.Sprintf("%.2f ± %.2f", m.PSNR, m.PSNRStd), fmt.Sprintf("%.4g", m.CodeDistance)})
@@ -207,20 +208,20 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 				run.res.Loss.Alpha, run.res.Loss.Tau, run.res.Loss.Perplexity)
 		}
 	}
-	rep := report{
+	rep := report.Report{
 		Title: "vqtool demo: VQ tokens and DIST2Loss on Fashion-MNIST",
 		Intro: fmt.Sprintf("Data: %s (%s training, %d test images). Everything below was computed by `vqtool demo` in %.1f minutes on this machine (%s).",
 			o.Data, vqTrainCount(o.Data), real.N, time.Since(start).Minutes(), blasName()),
-		Sections: []reportSection{
+		Sections: []report.Section{
 			{Heading: "1. Tokenizer", Text: fmt.Sprintf("ref-vq (7 x 7 tokens over %d codes of dimension %d, EMA codebook), %d steps. "+
 				"Held-out PSNR %.2f dB, codes used %d of %d (perplexity %.0f, %d dead). Top row: test images; bottom row: their reconstructions from tokens.",
 				vq.Config.CodebookSize, vq.Config.CodeDim, o.VQSteps, ev.PSNR, ev.Used, vq.Config.CodebookSize, ev.Perplexity, ev.Dead),
-				Images: []reportImage{{"inputs and reconstructions", "recon.png"}}},
+				Images: []report.Image{{Caption: "inputs and reconstructions", Path: "recon.png"}}},
 			{Heading: "2. What a nearby token means (the paper's Figure 4)", Text: fmt.Sprintf(
 				"The central 2 x 2 tokens of each test image are replaced, each independently, by one of its 10 nearest codes, a random code, or one of its 10 farthest codes. "+
 					"Over %d images, %.0f%% show the ordering nearby < random < distant in pixel error inside the region; the rank correlation between codebook distance and pixel error is %.2f.",
 				swapEv.Images, 100*swapEv.Ordered, swapEv.Spearman),
-				Table: swapTable, Images: []reportImage{{"original, nearby, random, distant", "swap.png"}, {"pixel error against neighbour rank", "swap-curve.png"}}},
+				Table: swapTable, Images: []report.Image{{Caption: "original, nearby, random, distant", Path: "swap.png"}, {Caption: "pixel error against neighbour rank", Path: "swap-curve.png"}}},
 			{Heading: "3. Generators: CE against DIST2Loss", Text: fmt.Sprintf(
 				"Two class-conditional GPTs (width 128, 4 blocks) trained for %d steps each with the same seed and data; the only difference is the loss.%s "+
 					"Samples are drawn with guidance 1.5, both at temperature 1 with no truncation and with top-k 50, and scored by a LeNet trained on the same data (its test accuracy %.3f): "+
@@ -229,7 +230,7 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 				Table: table, Images: grids},
 		},
 	}
-	path, err := rep.write(o.Out, "report")
+	path, err := rep.Write(o.Out, "report")
 	if err != nil {
 		return err
 	}

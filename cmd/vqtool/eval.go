@@ -272,34 +272,15 @@ func sampleAndScore(ctx context.Context, gen *generator.Model, vq *vqvae.Model, 
 // sampleImages draws o.N grids (classes spread evenly when the generator is
 // conditional) and decodes them; asked is nil for an unconditional model.
 func sampleImages(ctx context.Context, gen *generator.Model, vq *vqvae.Model, o evalOptions) (pix []float32, tokens, asked []int32, err error) {
-	classes := make([]int32, o.N)
-	for i := range classes {
-		classes[i] = -1
-		if gen.Config.Classes > 0 {
-			classes[i] = int32(i % gen.Config.Classes)
-		}
-	}
+	classes := gen.EvenClasses(o.N)
 	sc := generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}
 	if err := sc.Validate(gen.Config.Vocab); err != nil {
 		return nil, nil, nil, usageError{err}
 	}
-	gs := gen.Config.Len
-	tokens = make([]int32, 0, o.N*gs)
 	bar := newBar(o.N, "sample")
-	const chunk = 250
-	for lo := 0; lo < o.N; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, nil, err
-		}
-		hi := min(o.N, lo+chunk)
-		part := sc
-		part.Seed = sc.Seed + uint64(lo)
-		t, err := gen.Sample(classes[lo:hi], part)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		tokens = append(tokens, t...)
-		_ = bar.Add(hi - lo)
+	tokens, err = gen.SampleMany(classes, sc, func(n int) error { _ = bar.Set(n); return ctx.Err() })
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	bar.Finish()
 	c, s := vq.Config.Channels, vq.Config.Size

@@ -4,44 +4,134 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+
+	"github.com/vqtool/vqtool/study"
 )
 
-// A tiny study runs end to end, and a second run keeps the finished runs
-// instead of training them again.
-func TestExperimentResumes(t *testing.T) {
-	out := t.TempDir()
-	o := experimentOptions{
-		lossOptions: lossOptions{Alpha: 0.1, Tau: "auto", Perplexity: 4, Distance: "l2", TopK: -1, Smoothing: 0.1},
-		Data:        "embedded", VQ: "../../testdata/fmnist-small.vq", Sizes: "64", Losses: "ce,dist2", Seeds: 1, Out: out,
-		GenSteps: 3, Batch: 16, Dim: 16, Layers: 1, Heads: 2, MLP: 32, Samples: 20, TopK: 5, CFG: 1.5, ClassifierSteps: 5,
-	}
-	never := func(string) bool { return false }
-	if err := runExperiment(context.Background(), &bytes.Buffer{}, o, never); err != nil {
-		t.Fatal(err)
-	}
-	var res struct{ Runs []runResult }
-	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+// tinyStudy is a study of the built-in data sized to run in seconds: one
+// size, two losses, two seeds and a sweep of two alphas.
+func tinyStudy(out string) experimentOptions {
+	o := experimentOptions{Data: "embedded", VQ: "../../testdata/fmnist-small.vq", Out: out,
+		Sizes: "40", Losses: "ce,dist2", Alphas: "0.1,1", Perplexities: "4", Temperatures: "1", SweepAt: "40",
+		Shard: "1/1", ClassifierSteps: 5}
+	o.Config = study.DefaultConfig()
+	o.Seeds, o.ValSize, o.Dim, o.Layers, o.Heads, o.MLP, o.Batch = 2, 100, 16, 1, 2, 32, 16
+	o.Epochs, o.MinSteps, o.MaxSteps, o.EvalEvery, o.ValLimit, o.Samples, o.TopK = 1, 4, 6, 2, 50, 20, 5
+	return o
+}
+
+func readResults(t *testing.T, dir string) study.Results {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &res); err != nil || len(res.Runs) != 2 || res.Runs[1].Loss != "dist2" || res.Runs[0].Steps != 3 {
-		t.Fatalf("results: %+v, %v", res.Runs, err)
+	var res study.Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range []string{"report.html", "report.md", "fld.png", "nll.png", "runs/n64-ce-s1/samples-t1.png"} {
+	return res
+}
+
+// A tiny study runs end to end, writes what the report promises, and a second
+// run keeps the finished runs instead of training them again.
+func TestExperimentResumes(t *testing.T) {
+	out := t.TempDir()
+	o := tinyStudy(out)
+	if err := runExperiment(context.Background(), &bytes.Buffer{}, o); err != nil {
+		t.Fatal(err)
+	}
+	res := readResults(t, out)
+	if len(res.Runs) != 6 || res.Choice == nil || !res.Choice.Swept {
+		t.Fatalf("got %d runs (want 2 sweep + 4 main), choice %+v", len(res.Runs), res.Choice)
+	}
+	for _, r := range res.Runs {
+		if r.BestStep < 1 || r.BestStep > r.Steps || len(r.Curve) == 0 {
+			t.Errorf("%s: best step %d of %d, curve %v", r.Name, r.BestStep, r.Steps, r.Curve)
+		}
+		if !r.Sweep && (r.Samples == "" || r.TestNLL <= 0 || r.Against != "test") {
+			t.Errorf("%s: samples %q, test nll %v, against %s", r.Name, r.Samples, r.TestNLL, r.Against)
+		}
+		if r.Sweep && (r.TestNLL != 0 || r.Against != "validation") {
+			t.Errorf("sweep run %s touched the test split (test nll %v, against %s)", r.Name, r.TestNLL, r.Against)
+		}
+		if r.Loss == "dist2" && !r.Sweep && (r.Alpha != res.Choice.Alpha || r.Perplexity != res.Choice.Perplexity) {
+			t.Errorf("%s: alpha %v perplexity %v, the sweep chose %+v", r.Name, r.Alpha, r.Perplexity, res.Choice)
+		}
+	}
+	if len(res.Comparisons) == 0 || res.Comparisons[0].NPairs != 2 {
+		t.Errorf("comparisons: %+v", res.Comparisons)
+	}
+	for _, f := range []string{"report.html", "report.md", "fld.png", "nll.png", "copies-fld.png", "sweep.png",
+		"samples/n40-ce-s1.npy", "samples/n40-ce-s1.labels.npy", "grids/n40-dist2-s1.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	done := filepath.Join(out, "runs", "n64-ce-s1", "result.json")
+	done := filepath.Join(out, "runs", "n40-ce-s1", "result.json")
 	before, _ := os.Stat(done)
-	if err := runExperiment(context.Background(), &bytes.Buffer{}, o, never); err != nil {
+	if err := runExperiment(context.Background(), &bytes.Buffer{}, o); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := os.Stat(done)
-	if !after.ModTime().Equal(before.ModTime()) {
+	if after, _ := os.Stat(done); !after.ModTime().Equal(before.ModTime()) {
 		t.Error("a finished run was trained again")
+	}
+	o.Seeds = 3
+	if err := runExperiment(context.Background(), &bytes.Buffer{}, o); err == nil {
+		t.Error("a study resumed with other settings was accepted")
+	}
+}
+
+// Two shards, each into its own folder, merged by experiment report, give the
+// same runs as one unsharded study.
+func TestExperimentShardsMerge(t *testing.T) {
+	one, a, b, merged := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	ctx := context.Background()
+	if err := runExperiment(ctx, &bytes.Buffer{}, tinyStudy(one)); err != nil {
+		t.Fatal(err)
+	}
+	sa, sb := tinyStudy(a), tinyStudy(b)
+	sa.Shard, sb.Shard = "1/2", "2/2"
+	// Each shard does its sweep share first; its dist2 runs wait for the
+	// other shard's sweep runs.
+	for _, s := range []experimentOptions{sa, sb} {
+		if err := runExperiment(ctx, &bytes.Buffer{}, s); err != nil && !errors.Is(err, study.ErrNeedSweep) {
+			t.Fatal(err)
+		}
+	}
+	sa.With, sb.With = []string{b}, []string{a}
+	for _, s := range []experimentOptions{sa, sb} {
+		if err := runExperiment(ctx, &bytes.Buffer{}, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: merged, VQ: "../../testdata/fmnist-small.vq", Data: "embedded"}, []string{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	want, got := readResults(t, one), readResults(t, merged)
+	if len(got.Runs) != len(want.Runs) {
+		t.Fatalf("merged %d runs, unsharded %d", len(got.Runs), len(want.Runs))
+	}
+	for i := range want.Runs {
+		w, g := want.Runs[i], got.Runs[i]
+		w.TrainSeconds, g.TrainSeconds = 0, 0
+		if !reflect.DeepEqual(w, g) {
+			t.Errorf("run %d: sharded\n%+v\nunsharded\n%+v", i, g, w)
+		}
+	}
+	if !reflect.DeepEqual(got.Comparisons, want.Comparisons) || !reflect.DeepEqual(got.Choice, want.Choice) {
+		t.Errorf("comparisons or choice differ: %+v / %+v", got.Choice, want.Choice)
+	}
+	for _, r := range got.Runs {
+		if r.Samples != "" {
+			if _, err := os.Stat(filepath.Join(merged, r.Samples)); err != nil {
+				t.Errorf("merged samples: %v", err)
+			}
+		}
 	}
 }

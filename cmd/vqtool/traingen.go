@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,63 +41,33 @@ func (o *lossOptions) AddFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.Smoothing, "smoothing", 0.1, "smooth: uniform label-smoothing mass")
 }
 
+// spec is the loss the flags describe.
+func (o lossOptions) spec() (dist2.Spec, error) {
+	tau, err := dist2.ParseTau(o.Tau)
+	if err != nil {
+		return dist2.Spec{}, usagef("--tau %q: want a number > 0 or auto", o.Tau)
+	}
+	return dist2.Spec{Kind: o.Loss, Alpha: o.Alpha, Tau: tau, Perplexity: o.Perplexity, Distance: o.Distance,
+		TargetTopK: o.TopK, Smoothing: o.Smoothing}, nil
+}
+
 // buildLoss makes the training loss; for dist2 its target table comes from
 // the codebook's distances.
 func buildLoss(o lossOptions, vq *vqvae.Model) (*dist2.Loss, generator.LossInfo, error) {
-	kind, err := dist2.ParseKind(o.Loss)
+	s, err := o.spec()
 	if err != nil {
-		return nil, generator.LossInfo{}, usageError{err}
+		return nil, generator.LossInfo{}, err
 	}
-	info := generator.LossInfo{Kind: kind.String()}
-	l := &dist2.Loss{Kind: kind}
-	switch kind {
-	case dist2.Smooth:
-		l.Smoothing, info.Smoothing = o.Smoothing, o.Smoothing
-	case dist2.Dist2:
-		vk, err := dist2.ParseVectorKind(o.Distance)
-		if err != nil {
-			return nil, info, usageError{err}
-		}
-		d, err := vq.Codebook.Distance(vk)
-		if err != nil {
-			return nil, info, err
-		}
-		info.Distance, info.Alpha = o.Distance, o.Alpha
-		if o.Tau == "auto" {
-			tau, got, err := dist2.Calibrate(d, o.Perplexity)
-			if err != nil {
-				return nil, info, usageError{err}
-			}
-			info.Tau, info.TauAuto, info.Perplexity = tau, true, got
-		} else {
-			tau, err := strconv.ParseFloat(o.Tau, 64)
-			if err != nil || !(tau > 0) || math.IsInf(tau, 1) {
-				return nil, info, usagef("--tau %q: want a number > 0 or auto", o.Tau)
-			}
-			info.Tau = tau
-		}
-		topk := o.TopK
-		if topk < 0 {
-			topk = 0
-			if d.Size() > 2048 {
-				topk = 64
-			}
-		}
-		tab, err := dist2.NewTable(d, info.Tau, topk)
-		if err != nil {
-			return nil, info, err
-		}
-		info.TopK = topk
-		info.Dropped, _ = tab.DroppedMass()
-		if !info.TauAuto {
-			info.Perplexity = tab.MeanPerplexity()
-		}
-		l.Alpha, l.Table = o.Alpha, tab
+	l, b, err := s.Build(vq.Config.CodebookSize, codebookDistance(vq))
+	if err != nil {
+		return nil, b, usageError{err}
 	}
-	if err := l.Validate(vq.Config.CodebookSize); err != nil {
-		return nil, info, usageError{err}
-	}
-	return l, info, nil
+	return l, b, nil
+}
+
+// codebookDistance gives the distances between a tokenizer's codes.
+func codebookDistance(vq *vqvae.Model) func(dist2.VectorKind) (dist2.Distance, error) {
+	return func(k dist2.VectorKind) (dist2.Distance, error) { return vq.Codebook.Distance(k) }
 }
 
 type trainGenOptions struct {

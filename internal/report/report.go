@@ -1,4 +1,6 @@
-package main
+// Package report writes pages of text, tables and pictures as one HTML file
+// (pictures embedded) and Markdown beside it, and the plots they show.
+package report
 
 import (
 	"encoding/base64"
@@ -12,27 +14,27 @@ import (
 	"github.com/vqtool/vqtool/imageio"
 )
 
-// A report is a page of sections, each with text, a table and pictures,
+// A Report is a page of sections, each with text, a table and pictures,
 // written as HTML with the pictures embedded and as Markdown beside them.
-type report struct {
+type Report struct {
 	Title    string
 	Intro    string
-	Sections []reportSection
+	Sections []Section
 }
 
-type reportSection struct {
+type Section struct {
 	Heading string
 	Text    string
-	Table   *reportTable
-	Images  []reportImage
+	Table   *Table
+	Images  []Image
 }
 
-type reportTable struct {
+type Table struct {
 	Header []string
 	Rows   [][]string
 }
 
-type reportImage struct {
+type Image struct {
 	Caption string
 	Path    string // relative to the report's folder
 }
@@ -58,13 +60,13 @@ img { image-rendering: pixelated; max-width: 100% } code { background: #f3f3f3; 
 {{end}}</body></html>
 `))
 
-// write renders the report as dir/name.html (pictures embedded) and
+// Write renders the report as dir/name.html (pictures embedded) and
 // dir/name.md (pictures linked).
-func (r report) write(dir, name string) (string, error) {
+func (r Report) Write(dir, name string) (string, error) {
 	embedded := r
-	embedded.Sections = make([]reportSection, len(r.Sections))
+	embedded.Sections = make([]Section, len(r.Sections))
 	for i, s := range r.Sections {
-		s.Images = append([]reportImage(nil), s.Images...)
+		s.Images = append([]Image(nil), s.Images...)
 		for j, img := range s.Images {
 			b, err := os.ReadFile(filepath.Join(dir, img.Path))
 			if err != nil {
@@ -77,7 +79,7 @@ func (r report) write(dir, name string) (string, error) {
 	htmlPath := filepath.Join(dir, name+".html")
 	err := imageio.WriteFile(htmlPath, func(w io.Writer) error {
 		return reportHTML.Execute(w, struct {
-			report
+			Report
 			Sections []reportSectionURL
 		}{embedded, urlSections(embedded.Sections)})
 	})
@@ -106,7 +108,7 @@ func (r report) write(dir, name string) (string, error) {
 type reportSectionURL struct {
 	Heading string
 	Text    string
-	Table   *reportTable
+	Table   *Table
 	Images  []reportImageURL
 }
 
@@ -115,7 +117,7 @@ type reportImageURL struct {
 	Path    template.URL
 }
 
-func urlSections(ss []reportSection) []reportSectionURL {
+func urlSections(ss []Section) []reportSectionURL {
 	out := make([]reportSectionURL, len(ss))
 	for i, s := range ss {
 		out[i] = reportSectionURL{Heading: s.Heading, Text: s.Text, Table: s.Table}

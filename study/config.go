@@ -1,0 +1,181 @@
+package study
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/generator"
+)
+
+// Config is the design of a study. It is saved as study.json in the study's
+// folder, and a study resumed with another Config is refused.
+type Config struct {
+	Sizes        []int     `json:"sizes"`        // training-set sizes
+	Losses       []string  `json:"losses"`       // ce, smooth, dist2
+	Seeds        int       `json:"seeds"`        // seeds per (size, loss), paired across losses
+	Alphas       []float64 `json:"alphas"`       // the sweep's dist2 weights
+	Perplexities []float64 `json:"perplexities"` // the sweep's effective neighbours of p_d
+	Temperatures []float64 `json:"temperatures"` // the sweep's sampling temperatures
+	SweepSizes   []int     `json:"sweep_sizes"`  // sizes the sweep runs at
+	Distance     string    `json:"distance"`     // dist2 distance between codes
+	Smoothing    float64   `json:"smoothing"`    // label-smoothing mass
+
+	ValSize int `json:"val_size"` // grids at the end of the training split held out for validation
+
+	Dim    int `json:"dim"` // generator architecture
+	Layers int `json:"layers"`
+	Heads  int `json:"heads"`
+	MLP    int `json:"mlp"`
+
+	Batch     int     `json:"batch"`
+	LR        float64 `json:"lr"`
+	Epochs    float64 `json:"epochs"` // budget in passes over the subset...
+	MinSteps  int     `json:"min_steps"`
+	MaxSteps  int     `json:"max_steps"`  // ...held in [MinSteps, MaxSteps]
+	EvalEvery int     `json:"eval_every"` // validation NLL every N steps
+	ValLimit  int     `json:"val_limit"`  // validation grids per curve point (0: all)
+
+	Samples int     `json:"samples"` // samples scored per run and setting
+	TopK    int     `json:"top_k"`   // the truncated sampling setting
+	CFG     float64 `json:"cfg"`     // guidance scale when sampling
+}
+
+// DefaultConfig is the full default study: sizes 500 to the whole pool
+// (60,000 asks for all 55,000 grids before the validation split), the three
+// losses, three seeds and a sweep of 4 alphas x 3 perplexities x 3
+// temperatures at size 500.
+func DefaultConfig() Config {
+	return Config{
+		Sizes: []int{500, 2000, 10000, 60000}, Losses: []string{"ce", "smooth", "dist2"}, Seeds: 3,
+		Alphas: []float64{0.03, 0.1, 0.3, 1}, Perplexities: []float64{2, 8, 32}, Temperatures: []float64{1, 0.9, 0.8},
+		SweepSizes: []int{500}, Distance: "l2", Smoothing: 0.1, ValSize: 5000,
+		Dim: 128, Layers: 4, Heads: 4, MLP: 512, Batch: 64, LR: 6e-4,
+		Epochs: 60, MinSteps: 300, MaxSteps: 1000, EvalEvery: 100, ValLimit: 2000,
+		Samples: 1000, TopK: 50, CFG: 1.5,
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case len(c.Sizes) == 0 || len(c.Losses) == 0 || c.Seeds < 1:
+		return fmt.Errorf("study: sizes %v, losses %v, %d seeds: want at least one of each", c.Sizes, c.Losses, c.Seeds)
+	case len(c.Alphas) == 0 || len(c.Perplexities) == 0 || len(c.Temperatures) == 0:
+		return fmt.Errorf("study: alphas %v, perplexities %v, temperatures %v: want at least one of each", c.Alphas, c.Perplexities, c.Temperatures)
+	case c.Batch < 1 || !(c.LR > 0) || !(c.Epochs > 0) || c.MinSteps < 1 || c.MaxSteps < c.MinSteps || c.EvalEvery < 1:
+		return fmt.Errorf("study: batch %d, lr %v, epochs %v, steps [%d, %d], eval every %d: want positive values and min <= max",
+			c.Batch, c.LR, c.Epochs, c.MinSteps, c.MaxSteps, c.EvalEvery)
+	case c.Samples < 10 || c.TopK < 0 || !(c.CFG >= 0):
+		return fmt.Errorf("study: %d samples, top-k %d, guidance %v: want >= 10 samples, top-k >= 0, guidance >= 0", c.Samples, c.TopK, c.CFG)
+	case c.ValSize < 1:
+		return fmt.Errorf("study: validation size %d: want at least 1", c.ValSize)
+	}
+	for _, s := range append(slices.Clone(c.Sizes), c.SweepSizes...) {
+		if s < 10 {
+			return fmt.Errorf("study: size %d: want at least 10 grids (one per class)", s)
+		}
+	}
+	for _, l := range c.Losses {
+		if _, err := dist2.ParseKind(l); err != nil {
+			return fmt.Errorf("study: %w", err)
+		}
+	}
+	for _, t := range c.Temperatures {
+		if !(t > 0) || math.IsInf(t, 0) {
+			return fmt.Errorf("study: temperature %v: want a number > 0", t)
+		}
+	}
+	if _, err := dist2.ParseVectorKind(c.Distance); err != nil {
+		return fmt.Errorf("study: %w", err)
+	}
+	return nil
+}
+
+// Steps is a run's budget at size n: Epochs passes at Batch, in [MinSteps, MaxSteps].
+func (c Config) Steps(n int) int {
+	s := int(math.Ceil(c.Epochs * float64(n) / float64(c.batch(n))))
+	return min(max(s, c.MinSteps), c.MaxSteps)
+}
+
+func (c Config) batch(n int) int { return min(c.Batch, n) }
+
+// trainConfig is a run's optimiser: the generator's defaults at the study's rate.
+func (c Config) trainConfig(n int, seed uint64) generator.TrainConfig {
+	t := generator.DefaultTrainConfig()
+	t.Batch, t.LR, t.Steps, t.Seed = c.batch(n), c.LR, c.Steps(n), seed
+	t.Warmup = min(t.Warmup, t.Steps/10)
+	return t
+}
+
+// Setting is one point of the DIST2 sweep.
+type Setting struct {
+	Alpha       float64 `json:"alpha"`
+	Perplexity  float64 `json:"perplexity"`
+	Temperature float64 `json:"temperature"`
+}
+
+// RunSpec names one generator of the study.
+type RunSpec struct {
+	Name       string  `json:"name"`
+	Sweep      bool    `json:"sweep,omitempty"` // a run of the DIST2 sweep
+	Size       int     `json:"size"`
+	Loss       string  `json:"loss"`
+	Seed       uint64  `json:"seed"`
+	Alpha      float64 `json:"alpha,omitempty"`
+	Perplexity float64 `json:"perplexity,omitempty"`
+}
+
+// swept reports whether the study searches the DIST2 setting.
+func (c Config) swept() bool {
+	return slices.Contains(c.Losses, "dist2") && len(c.Alphas)*len(c.Perplexities)*len(c.Temperatures) > 1
+}
+
+// Plan lists the study's runs in their stable order: the sweep (by size,
+// alpha, perplexity), then the main runs by size, loss and seed. The main
+// dist2 runs carry no setting yet: it is the sweep's choice (or the one
+// given when nothing is swept).
+func (c Config) Plan() []RunSpec {
+	var runs []RunSpec
+	if c.swept() {
+		for _, n := range c.SweepSizes {
+			for _, a := range c.Alphas {
+				for _, p := range c.Perplexities {
+					runs = append(runs, RunSpec{Name: fmt.Sprintf("sweep-n%d-a%s-p%s", n, num(a), num(p)), Sweep: true,
+						Size: n, Loss: "dist2", Seed: 1, Alpha: a, Perplexity: p})
+				}
+			}
+		}
+	}
+	for _, n := range c.Sizes {
+		for _, l := range c.Losses {
+			for s := 1; s <= c.Seeds; s++ {
+				runs = append(runs, RunSpec{Name: fmt.Sprintf("n%d-%s-s%d", n, l, s), Size: n, Loss: l, Seed: uint64(s)})
+			}
+		}
+	}
+	return runs
+}
+
+// num writes a number short and exactly: 0.1, 32.
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// Shard is the part I (1-based) of N of a study that one worker runs.
+type Shard struct{ I, N int }
+
+// ParseShard reads "I/N".
+func ParseShard(s string) (Shard, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return Shard{}, fmt.Errorf("study: shard %q: want I/N with 1 <= I <= N", s)
+	}
+	return Shard{i, n}, nil
+}
+
+// Has reports whether run k of the plan belongs to the shard.
+func (s Shard) Has(k int) bool { return s.N <= 1 || k%s.N == s.I-1 }

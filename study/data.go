@@ -1,0 +1,113 @@
+package study
+
+import (
+	"fmt"
+
+	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/metrics"
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+// Data is what a study runs on: one tokenizer's grids of a labelled set, the
+// pictures the scores compare samples with, and the classifier whose
+// features they compare.
+type Data struct {
+	VQ      *vqvae.Model
+	Classes []string         // class names by label
+	Train   generator.Tokens // the whole training split, labelled
+	Test    generator.Tokens // the test split, labelled: final scores only
+	// TrainPix and TestPix are the images of the splits (channel-major in
+	// [-1, 1]); the validation images are the last ValSize of TrainPix.
+	TrainPix, TestPix []float32
+	LeNet             *metrics.LeNet
+}
+
+// split is Data cut for a Config: the pool, the validation grids, and the
+// classifier's features of the validation and test images.
+type split struct {
+	Data
+	pool, val          generator.Tokens
+	valFeat, testFeat  []float32
+	nVal, nTest, nFeat int
+}
+
+func (c Config) split(d Data) (*split, error) {
+	if d.Train.Labels == nil || d.Test.Labels == nil {
+		return nil, fmt.Errorf("study: the training and test grids need labels")
+	}
+	if d.Train.N <= c.ValSize {
+		return nil, fmt.Errorf("study: %d training grids: want more than the %d held out for validation", d.Train.N, c.ValSize)
+	}
+	per := len(d.TrainPix) / d.Train.N
+	if per*d.Train.N != len(d.TrainPix) || per*d.Test.N != len(d.TestPix) {
+		return nil, fmt.Errorf("study: %d and %d pixels for %d training and %d test grids: want images of one size",
+			len(d.TrainPix), len(d.TestPix), d.Train.N, d.Test.N)
+	}
+	s := &split{Data: d, nVal: c.ValSize, nTest: d.Test.N}
+	cut := d.Train.N - c.ValSize
+	s.pool, s.val = d.Train.Slice(0, cut), d.Train.Slice(cut, d.Train.N)
+	var err error
+	if s.valFeat, _, err = d.LeNet.Run(d.TrainPix[cut*per:], c.ValSize); err != nil {
+		return nil, err
+	}
+	if s.testFeat, _, err = d.LeNet.Run(d.TestPix, d.Test.N); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Balanced returns the indices of a class-balanced subset of n grids: the
+// first n/classes grids of each class in order (the remainder of n/classes
+// going to the lowest classes), or every index when n covers the whole set.
+// It depends on the labels only, so that every loss and seed trains on the
+// same grids.
+func Balanced(labels []int32, classes, n int) ([]int, error) {
+	if n >= len(labels) {
+		idx := make([]int, len(labels))
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx, nil
+	}
+	want := make([]int, classes)
+	for c := range want {
+		want[c] = n / classes
+		if c < n%classes {
+			want[c]++
+		}
+	}
+	var idx []int
+	for i, l := range labels {
+		if l < 0 || int(l) >= classes {
+			return nil, fmt.Errorf("study: label %d of grid %d: want a class in [0, %d)", l, i, classes)
+		}
+		if want[l] > 0 {
+			want[l]--
+			idx = append(idx, i)
+		}
+	}
+	for c, w := range want {
+		if w > 0 {
+			return nil, fmt.Errorf("study: a balanced subset of %d grids needs %d more of class %d than the pool has", n, w, c)
+		}
+	}
+	return idx, nil
+}
+
+// gather copies the grids idx of t.
+func gather(t generator.Tokens, idx []int) generator.Tokens {
+	g := generator.Tokens{Codes: make([]int32, 0, len(idx)*t.Len), Labels: make([]int32, 0, len(idx)), N: len(idx), Len: t.Len}
+	for _, i := range idx {
+		g.Codes = append(g.Codes, t.Codes[i*t.Len:(i+1)*t.Len]...)
+		g.Labels = append(g.Labels, t.Labels[i])
+	}
+	return g
+}
+
+// head returns the first n grids of t (all when n is 0 or more than t has).
+func head(t generator.Tokens, n int) generator.Tokens {
+	if n <= 0 || n >= t.N {
+		return t
+	}
+	return t.Slice(0, n)
+}

@@ -1,0 +1,345 @@
+package study
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/nn"
+)
+
+// Result is one scored run, as results.json lists it. Sweep runs are scored
+// against the validation split, main runs against the test split (Against
+// says which); fields ending in _last score the last checkpoint of the
+// budget, the others the best one.
+type Result struct {
+	RunSpec
+	Against          string   `json:"against"`
+	Tau              float64  `json:"tau,omitempty"`
+	Steps            int      `json:"steps"`
+	BestStep         int      `json:"best_step"`
+	TrainSeconds     float64  `json:"train_seconds"`
+	ValNLL           float64  `json:"val_nll_bits"`
+	TestNLL          float64  `json:"test_nll_bits,omitempty"`
+	TrainNLL         float64  `json:"train_nll_bits"`
+	Gap              float64  `json:"nll_gap_bits"` // validation - training NLL
+	TokenAcc         float64  `json:"token_acc"`
+	ExpectedDistance float64  `json:"expected_distance"`
+	NearCopies       float64  `json:"near_copies"`
+	FLDT1            float64  `json:"fld_t1"`
+	FLDNovelT1       *float64 `json:"fld_novel_t1"`
+	FLDTopK          float64  `json:"fld_topk"`
+	KIDT1            float64  `json:"kid_t1"` // x 10^3
+	KIDStdT1         float64  `json:"kid_std_t1"`
+	PrecisionT1      float64  `json:"precision_t1"`
+	RecallT1         float64  `json:"recall_t1"`
+	ClassAccT1       float64  `json:"class_acc_t1"`
+	TestNLLLast      float64  `json:"test_nll_bits_last,omitempty"`
+	NearCopiesLast   float64  `json:"near_copies_last"`
+	FLDT1Last        float64  `json:"fld_t1_last"`
+	FLDNovelT1Last   *float64 `json:"fld_novel_t1_last"`
+	ClassAccT1Last   float64  `json:"class_acc_t1_last"`
+	Samples          string   `json:"samples,omitempty"` // tokens [N, H, W] of the best checkpoint at T=1, relative to the study folder
+	Curve            []Point  `json:"curve"`
+	Scores           []Scores `json:"scores"`      // the best checkpoint at each temperature, then top-k
+	ScoresLast       []Scores `json:"scores_last"` // the last checkpoint at temperature 1
+}
+
+// at returns the scores of temperature t without truncation.
+func (r Result) at(t float64) (Scores, bool) {
+	for _, s := range r.Scores {
+		if s.Temperature == t && s.TopK == 0 {
+			return s, true
+		}
+	}
+	return Scores{}, false
+}
+
+// Options say where a study runs and which part of it.
+type Options struct {
+	Dir   string
+	Shard Shard
+	// With lists other folders of the same study (other shards) whose
+	// finished sweep runs count when choosing the DIST2 setting.
+	With []string
+	Logf func(format string, args ...any) // progress; nil is silent
+}
+
+const (
+	specFile    = "study.json"
+	resultFile  = "result.json"
+	resultsFile = "results.json"
+)
+
+// ErrNeedSweep reports main dist2 runs that wait for sweep runs of other
+// shards.
+var ErrNeedSweep = errors.New("study: the DIST2 runs need the whole sweep")
+
+// Run runs the study's runs of o.Shard into o.Dir (keeping finished runs,
+// resuming unfinished ones), then writes results.json, report.md and
+// report.html over the runs the folder holds.
+func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if err := claim(o.Dir, c); err != nil {
+		return nil, err
+	}
+	s, err := c.split(d)
+	if err != nil {
+		return nil, err
+	}
+	plan := c.Plan()
+	mine := func(k int, r RunSpec) bool { return o.Shard.Has(k) }
+	var waiting []string
+	// The sweep, the main ce and smooth runs, then the main dist2 runs, which
+	// need the sweep's choice.
+	for pass := range 3 {
+		var choice *Choice
+		if pass == 2 {
+			if choice, err = c.choose(append([]string{o.Dir}, o.With...)); err != nil {
+				if !errors.Is(err, ErrNeedSweep) {
+					return nil, err
+				}
+				waiting = append(waiting, err.Error())
+			}
+		}
+		for k, r := range plan {
+			switch {
+			case !mine(k, r), pass == 0 && !r.Sweep, pass == 1 && (r.Sweep || r.Loss == "dist2"), pass == 2 && (r.Sweep || r.Loss != "dist2"):
+				continue
+			case pass == 2 && choice == nil:
+				waiting = append(waiting, r.Name)
+				continue
+			case pass == 2:
+				r.Alpha, r.Perplexity = choice.Alpha, choice.Perplexity
+			}
+			if _, err := c.runOne(ctx, s, r, o.Dir, logf); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res, err := Merge(o.Dir, []string{o.Dir}, d.VQ, d.Classes)
+	if err != nil {
+		return nil, err
+	}
+	if len(waiting) > 0 {
+		return res, fmt.Errorf("%w: %s; run the other shards, then this one again with --with their folders", ErrNeedSweep, strings.Join(waiting, ", "))
+	}
+	return res, nil
+}
+
+// claim writes the study's Config into dir, or checks that the one there is c.
+func claim(dir string, c Config) error {
+	path := filepath.Join(dir, specFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		return nn.WriteJSON(path, c)
+	}
+	if err != nil {
+		return err
+	}
+	var saved Config
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if !reflect.DeepEqual(saved, c) {
+		return fmt.Errorf("%s holds another study (%s): continue it with its own settings, or choose another folder", dir, diff(saved, c))
+	}
+	return nil
+}
+
+// diff names the first setting two configs disagree on.
+func diff(saved, given Config) string {
+	a, b := reflect.ValueOf(saved), reflect.ValueOf(given)
+	for i := range a.NumField() {
+		if !reflect.DeepEqual(a.Field(i).Interface(), b.Field(i).Interface()) {
+			return fmt.Sprintf("%s saved %v, given %v", a.Type().Field(i).Name, a.Field(i).Interface(), b.Field(i).Interface())
+		}
+	}
+	return "no difference"
+}
+
+// runOne trains and scores one run, or reads its result when it is done.
+func (c Config) runOne(ctx context.Context, s *split, r RunSpec, dir string, logf func(string, ...any)) (Result, error) {
+	rdir := filepath.Join(dir, "runs", r.Name)
+	if res, err := readResult(filepath.Join(rdir, resultFile)); err == nil {
+		if res.RunSpec != r {
+			return res, fmt.Errorf("%s is %+v: the study now wants %+v", rdir, res.RunSpec, r)
+		}
+		return res, nil
+	}
+	idx, err := Balanced(s.pool.Labels, len(s.Classes), r.Size)
+	if err != nil {
+		return Result{}, err
+	}
+	subset := gather(s.pool, idx)
+	logf("run %s: %d grids, %d steps", r.Name, subset.N, c.Steps(subset.N))
+	t, err := c.train(ctx, s, r, subset, rdir, logf)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{RunSpec: r, Against: "test", Tau: t.loss.Tau, BestStep: t.bestStep, TrainSeconds: t.seconds, Curve: t.curve}
+	res.Steps = c.Steps(subset.N)
+	real, nReal := s.testFeat, s.nTest
+	if r.Sweep {
+		res.Against, real, nReal = "validation", s.valFeat, s.nVal
+	}
+	dist, err := s.VQ.Codebook.Distance(dist2.SquaredL2)
+	if err != nil {
+		return res, err
+	}
+	ev := func(m *generator.Model, t generator.Tokens) (generator.Eval, error) { return m.Evaluate(t, dist) }
+	val, err := ev(t.best, s.val)
+	if err != nil {
+		return res, err
+	}
+	tr, err := ev(t.best, head(subset, s.nVal))
+	if err != nil {
+		return res, err
+	}
+	res.ValNLL, res.TrainNLL, res.Gap = val.NLL, tr.NLL, val.NLL-tr.NLL
+	res.TokenAcc, res.ExpectedDistance = val.Accuracy, val.ExpectedDistance
+	if !r.Sweep {
+		te, err := ev(t.best, s.Test)
+		if err != nil {
+			return res, err
+		}
+		tl, err := ev(t.last, s.Test)
+		if err != nil {
+			return res, err
+		}
+		res.TestNLL, res.TestNLLLast = te.NLL, tl.NLL
+		res.TokenAcc, res.ExpectedDistance = te.Accuracy, te.ExpectedDistance
+	}
+	sc := generator.SampleConfig{Temperature: 1, TopP: 1, CFG: c.CFG, Seed: r.Seed}
+	var samples []int32
+	var classes []int32
+	for _, temp := range c.Temperatures {
+		sc.Temperature = temp
+		got, tokens, cls, err := c.score(ctx, s, t.best, subset, sc, real, nReal)
+		if err != nil {
+			return res, err
+		}
+		res.Scores = append(res.Scores, got)
+		if temp == 1 {
+			samples, classes = tokens, cls
+		}
+	}
+	sc.Temperature = 1
+	if samples == nil {
+		got, tokens, cls, err := c.score(ctx, s, t.best, subset, sc, real, nReal)
+		if err != nil {
+			return res, err
+		}
+		res.Scores, samples, classes = append(res.Scores, got), tokens, cls
+	}
+	if c.TopK > 0 && !r.Sweep {
+		sc.TopK = c.TopK
+		got, _, _, err := c.score(ctx, s, t.best, subset, sc, real, nReal)
+		if err != nil {
+			return res, err
+		}
+		res.Scores = append(res.Scores, got)
+		res.FLDTopK = got.FLD
+		sc.TopK = 0
+	}
+	last, _, _, err := c.score(ctx, s, t.last, subset, sc, real, nReal)
+	if err != nil {
+		return res, err
+	}
+	res.ScoresLast = []Scores{last}
+	t1, _ := res.at(1)
+	res.NearCopies, res.FLDT1, res.FLDNovelT1, res.KIDT1, res.KIDStdT1 = t1.NearCopies, t1.FLD, t1.FLDNovel, t1.KID, t1.KIDStd
+	res.PrecisionT1, res.RecallT1, res.ClassAccT1 = t1.Precision, t1.Recall, t1.ClassAcc
+	res.NearCopiesLast, res.FLDT1Last, res.FLDNovelT1Last, res.ClassAccT1Last = last.NearCopies, last.FLD, last.FLDNovel, last.ClassAcc
+	if !r.Sweep {
+		res.Samples = filepath.Join("samples", r.Name+".npy")
+		g := s.VQ.Config.Grid()
+		if err := mkdirFor(filepath.Join(dir, res.Samples)); err != nil {
+			return res, err
+		}
+		if err := imageio.SaveTokens(filepath.Join(dir, res.Samples), &imageio.Tokens{Codes: samples, Labels: classes, N: c.Samples, H: g, W: g}); err != nil {
+			return res, err
+		}
+	}
+	logf("run %s: best step %d of %d, %s nll %.3f bits, near copies %.1f%%, FLD %.2f (novel %s), class acc %.3f",
+		r.Name, res.BestStep, res.Steps, res.Against, map[bool]float64{true: res.ValNLL, false: res.TestNLL}[r.Sweep],
+		100*res.NearCopies, res.FLDT1, fmtOpt(res.FLDNovelT1, "%.2f"), res.ClassAccT1)
+	return res, nn.WriteJSON(filepath.Join(rdir, resultFile), res)
+}
+
+func fmtOpt(v *float64, format string) string {
+	if v == nil || math.IsNaN(*v) {
+		return "-"
+	}
+	return fmt.Sprintf(format, *v)
+}
+
+func readResult(path string) (Result, error) {
+	var r Result
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// readRuns reads the finished runs under the study folders dirs, the first
+// folder's copy of a run winning.
+func readRuns(dirs []string) ([]Result, map[string]string, error) {
+	var out []Result
+	from := map[string]string{}
+	for _, dir := range dirs {
+		paths, err := filepath.Glob(filepath.Join(dir, "runs", "*", resultFile))
+		if err != nil {
+			return nil, nil, err
+		}
+		slices.Sort(paths)
+		for _, p := range paths {
+			r, err := readResult(p)
+			if err != nil {
+				return nil, nil, err
+			}
+			if _, dup := from[r.Name]; dup {
+				continue
+			}
+			from[r.Name] = dir
+			out = append(out, r)
+		}
+	}
+	return out, from, nil
+}
+
+// copyFile copies src to dst through a temporary file.
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return imageio.WriteFile(dst, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
+}
+
+func mkdirFor(path string) error { return os.MkdirAll(filepath.Dir(path), 0o755) }

@@ -1,0 +1,168 @@
+package study
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/vqtool/vqtool/nn"
+)
+
+func TestBalanced(t *testing.T) {
+	labels := []int32{0, 1, 0, 2, 1, 0, 2, 2, 1, 0}
+	idx, err := Balanced(labels, 3, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{0, 1, 2, 3, 4, 6}
+	if len(idx) != len(want) {
+		t.Fatalf("got %v, want %v", idx, want)
+	}
+	for i := range want {
+		if idx[i] != want[i] {
+			t.Fatalf("got %v, want %v", idx, want)
+		}
+	}
+	// A remainder goes to the lowest classes; a smaller subset is a prefix
+	// of every class's share.
+	idx, _ = Balanced(labels, 3, 4)
+	if got := []int{0, 1, 2, 3}; len(idx) != 4 || idx[2] != got[2] || idx[3] != got[3] {
+		t.Errorf("size 4: %v, want %v", idx, got)
+	}
+	if all, _ := Balanced(labels, 3, 100); len(all) != len(labels) {
+		t.Errorf("a size over the pool: %d grids, want all %d", len(all), len(labels))
+	}
+	if _, err := Balanced([]int32{0, 0, 0, 1, 2, 2, 2}, 3, 6); err == nil {
+		t.Error("2 grids of class 1 from a pool with one were accepted")
+	}
+}
+
+func TestPlanAndShards(t *testing.T) {
+	c := DefaultConfig()
+	plan := c.Plan()
+	sweep := len(c.SweepSizes) * len(c.Alphas) * len(c.Perplexities)
+	main := len(c.Sizes) * len(c.Losses) * c.Seeds
+	if len(plan) != sweep+main {
+		t.Fatalf("%d runs, want %d sweep + %d main", len(plan), sweep, main)
+	}
+	names := map[string]bool{}
+	for k, r := range plan {
+		if names[r.Name] {
+			t.Errorf("run %s twice", r.Name)
+		}
+		names[r.Name] = true
+		if (k < sweep) != r.Sweep {
+			t.Errorf("run %d (%s): the sweep comes first", k, r.Name)
+		}
+	}
+	for _, n := range []int{1, 2, 3, 7} {
+		count := make([]int, len(plan))
+		for i := 1; i <= n; i++ {
+			for k := range plan {
+				if (Shard{i, n}).Has(k) {
+					count[k]++
+				}
+			}
+		}
+		for k, c := range count {
+			if c != 1 {
+				t.Errorf("%d shards: run %d in %d shards, want 1", n, k, c)
+			}
+		}
+	}
+	for _, bad := range []string{"0/2", "3/2", "1", "a/b", "1/0"} {
+		if _, err := ParseShard(bad); err == nil {
+			t.Errorf("shard %q accepted", bad)
+		}
+	}
+	if s, err := ParseShard("2/3"); err != nil || s != (Shard{2, 3}) {
+		t.Errorf("2/3: %v %v", s, err)
+	}
+	if got := c.Steps(500); got != 469 {
+		t.Errorf("steps at 500: %d, want ceil(60*500/64) = 469", got)
+	}
+	if got := c.Steps(55000); got != c.MaxSteps {
+		t.Errorf("steps at 55000: %d, want the ceiling %d", got, c.MaxSteps)
+	}
+	if got := c.Steps(100); got != c.MinSteps {
+		t.Errorf("steps at 100: %d, want the floor %d", got, c.MinSteps)
+	}
+}
+
+func TestCurveResume(t *testing.T) {
+	dir := t.TempDir()
+	curve := []Point{{100, 6}, {200, 5.5}, {300, 5.6}, {400, 5.4}}
+	if err := nn.WriteJSON(filepath.Join(dir, curveFile), curve); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readCurve(dir, 300) // the checkpoint is at 300: the point at 400 was written after it
+	if err != nil || len(got) != 3 || bestPoint(got) != 1 {
+		t.Errorf("curve at step 300: %v (best %d), %v; want 3 points, best at index 1", got, bestPoint(got), err)
+	}
+	if bestPoint(nil) != -1 || bestPoint(curve) != 3 {
+		t.Error("bestPoint is wrong")
+	}
+	os.WriteFile(filepath.Join(dir, curveFile), []byte("{"), 0o644)
+	if _, err := readCurve(dir, 300); err == nil {
+		t.Error("a broken curve.json was accepted")
+	}
+}
+
+func f64(v float64) *float64 { return &v }
+
+func TestChoice(t *testing.T) {
+	c := DefaultConfig()
+	c.Alphas, c.Perplexities, c.Temperatures, c.SweepSizes = []float64{0.1, 1}, []float64{8}, []float64{1, 0.8}, []int{500}
+	runs := []Result{
+		{RunSpec: RunSpec{Name: "sweep-n500-a0.1-p8", Sweep: true, Size: 500, Loss: "dist2", Alpha: 0.1, Perplexity: 8},
+			Scores: []Scores{{Temperature: 1, FLD: 3, FLDNovel: f64(9)}, {Temperature: 0.8, FLD: 2, FLDNovel: f64(7)}}},
+	}
+	if _, err := c.chooseFrom(runs); !errors.Is(err, ErrNeedSweep) {
+		t.Fatalf("an incomplete sweep: %v, want ErrNeedSweep", err)
+	}
+	runs = append(runs, Result{RunSpec: RunSpec{Name: "sweep-n500-a1-p8", Sweep: true, Size: 500, Loss: "dist2", Alpha: 1, Perplexity: 8},
+		Scores: []Scores{{Temperature: 1, FLD: 1, FLDNovel: f64(8)}, {Temperature: 0.8, FLD: 0.5, FLDNovel: nil}}})
+	ch, err := c.chooseFrom(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lowest novel FLD wins (alpha 0.1 at T=0.8), not the lowest FLD of
+	// a setting that mostly copies (alpha 1 at T=0.8, too few novel samples).
+	if want := (Setting{0.1, 8, 0.8}); ch.Setting != want || ch.Score != 7 || !ch.Swept {
+		t.Errorf("chose %+v, want %+v with score 7", ch, want)
+	}
+	c.Alphas, c.Temperatures = []float64{0.3}, []float64{1}
+	if ch, _ := c.chooseFrom(nil); ch.Swept || ch.Alpha != 0.3 {
+		t.Errorf("one setting: %+v, want it unswept", ch)
+	}
+}
+
+func TestComparisons(t *testing.T) {
+	c := DefaultConfig()
+	c.Sizes, c.Losses, c.Seeds = []int{500}, []string{"ce", "dist2"}, 3
+	var runs []Result
+	for s := uint64(1); s <= 3; s++ {
+		runs = append(runs,
+			Result{RunSpec: RunSpec{Name: "ce", Size: 500, Loss: "ce", Seed: s}, TestNLL: 6 + 0.1*float64(s)},
+			Result{RunSpec: RunSpec{Name: "d", Size: 500, Loss: "dist2", Seed: s}, TestNLL: 5 + 0.1*float64(s) + 0.01*float64(s*s)})
+	}
+	var got *Comparison
+	for _, cm := range comparisons(runs, c) {
+		if cm.Metric == "test_nll_bits" {
+			got = &cm
+		}
+	}
+	if got == nil {
+		t.Fatal("no test NLL comparison")
+	}
+	// Differences -0.99, -0.96, -0.91: mean -0.953333, sd 0.040415, t(2) 4.303.
+	h := 4.303 * 0.0404145 / math.Sqrt(3)
+	if got.NPairs != 3 || math.Abs(got.MeanDiff+0.953333) > 1e-5 || math.Abs(got.CI95[0]-(-0.953333-h)) > 1e-4 || !got.Detected() {
+		t.Errorf("got %+v, want mean -0.9533 ± %.4f over 3 pairs, detected", *got, h)
+	}
+	if (Comparison{NPairs: 3, CI95: [2]float64{-1, 1}}).Detected() {
+		t.Error("an interval holding 0 counts as a difference")
+	}
+}
