@@ -36,7 +36,7 @@ var ErrNoCheckpoint = nn.ErrNoCheckpoint
 
 // Save writes config.json and model.safetensors into dir.
 func (m *Model) Save(dir string, info Info) error {
-	info.Kind, info.Version, info.Config = kind, 1, m.Config
+	info.Kind, info.Version, info.Config = kind, nn.Version, m.Config
 	c := nn.NewCheckpoint()
 	c.PutParams(m.params)
 	if err := nn.SaveModel(dir, kind, c, info); err != nil {
@@ -67,13 +67,8 @@ func Load(dir string) (*Model, Info, error) {
 	if err != nil {
 		return nil, info, err
 	}
-	path := filepath.Join(dir, nn.ModelFile)
-	c, err := nn.LoadCheckpoint(path)
-	if err != nil {
+	if err := nn.LoadWeights(dir, m.params); err != nil {
 		return nil, info, fmt.Errorf("generator: %w", err)
-	}
-	if err := c.RestoreParams(m.params); err != nil {
-		return nil, info, fmt.Errorf("generator: %s does not match %s: %w", path, nn.ConfigFile, err)
 	}
 	return m, info, nil
 }

@@ -1,12 +1,9 @@
 package metrics
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -192,6 +189,7 @@ func (l *LeNet) Train(images []float32, labels []int32, steps, batch int, lr flo
 // lenetInfo is the config.json of a saved classifier.
 type lenetInfo struct {
 	Kind     string  `json:"kind"`
+	Version  int     `json:"version"`
 	Channels int     `json:"channels"`
 	Size     int     `json:"size"`
 	Classes  int     `json:"classes"`
@@ -203,39 +201,27 @@ const lenetKind = "vqtool.lenet"
 
 // Save writes config.json and model.safetensors into dir.
 func (l *LeNet) Save(dir, data string, accuracy float64) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
 	c := nn.NewCheckpoint()
 	c.PutParams(l.params)
-	c.Meta["kind"] = lenetKind
-	if err := c.Save(filepath.Join(dir, "model.safetensors")); err != nil {
-		return err
+	info := lenetInfo{Kind: lenetKind, Version: nn.Version, Channels: l.Channels, Size: l.Size, Classes: l.Classes, Data: data, Accuracy: accuracy}
+	if err := nn.SaveModel(dir, lenetKind, c, info); err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
-	return nn.WriteJSON(filepath.Join(dir, "config.json"), lenetInfo{Kind: lenetKind, Channels: l.Channels,
-		Size: l.Size, Classes: l.Classes, Data: data, Accuracy: accuracy})
+	return nil
 }
 
 // LoadLeNet reads a classifier saved by Save, and its test accuracy.
 func LoadLeNet(dir string) (*LeNet, float64, error) {
-	buf, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return nil, 0, fmt.Errorf("metrics: %w", err)
-	}
 	var info lenetInfo
-	if err := json.Unmarshal(buf, &info); err != nil || info.Kind != lenetKind {
-		return nil, 0, fmt.Errorf("metrics: %s: not a classifier written by vqtool train-classifier", dir)
+	if err := nn.ReadConfig(dir, lenetKind, "a classifier written by vqtool train-classifier", &info); err != nil {
+		return nil, 0, fmt.Errorf("metrics: %w", err)
 	}
 	l, err := NewLeNet(info.Channels, info.Size, info.Classes, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
-		return nil, 0, err
-	}
-	c, err := nn.LoadCheckpoint(filepath.Join(dir, "model.safetensors"))
-	if err != nil {
-		return nil, 0, fmt.Errorf("metrics: %w", err)
-	}
-	if err := c.RestoreParams(l.params); err != nil {
 		return nil, 0, fmt.Errorf("metrics: %s: %w", dir, err)
+	}
+	if err := nn.LoadWeights(dir, l.params); err != nil {
+		return nil, 0, fmt.Errorf("metrics: %w", err)
 	}
 	return l, info.Accuracy, nil
 }

@@ -44,7 +44,8 @@ func (c *Checkpoint) PutParams(params []*Param) {
 	}
 }
 
-// Get returns the tensor name, checking that it has the wanted shape.
+// Get returns the tensor name, checking that it has the wanted shape and
+// only finite values.
 func (c *Checkpoint) Get(name string, shape ...int) ([]float32, error) {
 	t, ok := c.Tensors[name]
 	if !ok {
@@ -52,6 +53,11 @@ func (c *Checkpoint) Get(name string, shape ...int) ([]float32, error) {
 	}
 	if !slices.Equal(t.Shape, shape) {
 		return nil, fmt.Errorf("tensor %q has shape %v: want %v", name, t.Shape, shape)
+	}
+	for i, v := range t.Data {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("tensor %q holds %v at element %d: want finite weights", name, v, i)
+		}
 	}
 	return t.Data, nil
 }

@@ -20,6 +20,24 @@ const (
 	ResumeFile = "resume.safetensors"
 )
 
+// Version is the version of the checkpoint folders this package writes and
+// reads.
+const Version = 1
+
+// LoadWeights reads dir/model.safetensors into params, by name, checking
+// shapes and that every weight is finite.
+func LoadWeights(dir string, params []*Param) error {
+	path := filepath.Join(dir, ModelFile)
+	c, err := LoadCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	if err := c.RestoreParams(params); err != nil {
+		return fmt.Errorf("%s does not match %s: %w", path, ConfigFile, err)
+	}
+	return nil
+}
+
 // ErrNoCheckpoint reports a folder with no training run to resume.
 var ErrNoCheckpoint = errors.New("no checkpoint")
 
@@ -34,12 +52,19 @@ func ReadConfig(dir, kind, what string, v any) error {
 	if err != nil {
 		return err
 	}
-	var head struct{ Kind string }
+	var head struct {
+		Kind    string
+		Version int
+	}
 	if err := json.Unmarshal(buf, &head); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if head.Kind != kind {
 		return fmt.Errorf("%s: kind %q: want %q (%s)", path, head.Kind, kind, what)
+	}
+	// Version 0 is a file from before versions were written.
+	if head.Version != 0 && head.Version != Version {
+		return fmt.Errorf("%s: version %d: this vqtool reads version %d (%s)", path, head.Version, Version, what)
 	}
 	if err := json.Unmarshal(buf, v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)

@@ -62,7 +62,7 @@ func (m *Model) restoreWeights(c *nn.Checkpoint) error {
 
 // Save writes config.json and model.safetensors into dir, creating it.
 func (m *Model) Save(dir string, info Info) error {
-	info.Kind, info.Version, info.Config = kind, 1, m.Config
+	info.Kind, info.Version, info.Config = kind, nn.Version, m.Config
 	c := nn.NewCheckpoint()
 	m.putWeights(c)
 	if err := nn.SaveModel(dir, kind, c, info); err != nil {

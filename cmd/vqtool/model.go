@@ -5,19 +5,22 @@ import (
 	"github.com/vqtool/vqtool/vqvae"
 )
 
-// modelDataOptions opens data shaped for a model: the model's image size and
-// channels unless the flags say otherwise.
-func modelDataOptions(o dataOptions, info vqvae.Info) dataOptions {
-	if o.Size == 0 {
-		o.Size = info.Config.Size
+// modelDataOptions shapes data for a model: the model's image size and
+// channels. A --size or --channels that differs from the model's is an
+// error naming both, since the model cannot read such images.
+func modelDataOptions(o dataOptions, info vqvae.Info) (dataOptions, error) {
+	c := info.Config
+	if o.Size != 0 && o.Size != c.Size {
+		return o, usagef("--size %d: the model reads %dx%d images (leave --size out to use its size)", o.Size, c.Size, c.Size)
 	}
-	if o.Channels == 0 {
-		o.Channels = info.Config.Channels
+	if o.Channels != 0 && o.Channels != c.Channels {
+		return o, usagef("--channels %d: the model reads %d-channel images (leave --channels out to use its channels)", o.Channels, c.Channels)
 	}
+	o.Size, o.Channels = c.Size, c.Channels
 	if o.Fit == "" && info.Data.Fit != "" {
 		o.Fit = info.Data.Fit
 	}
-	return o
+	return o, nil
 }
 
 // loadVQ reads a VQ-VAE checkpoint folder.
@@ -31,7 +34,10 @@ func loadVQ(path string) (*vqvae.Model, vqvae.Info, error) {
 // openForModel opens --data (or image files given as arguments) at the
 // model's size and channels.
 func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Dataset, error) {
-	o = modelDataOptions(o, info)
+	o, err := modelDataOptions(o, info)
+	if err != nil {
+		return nil, err
+	}
 	if len(files) == 0 {
 		return o.open()
 	}

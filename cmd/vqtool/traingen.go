@@ -162,7 +162,11 @@ func tokensFor(ctx context.Context, file string, o dataOptions, vqPath string, v
 	if err != nil {
 		return nil, nil, "", err
 	}
-	cache, err := tokenCache(vqPath, modelDataOptions(o, info), fallback)
+	shaped, err := modelDataOptions(o, info)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	cache, err := tokenCache(vqPath, shaped, fallback)
 	if err != nil {
 		return nil, nil, "", err
 	}

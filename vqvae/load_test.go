@@ -1,0 +1,62 @@
+package vqvae
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vqtool/vqtool/nn"
+)
+
+// copyFixture copies the committed small tokenizer into a temporary folder.
+func copyFixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{nn.ConfigFile, nn.ModelFile} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "fmnist-small.vq", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// A NaN weight and an unknown config version are errors that name them,
+// not a model that decodes black patches.
+func TestLoadRejectsNaNAndUnknownVersions(t *testing.T) {
+	dir := copyFixture(t)
+	if _, _, err := Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, nn.ModelFile)
+	c, err := nn.LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tensor := range c.Tensors {
+		if strings.Contains(name, "codebook") {
+			tensor.Data[3] = float32(math.NaN())
+			break
+		}
+	}
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "NaN") || !strings.Contains(err.Error(), "codebook") {
+		t.Errorf("a NaN codebook entry: %v, want an error naming the tensor and NaN", err)
+	}
+
+	dir = copyFixture(t)
+	cfg := filepath.Join(dir, nn.ConfigFile)
+	b, _ := os.ReadFile(cfg)
+	b = []byte(strings.Replace(string(b), `"version": 1`, `"version": 7`, 1))
+	os.WriteFile(cfg, b, 0o644)
+	if _, _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "version 7") {
+		t.Errorf("version 7: %v, want an error naming the version", err)
+	}
+}
