@@ -29,6 +29,9 @@ type Info struct {
 	Step    int                `json:"step"`
 	Train   *TrainConfig       `json:"train,omitempty"`
 	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Flags are the command-line settings that started the run, which a
+	// resumed run keeps.
+	Flags map[string]string `json:"flags,omitempty"`
 }
 
 // ErrNoCheckpoint reports a folder with no run to resume.

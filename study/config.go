@@ -54,7 +54,7 @@ func DefaultConfig() Config {
 		Alphas: []float64{0.03, 0.1, 0.3, 1}, Perplexities: []float64{2, 8, 32}, Temperatures: []float64{1, 0.9, 0.8},
 		SweepSizes: []int{500}, Distance: "l2", Smoothing: 0.1, ValSize: 5000,
 		Dim: 128, Layers: 4, Heads: 4, MLP: 512, Batch: 64, LR: 6e-4,
-		Epochs: 60, MinSteps: 300, MaxSteps: 800, EvalEvery: 100, ValLimit: 2000,
+		Epochs: 60, MinSteps: 300, MaxSteps: 600, EvalEvery: 100, ValLimit: 2000,
 		Samples: 1000, TopK: 50, CFG: 1.5,
 	}
 }

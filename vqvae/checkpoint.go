@@ -22,6 +22,9 @@ type Info struct {
 	Step    int                `json:"step"`
 	Train   *TrainConfig       `json:"train,omitempty"`
 	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Flags are the command-line settings that started the run, which a
+	// resumed run keeps.
+	Flags map[string]string `json:"flags,omitempty"`
 }
 
 // DataInfo records the data a model was trained on and how pixels were scaled.

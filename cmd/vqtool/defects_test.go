@@ -6,8 +6,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vqtool/vqtool/generator"
 )
 
 const smallVQ = "../../testdata/fmnist-small.vq"
@@ -41,5 +44,100 @@ func TestShapeFlagsMustMatchTheModel(t *testing.T) {
 	ro.Size, ro.Channels = 28, 1 // the model's own values are fine
 	if err := runReconstruct(context.Background(), &bytes.Buffer{}, ro); err != nil {
 		t.Errorf("reconstruct with the model's own size and channels: %v", err)
+	}
+}
+
+// execute runs the vqtool command line args as main does, without exiting.
+func execute(t *testing.T, args ...string) error {
+	t.Helper()
+	root := newRootCommand()
+	root.SetArgs(append(args, "--quiet"))
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	return root.ExecuteContext(context.Background())
+}
+
+// --resume keeps the settings a run was started with: a flag given again
+// with another value is an error naming it, its saved value and the given
+// one; flags left out take the saved values, not the defaults.
+func TestResumeKeepsTheRunsSettings(t *testing.T) {
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "gen")
+	base := []string{"train-gen", "--vq", smallVQ, "--data", "embedded", "--limit", "64", "--out", gen,
+		"--batch", "8", "--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32", "--eval-limit", "20", "--eval-every", "2", "--save-every", "2"}
+	if err := execute(t, append(base, "--loss", "dist2", "--tau", "0.5", "--steps", "2")...); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ flag, value, saved string }{
+		{"--loss", "ce", "dist2"}, {"--tau", "auto", "0.5"}, {"--steps", "9", "2"}, {"--vq", "elsewhere.vq", smallVQ}, {"--limit", "32", "64"},
+	} {
+		err := execute(t, "train-gen", "--resume", "--out", gen, c.flag, c.value)
+		wantUsage(t, "train-gen --resume "+c.flag+" "+c.value, err, c.flag+" "+c.value, c.flag+" "+c.saved)
+	}
+	// Resumed with no settings, the run keeps tau 0.5 (the default is auto).
+	if err := execute(t, "train-gen", "--resume", "--out", gen); err != nil {
+		t.Fatal(err)
+	}
+	info, err := generator.ReadInfo(gen)
+	if err != nil || info.Loss.Kind != "dist2" || info.Loss.Tau != 0.5 || info.Loss.TauAuto || info.Step != 2 {
+		t.Errorf("after resume: %+v, %v; want dist2 at tau 0.5, step 2", info.Loss, err)
+	}
+
+	vq := filepath.Join(dir, "vq")
+	vqBase := []string{"train-vq", "--data", "embedded", "--limit", "64", "--out", vq, "--steps", "2", "--batch", "16",
+		"--codebook-size", "16", "--code-dim", "4", "--hidden", "16", "--res-blocks", "1", "--eval-split", "none", "--save-every", "1"}
+	if err := execute(t, vqBase...); err != nil {
+		t.Fatal(err)
+	}
+	err = execute(t, "train-vq", "--resume", "--out", vq, "--data", "fashion-mnist")
+	wantUsage(t, "train-vq --resume --data fashion-mnist", err, "--data fashion-mnist", "--data embedded")
+	err = execute(t, "train-vq", "--resume", "--out", vq, "--codebook-size", "32")
+	wantUsage(t, "train-vq --resume --codebook-size 32", err, "--codebook-size 32", "--codebook-size 16")
+	if err := execute(t, "train-vq", "--resume", "--out", vq); err != nil {
+		t.Errorf("train-vq --resume with the saved settings: %v", err)
+	}
+}
+
+// A folder that holds a model is not overwritten without --force; a folder
+// another live run holds is refused, naming the holder.
+func TestOutputsAreNotClobbered(t *testing.T) {
+	dir := t.TempDir()
+	vq := filepath.Join(dir, "ow.vq")
+	for _, f := range []string{"config.json", "model.safetensors"} { // a model, as testdata ships one: no resume state
+		b, _ := os.ReadFile(filepath.Join(smallVQ, f))
+		os.MkdirAll(vq, 0o755)
+		os.WriteFile(filepath.Join(vq, f), b, 0o644)
+	}
+	args := []string{"train-vq", "--data", "embedded", "--limit", "32", "--out", vq, "--steps", "1", "--batch", "16",
+		"--codebook-size", "16", "--code-dim", "4", "--hidden", "16", "--res-blocks", "1", "--eval-split", "none"}
+	wantUsage(t, "train-vq over a model", execute(t, args...), vq, "--force")
+	if b, _ := os.ReadFile(filepath.Join(vq, "model.safetensors")); len(b) < 100000 {
+		t.Error("the model was overwritten")
+	}
+	if err := execute(t, append(args, "--force")...); err != nil {
+		t.Errorf("--force: %v", err)
+	}
+
+	// A live holder: this very process, as a second run would see it.
+	busy := filepath.Join(dir, "busy.vq")
+	os.MkdirAll(busy, 0o755)
+	os.WriteFile(filepath.Join(busy, ".vqtool.lock"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+	err := execute(t, append(args[:len(args)-12], "--out", busy, "--steps", "1", "--batch", "16", "--codebook-size", "16", "--code-dim", "4",
+		"--hidden", "16", "--res-blocks", "1", "--eval-split", "none")...)
+	if err == nil || !strings.Contains(err.Error(), busy) || !strings.Contains(err.Error(), strconv.Itoa(os.Getpid())) {
+		t.Errorf("a second writer: %v, want an error naming the folder and the holder's pid", err)
+	}
+}
+
+// A resumed run's metrics.jsonl holds each step once: the steps logged after
+// the checkpoint it resumes from are dropped.
+func TestResumeTruncatesTheLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.jsonl")
+	os.WriteFile(path, []byte("{\"step\":1}\n{\"step\":2}\n{\"epoch\":1}\n{\"step\":3}\n{\"step\":4}\n"), 0o644)
+	if err := truncateLog(path, 2); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "{\"step\":1}\n{\"step\":2}\n{\"epoch\":1}\n" {
+		t.Errorf("got %q", b)
 	}
 }

@@ -129,6 +129,11 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 	if !isNamedSet(o.Data) {
 		return usagef("--data %q: the study needs a labelled set with train and test splits (%s)", o.Data, strings.Join(imageio.Sets, ", "))
 	}
+	release, err := lockRun(o.Out)
+	if err != nil {
+		return err
+	}
+	defer release()
 	start := time.Now()
 	data := dataOptions{Data: o.Data, Split: "train"}
 	vqPath, err := ensureVQ(ctx, o.VQ, data, o.Out, o.VQSteps, c.ValSize)

@@ -96,6 +96,8 @@ type trainGenOptions struct {
 	SaveEvery int
 	SampleCFG float64
 	JSON      bool
+	Force     bool
+	flags     map[string]string // the run's flags, saved with it (set by the command)
 }
 
 func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
@@ -126,6 +128,7 @@ func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.SaveEvery, "save-every", 250, "checkpoint every N steps")
 	f.Float64Var(&o.SampleCFG, "sample-cfg", 2, "guidance scale of the sample grids written during training")
 	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
+	f.BoolVar(&o.Force, "force", false, "overwrite a model in --out")
 }
 
 func newTrainGenCommand() *cobra.Command {
@@ -137,6 +140,14 @@ func newTrainGenCommand() *cobra.Command {
   vqtool train-gen --vq fmnist.vq --tokens train.npy --held-out test.npy --loss ce --limit 1000 --out gen-ce`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Resume {
+				if info, err := generator.ReadInfo(opts.Out); err == nil {
+					if err := restoreRunFlags(cmd, info.Flags, opts.Out); err != nil {
+						return err
+					}
+				}
+			}
+			opts.flags = runFlags(cmd)
 			_, err := runTrainGen(cmd.Context(), cmd.OutOrStdout(), opts)
 			return err
 		},
@@ -323,9 +334,10 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		}
 		logf("resuming %s at step %d of %d", opts.Out, tr.Step, tr.Config.Steps)
 	} else {
-		if _, err := os.Stat(filepath.Join(opts.Out, "resume.safetensors")); err == nil {
-			return usagef("%s already holds a training run: continue it with --resume, or choose another --out", opts.Out)
+		if err := checkFresh(opts.Out, opts.Force); err != nil {
+			return err
 		}
+		info.Flags = opts.flags
 		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
 			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP}
 		if err := cfg.Validate(); err != nil {
@@ -353,6 +365,14 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	info.Loss, info.VQ, info.Data, info.Classes = lossInfo, opts.VQ, opts.Data, classes
 	if opts.Tokens != "" {
 		info.Data = opts.Tokens
+	}
+	release, err := lockRun(opts.Out)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := truncateLog(filepath.Join(opts.Out, "metrics.jsonl"), tr.Step); err != nil {
+		return err
 	}
 	metrics, err := os.OpenFile(filepath.Join(opts.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {

@@ -42,6 +42,8 @@ type trainVQOptions struct {
 	SaveEvery  int
 	EvalSplit  string
 	JSON       bool
+	Force      bool
+	flags      map[string]string // the run's flags, saved with it (set by the command)
 }
 
 func (o *trainVQOptions) AddFlags(cmd *cobra.Command) {
@@ -71,6 +73,7 @@ func (o *trainVQOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.SaveEvery, "save-every", 500, "checkpoint every N steps")
 	f.StringVar(&o.EvalSplit, "eval-split", "test", "held-out split measured at each epoch end (none: skip)")
 	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
+	f.BoolVar(&o.Force, "force", false, "overwrite a model in --out")
 }
 
 func newTrainVQCommand() *cobra.Command {
@@ -82,6 +85,14 @@ func newTrainVQCommand() *cobra.Command {
   vqtool train-vq --data fashion-mnist --out fmnist.vq --resume`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Resume {
+				if info, err := vqvae.ReadInfo(opts.Out); err == nil {
+					if err := restoreRunFlags(cmd, info.Flags, opts.Out); err != nil {
+						return err
+					}
+				}
+			}
+			opts.flags = runFlags(cmd)
 			_, err := runTrainVQ(cmd.Context(), cmd.OutOrStdout(), opts)
 			return err
 		},
@@ -130,8 +141,8 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 		}
 		logf("resuming %s at step %d of %d", opts.Out, tr.Step, tr.Config.Steps)
 	} else {
-		if _, err := os.Stat(filepath.Join(opts.Out, "resume.safetensors")); err == nil {
-			return usagef("%s already holds a training run: continue it with --resume, or choose another --out", opts.Out)
+		if err := checkFresh(opts.Out, opts.Force); err != nil {
+			return err
 		}
 		cfg := vqvae.DefaultConfig()
 		cfg.Channels, cfg.Size = train.C, train.H
@@ -161,12 +172,20 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 			return err
 		}
 		info = vqvae.Info{Data: vqvae.DataInfo{Name: train.Name, Channels: train.C, Size: train.H,
-			Range: [2]float64{-1, 1}, Fit: opts.Fit, Classes: train.Classes}}
+			Range: [2]float64{-1, 1}, Fit: opts.Fit, Classes: train.Classes}, Flags: opts.flags}
 		logf("train-vq: %d images of %dx%dx%d from %s, %d steps of %d (%.1f epochs), %d weights, BLAS %s",
 			train.N, train.C, train.H, train.W, train.Name, tc.Steps, tc.Batch,
 			float64(tc.Steps*tc.Batch)/float64(train.N), tr.Model.NumParams(), blasName())
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	release, err := lockRun(opts.Out)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := truncateLog(filepath.Join(opts.Out, "metrics.jsonl"), tr.Step); err != nil {
 		return err
 	}
 	metrics, err := os.OpenFile(filepath.Join(opts.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)

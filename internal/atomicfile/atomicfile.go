@@ -44,3 +44,20 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 	}
 	return nil
 }
+
+// Clean removes the temporary files that interrupted writes left in dir
+// (not in its subfolders) and returns how many it removed. Call it only while
+// no write into dir is under way.
+func Clean(dir string) (int, error) {
+	names, err := filepath.Glob(filepath.Join(dir, ".*.tmp*"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, name := range names {
+		if err := os.Remove(name); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
