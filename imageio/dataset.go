@@ -161,6 +161,9 @@ func openIDXPair(open opener, images, labels string, limit int) (*Dataset, error
 		return nil, fmt.Errorf("imageio: %s: IDX dimensions %v: want 3 (count, height, width)", images, a.Dims)
 	}
 	n, h, w := a.Dims[0], a.Dims[1], a.Dims[2]
+	if n < 1 || h < 1 || w < 1 {
+		return nil, fmt.Errorf("imageio: %s: %d images of %dx%d pixels: want at least one image of at least 1x1", images, n, w, h)
+	}
 	if limit > 0 && limit < n {
 		n = limit
 	}
@@ -175,8 +178,8 @@ func openIDXPair(open opener, images, labels string, limit int) (*Dataset, error
 	if err != nil {
 		return nil, err
 	}
-	if len(l.Dims) != 1 || l.Dims[0] < n {
-		return nil, fmt.Errorf("imageio: %s: IDX dimensions %v: want one dimension of at least %d labels", labels, l.Dims, n)
+	if len(l.Dims) != 1 || l.Dims[0] != a.Dims[0] {
+		return nil, fmt.Errorf("imageio: %s: IDX dimensions %v: want one label for each of the %d images of %s", labels, l.Dims, a.Dims[0], images)
 	}
 	d.Labels = make([]int32, n)
 	maxLabel := 0

@@ -3,6 +3,7 @@ package imageio
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -212,6 +213,10 @@ func SaveTokens(path string, t *Tokens) error {
 		return err
 	}
 	if t.Labels == nil {
+		// A labels file beside it would belong to other grids.
+		if err := os.Remove(LabelsPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 		return nil
 	}
 	return WriteFile(LabelsPath(path), func(w io.Writer) error {

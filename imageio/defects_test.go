@@ -1,0 +1,52 @@
+package imageio
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Re-writing a token file without labels removes the labels of the grids it
+// replaces, so that no reader pairs new grids with old labels.
+func TestSaveTokensDropsStaleLabels(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.npy")
+	if err := SaveTokens(path, &Tokens{Codes: []int32{1, 2, 3, 4}, Labels: []int32{7}, N: 1, H: 2, W: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveTokens(path, &Tokens{Codes: []int32{5, 6, 7, 8}, N: 1, H: 2, W: 2}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadTokens(path)
+	if err != nil || got.Labels != nil {
+		t.Errorf("labels %v (%v): want none", got.Labels, err)
+	}
+}
+
+// IDX pairs with a count mismatch and zero-size images are errors naming the
+// file, not a panic or the first labels of a longer file.
+func TestIDXShapes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	img := write("img", idxBytes([]uint32{2, 2, 2}, make([]byte, 8)))
+	three := write("lab3", append(idxBytes([]uint32{3}, nil)[:8], 0, 1, 2)) // 3 labels for 2 images
+	two := write("lab2", append(idxBytes([]uint32{2}, nil)[:8], 0, 1))
+	if _, err := Open(img+","+three, Options{}); err == nil || !strings.Contains(err.Error(), "lab3") {
+		t.Errorf("2 images with 3 labels: %v, want an error naming the labels file", err)
+	}
+	if d, err := Open(img+","+two, Options{}); err != nil || len(d.Labels) != 2 {
+		t.Errorf("2 images with 2 labels: %v", err)
+	}
+	for _, dims := range [][]uint32{{5, 0, 0}, {5, 28, 0}, {0, 28, 28}} {
+		p := write("zero", idxBytes(dims, nil))
+		if _, err := Open(p, Options{}); err == nil || !strings.Contains(err.Error(), "zero") {
+			t.Errorf("IDX of %v: %v, want an error naming the file", dims, err)
+		}
+	}
+}
