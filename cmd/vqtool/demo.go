@@ -73,7 +73,7 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 		d, t := vqvae.DefaultConfig(), vqvae.DefaultTrainConfig()
 		vo.Batch, vo.LR, vo.Warmup, vo.Codebook, vo.CodeDim, vo.Hidden = t.Batch, t.LR, t.Warmup, d.CodebookSize, d.CodeDim, d.Hidden
 		vo.ResBlocks, vo.Downsample, vo.Beta, vo.EMA, vo.Decay, vo.Restart, vo.Seed = d.ResBlocks, d.Downsample, d.Beta, d.EMA, d.Decay, t.Restart, t.Seed
-		vo.GridEvery, vo.SaveEvery, vo.EvalSplit = 0, 0, "test"
+		vo.GridEvery, vo.SaveEvery, vo.EvalSplit = 0, o.VQSteps, "test"
 		if _, err := runTrainVQ(ctx, io.Discard, vo); err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 			dataOptions: dataOptions{Data: o.Data, Split: "train"},
 			lossOptions: lossOptions{Loss: loss, Alpha: dist2.DefaultAlpha, Tau: "auto", Perplexity: dist2.DefaultPerplexity, Distance: "l2", TopK: -1, Smoothing: 0.1},
 			VQ:          vqDir, EvalLimit: 1000, Out: dir, Steps: o.GenSteps, Batch: 64, LR: 1e-3, Warmup: 60, Decay: 0.05, Clip: 1,
-			CondDrop: 0.1, Seed: 1, Dim: 128, Layers: 4, Heads: 4, MLP: 512, EvalEvery: 0, SaveEvery: 0, SampleCFG: 1.5,
+			CondDrop: 0.1, Seed: 1, Dim: 128, Layers: 4, Heads: 4, MLP: 512, EvalEvery: 0, SaveEvery: o.GenSteps, SampleCFG: 1.5,
 		}
 		_, statErr := os.Stat(filepath.Join(dir, "resume.safetensors"))
 		g.Resume = statErr == nil

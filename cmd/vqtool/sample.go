@@ -100,7 +100,7 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	case o.Classes != "":
 		return usagef("--classes %q: want all", o.Classes)
 	default:
-		if o.Class >= gen.Config.Classes {
+		if o.Class < -1 || o.Class >= gen.Config.Classes {
 			return usagef("--class %d: want -1 (none) or a class in [0, %d)", o.Class, gen.Config.Classes)
 		}
 		for range o.N {

@@ -124,7 +124,7 @@ func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Heads, "heads", d.Heads, "attention heads")
 	f.IntVar(&o.MLP, "mlp", d.MLP, "MLP width")
 	f.BoolVar(&o.Resume, "resume", false, "continue the run saved in --out")
-	f.IntVar(&o.EvalEvery, "eval-every", 250, "measure held-out NLL and write a sample grid every N steps")
+	f.IntVar(&o.EvalEvery, "eval-every", 250, "measure held-out NLL and write a sample grid every N steps (0: at the end only)")
 	f.IntVar(&o.SaveEvery, "save-every", 250, "checkpoint every N steps")
 	f.Float64Var(&o.SampleCFG, "sample-cfg", 2, "guidance scale of the sample grids written during training")
 	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
@@ -261,6 +261,14 @@ func runTrainGen(ctx context.Context, w io.Writer, opts trainGenOptions) (res ge
 }
 
 func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genResult) error {
+	switch {
+	case opts.Limit < 0 || opts.EvalLimit < 0 || opts.Epochs < 0:
+		return usagef("--limit %d, --eval-limit %d, --epochs %v: want values >= 0", opts.Limit, opts.EvalLimit, opts.Epochs)
+	case opts.SaveEvery < 1 || opts.EvalEvery < 0:
+		return usagef("--save-every %d, --eval-every %d: want steps >= 1 (--eval-every 0: at the end only)", opts.SaveEvery, opts.EvalEvery)
+	case opts.TopK < dist2.AutoTargetTopK:
+		return usagef("--topk %d: want 0 (dense), a count, or -1 (auto)", opts.TopK)
+	}
 	vq, vqInfo, err := loadVQ(opts.VQ)
 	if err != nil {
 		return err
