@@ -110,34 +110,33 @@ func (d *Vectors) RowTo(dst []float32, x int) {
 		panic("dist2: Vectors.RowTo: dst length mismatch")
 	}
 	ex := d.Data[x*dim : (x+1)*dim]
-	for v := range k {
-		ev := d.Data[v*dim : (v+1)*dim]
-		var s float32
-		switch d.Kind {
-		case Cosine:
+	if d.Kind == Cosine {
+		for v := range k {
+			ev := d.Data[v*dim : (v+1)*dim]
 			var dot float32
 			for i, a := range ev {
 				dot += a * ex[i]
 			}
-			den := d.norms[v] * d.norms[x]
-			if den == 0 {
-				s = 1
-			} else {
-				s = 1 - dot/den
+			s := float32(1)
+			if den := d.norms[v] * d.norms[x]; den != 0 {
+				s = max(0, 1-dot/den)
 			}
-			if s < 0 {
-				s = 0
-			}
-		default:
-			for i, a := range ev {
-				t := a - ex[i]
-				s += t * t
-			}
-			if d.Kind == MSE {
-				s /= float32(dim)
-			}
+			dst[v] = s
 		}
-		dst[v] = s
+		return
+	}
+	div := float32(1)
+	if d.Kind == MSE {
+		div = float32(dim)
+	}
+	for v := range k {
+		ev := d.Data[v*dim : (v+1)*dim]
+		var s float32
+		for i, a := range ev {
+			t := a - ex[i]
+			s += t * t
+		}
+		dst[v] = s / div
 	}
 }
 

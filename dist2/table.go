@@ -1,10 +1,11 @@
 package dist2
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"runtime"
-	"sort"
+	"slices"
 	"sync"
 )
 
@@ -96,7 +97,7 @@ func NewTable(d Distance, tau float64, topk int) (*Table, error) {
 	parallelRows(k, func(lo, hi int) {
 		dist := make([]float32, k)
 		p := make([]float64, k)
-		order := make([]int32, k)
+		order := make([]int32, topk)
 		for x := lo; x < hi; x++ {
 			d.RowTo(dist, x)
 			if err := checkRow(dist, x); err != nil {
@@ -105,31 +106,35 @@ func NewTable(d Distance, tau float64, topk int) (*Table, error) {
 				mu.Unlock()
 				return
 			}
-			softmaxNeg(p, dist, tau)
 			row := t.P[x*topk : (x+1)*topk]
 			if dense {
+				softmaxNeg(p, dist, tau)
 				for v, pv := range p {
 					row[v] = float32(pv)
 				}
 			} else {
 				idx := t.Idx[x*topk : (x+1)*topk]
-				for v := range order {
-					order[v] = int32(v)
-				}
-				selectSmallest(order, dist, topk)
 				top := order[:topk]
-				sort.Slice(top, func(i, j int) bool {
-					a, b := top[i], top[j]
-					return dist[a] < dist[b] || dist[a] == dist[b] && a < b
-				})
-				var kept float64
-				for _, v := range top {
-					kept += p[v]
+				smallestTo(top, dist)
+				// The normaliser over all K entries; beyond negligible, an
+				// entry's term (< e^-50 of the nearest one's) is skipped.
+				minD := float64(dist[top[0]])
+				cut, m, inv := float32(minD+negligible*tau), float32(minD), float32(1/tau)
+				var z, kept float64
+				for _, dv := range dist {
+					if dv < cut {
+						z += float64(exp32(-(dv - m) * inv)) // the mass outside the top-k needs no more digits
+					}
 				}
-				t.Dropped[x] = float32(math.Max(0, 1-kept))
 				for j, v := range top {
+					e := math.Exp(-(float64(dist[v]) - minD) / tau)
+					p[j] = e
+					kept += e
 					idx[j] = v
-					row[j] = float32(p[v] / kept)
+				}
+				t.Dropped[x] = float32(math.Max(0, 1-kept/z))
+				for j := range top {
+					row[j] = float32(p[j] / kept)
 				}
 			}
 			var ne float64
@@ -156,6 +161,10 @@ func checkRow(dist []float32, x int) error {
 	return nil
 }
 
+// negligible is the distance, in units of tau, beyond which a term of a
+// row's normaliser is left out: e^-50 of the nearest entry's.
+const negligible = 50
+
 // softmaxNeg writes softmax(-dist/tau) into p, in float64.
 func softmaxNeg(p []float64, dist []float32, tau float64) {
 	minD := math.Inf(1)
@@ -173,47 +182,46 @@ func softmaxNeg(p []float64, dist []float32, tau float64) {
 	}
 }
 
-// selectSmallest reorders idx so that its first n entries index the n
-// smallest keys (ties broken by index), in no particular order.
-func selectSmallest(idx []int32, key []float32, n int) {
-	less := func(a, b int32) bool { return key[a] < key[b] || key[a] == key[b] && a < b }
-	lo, hi := 0, len(idx)-1
-	for lo < hi {
-		// Median of three as the pivot keeps sorted input linear.
-		mid := lo + (hi-lo)/2
-		if less(idx[mid], idx[lo]) {
-			idx[mid], idx[lo] = idx[lo], idx[mid]
-		}
-		if less(idx[hi], idx[lo]) {
-			idx[hi], idx[lo] = idx[lo], idx[hi]
-		}
-		if less(idx[hi], idx[mid]) {
-			idx[hi], idx[mid] = idx[mid], idx[hi]
-		}
-		pivot := idx[mid]
-		i, j := lo, hi
-		for i <= j {
-			for less(idx[i], pivot) {
-				i++
+// smallestTo fills dst with the indices of the len(dst) smallest keys,
+// nearest first, ties broken by index. It keeps a max-heap of the best so
+// far, so that most keys cost one comparison with its root.
+func smallestTo(dst []int32, key []float32) {
+	n := len(dst)
+	worse := func(a, b int32) bool { return key[a] > key[b] || key[a] == key[b] && a > b }
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= n {
+				return
 			}
-			for less(pivot, idx[j]) {
-				j--
+			if c+1 < n && worse(dst[c+1], dst[c]) {
+				c++
 			}
-			if i <= j {
-				idx[i], idx[j] = idx[j], idx[i]
-				i++
-				j--
+			if !worse(dst[c], dst[i]) {
+				return
 			}
-		}
-		switch {
-		case n-1 <= j:
-			hi = j
-		case n-1 >= i:
-			lo = i
-		default:
-			return
+			dst[i], dst[c] = dst[c], dst[i]
+			i = c
 		}
 	}
+	for v := range n {
+		dst[v] = int32(v)
+	}
+	for i := n/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for v := n; v < len(key); v++ {
+		if key[v] < key[dst[0]] { // a later index never wins a tie
+			dst[0] = int32(v)
+			down(0)
+		}
+	}
+	slices.SortFunc(dst, func(a, b int32) int {
+		if c := cmp.Compare(key[a], key[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
 }
 
 // parallelRows calls f on contiguous ranges of [0, n), one per CPU.
