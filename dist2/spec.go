@@ -68,48 +68,62 @@ func (s Spec) Build(vocab int, distance func(VectorKind) (Distance, error)) (*Lo
 	case Smooth:
 		l.Smoothing, b.Smoothing = s.Smoothing, s.Smoothing
 	case Dist2:
-		vk, err := ParseVectorKind(s.Distance)
+		tab, tb, err := s.Table(distance)
 		if err != nil {
 			return nil, b, err
 		}
-		if s.Tau < 0 || math.IsNaN(s.Tau) || math.IsInf(s.Tau, 0) {
-			return nil, b, fmt.Errorf("dist2: tau %v: want a number > 0, or 0 for auto", s.Tau)
-		}
-		if s.TargetTopK < AutoTargetTopK {
-			return nil, b, fmt.Errorf("dist2: target top-k %d: want 0 (dense), a count, or -1 (auto)", s.TargetTopK)
-		}
-		d, err := distance(vk)
-		if err != nil {
-			return nil, b, err
-		}
-		b.Distance, b.Alpha, b.Tau = s.Distance, s.Alpha, s.Tau
-		if s.Tau == 0 {
-			tau, got, err := Calibrate(d, s.Perplexity)
-			if err != nil {
-				return nil, b, err
-			}
-			b.Tau, b.TauAuto, b.Perplexity = tau, true, got
-		}
-		topk := s.TargetTopK
-		if topk == AutoTargetTopK {
-			topk = 0
-			if d.Size() > 2048 {
-				topk = 64
-			}
-		}
-		tab, err := NewTable(d, b.Tau, topk)
-		if err != nil {
-			return nil, b, err
-		}
-		b.TopK = topk
-		b.Dropped, _ = tab.DroppedMass()
-		if !b.TauAuto {
-			b.Perplexity = tab.MeanPerplexity()
-		}
+		tb.Kind, tb.Alpha = b.Kind, s.Alpha
+		b = tb
 		l.Alpha, l.Table = s.Alpha, tab
 	}
 	if err := l.Validate(vocab); err != nil {
 		return nil, b, err
 	}
 	return l, b, nil
+}
+
+// Table builds the target rows p_d of s (whatever its Kind) from the
+// distance of the kind s names: tau as given or calibrated to Perplexity,
+// dense or truncated to TargetTopK entries a row.
+func (s Spec) Table(distance func(VectorKind) (Distance, error)) (*Table, Built, error) {
+	b := Built{Kind: "dist2"}
+	vk, err := ParseVectorKind(s.Distance)
+	if err != nil {
+		return nil, b, err
+	}
+	if s.Tau < 0 || math.IsNaN(s.Tau) || math.IsInf(s.Tau, 0) {
+		return nil, b, fmt.Errorf("dist2: tau %v: want a number > 0, or 0 for auto", s.Tau)
+	}
+	if s.TargetTopK < AutoTargetTopK {
+		return nil, b, fmt.Errorf("dist2: target top-k %d: want 0 (dense), a count, or -1 (auto)", s.TargetTopK)
+	}
+	d, err := distance(vk)
+	if err != nil {
+		return nil, b, err
+	}
+	b.Distance, b.Tau = s.Distance, s.Tau
+	if s.Tau == 0 {
+		tau, got, err := Calibrate(d, s.Perplexity)
+		if err != nil {
+			return nil, b, err
+		}
+		b.Tau, b.TauAuto, b.Perplexity = tau, true, got
+	}
+	topk := s.TargetTopK
+	if topk == AutoTargetTopK {
+		topk = 0
+		if d.Size() > 2048 {
+			topk = 64
+		}
+	}
+	tab, err := NewTable(d, b.Tau, topk)
+	if err != nil {
+		return nil, b, err
+	}
+	b.TopK = topk
+	b.Dropped, _ = tab.DroppedMass()
+	if !b.TauAuto {
+		b.Perplexity = tab.MeanPerplexity()
+	}
+	return tab, b, nil
 }

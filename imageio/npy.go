@@ -71,7 +71,7 @@ func writeNPY(w io.Writer, descr string, count int, shape []int, put func(buf []
 }
 
 var (
-	npyDescr   = regexp.MustCompile(`'descr'\s*:\s*'([<>|=])([iu])([1248])'`)
+	npyDescr   = regexp.MustCompile(`'descr'\s*:\s*'([<>|=])([iuf])([1248])'`)
 	npyFortran = regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`)
 	npyShape   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
 )
@@ -79,61 +79,65 @@ var (
 // maxNPYElems bounds the elements a .npy header may announce (1<<31).
 const maxNPYElems = 1 << 31
 
-// ReadNPY reads an integer .npy array (int8 to int64, uint8 to uint64, either
-// byte order, C order) into int32, and returns its shape. A value outside the
-// int32 range is an error.
-func ReadNPY(r io.Reader) ([]int32, []int, error) {
-	br := bufio.NewReader(r)
+// npyHeader is what a .npy header says of its array.
+type npyHeader struct {
+	kind  string // i, u or f
+	size  int    // bytes a value
+	bo    binary.ByteOrder
+	shape []int
+	n     int // values
+}
+
+// readNPYHeader reads the magic and header of a .npy stream.
+func readNPYHeader(br *bufio.Reader) (npyHeader, error) {
+	h := npyHeader{n: 1}
 	var pre [8]byte
 	if _, err := io.ReadFull(br, pre[:]); err != nil {
-		return nil, nil, fmt.Errorf("%w: npy magic: want 8 bytes: %v", ErrFormat, err)
+		return h, fmt.Errorf("%w: npy magic: want 8 bytes: %v", ErrFormat, err)
 	}
 	if string(pre[:6]) != "\x93NUMPY" {
-		return nil, nil, fmt.Errorf("%w: npy magic %q: want \"\\x93NUMPY\"", ErrFormat, pre[:6])
+		return h, fmt.Errorf("%w: npy magic %q: want \"\\x93NUMPY\"", ErrFormat, pre[:6])
 	}
 	var hlen int
 	switch pre[6] {
 	case 1:
 		var l [2]byte
 		if _, err := io.ReadFull(br, l[:]); err != nil {
-			return nil, nil, fmt.Errorf("%w: npy header length: %v", ErrFormat, err)
+			return h, fmt.Errorf("%w: npy header length: %v", ErrFormat, err)
 		}
 		hlen = int(binary.LittleEndian.Uint16(l[:]))
 	case 2, 3:
 		var l [4]byte
 		if _, err := io.ReadFull(br, l[:]); err != nil {
-			return nil, nil, fmt.Errorf("%w: npy header length: %v", ErrFormat, err)
+			return h, fmt.Errorf("%w: npy header length: %v", ErrFormat, err)
 		}
 		hlen = int(binary.LittleEndian.Uint32(l[:]))
 		if hlen > 1<<20 {
-			return nil, nil, fmt.Errorf("%w: npy header of %d bytes: want at most 1 MiB", ErrFormat, hlen)
+			return h, fmt.Errorf("%w: npy header of %d bytes: want at most 1 MiB", ErrFormat, hlen)
 		}
 	default:
-		return nil, nil, fmt.Errorf("%w: npy version %d.%d: want 1.0, 2.0 or 3.0", ErrFormat, pre[6], pre[7])
+		return h, fmt.Errorf("%w: npy version %d.%d: want 1.0, 2.0 or 3.0", ErrFormat, pre[6], pre[7])
 	}
 	hb := make([]byte, hlen)
 	if _, err := io.ReadFull(br, hb); err != nil {
-		return nil, nil, fmt.Errorf("%w: npy header: want %d bytes: %v", ErrFormat, hlen, err)
+		return h, fmt.Errorf("%w: npy header: want %d bytes: %v", ErrFormat, hlen, err)
 	}
 	header := string(hb)
 	m := npyDescr.FindStringSubmatch(header)
 	if m == nil {
-		return nil, nil, fmt.Errorf("%w: npy dtype in %q: want an integer type such as '<i4' or '<i8'", ErrFormat, strings.TrimSpace(header))
+		return h, fmt.Errorf("%w: npy dtype in %q: want a number type such as '<i4', '<i8' or '<f4'", ErrFormat, strings.TrimSpace(header))
 	}
-	order, kind, size := m[1], m[2], int(m[3][0]-'0')
-	var bo binary.ByteOrder = binary.LittleEndian
-	if order == ">" {
-		bo = binary.BigEndian
+	h.kind, h.size, h.bo = m[2], int(m[3][0]-'0'), binary.LittleEndian
+	if m[1] == ">" {
+		h.bo = binary.BigEndian
 	}
 	if f := npyFortran.FindStringSubmatch(header); f == nil || f[1] == "True" {
-		return nil, nil, fmt.Errorf("%w: npy header %q: want fortran_order False", ErrFormat, strings.TrimSpace(header))
+		return h, fmt.Errorf("%w: npy header %q: want fortran_order False", ErrFormat, strings.TrimSpace(header))
 	}
 	sm := npyShape.FindStringSubmatch(header)
 	if sm == nil {
-		return nil, nil, fmt.Errorf("%w: npy header %q: no shape", ErrFormat, strings.TrimSpace(header))
+		return h, fmt.Errorf("%w: npy header %q: no shape", ErrFormat, strings.TrimSpace(header))
 	}
-	var shape []int
-	n := 1
 	for _, f := range strings.Split(sm[1], ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
@@ -141,14 +145,33 @@ func ReadNPY(r io.Reader) ([]int32, []int, error) {
 		}
 		d, err := strconv.Atoi(f)
 		if err != nil || d < 0 {
-			return nil, nil, fmt.Errorf("%w: npy shape (%s): want non-negative integers", ErrFormat, sm[1])
+			return h, fmt.Errorf("%w: npy shape (%s): want non-negative integers", ErrFormat, sm[1])
 		}
-		shape = append(shape, d)
-		if d > 0 && n > maxNPYElems/d {
-			return nil, nil, fmt.Errorf("%w: npy shape (%s): more than %d elements", ErrFormat, sm[1], maxNPYElems)
+		h.shape = append(h.shape, d)
+		if d > 0 && h.n > maxNPYElems/d {
+			return h, fmt.Errorf("%w: npy shape (%s): more than %d elements", ErrFormat, sm[1], maxNPYElems)
 		}
-		n *= d
+		h.n *= d
 	}
+	if h.kind == "f" && h.size < 2 {
+		return h, fmt.Errorf("%w: npy dtype f%d: want f2, f4 or f8", ErrFormat, h.size)
+	}
+	return h, nil
+}
+
+// ReadNPY reads an integer .npy array (int8 to int64, uint8 to uint64, either
+// byte order, C order) into int32, and returns its shape. A value outside the
+// int32 range is an error.
+func ReadNPY(r io.Reader) ([]int32, []int, error) {
+	br := bufio.NewReader(r)
+	h, err := readNPYHeader(br)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.kind == "f" {
+		return nil, nil, fmt.Errorf("%w: npy dtype f%d: want an integer type such as '<i4' or '<i8'", ErrFormat, h.size)
+	}
+	kind, size, bo, shape, n := h.kind, h.size, h.bo, h.shape, h.n
 	out := make([]int32, 0, min(n, 1<<20))
 	buf := make([]byte, size)
 	for i := range n {

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/imageio"
+)
+
+func newTargetsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "targets",
+		Short: "DIST2 target tables for other trainers (PyTorch, LlamaGen)",
+	}
+	cmd.AddCommand(newTargetsExportCommand())
+	return cmd
+}
+
+type targetsExportOptions struct {
+	VQ, Codebook, Distance, Tau, Out string
+	Perplexity                       float64
+	TargetTopK                       int
+	JSON                             bool
+}
+
+func newTargetsExportCommand() *cobra.Command {
+	var o targetsExportOptions
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write the target rows p_d(. | x) of a codebook as safetensors",
+		Long: `export builds p_d(v | x) = softmax(-d(v, x)/tau) for every code x of a
+tokenizer (--vq) or of any codebook saved as a float .npy [K, D] (--codebook:
+float16, float32 or float64, LlamaGen's for one) and writes them as
+safetensors: "probs" [K, K] float32 when dense, or "indices" [K, k] int64
+(nearest first) and "probs" [K, k] float32 renormalised over those entries,
+with the distance, tau, perplexity, k and the dropped mass as metadata.
+docs/pytorch.md shows the loss that reads it.`,
+		Example: `  vqtool targets export --vq fmnist.vq --out targets.safetensors
+  vqtool targets export --codebook llamagen_codebook.npy --target-topk 64 --perplexity 8 --out targets.safetensors`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTargetsExport(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.VQ, "vq", "", "tokenizer checkpoint folder whose codebook to use")
+	f.StringVar(&o.Codebook, "codebook", "", "a codebook [K, D] as a float .npy file (instead of --vq)")
+	f.StringVar(&o.Distance, "distance", "l2", "distance between codes: l2 (squared), mse or cosine")
+	f.StringVar(&o.Tau, "tau", "auto", "temperature of p_d, a number or auto (calibrated to --perplexity)")
+	f.Float64Var(&o.Perplexity, "perplexity", dist2.DefaultPerplexity, "effective neighbours per row, for --tau auto")
+	f.IntVar(&o.TargetTopK, "target-topk", dist2.AutoTargetTopK, "entries kept per row (0: dense; -1: 64 when K > 2048, else dense)")
+	f.StringVarP(&o.Out, "out", "o", "targets.safetensors", "file to write")
+	f.BoolVar(&o.JSON, "json", false, "print a summary as one JSON object")
+	return cmd
+}
+
+// targetsSummary is what export reports.
+type targetsSummary struct {
+	Out            string  `json:"out"`
+	K              int     `json:"k"`
+	Dim            int     `json:"dim"`
+	TopK           int     `json:"topk"`
+	Distance       string  `json:"distance"`
+	Tau            float64 `json:"tau"`
+	TauAuto        bool    `json:"tau_auto"`
+	Perplexity     float64 `json:"perplexity"`
+	DroppedMean    float64 `json:"dropped_mass_mean"`
+	DroppedMax     float64 `json:"dropped_mass_max"`
+	Seconds        float64 `json:"seconds"`
+	SourceCodebook string  `json:"codebook"`
+}
+
+func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) error {
+	var vecs []float32
+	var k, d int
+	switch {
+	case (o.VQ == "") == (o.Codebook == ""):
+		return usagef("--vq %q, --codebook %q: want exactly one of them", o.VQ, o.Codebook)
+	case o.VQ != "":
+		vq, _, err := loadVQ(o.VQ)
+		if err != nil {
+			return err
+		}
+		vecs, k, d = vq.Codebook.E, vq.Codebook.K, vq.Codebook.D
+	default:
+		var err error
+		if vecs, k, d, err = imageio.LoadMatrix(o.Codebook); err != nil {
+			return err
+		}
+	}
+	tau, err := dist2.ParseTau(o.Tau)
+	if err != nil {
+		return usageError{err}
+	}
+	start := time.Now()
+	spec := dist2.Spec{Kind: "dist2", Tau: tau, Perplexity: o.Perplexity, Distance: o.Distance, TargetTopK: o.TargetTopK}
+	tab, b, err := spec.Table(func(kind dist2.VectorKind) (dist2.Distance, error) { return dist2.NewVectors(vecs, d, kind) })
+	if err != nil {
+		return usageError{err}
+	}
+	mean, worst := tab.DroppedMass()
+	src := o.Codebook
+	if src == "" {
+		src = o.VQ
+	}
+	s := targetsSummary{Out: o.Out, K: k, Dim: d, TopK: tab.TopK, Distance: o.Distance, Tau: b.Tau, TauAuto: b.TauAuto,
+		Perplexity: b.Perplexity, DroppedMean: mean, DroppedMax: worst, Seconds: time.Since(start).Seconds(), SourceCodebook: src}
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	meta := map[string]string{"format": "vqtool.dist2.targets", "version": "1", "layout": map[bool]string{true: "dense", false: "topk"}[tab.Dense()],
+		"k": strconv.Itoa(k), "topk": strconv.Itoa(tab.TopK), "distance": o.Distance, "tau": g(b.Tau), "tau_auto": strconv.FormatBool(b.TauAuto),
+		"perplexity": g(b.Perplexity), "dropped_mass_mean": g(mean), "dropped_mass_max": g(worst), "codebook": src}
+	if err := imageio.WriteTargets(o.Out, imageio.Targets{K: k, TopK: tab.TopK, Indices: tab.Idx, Probs: tab.P, Meta: meta}); err != nil {
+		return err
+	}
+	if o.JSON {
+		return printJSON(w, s)
+	}
+	logf("targets: %d codes of %d dimensions, %s, tau %.6g (%s), mean perplexity %.2f, %d entries a row, dropped mass %.2g mean, %.2g max, %.1f s",
+		k, d, o.Distance, b.Tau, map[bool]string{true: "auto", false: "given"}[b.TauAuto], b.Perplexity, tab.TopK, mean, worst, s.Seconds)
+	fprintf(w, "wrote %s\n", o.Out)
+	return nil
+}
+

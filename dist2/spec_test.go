@@ -1,0 +1,49 @@
+package dist2
+
+import (
+	"math"
+	"testing"
+)
+
+func TestSpecBuild(t *testing.T) {
+	vecs := []float32{0, 0, 1, 0, 0, 2, 3, 3, 1, 1}
+	dist := func(k VectorKind) (Distance, error) { return NewVectors(vecs, 2, k) }
+	d, _ := dist(SquaredL2)
+	// A given tau builds the table NewTable builds.
+	l, b, err := Spec{Kind: "dist2", Alpha: 0.3, Tau: 0.5, Distance: "l2"}.Build(5, dist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := NewTable(d, 0.5, 0)
+	for i, p := range want.P {
+		if l.Table.P[i] != p {
+			t.Fatalf("entry %d: %v, want %v", i, l.Table.P[i], p)
+		}
+	}
+	if l.Alpha != 0.3 || b.Tau != 0.5 || b.TauAuto || math.Abs(b.Perplexity-want.MeanPerplexity()) > 1e-12 || b.Kind != "dist2" {
+		t.Errorf("built %+v", b)
+	}
+	// Tau 0 calibrates to the perplexity asked for.
+	_, b, err = Spec{Kind: "dist2", Alpha: 0.1, Perplexity: 2, Distance: "l2", TargetTopK: AutoTargetTopK}.Build(5, dist)
+	if err != nil || !b.TauAuto || math.Abs(b.Perplexity-2) > 0.02 || b.TopK != 0 {
+		t.Errorf("auto tau: %+v, %v; want perplexity 2, dense", b, err)
+	}
+	for _, bad := range []Spec{{Kind: "dist3"}, {Kind: "dist2", Distance: "l3"}, {Kind: "dist2", Distance: "l2", Tau: -1}, {Kind: "dist2", Distance: "l2", TargetTopK: -2}} {
+		if _, _, err := bad.Build(5, dist); err == nil {
+			t.Errorf("%+v was accepted", bad)
+		}
+	}
+	if l, _, err := (Spec{Kind: "ce"}).Build(5, nil); err != nil || l.Kind != CE {
+		t.Errorf("ce: %v", err)
+	}
+	for s, want := range map[string]float64{"auto": 0, "0.25": 0.25} {
+		if got, err := ParseTau(s); err != nil || got != want {
+			t.Errorf("ParseTau(%q) = %v, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"0", "-1", "x", "inf"} {
+		if _, err := ParseTau(s); err == nil {
+			t.Errorf("ParseTau(%q) accepted", s)
+		}
+	}
+}
