@@ -71,7 +71,6 @@ func FuzzReadFloatNPY(f *testing.F) {
 	})
 }
 
-
 func TestHalfToFloat32(t *testing.T) {
 	for _, c := range []struct {
 		bits uint16

@@ -125,4 +125,3 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 	fprintf(w, "wrote %s\n", o.Out)
 	return nil
 }
-
