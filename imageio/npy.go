@@ -56,13 +56,14 @@ func writeNPY(w io.Writer, descr string, count int, shape []int, put func(buf []
 	if _, err := io.WriteString(w, header); err != nil {
 		return err
 	}
-	buf := make([]byte, 4*min(count, 1<<16))
+	size := int(descr[len(descr)-1] - '0') // bytes a value: '<i4' 4, '<i8' 8
+	buf := make([]byte, size*min(count, 1<<16))
 	for done := 0; done < count; {
-		k := min(count-done, len(buf)/4)
+		k := min(count-done, len(buf)/size)
 		for i := range k {
-			put(buf[4*i:], done+i)
+			put(buf[size*i:], done+i)
 		}
-		if _, err := w.Write(buf[:4*k]); err != nil {
+		if _, err := w.Write(buf[:size*k]); err != nil {
 			return err
 		}
 		done += k
@@ -247,8 +248,12 @@ func SaveTokens(path string, t *Tokens) error {
 	})
 }
 
-// LoadTokens reads an [N, H, W] token file and its labels when present.
+// LoadTokens reads an [N, H, W] token file and its labels when present, or
+// a folder in LlamaGen's layout (see LoadLlamaGen).
 func LoadTokens(path string) (*Tokens, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return LoadLlamaGen(path)
+	}
 	codes, shape, err := readNPYFile(path)
 	if err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ func wantUsage(t *testing.T, what string, err error, parts ...string) {
 // both values, not images reshaped until they fit.
 func TestShapeFlagsMustMatchTheModel(t *testing.T) {
 	dir := t.TempDir()
-	eo := encodeOptions{dataOptions: dataOptions{Data: "embedded", Split: "test", Limit: 20, Channels: 3}, Model: smallVQ, Out: filepath.Join(dir, "e.npy"), Shard: "0/1"}
+	eo := encodeOptions{dataOptions: dataOptions{Data: "embedded", Split: "test", Limit: 20, Channels: 3}, Model: smallVQ, Out: filepath.Join(dir, "e.npy"), Shard: "1/1"}
 	wantUsage(t, "encode --channels 3", runEncode(context.Background(), &bytes.Buffer{}, eo, nil), "--channels 3", "1-channel")
 	if _, err := os.Stat(eo.Out); err == nil {
 		t.Error("encode wrote its output after the error")

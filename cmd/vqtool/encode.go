@@ -2,22 +2,27 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"strconv"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/study"
+	"github.com/vqtool/vqtool/vqvae"
 )
 
 type encodeOptions struct {
 	dataOptions
-	Model string
-	Out   string
-	Shard string
-	JSON  bool
+	Model   string
+	Out     string
+	Shard   string
+	Format  string
+	Flip    bool
+	Dataset string
+	JSON    bool
 }
 
 func (o *encodeOptions) AddFlags(cmd *cobra.Command) {
@@ -25,7 +30,10 @@ func (o *encodeOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.Model, "model", "m", "", "VQ-VAE checkpoint folder")
 	f.StringVarP(&o.Out, "out", "o", "", "token file to write: [N, H, W] int32 .npy, labels in NAME.labels.npy")
-	f.StringVar(&o.Shard, "shard", "", "encode only shard I of N (I/N, 0-based): images i with i % N == I")
+	f.StringVar(&o.Shard, "shard", "", "encode only shard I of N (I/N, 1-based): images I-1, I-1+N, ... (as LlamaGen's DDP extraction)")
+	f.StringVar(&o.Format, "format", "npy", "npy: one [N, H, W] int32 file; llamagen: --out is a folder in LlamaGen's layout ({i}.npy per image)")
+	f.BoolVar(&o.Flip, "flip", false, "llamagen: also encode each image's horizontal flip as augmentation 1")
+	f.StringVar(&o.Dataset, "dataset-name", "", "llamagen: the {dataset} of the folder names (default: the data set's name)")
 	f.BoolVar(&o.JSON, "json", false, "print the token grids as JSON (for a few images)")
 }
 
@@ -35,7 +43,8 @@ func newEncodeCommand() *cobra.Command {
 		Use:   "encode [IMAGE...]",
 		Short: "Turn images into token grids",
 		Example: `  vqtool encode --model fmnist.vq --data fashion-mnist --split train --out train.npy
-  vqtool encode --model fmnist.vq --data fashion-mnist --shard 0/4 --out part0.npy
+  vqtool encode --model fmnist.vq --data fashion-mnist --shard 1/4 --out part1.npy
+  vqtool encode --model fmnist.vq --data fashion-mnist --format llamagen --flip --out codes/
   vqtool encode --model fmnist.vq shoe.png --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runEncode(cmd.Context(), cmd.OutOrStdout(), opts, args)
@@ -45,18 +54,16 @@ func newEncodeCommand() *cobra.Command {
 	return cmd
 }
 
-// parseShard reads "I/N".
+// parseShard reads "I/N" (1-based), returning the 0-based shard index.
 func parseShard(s string) (i, n int, err error) {
 	if s == "" {
 		return 0, 1, nil
 	}
-	a, b, ok := strings.Cut(s, "/")
-	i, err1 := strconv.Atoi(a)
-	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-		return 0, 0, fmt.Errorf("--shard %q: want I/N with 0 <= I < N", s)
+	sh, err := study.ParseShard(s)
+	if err != nil {
+		return 0, 0, usagef("--shard %q: want I/N with 1 <= I <= N", s)
 	}
-	return i, n, nil
+	return sh.I - 1, sh.N, nil
 }
 
 // encodeJSON is what encode prints with --json.
@@ -76,6 +83,12 @@ func runEncode(ctx context.Context, w io.Writer, opts encodeOptions, files []str
 	if opts.Out == "" && !opts.JSON {
 		return usagef("encode needs --out FILE.npy or --json")
 	}
+	if opts.Format != "" && opts.Format != "npy" && opts.Format != "llamagen" {
+		return usagef("--format %q: want npy or llamagen", opts.Format)
+	}
+	if opts.Format == "llamagen" && (opts.Out == "" || opts.JSON) {
+		return usagef("--format llamagen writes a folder: want --out DIR and no --json")
+	}
 	m, info, err := loadVQ(opts.Model)
 	if err != nil {
 		return err
@@ -83,6 +96,9 @@ func runEncode(ctx context.Context, w io.Writer, opts encodeOptions, files []str
 	d, err := openForModel(opts.dataOptions, info, files)
 	if err != nil {
 		return err
+	}
+	if opts.Format == "llamagen" {
+		return encodeLlamaGen(ctx, opts, m, d, si, sn)
 	}
 	if sn > 1 {
 		d = shard(d, si, sn)
@@ -139,4 +155,64 @@ func shard(d *imageio.Dataset, k, n int) *imageio.Dataset {
 		out.N++
 	}
 	return &out
+}
+
+// encodeLlamaGen writes the images of shard si of sn in LlamaGen's layout:
+// image i as {i}.npy, augmentation 0 the image and 1 its flip (--flip).
+func encodeLlamaGen(ctx context.Context, opts encodeOptions, m *vqvae.Model, d *imageio.Dataset, si, sn int) error {
+	name := opts.Dataset
+	if name == "" {
+		name = strings.NewReplacer("/", "_", ",", "_", ".", "_").Replace(filepath.Base(d.Name))
+	}
+	codes, labels := imageio.LlamaGenDirs(opts.Out, name, m.Config.Size)
+	for _, dir := range []string{codes, labels} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	g := m.Config.Grid() * m.Config.Grid()
+	per := d.ImageSize()
+	flipped := make([]float32, per)
+	tok := make([]int32, 2*g)
+	bar := newBar((d.N-si+sn-1)/sn, "encode")
+	for i := si; i < d.N; i += sn {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		img := d.Image(i)
+		n := 1
+		if opts.Flip {
+			flipTo(flipped, img, d.C, d.H, d.W)
+			img = append(append([]float32(nil), img...), flipped...)
+			n = 2
+		}
+		if err := m.EncodeTo(tok[:n*g], img, n); err != nil {
+			return err
+		}
+		augs := [][]int32{tok[:g]}
+		if n == 2 {
+			augs = append(augs, tok[g:2*g])
+		}
+		label := int32(-1)
+		if d.Labels != nil {
+			label = d.Labels[i]
+		}
+		if err := imageio.WriteLlamaGen(codes, labels, i, augs, label); err != nil {
+			return err
+		}
+		_ = bar.Add(1)
+	}
+	bar.Finish()
+	logf("wrote %s: grids %d, %d+%d, ... of %d in LlamaGen's layout (%s)", opts.Out, si, si, sn, d.N, codes)
+	return nil
+}
+
+// flipTo writes the horizontal mirror of a channel-major image into dst.
+func flipTo(dst, src []float32, c, h, w int) {
+	for p := range c * h {
+		row, out := src[p*w:(p+1)*w], dst[p*w:(p+1)*w]
+		for x := range w {
+			out[x] = row[w-1-x]
+		}
+	}
 }

@@ -49,7 +49,7 @@ func TestTrainEncodeDecodeReconstruct(t *testing.T) {
 	}
 
 	tokens := filepath.Join(dir, "tok.npy")
-	eo := encodeOptions{dataOptions: dataOptions{Data: "embedded", Split: "test", Limit: 30}, Model: model, Out: tokens, Shard: "1/3"}
+	eo := encodeOptions{dataOptions: dataOptions{Data: "embedded", Split: "test", Limit: 30}, Model: model, Out: tokens, Shard: "2/3"}
 	if err := runEncode(context.Background(), &bytes.Buffer{}, eo, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestTrainEncodeDecodeReconstruct(t *testing.T) {
 	}
 	full, _ := imageio.Open("embedded", imageio.Options{Split: "test", Limit: 30})
 	if tok.Labels[0] != full.Labels[1] || tok.Labels[1] != full.Labels[4] {
-		t.Errorf("shard 1/3 labels %v: want images 1, 4, 7, ...", tok.Labels[:2])
+		t.Errorf("shard 2/3 labels %v: want images 1, 4, 7, ...", tok.Labels[:2])
 	}
 
 	png := filepath.Join(dir, "dec.png")
@@ -89,8 +89,8 @@ func TestTrainEncodeDecodeReconstruct(t *testing.T) {
 	if len(kr.Target) != 16 || kr.Distance != "l2" {
 		t.Errorf("kernel over the codebook: %+v", kr)
 	}
-	if err := runEncode(context.Background(), &bytes.Buffer{}, encodeOptions{Model: model, Out: tokens, Shard: "3/3"}, nil); err == nil {
-		t.Error("--shard 3/3: no error")
+	if err := runEncode(context.Background(), &bytes.Buffer{}, encodeOptions{Model: model, Out: tokens, Shard: "4/3"}, nil); err == nil {
+		t.Error("--shard 4/3: no error")
 	}
 	if err := runDecode(context.Background(), &bytes.Buffer{}, decodeOptions{Model: dir, Out: png, N: 1, Cols: 1, Scale: 1}, tokens); err == nil ||
 		!strings.Contains(err.Error(), "not a VQ-VAE checkpoint") {

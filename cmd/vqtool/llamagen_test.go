@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/vqtool/vqtool/imageio"
+)
+
+// encode --format llamagen, run as two shards into one folder, writes
+// LlamaGen's layout: what vqtool reads back equals the .npy encoding, numpy
+// reads the shapes and dtypes LlamaGen's extraction writes, and a LlamaGen-
+// style loader (written here from its description) trains one step on it.
+func TestEncodeLlamaGen(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "fmnist_code_c2i_flip")
+	for _, s := range []string{"1/2", "2/2"} {
+		o := encodeOptions{dataOptions: dataOptions{Data: "embedded", Split: "test", Limit: 9}, Model: smallVQ, Out: root,
+			Shard: s, Format: "llamagen", Flip: true, Dataset: "fmnist"}
+		if err := runEncode(context.Background(), &bytes.Buffer{}, o, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flat := filepath.Join(dir, "t.npy")
+	o := encodeOptions{dataOptions: dataOptions{Data: "embedded", Split: "test", Limit: 9}, Model: smallVQ, Out: flat}
+	if err := runEncode(context.Background(), &bytes.Buffer{}, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := imageio.LoadTokens(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := imageio.LoadTokens(flat)
+	if got.N != 9 || got.H != 7 || !slices.Equal(got.Codes, want.Codes) || !slices.Equal(got.Labels, want.Labels) {
+		t.Errorf("read back %d grids of %dx%d: not the .npy encoding", got.N, got.H, got.W)
+	}
+
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import torch, numpy").Run(); err != nil {
+		t.Skip("PyTorch is not installed (Debian: python3-torch python3-numpy):", err)
+	}
+	script := `
+import os, sys, numpy as np, torch
+root = sys.argv[1]
+codes, labels = root + "/fmnist28_codes", root + "/fmnist28_labels"
+n = len(os.listdir(codes))
+assert n == 9, n
+for i in range(n):
+    c, l = np.load(f"{codes}/{i}.npy"), np.load(f"{labels}/{i}.npy")
+    assert c.dtype == np.int64 and c.shape == (1, 2, 49), (c.dtype, c.shape)
+    assert l.dtype == np.int64 and l.shape == (1,), (l.dtype, l.shape)
+
+class CustomDataset(torch.utils.data.Dataset):  # as LlamaGen's dataset/imagenet.py describes it
+    def __init__(self, feature_dir, label_dir):
+        self.feature_dir, self.label_dir = feature_dir, label_dir
+        self.flip = "flip" in feature_dir
+        self.n = len(os.listdir(feature_dir))
+    def __len__(self):
+        return self.n
+    def __getitem__(self, i):
+        f = np.load(f"{self.feature_dir}/{i}.npy")
+        if self.flip:
+            f = f[:, torch.randint(0, f.shape[1], (1,)).item()]
+        return torch.from_numpy(f), torch.from_numpy(np.load(f"{self.label_dir}/{i}.npy"))
+
+loader = torch.utils.data.DataLoader(CustomDataset(codes, labels), batch_size=4, shuffle=True)
+x, y = next(iter(loader))
+x, y = x.reshape(x.shape[0], -1), y.reshape(-1)
+emb, head = torch.nn.Embedding(64 + 10, 16), torch.nn.Linear(16, 64)
+opt = torch.optim.SGD(list(emb.parameters()) + list(head.parameters()), lr=0.1)
+seq = torch.cat([64 + y[:, None], x[:, :-1]], 1)
+loss = torch.nn.functional.cross_entropy(head(emb(seq)).reshape(-1, 64), x.reshape(-1))
+loss.backward(); opt.step()
+print("one step, loss", loss.item())
+`
+	if out, err := exec.Command(py, "-c", script, root).CombinedOutput(); err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+}
