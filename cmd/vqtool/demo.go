@@ -228,6 +228,7 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 					"FLD is the Frechet distance of its features (lower is better). One run each: differences smaller than a few FLD points are within run-to-run noise; `vqtool experiment` repeats over seeds and data sizes.",
 				o.GenSteps, tauNote, clsAcc),
 				Table: table, Images: grids},
+			{Heading: "4. The study", Text: studyFinding},
 		},
 	}
 	path, err := rep.Write(o.Out, "report")
@@ -244,9 +245,16 @@ type scoredSamples struct {
 	grid   string
 }
 
+// studyFinding says what the committed study (docs/study in the vqtool
+// repository, written by vqtool experiment) found.
+const studyFinding = "The question this demo can only hint at is answered by the study committed in the vqtool repository, " +
+	"docs/study/report.html (its numbers in docs/study/results.json): " + studySentence
+
 func vqTrainCount(data string) string {
 	if data == "embedded" {
 		return "2,000"
 	}
 	return "all"
 }
+
+const studySentence = "its verdict comes first there."

@@ -81,3 +81,35 @@ print("one step, loss", loss.item())
 		t.Fatalf("python: %v\n%s", err, out)
 	}
 }
+
+// sample --images writes what the standard evaluators read: an .npz with
+// arr_0 uint8 [N, H, W, C], or a folder of PNGs.
+func TestSampleImagesForEvaluators(t *testing.T) {
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "gen")
+	if err := execute(t, "train-gen", "--vq", smallVQ, "--data", "embedded", "--limit", "32", "--out", gen, "--steps", "1", "--batch", "8",
+		"--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32", "--eval-limit", "8"); err != nil {
+		t.Fatal(err)
+	}
+	npz, pngs := filepath.Join(dir, "s.npz"), filepath.Join(dir, "pngs")+"/"
+	for _, out := range []string{npz, pngs} {
+		if err := execute(t, "sample", "--gen", gen, "--vq", smallVQ, "--n", "6", "--out", filepath.Join(dir, "grid.png"), "--images", out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names, _ := filepath.Glob(pngs + "*.png"); len(names) != 6 {
+		t.Errorf("%d PNGs, want 6", len(names))
+	}
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
+		t.Skip("numpy is not installed:", err)
+	}
+	out, err := exec.Command(py, "-c", `
+import sys, numpy as np
+a = np.load(sys.argv[1])["arr_0"]
+assert a.dtype == np.uint8 and a.shape == (6, 28, 28, 1), (a.dtype, a.shape)
+`, npz).CombinedOutput()
+	if err != nil {
+		t.Errorf("numpy: %v\n%s", err, out)
+	}
+}

@@ -27,6 +27,7 @@ type sampleOptions struct {
 	Seed        uint64
 	Out         string
 	Tokens      string
+	Images      string
 	Scale       int
 }
 
@@ -55,6 +56,7 @@ func newSampleCommand() *cobra.Command {
 	f.Uint64Var(&o.Seed, "seed", 1, "seed: the same seed draws the same grids")
 	f.StringVarP(&o.Out, "out", "o", "samples.png", "PNG grid to write")
 	f.StringVar(&o.Tokens, "tokens", "", "also save the drawn grids and their classes as .npy")
+	f.StringVar(&o.Images, "images", "", "also write the decoded samples: FILE.npz (uint8 [N, H, W, C] as arr_0, for guided-diffusion/LlamaGen FID) or DIR/ (one PNG a sample, for clean-fid and torch-fidelity)")
 	f.IntVar(&o.Scale, "scale", 2, "draw each pixel SCALE times")
 	return cmd
 }
@@ -118,6 +120,16 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	if o.Tokens != "" {
 		t := &imageio.Tokens{Codes: tokens, N: len(classes), H: gen.Config.GridH, W: gen.Config.GridW, Labels: classes}
 		if err := imageio.SaveTokens(o.Tokens, t); err != nil {
+			return err
+		}
+	}
+	if o.Images != "" {
+		c, sz := vq.Config.Channels, vq.Config.Size
+		pix := make([]float32, len(classes)*c*sz*sz)
+		if err := vq.DecodeTo(pix, tokens, len(classes)); err != nil {
+			return err
+		}
+		if err := imageio.WriteImages(o.Images, pix, len(classes), c, sz, sz); err != nil {
 			return err
 		}
 	}
