@@ -61,4 +61,3 @@ func WriteImages(path string, pix []float32, n, c, h, w int) error {
 	}
 	return fmt.Errorf("imageio: images %q: want a FILE.npz or a folder DIR/", path)
 }
-
