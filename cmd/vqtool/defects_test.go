@@ -13,7 +13,31 @@ import (
 	"github.com/vqtool/vqtool/generator"
 )
 
-const smallVQ = "../../testdata/fmnist-small.vq"
+// smallVQ is a copy of the committed small tokenizer (testdata/fmnist-small.vq)
+// made by TestMain: commands cache encoded splits in a tokenizer's folder, and
+// tests never write into the checkout.
+var smallVQ string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vqtool-test-")
+	if err != nil {
+		panic(err)
+	}
+	smallVQ = filepath.Join(dir, "fmnist-small.vq")
+	os.MkdirAll(smallVQ, 0o755)
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fmnist-small.vq", f))
+		if err != nil {
+			panic(err)
+		}
+		if err := os.WriteFile(filepath.Join(smallVQ, f), b, 0o644); err != nil {
+			panic(err)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 // wantUsage checks that err is a usage error whose text holds every part.
 func wantUsage(t *testing.T, what string, err error, parts ...string) {

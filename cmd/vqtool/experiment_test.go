@@ -16,7 +16,7 @@ import (
 // tinyStudy is a study of the built-in data sized to run in seconds: one
 // size, two losses, two seeds and a sweep of two alphas.
 func tinyStudy(out string) experimentOptions {
-	o := experimentOptions{Data: "embedded", VQ: "../../testdata/fmnist-small.vq", Out: out,
+	o := experimentOptions{Data: "embedded", VQ: smallVQ, Out: out,
 		Sizes: "40", Losses: "ce,dist2", Alphas: "0.1,1", Perplexities: "4", Temperatures: "1", SweepAt: "40",
 		Shard: "1/1", ClassifierSteps: 5}
 	o.Config = study.DefaultConfig()
@@ -110,7 +110,7 @@ func TestExperimentShardsMerge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: merged, VQ: "../../testdata/fmnist-small.vq", Data: "embedded"}, []string{a, b}); err != nil {
+	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: merged, VQ: smallVQ, Data: "embedded"}, []string{a, b}); err != nil {
 		t.Fatal(err)
 	}
 	want, got := readResults(t, one), readResults(t, merged)
