@@ -182,3 +182,13 @@ func TestNegativeValuesAreUsageErrors(t *testing.T) {
 		t.Error("train-gen left an --out folder after a usage error")
 	}
 }
+
+func TestVersionFlag(t *testing.T) {
+	root := newRootCommand()
+	var out bytes.Buffer
+	root.SetArgs([]string{"--version"})
+	root.SetOut(&out)
+	if err := root.Execute(); err != nil || !strings.HasPrefix(out.String(), "vqtool ") {
+		t.Errorf("--version: %q, %v", out.String(), err)
+	}
+}

@@ -40,7 +40,9 @@ grids and back, and trains autoregressive generators over the tokens with
 DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       currentVersion().Version,
 	}
+	root.SetVersionTemplate("vqtool {{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&global.Quiet, "quiet", "q", false, "no progress bars or logs on stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(

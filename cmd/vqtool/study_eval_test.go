@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/metrics"
+	"github.com/vqtool/vqtool/study"
+)
+
+// An evaluator that shares no code with vqtool's (the PyTorch decoder of
+// docs/checkpoints.md, Frechet distance on 14x14 average-pooled pixels in
+// numpy, the test images read by numpy from Debian's files) ranks the
+// committed study's runs as the study's FLD does.
+func TestCommittedStudyRanksAlike(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes every committed sample file: not under -short")
+	}
+	dir := "../../docs/study"
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Skip("no committed study:", err)
+	}
+	var res study.Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	test := filepath.Join(imageio.FashionMNISTDir, "t10k-images-idx3-ubyte.gz")
+	if _, err := os.Stat(test); err != nil {
+		t.Skip("Fashion-MNIST is not installed (Debian: dataset-fashion-mnist):", err)
+	}
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import torch, numpy").Run(); err != nil {
+		t.Skip("PyTorch is not installed:", err)
+	}
+	doc, err := os.ReadFile("../../docs/checkpoints.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoder := regexp.MustCompile("(?s)```python\n(.*?)```").FindSubmatch(doc)[1]
+	var files []string
+	var fld []float64
+	for _, r := range res.Runs {
+		if r.Samples != "" {
+			files = append(files, filepath.Join(dir, r.Samples))
+			fld = append(fld, r.FLDT1)
+		}
+	}
+	if len(files) < 6 {
+		t.Skipf("%d scored runs: too few to rank", len(files))
+	}
+	script := string(decoder) + `
+import gzip, sys
+ckpt, test, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+with gzip.open(test) as f:
+    real = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28).astype(np.float64) / 127.5 - 1
+def feats(x):  # 14x14 average pooling
+    return x.reshape(len(x), 14, 2, 14, 2).mean(axis=(2, 4)).reshape(len(x), -1)
+def stats(f):
+    return f.mean(0), np.cov(f, rowvar=False)
+def frechet(a, b):
+    (m1, s1), (m2, s2) = a, b
+    w, v = np.linalg.eigh(s1)
+    r = (v * np.sqrt(np.clip(w, 0, None))) @ v.T   # s1^(1/2)
+    e = np.linalg.eigvalsh(r @ s2 @ r)
+    return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(e, 0, None)).sum())
+ref = stats(feats(real))
+for path in files:
+    tok = torch.from_numpy(np.load(path).astype(np.int64))
+    with torch.no_grad():
+        x = decode(ckpt, tok).numpy()[:, 0]
+    print(frechet(stats(feats(x)), ref))
+`
+	out, err := exec.Command(py, append([]string{"-c", script, filepath.Join(dir, "vq"), test}, files...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	var pixel []float64
+	for _, line := range strings.Fields(string(out)) {
+		v, err := strconv.ParseFloat(line, 64)
+		if err != nil {
+			t.Fatalf("python said %q", out)
+		}
+		pixel = append(pixel, v)
+	}
+	rho := metrics.Spearman(fld, pixel)
+	t.Logf("%d runs: Spearman rank correlation of the study's FLD with pixel Frechet distance %.3f", len(fld), rho)
+	if rho < 0.8 {
+		t.Errorf("the independent evaluator ranks the runs differently: Spearman %.3f, want >= 0.8", rho)
+	}
+}
