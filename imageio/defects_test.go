@@ -1,6 +1,7 @@
 package imageio
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,4 +50,26 @@ func TestIDXShapes(t *testing.T) {
 			t.Errorf("IDX of %v: %v, want an error naming the file", dims, err)
 		}
 	}
+}
+
+// A token file and the labels file beside it, from outside: a pair that
+// does not match is an error, never a panic or labels of other grids.
+func FuzzLoadTokensWithLabels(f *testing.F) {
+	var tok, lab bytes.Buffer
+	WriteNPY(&tok, []int32{1, 2, 3, 4, 5, 6, 7, 8}, []int{2, 2, 2})
+	WriteNPY(&lab, []int32{3, 4}, []int{2})
+	f.Add(tok.Bytes(), lab.Bytes())
+	f.Fuzz(func(t *testing.T, tokens, labels []byte) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "t.npy")
+		os.WriteFile(path, tokens, 0o644)
+		os.WriteFile(LabelsPath(path), labels, 0o644)
+		got, err := LoadTokens(path)
+		if err != nil {
+			return
+		}
+		if len(got.Codes) != got.N*got.H*got.W || (got.Labels != nil && len(got.Labels) != got.N) {
+			t.Fatalf("%d codes and %d labels for %d grids of %dx%d", len(got.Codes), len(got.Labels), got.N, got.H, got.W)
+		}
+	})
 }

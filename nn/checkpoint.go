@@ -2,6 +2,7 @@ package nn
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -150,11 +151,15 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	return c, nil
 }
 
+// errParserPanic marks a panic of the safetensors parser turned into an
+// error: the fuzz target fails on it, so that such panics are seen and fixed.
+var errParserPanic = errors.New("the safetensors parser panicked")
+
 // DecodeCheckpoint parses safetensors bytes.
 func DecodeCheckpoint(buf []byte) (c *Checkpoint, err error) {
 	defer func() {
 		if r := recover(); r != nil { // the parser is not ours: never let it take the process down
-			c, err = nil, fmt.Errorf("not a safetensors file: %v", r)
+			c, err = nil, fmt.Errorf("not a safetensors file: %w: %v", errParserPanic, r)
 		}
 	}()
 	st, err := safetensors.Deserialize(buf)

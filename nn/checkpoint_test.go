@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -62,6 +63,9 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 	f.Add(seed)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := DecodeCheckpoint(in)
+		if errors.Is(err, errParserPanic) {
+			t.Fatal(err)
+		}
 		if err != nil {
 			return
 		}

@@ -60,3 +60,31 @@ func TestLoadRejectsNaNAndUnknownVersions(t *testing.T) {
 		t.Errorf("version 7: %v, want an error naming the version", err)
 	}
 }
+
+// A config.json from outside is checked against the weights beside it: any
+// bytes give a model or an error, never a panic.
+func FuzzLoadConfig(f *testing.F) {
+	seed, err := os.ReadFile(filepath.Join("..", "testdata", "fmnist-small.vq", nn.ConfigFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	weights, err := os.ReadFile(filepath.Join("..", "testdata", "fmnist-small.vq", nn.ModelFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(strings.Replace(string(seed), `"hidden": 32`, `"hidden": 64`, 1)))
+	f.Add([]byte(strings.Replace(string(seed), `"size": 28`, `"size": 0`, 1)))
+	f.Fuzz(func(t *testing.T, cfg []byte) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, nn.ConfigFile), cfg, 0o644)
+		os.WriteFile(filepath.Join(dir, nn.ModelFile), weights, 0o644)
+		m, info, err := Load(dir)
+		if err != nil {
+			return
+		}
+		if m.Config != info.Config || m.Codebook.K != info.Config.CodebookSize {
+			t.Fatalf("loaded %+v from %+v", m.Config, info.Config)
+		}
+	})
+}
