@@ -81,16 +81,17 @@ func (t *Trainer) SaveCheckpoint(dir string, info Info) error {
 	info.Step = t.Step
 	tc := t.Config
 	info.Train = &tc
-	if err := t.Model.Save(dir, info); err != nil {
-		return err
-	}
 	c := nn.NewCheckpoint()
 	c.PutParams(t.Model.params)
 	st := nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}
 	if err := nn.SaveResume(dir, kind, c, t.opt, t.gr.prog.Params, st, t.Model.Config, t.Config); err != nil {
 		return fmt.Errorf("generator: %w", err)
 	}
-	return nil
+	// The resume state first, config.json last: config.json is the commit
+	// point. The files beside it are of its step or of the save after it (a
+	// kill between the writes), and resuming continues from the resume
+	// state either way.
+	return t.Model.Save(dir, info)
 }
 
 // Resume rebuilds a trainer from dir/resume.safetensors. The loss (with its

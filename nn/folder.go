@@ -88,6 +88,9 @@ func SaveModel(dir, kind string, c *Checkpoint, info any) error {
 // SaveResume completes c (which holds the weights) with the optimiser, the
 // training state and the configs, and writes dir/resume.safetensors.
 func SaveResume(dir, kind string, c *Checkpoint, opt *Adam, params []*Param, st TrainState, config, train any) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	c.PutAdam(opt, params)
 	c.Meta["kind"] = kind + ".resume"
 	if err := c.PutState(st); err != nil {

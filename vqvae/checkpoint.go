@@ -109,21 +109,22 @@ func Load(dir string) (*Model, Info, error) {
 
 // SaveCheckpoint writes the model (config.json, model.safetensors) and the
 // resume state (resume.safetensors) into dir. Each file is written under a
-// temporary name and renamed, the resume state last.
+// temporary name and renamed: the resume state first, config.json last.
 func (t *Trainer) SaveCheckpoint(dir string, info Info) error {
 	info.Step = t.Step
 	tc := t.Config
 	info.Train = &tc
-	if err := t.Model.Save(dir, info); err != nil {
-		return err
-	}
 	c := nn.NewCheckpoint()
 	t.Model.putWeights(c)
 	st := nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}
 	if err := nn.SaveResume(dir, kind, c, t.opt, t.prog.Params, st, t.Model.Config, t.Config); err != nil {
 		return fmt.Errorf("vqvae: %w", err)
 	}
-	return nil
+	// The resume state first, config.json last: config.json is the commit
+	// point. The files beside it are of its step or of the save after it (a
+	// kill between the writes), and resuming continues from the resume
+	// state either way.
+	return t.Model.Save(dir, info)
 }
 
 // Resume rebuilds a trainer from dir/resume.safetensors: weights, codebook
