@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -54,6 +55,10 @@ type Options struct {
 	Fit      Fit    // how images are brought to Size
 }
 
+// ErrOption marks an option that cannot work (a split, a size, a data set
+// that does not exist): the caller's mistake, not the data's.
+var ErrOption = errors.New("bad option")
+
 // Sets lists the data set names Open knows besides paths.
 var Sets = []string{"embedded", "fashion-mnist", "mnist"}
 
@@ -82,16 +87,16 @@ func Open(name string, opt Options) (*Dataset, error) {
 		opt.Split = "train"
 	}
 	if opt.Split != "train" && opt.Split != "test" {
-		return nil, fmt.Errorf("imageio: split %q: want train or test", opt.Split)
+		return nil, fmt.Errorf("imageio: %w: split %q: want train or test", ErrOption, opt.Split)
 	}
 	if opt.Limit < 0 {
-		return nil, fmt.Errorf("imageio: limit %d: want a number >= 0", opt.Limit)
+		return nil, fmt.Errorf("imageio: %w: limit %d: want a number >= 0", ErrOption, opt.Limit)
 	}
 	if opt.Size < 0 || opt.Size > 4096 {
-		return nil, fmt.Errorf("imageio: size %d: want 0 (keep) or a number of pixels in [1, 4096]", opt.Size)
+		return nil, fmt.Errorf("imageio: %w: size %d: want 0 (keep) or a number of pixels in [1, 4096]", ErrOption, opt.Size)
 	}
 	if opt.Channels != 0 && opt.Channels != 1 && opt.Channels != 3 {
-		return nil, fmt.Errorf("imageio: channels %d: want 1 (gray) or 3 (RGB)", opt.Channels)
+		return nil, fmt.Errorf("imageio: %w: channels %d: want 1 (gray) or 3 (RGB)", ErrOption, opt.Channels)
 	}
 	prefix := map[string]string{"train": "train", "test": "t10k"}[opt.Split]
 	var d *Dataset
@@ -224,8 +229,8 @@ func openPath(name string, opt Options) (*Dataset, error) {
 	images, labels, _ := strings.Cut(name, ",")
 	st, err := os.Stat(images)
 	if err != nil {
-		return nil, fmt.Errorf("imageio: data %q: not a known set (%s), folder or file: %w",
-			name, strings.Join(Sets, ", "), err)
+		return nil, fmt.Errorf("imageio: %w: data %q: not a known set (%s), folder or file: %v",
+			ErrOption, name, strings.Join(Sets, ", "), err)
 	}
 	if st.IsDir() {
 		paths, classes, err := listImages(images)

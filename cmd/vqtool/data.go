@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -51,7 +52,11 @@ func (o *dataOptions) open() (*imageio.Dataset, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	return imageio.Open(o.Data, imageio.Options{Split: o.Split, Limit: o.Limit, Size: o.Size, Channels: o.Channels, Fit: fit})
+	d, err := imageio.Open(o.Data, imageio.Options{Split: o.Split, Limit: o.Limit, Size: o.Size, Channels: o.Channels, Fit: fit})
+	if errors.Is(err, imageio.ErrOption) {
+		return nil, usageError{err}
+	}
+	return d, err
 }
 
 func newDataCommand() *cobra.Command {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
 )
 
 // smallVQ is a copy of the committed small tokenizer (testdata/fmnist-small.vq)
@@ -190,5 +191,41 @@ func TestVersionFlag(t *testing.T) {
 	root.SetOut(&out)
 	if err := root.Execute(); err != nil || !strings.HasPrefix(out.String(), "vqtool ") {
 		t.Errorf("--version: %q, %v", out.String(), err)
+	}
+}
+
+// Mistakes in the command line exit 2 (usage), as their siblings do.
+func TestUsageMistakesExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"data", "info", "--split", "banana"},
+		{"data", "info", "--data", "nosuchset"},
+		{"data", "info", "--channels", "2"},
+		{"frobnicate"},
+		{"decode", "--model", smallVQ},
+		{"train-vq", "--no-such-flag"},
+	} {
+		err := execute(t, args...)
+		if err == nil || !isUsage(err) {
+			t.Errorf("vqtool %s: %v, want a usage error (exit 2)", strings.Join(args, " "), err)
+		}
+	}
+	if isUsage(errors.New("imageio: read x.png: unexpected EOF")) {
+		t.Error("a failure of the work counted as a usage error")
+	}
+}
+
+// A token outside the codebook in --tokens or --held-out is an error naming
+// the file.
+func TestTokenRangeErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.npy")
+	codes := make([]int32, 4*49)
+	codes[60] = 999
+	if err := imageio.SaveTokens(bad, &imageio.Tokens{Codes: codes, N: 4, H: 7, W: 7}); err != nil {
+		t.Fatal(err)
+	}
+	err := execute(t, "train-gen", "--vq", smallVQ, "--tokens", bad, "--out", filepath.Join(dir, "g"), "--steps", "1", "--batch", "2")
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "999") {
+		t.Errorf("an out-of-range token: %v, want an error naming %s", err, bad)
 	}
 }

@@ -33,7 +33,7 @@ func (l trainLoop) run(ctx context.Context) error {
 	for l.done() < l.total {
 		if ctx.Err() != nil {
 			if err := l.save(); err != nil {
-				return err
+				return l.kept(err)
 			}
 			logf("interrupted at step %d: saved %s; continue with --resume", l.done(), l.out)
 			return ctx.Err()
@@ -50,10 +50,16 @@ func (l trainLoop) run(ctx context.Context) error {
 		for _, p := range l.periodic {
 			if p.n > 0 && l.done()%p.n == 0 {
 				if err := p.f(); err != nil {
-					return err
+					return l.kept(err)
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// kept says, with a failed write (a full disk, say), that the folder keeps
+// its last complete checkpoint.
+func (l trainLoop) kept(err error) error {
+	return fmt.Errorf("%w; the last complete checkpoint in %s is kept: fix the cause and continue with --resume", err, l.out)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -82,6 +83,22 @@ func reexecForSpeed() {
 	_ = syscall.Exec(exe, os.Args, env) // on failure, run on as we are
 }
 
+// isUsage reports an error in the command line: ours, or cobra's for an
+// unknown command or a wrong number of arguments (which it does not type).
+func isUsage(err error) bool {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, " "+p) {
+			return true
+		}
+	}
+	return false
+}
+
 func main() {
 	reexecForSpeed()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -90,13 +107,12 @@ func main() {
 	if err == nil {
 		return
 	}
+	if errors.Is(err, context.Canceled) {
+		os.Exit(130) // the command said where it stopped and how to go on
+	}
 	fmt.Fprintln(os.Stderr, "vqtool:", err)
-	var ue usageError
-	switch {
-	case errors.As(err, &ue):
+	if isUsage(err) {
 		os.Exit(2)
-	case errors.Is(err, context.Canceled):
-		os.Exit(130)
 	}
 	os.Exit(1)
 }

@@ -289,6 +289,9 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			train.Labels = train.Labels[:opts.Limit]
 		}
 	}
+	if err := checkCodes(train, vq.Config.CodebookSize, opts.Tokens); err != nil {
+		return err
+	}
 	if train.H != vq.Config.Grid() || train.W != vq.Config.Grid() {
 		return fmt.Errorf("tokens are %dx%d grids: the VQ model %s makes %dx%d", train.H, train.W, opts.VQ, vq.Config.Grid(), vq.Config.Grid())
 	}
@@ -302,6 +305,11 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		o := full
 		o.Split = "test"
 		if held, _, _, err = tokensFor(ctx, "", o, opts.VQ, vq, vqInfo, opts.Out); err != nil {
+			return err
+		}
+	}
+	if held != nil {
+		if err := checkCodes(held, vq.Config.CodebookSize, opts.HeldOut); err != nil {
 			return err
 		}
 	}
@@ -451,6 +459,19 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if lastEval != nil {
 		fprintf(w, "held-out: nll %.3f bits/token, accuracy %.3f, expected codebook distance %.4g, argmax distance %.4g\n",
 			lastEval.NLL, lastEval.Accuracy, lastEval.ExpectedDistance, lastEval.ArgmaxDistance)
+	}
+	return nil
+}
+
+// checkCodes reports a token outside the codebook, naming the file it is in.
+func checkCodes(t *imageio.Tokens, k int, file string) error {
+	if file == "" {
+		file = "the encoded data"
+	}
+	for i, v := range t.Codes {
+		if v < 0 || int(v) >= k {
+			return fmt.Errorf("%s: token %d of grid %d is %d: the tokenizer has codes 0 to %d", file, i%(t.H*t.W), i/(t.H*t.W), v, k-1)
+		}
 	}
 	return nil
 }
