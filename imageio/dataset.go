@@ -257,6 +257,9 @@ func openFiles(name string, paths, classes []string, opt Options) (*Dataset, err
 		if err != nil {
 			return nil, err
 		}
+		if b := img.Bounds(); b.Dx() < 1 || b.Dy() < 1 {
+			return nil, fmt.Errorf("imageio: %s: an image of %dx%d pixels: want at least 1x1", p, b.Dx(), b.Dy())
+		}
 		imgs[i] = img
 		gray = gray && isGray(img)
 	}
@@ -280,7 +283,11 @@ func openFiles(name string, paths, classes []string, opt Options) (*Dataset, err
 	}
 	d := &Dataset{Name: name, N: len(imgs), C: c, H: h, W: w, Pix: make([]float32, len(imgs)*c*h*w)}
 	for i, img := range imgs {
-		PixelsTo(d.Image(i), FitImage(img, w, h, opt.Fit), c)
+		fitted := FitImage(img, w, h, opt.Fit)
+		if b := fitted.Bounds(); b.Dx() != w || b.Dy() != h {
+			return nil, fmt.Errorf("imageio: %s: %dx%d pixels could not be brought to %dx%d", paths[i], img.Bounds().Dx(), img.Bounds().Dy(), w, h)
+		}
+		PixelsTo(d.Image(i), fitted, c)
 	}
 	if classes[0] != "" {
 		index := map[string]int32{}

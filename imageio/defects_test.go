@@ -2,6 +2,8 @@ package imageio
 
 import (
 	"bytes"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +72,30 @@ func FuzzLoadTokensWithLabels(f *testing.F) {
 		}
 		if len(got.Codes) != got.N*got.H*got.W || (got.Labels != nil && len(got.Labels) != got.N) {
 			t.Fatalf("%d codes and %d labels for %d grids of %dx%d", len(got.Codes), len(got.Labels), got.N, got.H, got.W)
+		}
+	})
+}
+
+// Image files from outside, at any size asked for and by every fit, give a
+// data set of that size or an error naming the file, never a panic.
+func FuzzOpenImageFile(f *testing.F) {
+	var b bytes.Buffer
+	png.Encode(&b, image.NewGray(image.Rect(0, 0, 5, 3)))
+	f.Add(b.Bytes(), uint8(4), uint8(0))
+	f.Add(b.Bytes(), uint8(1), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, size, fit uint8) {
+		path := filepath.Join(t.TempDir(), "x.png")
+		os.WriteFile(path, data, 0o644)
+		opt := Options{Size: int(size % 40), Fit: []Fit{FitCrop, FitPad, FitResize}[fit%3]}
+		d, err := Open(path, opt)
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		if opt.Size > 0 && (d.W != opt.Size || d.H != opt.Size) || len(d.Pix) != d.N*d.C*d.H*d.W {
+			t.Fatalf("asked for %d, got %d images of %dx%dx%d in %d values", opt.Size, d.N, d.C, d.H, d.W, len(d.Pix))
 		}
 	})
 }
