@@ -21,7 +21,8 @@ type decodeOptions struct {
 
 func (o *decodeOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.Model, "model", "m", "", "VQ-VAE checkpoint folder")
+	f.StringVar(&o.Model, "vq", "", "VQ-VAE checkpoint folder")
+	hiddenAlias(f, "model", "m", "vq")
 	f.StringVarP(&o.Out, "out", "o", "decoded.png", "PNG grid to write")
 	f.IntVarP(&o.N, "n", "n", 64, "grids to decode from the start of the file (0: all)")
 	f.IntVar(&o.Cols, "cols", 8, "images per row")
@@ -33,7 +34,7 @@ func newDecodeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "decode TOKENS.npy",
 		Short:   "Turn token grids back into images",
-		Example: `  vqtool decode --model fmnist.vq tokens.npy --out grid.png`,
+		Example: `  vqtool decode --vq fmnist.vq tokens.npy --out grid.png`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDecode(cmd.Context(), cmd.OutOrStdout(), opts, args[0])

@@ -173,10 +173,13 @@ func TestNegativeValuesAreUsageErrors(t *testing.T) {
 	gen := []string{"train-gen", "--vq", smallVQ, "--data", "embedded", "--out", filepath.Join(dir, "g"), "--steps", "1"}
 	vq := []string{"train-vq", "--data", "embedded", "--out", filepath.Join(dir, "v"), "--steps", "1"}
 	for _, c := range [][]string{
-		append(gen, "--limit", "-5"), append(gen, "--topk", "-5"), append(gen, "--save-every", "0"), append(gen, "--eval-every", "-1"),
+		append(gen, "--limit", "-5"), append(gen, "--target-topk", "-5"), append(gen, "--topk", "-7"), append(gen, "--save-every", "0"), append(gen, "--eval-every", "-1"),
 		append(vq, "--epochs", "-1"), append(vq, "--save-every", "-1"), append(vq, "--grid-every", "-1"), append(vq, "--limit", "-2"),
 	} {
 		flag := c[len(c)-2]
+		if flag == "--topk" {
+			flag = "--target-topk -7" // the old name is a hidden alias of the new one
+		}
 		wantUsage(t, strings.Join(c[len(c)-2:], " "), execute(t, c...), flag)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "g")); err == nil {

@@ -46,7 +46,8 @@ numbers beside them.`,
 	f.StringVar(&o.Data, "data", "embedded", "labelled data set with train and test splits")
 	f.IntVar(&o.VQSteps, "vq-steps", 400, "tokenizer steps")
 	f.IntVar(&o.GenSteps, "gen-steps", 400, "steps of each generator")
-	f.IntVar(&o.Samples, "samples", 500, "samples scored per generator and setting")
+	f.IntVarP(&o.Samples, "n", "n", 500, "samples scored per generator and setting")
+	hiddenAlias(f, "samples", "", "n")
 	return cmd
 }
 

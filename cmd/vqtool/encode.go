@@ -28,7 +28,8 @@ type encodeOptions struct {
 func (o *encodeOptions) AddFlags(cmd *cobra.Command) {
 	o.dataOptions.AddFlags(cmd)
 	f := cmd.Flags()
-	f.StringVarP(&o.Model, "model", "m", "", "VQ-VAE checkpoint folder")
+	f.StringVar(&o.Model, "vq", "", "VQ-VAE checkpoint folder")
+	hiddenAlias(f, "model", "m", "vq")
 	f.StringVarP(&o.Out, "out", "o", "", "token file to write: [N, H, W] int32 .npy, labels in NAME.labels.npy")
 	f.StringVar(&o.Shard, "shard", "", "encode only shard I of N (I/N, 1-based): images I-1, I-1+N, ... (as LlamaGen's DDP extraction)")
 	f.StringVar(&o.Format, "format", "npy", "npy: one [N, H, W] int32 file; llamagen: --out is a folder in LlamaGen's layout ({i}.npy per image)")
@@ -42,10 +43,10 @@ func newEncodeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "encode [IMAGE...]",
 		Short: "Turn images into token grids",
-		Example: `  vqtool encode --model fmnist.vq --data fashion-mnist --split train --out train.npy
-  vqtool encode --model fmnist.vq --data fashion-mnist --shard 1/4 --out part1.npy
-  vqtool encode --model fmnist.vq --data fashion-mnist --format llamagen --flip --out codes/
-  vqtool encode --model fmnist.vq shoe.png --json`,
+		Example: `  vqtool encode --vq fmnist.vq --data fashion-mnist --split train --out train.npy
+  vqtool encode --vq fmnist.vq --data fashion-mnist --shard 1/4 --out part1.npy
+  vqtool encode --vq fmnist.vq --data fashion-mnist --format llamagen --flip --out codes/
+  vqtool encode --vq fmnist.vq shoe.png --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runEncode(cmd.Context(), cmd.OutOrStdout(), opts, args)
 		},

@@ -32,7 +32,8 @@ func (o *kernelOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Tau, "tau", "auto", "temperature: a number > 0, or auto to calibrate to --perplexity")
 	f.Float64Var(&o.Perplexity, "perplexity", dist2.DefaultPerplexity, "effective neighbours that auto tau aims for")
 	f.StringVar(&o.Distance, "distance", "", "scalar tokens: squared (default) or absolute; codebook: l2 (default), mse or cosine")
-	f.StringVarP(&o.Model, "model", "m", "", "VQ-VAE checkpoint folder: the kernel over its codebook")
+	f.StringVar(&o.Model, "vq", "", "VQ-VAE checkpoint folder: the kernel over its codebook")
+	hiddenAlias(f, "model", "m", "vq")
 	f.IntVar(&o.Token, "token", 0, "the target code (with --model)")
 	f.IntVar(&o.TopK, "topk", 10, "entries to list in the text output")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
@@ -49,7 +50,7 @@ perplexity (the effective number of neighbours). With --tau auto, tau is
 calibrated so that the mean perplexity over all targets equals --perplexity.`,
 		Example: `  vqtool kernel --scalar 0:9 --target 5 --tau 1 --distance squared --json
   vqtool kernel --scalar 0:99 --target 50 --tau auto --perplexity 4
-  vqtool kernel --model fmnist.vq --token 17 --tau auto --perplexity 8`,
+  vqtool kernel --vq fmnist.vq --token 17 --tau auto --perplexity 8`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runKernel(cmd.Context(), cmd.OutOrStdout(), opts)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -69,3 +70,12 @@ func blasName() string { return nn.BLAS() }
 func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5a9)) }
+
+// hiddenAlias adds the old name of a renamed flag (and its shorthand, if
+// any), hidden, sharing the new flag's value: old command lines keep working
+// for one release.
+func hiddenAlias(f *pflag.FlagSet, old, shorthand, name string) {
+	nf := f.Lookup(name)
+	f.VarP(nf.Value, old, shorthand, nf.Usage+" (old name of --"+name+")")
+	_ = f.MarkHidden(old)
+}

@@ -22,7 +22,7 @@ func newReconstructCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "reconstruct",
 		Short:   "Measure reconstruction error and codebook usage over a whole split, and draw originals beside reconstructions",
-		Example: `  vqtool reconstruct --model fmnist.vq --data fashion-mnist --split test --out recon.png --json`,
+		Example: `  vqtool reconstruct --vq fmnist.vq --data fashion-mnist --split test --out recon.png --json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReconstruct(cmd.Context(), cmd.OutOrStdout(), opts)
@@ -32,7 +32,8 @@ func newReconstructCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.Lookup("split").DefValue = "test"
 	defaultToTest(cmd)
-	f.StringVarP(&opts.Model, "model", "m", "", "VQ-VAE checkpoint folder")
+	f.StringVar(&opts.Model, "vq", "", "VQ-VAE checkpoint folder")
+	hiddenAlias(f, "model", "m", "vq")
 	f.StringVarP(&opts.Out, "out", "o", "recon.png", "PNG to write: originals above reconstructions")
 	f.IntVarP(&opts.N, "n", "n", 16, "images to draw")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON object")

@@ -37,7 +37,8 @@ func (o *lossOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Tau, "tau", "auto", "dist2: temperature of p_d, a number or auto (calibrated to --perplexity)")
 	f.Float64Var(&o.Perplexity, "perplexity", dist2.DefaultPerplexity, "dist2: effective neighbours per target, for --tau auto")
 	f.StringVar(&o.Distance, "distance", "l2", "dist2: distance between codes: l2 (squared), mse or cosine")
-	f.IntVar(&o.TopK, "topk", -1, "dist2: keep the k nearest entries of each target row (0: dense; -1: 64 when K > 2048, else dense)")
+	f.IntVar(&o.TopK, "target-topk", -1, "dist2: keep the k nearest entries of each target row (0: dense; -1: 64 when K > 2048, else dense)")
+	hiddenAlias(f, "topk", "", "target-topk")
 	f.Float64Var(&o.Smoothing, "smoothing", 0.1, "smooth: uniform label-smoothing mass")
 }
 
@@ -267,7 +268,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	case opts.SaveEvery < 1 || opts.EvalEvery < 0:
 		return usagef("--save-every %d, --eval-every %d: want steps >= 1 (--eval-every 0: at the end only)", opts.SaveEvery, opts.EvalEvery)
 	case opts.TopK < dist2.AutoTargetTopK:
-		return usagef("--topk %d: want 0 (dense), a count, or -1 (auto)", opts.TopK)
+		return usagef("--target-topk %d: want 0 (dense), a count, or -1 (auto)", opts.TopK)
 	}
 	vq, vqInfo, err := loadVQ(opts.VQ)
 	if err != nil {
