@@ -77,7 +77,7 @@ func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
 		return runCodebookKernel(w, opts)
 	}
 	if opts.Scalar == "" {
-		return usagef("kernel needs --scalar values or a --model checkpoint")
+		return usagef("kernel needs --scalar values or a --vq checkpoint")
 	}
 	values, err := parseScalars(opts.Scalar)
 	if err != nil {

@@ -26,7 +26,7 @@ func modelDataOptions(o dataOptions, info vqvae.Info) (dataOptions, error) {
 // loadVQ reads a VQ-VAE checkpoint folder.
 func loadVQ(path string) (*vqvae.Model, vqvae.Info, error) {
 	if path == "" {
-		return nil, vqvae.Info{}, usagef("no tokenizer given: want --vq (--model in encode, decode, reconstruct and kernel), a checkpoint folder written by vqtool train-vq")
+		return nil, vqvae.Info{}, usagef("no tokenizer given: want --vq, a checkpoint folder written by vqtool train-vq")
 	}
 	return vqvae.Load(path)
 }
