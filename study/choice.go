@@ -27,7 +27,7 @@ type SweepRow struct {
 
 // sweepRows lists the sweep's runs at every temperature.
 func sweepRows(runs []Result) []SweepRow {
-	var rows []SweepRow
+	rows := []SweepRow{}
 	for _, r := range runs {
 		if !r.Sweep {
 			continue

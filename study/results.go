@@ -89,7 +89,7 @@ func comparisons(runs []Result, c Config) []Comparison {
 			by[[3]any{r.Size, r.Loss, r.Seed}] = r
 		}
 	}
-	var out []Comparison
+	out := []Comparison{}
 	for _, size := range c.Sizes {
 		for _, b := range []string{"ce", "smooth"} {
 			if !slices.Contains(c.Losses, "dist2") || !slices.Contains(c.Losses, b) {
