@@ -3,6 +3,7 @@ package codebook
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/vqtool/vqtool/dist2"
@@ -141,5 +142,17 @@ func TestNewRejectsBadSizes(t *testing.T) {
 		if _, err := New(kd[0], kd[1], r); err == nil {
 			t.Errorf("New(%d, %d): no error", kd[0], kd[1])
 		}
+	}
+}
+
+// Codes on a line in shuffled order come out sorted along it (either way).
+func TestPrincipalOrder(t *testing.T) {
+	cb, _ := New(5, 2, rand.New(rand.NewPCG(1, 1)))
+	copy(cb.E, []float32{3, 3.1, 0, 0.1, 4, 3.9, 1, 1, 2, 2.1})
+	got := cb.PrincipalOrder()
+	want := []int{1, 3, 4, 0, 2}
+	rev := []int{2, 0, 4, 3, 1}
+	if !slices.Equal(got, want) && !slices.Equal(got, rev) {
+		t.Errorf("order %v, want %v or its reverse", got, want)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"sort"
 
 	"github.com/spf13/cobra"
-	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -319,45 +318,6 @@ func newCodebookAtlasCommand() *cobra.Command {
 	return cmd
 }
 
-// principalOrder orders codes by their projection on the codebook's first
-// principal component.
-func principalOrder(cb *codebook.Codebook) []int {
-	k, d := cb.K, cb.D
-	mean := make([]float64, d)
-	for i := range k {
-		for j, v := range cb.Code(i) {
-			mean[j] += float64(v) / float64(k)
-		}
-	}
-	cov := mat.NewSymDense(d, nil)
-	for i := range k {
-		c := cb.Code(i)
-		for a := range d {
-			for b := a; b < d; b++ {
-				cov.SetSym(a, b, cov.At(a, b)+(float64(c[a])-mean[a])*(float64(c[b])-mean[b]))
-			}
-		}
-	}
-	var eig mat.EigenSym
-	order := make([]int, k)
-	for i := range order {
-		order[i] = i
-	}
-	if !eig.Factorize(cov, true) {
-		return order
-	}
-	var vecs mat.Dense
-	eig.VectorsTo(&vecs)
-	top := d - 1 // eigenvalues ascend
-	proj := make([]float64, k)
-	for i := range k {
-		for j, v := range cb.Code(i) {
-			proj[i] += (float64(v) - mean[j]) * vecs.At(j, top)
-		}
-	}
-	sort.SliceStable(order, func(a, b int) bool { return proj[order[a]] < proj[order[b]] })
-	return order
-}
 
 func runCodebookAtlas(_ context.Context, w io.Writer, o codebookAtlasOptions) error {
 	m, info, err := loadVQ(o.VQ)
@@ -375,7 +335,7 @@ func runCodebookAtlas(_ context.Context, w io.Writer, o codebookAtlasOptions) er
 	switch o.Order {
 	case "index":
 	case "embedding":
-		order = principalOrder(m.Codebook)
+		order = m.Codebook.PrincipalOrder()
 	case "usage":
 		u, _, err := usageOf(m, info, o.dataOptions)
 		if err != nil {
