@@ -318,7 +318,6 @@ func newCodebookAtlasCommand() *cobra.Command {
 	return cmd
 }
 
-
 func runCodebookAtlas(_ context.Context, w io.Writer, o codebookAtlasOptions) error {
 	m, info, err := loadVQ(o.VQ)
 	if err != nil {
