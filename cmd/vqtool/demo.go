@@ -258,4 +258,6 @@ func vqTrainCount(data string) string {
 	return "all"
 }
 
-const studySentence = "its verdict comes first there."
+const studySentence = "over 500 to 55,000 training images, 3 seeds each, with early stopping on a validation split, DIST2Loss " +
+	"matched cross-entropy on FLD, class accuracy and copying at every size (no difference detected; no run copied its training grids " +
+	"within that budget) and clearly beat label smoothing on untruncated samples."
