@@ -125,8 +125,8 @@ type RunSpec struct {
 	Size       int     `json:"size"`
 	Loss       string  `json:"loss"`
 	Seed       uint64  `json:"seed"`
-	Alpha      float64 `json:"alpha,omitempty"`
-	Perplexity float64 `json:"perplexity,omitempty"`
+	Alpha      float64 `json:"alpha"`      // dist2 only (0 for the others)
+	Perplexity float64 `json:"perplexity"` // dist2 only
 }
 
 // swept reports whether the study searches the DIST2 setting.

@@ -26,12 +26,12 @@ import (
 type Result struct {
 	RunSpec
 	Against          string   `json:"against"`
-	Tau              float64  `json:"tau,omitempty"`
+	Tau              float64  `json:"tau"` // dist2 only
 	Steps            int      `json:"steps"`
 	BestStep         int      `json:"best_step"`
 	TrainSeconds     float64  `json:"train_seconds"`
 	ValNLL           float64  `json:"val_nll_bits"`
-	TestNLL          float64  `json:"test_nll_bits,omitempty"`
+	TestNLL          float64  `json:"test_nll_bits,omitempty"` // main runs only: the sweep never touches the test split
 	TrainNLL         float64  `json:"train_nll_bits"`
 	Gap              float64  `json:"nll_gap_bits"` // validation - training NLL
 	TokenAcc         float64  `json:"token_acc"`
