@@ -2,10 +2,8 @@ package main
 
 import (
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"testing"
 
 	"github.com/vqtool/vqtool/imageio"
@@ -17,14 +15,6 @@ func TestDecoderInPyTorch(t *testing.T) {
 	py := "/usr/bin/python3"
 	if err := exec.Command(py, "-c", "import torch, numpy").Run(); err != nil {
 		t.Skip("PyTorch is not installed (Debian: python3-torch python3-numpy):", err)
-	}
-	b, err := os.ReadFile("../../docs/checkpoints.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)```python\n(.*?)```").FindSubmatch(b)
-	if m == nil {
-		t.Fatal("docs/checkpoints.md has no python block")
 	}
 	vq, _, err := loadVQ(smallVQ)
 	if err != nil {
@@ -53,7 +43,7 @@ func TestDecoderInPyTorch(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	script := string(m[1]) + `
+	script := pythonBlock(t, "checkpoints.md") + `
 import sys
 d, ckpt = sys.argv[1], sys.argv[2]
 tok = torch.from_numpy(np.load(d + "/t.npy").astype(np.int64))

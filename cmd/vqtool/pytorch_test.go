@@ -17,16 +17,17 @@ import (
 	"github.com/vqtool/vqtool/imageio"
 )
 
-// pythonBlock returns the first ```python block of docs/pytorch.md: the
-// function users copy is the function tested.
-func pythonBlock(t *testing.T) string {
-	b, err := os.ReadFile("../../docs/pytorch.md")
+// pythonBlock returns the first ```python block of a page in docs/: the
+// code users copy is the code tested.
+func pythonBlock(t *testing.T, page string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", page))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile("(?s)```python\n(.*?)```").FindSubmatch(b)
 	if m == nil {
-		t.Fatal("docs/pytorch.md has no python block")
+		t.Fatalf("docs/%s has no python block", page)
 	}
 	return string(m[1])
 }
@@ -97,7 +98,7 @@ func TestLossMatchesPyTorch(t *testing.T) {
 		}
 		want := loss.GradTo(grad, logits, goTargets).Loss
 
-		script := pythonBlock(t) + `
+		script := pythonBlock(t, "pytorch.md") + `
 import sys
 d = sys.argv[1]
 z = torch.from_numpy(np.load(d + "/logits.npy")).double().requires_grad_(True)

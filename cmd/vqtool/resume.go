@@ -116,3 +116,22 @@ func truncateLog(path string, step int) error {
 	}
 	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(keep); return err })
 }
+
+// startRun locks a run's folder and opens its metrics.jsonl for appending,
+// cut back to step; release unlocks and closes.
+func startRun(dir string, step int) (release func(), metrics *os.File, err error) {
+	unlock, err := lockRun(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	path := filepath.Join(dir, "metrics.jsonl")
+	if err := truncateLog(path, step); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	if metrics, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return func() { metrics.Close(); unlock() }, metrics, nil
+}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,11 +39,7 @@ func TestCommittedStudyRanksAlike(t *testing.T) {
 	if err := exec.Command(py, "-c", "import torch, numpy").Run(); err != nil {
 		t.Skip("PyTorch is not installed:", err)
 	}
-	doc, err := os.ReadFile("../../docs/checkpoints.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	decoder := regexp.MustCompile("(?s)```python\n(.*?)```").FindSubmatch(doc)[1]
+	decoder := pythonBlock(t, "checkpoints.md")
 	var files []string
 	var fld []float64
 	for _, r := range res.Runs {
@@ -56,7 +51,7 @@ func TestCommittedStudyRanksAlike(t *testing.T) {
 	if len(files) < 6 {
 		t.Skipf("%d scored runs: too few to rank", len(files))
 	}
-	script := string(decoder) + `
+	script := decoder + `
 import gzip, sys
 ckpt, test, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 with gzip.open(test) as f:

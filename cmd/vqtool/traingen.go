@@ -383,19 +383,11 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if opts.Tokens != "" {
 		info.Data = opts.Tokens
 	}
-	release, err := lockRun(opts.Out)
+	release, metrics, err := startRun(opts.Out, tr.Step)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := truncateLog(filepath.Join(opts.Out, "metrics.jsonl"), tr.Step); err != nil {
-		return err
-	}
-	metrics, err := os.OpenFile(filepath.Join(opts.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer metrics.Close()
 	dist, err := vq.Codebook.Distance(dist2.SquaredL2)
 	if err != nil {
 		return err

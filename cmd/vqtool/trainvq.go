@@ -186,19 +186,11 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
-	release, err := lockRun(opts.Out)
+	release, metrics, err := startRun(opts.Out, tr.Step)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := truncateLog(filepath.Join(opts.Out, "metrics.jsonl"), tr.Step); err != nil {
-		return err
-	}
-	metrics, err := os.OpenFile(filepath.Join(opts.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer metrics.Close()
 
 	gridData := train
 	if held != nil {
