@@ -105,7 +105,6 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 		return nil, err
 	}
 	plan := c.Plan()
-	mine := func(k int, r RunSpec) bool { return o.Shard.Has(k) }
 	var waiting []string
 	// The sweep, the main ce and smooth runs, then the main dist2 runs, which
 	// need the sweep's choice.
@@ -121,7 +120,7 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 		}
 		for k, r := range plan {
 			switch {
-			case !mine(k, r), pass == 0 && !r.Sweep, pass == 1 && (r.Sweep || r.Loss == "dist2"), pass == 2 && (r.Sweep || r.Loss != "dist2"):
+			case !o.Shard.Has(k), pass == 0 && !r.Sweep, pass == 1 && (r.Sweep || r.Loss == "dist2"), pass == 2 && (r.Sweep || r.Loss != "dist2"):
 				continue
 			case pass == 2 && choice == nil:
 				waiting = append(waiting, r.Name)

@@ -11,12 +11,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/report"
 	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -360,32 +358,16 @@ const (
 
 // plotSwapCurve draws region pixel error against neighbour rank.
 func plotSwapCurve(path string, ev SwapEval) error {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Token swaps: pixel error vs neighbour rank (Spearman %.2f)", ev.Spearman)
-	p.X.Label.Text = "neighbour rank of the replacement code (0 = nearest)"
-	p.Y.Label.Text = "pixel MSE inside the swapped region"
-	pts := make(plotter.XYs, len(ev.Curve))
-	errs := make(plotter.YErrors, len(ev.Curve))
-	for i, b := range ev.Curve {
-		pts[i].X = float64(b.RankLo+b.RankHi) / 2
-		pts[i].Y = b.RegionMSE
-		errs[i].Low, errs[i].High = b.RegionMSEStd, b.RegionMSEStd
+	series := report.Series{Name: "region MSE ± std", ColorSlot: 0}
+	for _, b := range ev.Curve {
+		x := float64(b.RankLo+b.RankHi) / 2
+		series.X, series.Y = append(series.X, x), append(series.Y, b.RegionMSE)
+		series.Lo, series.Hi = append(series.Lo, b.RegionMSE-b.RegionMSEStd), append(series.Hi, b.RegionMSE+b.RegionMSEStd)
 	}
-	line, err := plotter.NewLine(pts)
-	if err != nil {
-		return err
-	}
-	eb, err := plotter.NewYErrorBars(struct {
-		plotter.XYer
-		plotter.YErrorer
-	}{pts, errs})
-	if err != nil {
-		return err
-	}
-	p.Add(line, eb, plotter.NewGrid())
-	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
-	if err != nil {
-		return err
-	}
-	return imageio.WriteFile(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
+	return report.Plot{
+		Title:  fmt.Sprintf("Token swaps: pixel error vs neighbour rank (Spearman %.2f)", ev.Spearman),
+		XLabel: "neighbour rank of the replacement code (0 = nearest)",
+		YLabel: "pixel MSE inside the swapped region",
+		Series: []report.Series{series},
+	}.Write(path)
 }
