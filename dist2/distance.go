@@ -56,6 +56,19 @@ const (
 	Cosine                      // 1 - cos(e_v, e_x)
 )
 
+// String returns the name ParseVectorKind reads: l2, mse or cosine.
+func (k VectorKind) String() string {
+	switch k {
+	case SquaredL2:
+		return "l2"
+	case MSE:
+		return "mse"
+	case Cosine:
+		return "cosine"
+	}
+	return fmt.Sprintf("VectorKind(%d)", int(k))
+}
+
 // ParseVectorKind maps "l2", "mse" and "cosine" to a VectorKind.
 func ParseVectorKind(s string) (VectorKind, error) {
 	switch s {

@@ -276,3 +276,16 @@ func (m *Model) DecodeTo(dst []float32, tokens []int32, n int) error {
 	}
 	return nil
 }
+
+// DecodeCodesTo decodes, for each code, a grid filled with that code: the
+// picture a code paints when it is everywhere. dst holds len(codes) images.
+func (m *Model) DecodeCodesTo(dst []float32, codes []int) error {
+	gs := m.Config.Grid()
+	grids := make([]int32, len(codes)*gs*gs)
+	for i, c := range codes {
+		for j := range gs * gs {
+			grids[i*gs*gs+j] = int32(c)
+		}
+	}
+	return m.DecodeTo(dst, grids, len(codes))
+}

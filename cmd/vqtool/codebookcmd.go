@@ -16,7 +16,6 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/vqtool/vqtool/codebook"
-	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -32,16 +31,9 @@ func newCodebookCommand() *cobra.Command {
 
 // codeImages decodes, for each code, a grid filled with that code.
 func codeImages(m *vqvae.Model, codes []int) ([]image.Image, error) {
-	gs := m.Config.Grid()
-	grids := make([]int32, len(codes)*gs*gs)
-	for i, c := range codes {
-		for j := range gs * gs {
-			grids[i*gs*gs+j] = int32(c)
-		}
-	}
 	ch, s := m.Config.Channels, m.Config.Size
 	pix := make([]float32, len(codes)*ch*s*s)
-	if err := m.DecodeTo(pix, grids, len(codes)); err != nil {
+	if err := m.DecodeCodesTo(pix, codes); err != nil {
 		return nil, err
 	}
 	cells := make([]image.Image, len(codes))
@@ -108,13 +100,9 @@ func newCodebookStatsCommand() *cobra.Command {
 }
 
 func runCodebookStats(_ context.Context, w io.Writer, o codebookStatsOptions) error {
-	m, info, err := loadVQ(o.VQ)
+	m, info, kind, err := loadVQDistance(o.VQ, o.Distance)
 	if err != nil {
 		return err
-	}
-	kind, err := dist2.ParseVectorKind(o.Distance)
-	if err != nil {
-		return usageError{err}
 	}
 	u, d, err := usageOf(m, info, o.dataOptions)
 	if err != nil {
@@ -239,13 +227,9 @@ func newCodebookNeighborsCommand() *cobra.Command {
 }
 
 func runCodebookNeighbors(_ context.Context, w io.Writer, o codebookNeighborsOptions) error {
-	m, _, err := loadVQ(o.VQ)
+	m, _, kind, err := loadVQDistance(o.VQ, o.Distance)
 	if err != nil {
 		return err
-	}
-	kind, err := dist2.ParseVectorKind(o.Distance)
-	if err != nil {
-		return usageError{err}
 	}
 	near, far, nd, fd, err := m.Codebook.Neighbors(o.Token, o.K, kind)
 	if err != nil {
@@ -380,13 +364,9 @@ func newCodebookExportCommand() *cobra.Command {
 }
 
 func runCodebookExport(_ context.Context, w io.Writer, o codebookExportOptions) error {
-	m, _, err := loadVQ(o.VQ)
+	m, _, kind, err := loadVQDistance(o.VQ, o.Distance)
 	if err != nil {
 		return err
-	}
-	kind, err := dist2.ParseVectorKind(o.Distance)
-	if err != nil {
-		return usageError{err}
 	}
 	k, d := m.Config.CodebookSize, m.Config.CodeDim
 	if k > 8192 {

@@ -10,8 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/report"
 	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/vqvae"
@@ -120,6 +123,18 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 	if err := plotSwapCurve(filepath.Join(o.Out, "swap-curve.png"), swapEv); err != nil {
 		return err
 	}
+	usage := codebook.NewUsage(vq.Config.CodebookSize)
+	usage.Add(tokens)
+	shown := real.Slice(0, min(16, real.N))
+	page, err := explore.Build(ctx, vq, shown.Pix, shown.N, explore.Options{Near: 10, Far: 10, Distance: dist2.SquaredL2,
+		Title: "vqtool token explorer: the demo's tokenizer on " + real.Name, Labels: shown.Labels, Classes: real.Classes,
+		Usage: usage, UsageOf: fmt.Sprintf("the test split (%d images)", real.N)})
+	if err != nil {
+		return err
+	}
+	if err := imageio.WriteFile(filepath.Join(o.Out, "explorer.html"), func(w io.Writer) error { _, err := page.WriteTo(w); return err }); err != nil {
+		return err
+	}
 	// 3. Classifier for the scores.
 	step("3/6 training the LeNet feature extractor")
 	lenet, clsAcc, err := classifierForSteps(filepath.Join(o.Out, "lenet"), dataOptions{Data: o.Data, Split: "train"}, vq.Config.Size, vq.Config.Channels, 600)
@@ -222,7 +237,8 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 				"The central 2 x 2 tokens of each test image are replaced, each independently, by one of its 10 nearest codes, a random code, or one of its 10 farthest codes. "+
 					"Over %d images, %.0f%% show the ordering nearby < random < distant in pixel error inside the region; the rank correlation between codebook distance and pixel error is %.2f.",
 				swapEv.Images, 100*swapEv.Ordered, swapEv.Spearman),
-				Table: swapTable, Images: []report.Image{{Caption: "original, nearby, random, distant", Path: "swap.png"}, {Caption: "pixel error against neighbour rank", Path: "swap-curve.png"}}},
+				Table: swapTable, Images: []report.Image{{Caption: "original, nearby, random, distant", Path: "swap.png"}, {Caption: "pixel error against neighbour rank", Path: "swap-curve.png"}},
+				Links: []report.Link{{Text: "The token explorer (explorer.html): click any token of 16 test images to see it decoded as each of its 10 nearest and 10 farthest codes, and its DIST2 target row at any tau", Path: "explorer.html"}}},
 			{Heading: "3. Generators: CE against DIST2Loss", Text: fmt.Sprintf(
 				"Two class-conditional GPTs (width 128, 4 blocks) trained for %d steps each with the same seed and data; the only difference is the loss.%s "+
 					"Samples are drawn with guidance 1.5, both at temperature 1 with no truncation and with top-k 50, and scored by a LeNet trained on the same data (its test accuracy %.3f): "+

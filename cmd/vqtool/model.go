@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -29,6 +30,17 @@ func loadVQ(path string) (*vqvae.Model, vqvae.Info, error) {
 		return nil, vqvae.Info{}, usagef("no tokenizer given: want --vq, a checkpoint folder written by vqtool train-vq")
 	}
 	return vqvae.Load(path)
+}
+
+// loadVQDistance reads --distance, then loads --vq: the pair every view of
+// the codebook takes.
+func loadVQDistance(path, distance string) (*vqvae.Model, vqvae.Info, dist2.VectorKind, error) {
+	kind, err := dist2.ParseVectorKind(distance)
+	if err != nil {
+		return nil, vqvae.Info{}, 0, usageError{err}
+	}
+	m, info, err := loadVQ(path)
+	return m, info, kind, err
 }
 
 // openForModel opens --data (or image files given as arguments) at the

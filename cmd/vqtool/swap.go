@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/report"
 	"github.com/vqtool/vqtool/metrics"
@@ -135,13 +134,9 @@ type SwapEval struct {
 }
 
 func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
-	m, info, err := loadVQ(o.VQ)
+	m, info, kind, err := loadVQDistance(o.VQ, o.Distance)
 	if err != nil {
 		return err
-	}
-	kind, err := dist2.ParseVectorKind(o.Distance)
-	if err != nil {
-		return usageError{err}
 	}
 	gs := m.Config.Grid()
 	region, err := parseRegion(o.Region, o.Size, gs)

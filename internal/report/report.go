@@ -27,6 +27,13 @@ type Section struct {
 	Text    string
 	Table   *Table
 	Images  []Image
+	Links   []Link
+}
+
+// Link points at a file beside the report, such as a page to open.
+type Link struct {
+	Text string
+	Path string // relative to the report's folder
 }
 
 type Table struct {
@@ -57,6 +64,7 @@ img { image-rendering: pixelated; max-width: 100% } code { background: #f3f3f3; 
 {{with .Table}}<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>{{end}}
 {{range .Images}}<figure><img src="{{.Path}}" alt="{{.Caption}}"><figcaption>{{.Caption}}</figcaption></figure>{{end}}
+{{range .Links}}<p><a href="{{.Path}}">{{.Text}}</a></p>{{end}}
 {{end}}</body></html>
 `))
 
@@ -99,6 +107,9 @@ func (r Report) Write(dir, name string) (string, error) {
 			for _, img := range s.Images {
 				fmt.Fprintf(w, "\n![%s](%s)\n", img.Caption, img.Path)
 			}
+			for _, l := range s.Links {
+				fmt.Fprintf(w, "\n[%s](%s)\n", l.Text, l.Path)
+			}
 		}
 		return nil
 	})
@@ -110,6 +121,7 @@ type reportSectionURL struct {
 	Text    string
 	Table   *Table
 	Images  []reportImageURL
+	Links   []Link
 }
 
 type reportImageURL struct {
@@ -120,7 +132,7 @@ type reportImageURL struct {
 func urlSections(ss []Section) []reportSectionURL {
 	out := make([]reportSectionURL, len(ss))
 	for i, s := range ss {
-		out[i] = reportSectionURL{Heading: s.Heading, Text: s.Text, Table: s.Table}
+		out[i] = reportSectionURL{Heading: s.Heading, Text: s.Text, Table: s.Table, Links: s.Links}
 		for _, img := range s.Images {
 			out[i].Images = append(out[i].Images, reportImageURL{Caption: img.Caption, Path: template.URL(img.Path)})
 		}
