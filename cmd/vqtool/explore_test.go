@@ -20,7 +20,11 @@ import (
 	"github.com/vqtool/vqtool/dist2"
 )
 
-var explorerShot = flag.String("explorer-shot", "", "write a screenshot of the explorer with a token selected to this PNG")
+var (
+	explorerShot = flag.String("explorer-shot", "", "write a screenshot of the explorer with a token selected to this PNG")
+	explorerVQ   = flag.String("explorer-vq", smallVQ, "the tokenizer the explorer's browser test draws (e.g. a full one, to measure its page)")
+	explorerData = flag.String("explorer-data", "embedded", "the data set the explorer's browser test encodes")
+)
 
 // browser starts headless Chromium for one test, or skips the test where
 // there is none.
@@ -84,7 +88,7 @@ func intList(t *testing.T, s string) []int {
 func TestExplorerInBrowser(t *testing.T) {
 	ctx := browser(t)
 	page := filepath.Join(t.TempDir(), "explorer.html")
-	o := exploreOptions{dataOptions: dataOptions{Data: "embedded", Split: "test"}, VQ: smallVQ,
+	o := exploreOptions{dataOptions: dataOptions{Data: *explorerData, Split: "test"}, VQ: *explorerVQ,
 		N: 16, Near: 10, Far: 10, Distance: "l2", Tau: "auto", Out: page}
 	if err := runExplore(context.Background(), io.Discard, o); err != nil {
 		t.Fatal(err)
@@ -104,11 +108,11 @@ func TestExplorerInBrowser(t *testing.T) {
 	}
 
 	// The library's answer.
-	m, info, err := loadVQ(smallVQ)
+	m, info, err := loadVQ(*explorerVQ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := openForModel(dataOptions{Data: "embedded", Split: "test", Limit: 16}, info, nil)
+	d, err := openForModel(dataOptions{Data: *explorerData, Split: "test", Limit: 16}, info, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
