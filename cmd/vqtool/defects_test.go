@@ -176,14 +176,25 @@ func TestNegativeValuesAreUsageErrors(t *testing.T) {
 		append(gen, "--limit", "-5"), append(gen, "--target-topk", "-5"), append(gen, "--topk", "-7"), append(gen, "--save-every", "0"), append(gen, "--eval-every", "-1"),
 		append(vq, "--epochs", "-1"), append(vq, "--save-every", "-1"), append(vq, "--grid-every", "-1"), append(vq, "--limit", "-2"),
 	} {
-		flag := c[len(c)-2]
-		if flag == "--topk" {
+		flag := strings.Join(c[len(c)-2:], " ") // named with its value, alone
+		if flag == "--topk -7" {
 			flag = "--target-topk -7" // the old name is a hidden alias of the new one
 		}
 		wantUsage(t, strings.Join(c[len(c)-2:], " "), execute(t, c...), flag)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "g")); err == nil {
 		t.Error("train-gen left an --out folder after a usage error")
+	}
+	// Mistakes found once the tokenizer, the data and the loss are loaded
+	// leave no folder either.
+	for _, c := range [][]string{append(gen, "--loss", "bogus"), append(gen, "--heads", "5"), append(gen, "--batch", "0")} {
+		if err := execute(t, c...); err == nil {
+			t.Errorf("%s: no error", strings.Join(c[len(c)-2:], " "))
+		}
+		if _, err := os.Stat(filepath.Join(dir, "g")); err == nil {
+			t.Errorf("%s: train-gen left an empty --out folder", strings.Join(c[len(c)-2:], " "))
+			os.Remove(filepath.Join(dir, "g"))
+		}
 	}
 }
 

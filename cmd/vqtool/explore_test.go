@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -22,7 +23,7 @@ import (
 
 var (
 	explorerShot = flag.String("explorer-shot", "", "write a screenshot of the explorer with a token selected to this PNG")
-	explorerVQ   = flag.String("explorer-vq", smallVQ, "the tokenizer the explorer's browser test draws (e.g. a full one, to measure its page)")
+	explorerVQ   = flag.String("explorer-vq", "", "the tokenizer the explorer's browser test draws (default: the committed small one)")
 	explorerData = flag.String("explorer-data", "embedded", "the data set the explorer's browser test encodes")
 )
 
@@ -87,8 +88,9 @@ func intList(t *testing.T, s string) []int {
 // selection; the tau control moves p_d's perplexity as dist2 computes it.
 func TestExplorerInBrowser(t *testing.T) {
 	ctx := browser(t)
+	vqPath := cmp.Or(*explorerVQ, smallVQ)
 	page := filepath.Join(t.TempDir(), "explorer.html")
-	o := exploreOptions{dataOptions: dataOptions{Data: *explorerData, Split: "test"}, VQ: *explorerVQ,
+	o := exploreOptions{dataOptions: dataOptions{Data: *explorerData, Split: "test"}, VQ: vqPath,
 		N: 16, Near: 10, Far: 10, Distance: "l2", Tau: "auto", Out: page}
 	if err := runExplore(context.Background(), io.Discard, o); err != nil {
 		t.Fatal(err)
@@ -108,7 +110,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	}
 
 	// The library's answer.
-	m, info, err := loadVQ(*explorerVQ)
+	m, info, err := loadVQ(vqPath)
 	if err != nil {
 		t.Fatal(err)
 	}

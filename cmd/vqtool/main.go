@@ -25,6 +25,22 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
+// flagValue is a numeric flag's name and value, for checks of its range.
+type flagValue struct {
+	name  string
+	value float64
+}
+
+// nonNegative is a usage error naming the first flag whose value is below 0.
+func nonNegative(flags ...flagValue) error {
+	for _, f := range flags {
+		if f.value < 0 {
+			return usagef("--%s %v: want a value >= 0", f.name, f.value)
+		}
+	}
+	return nil
+}
+
 // globalOptions are the flags every command takes.
 type globalOptions struct {
 	Quiet bool

@@ -72,6 +72,19 @@ func checkFresh(dir string, force bool) error {
 	return nil
 }
 
+// makeRunDir creates a run's folder where there is none. undo removes it
+// again if nothing was written into it, so that a run rejected after this
+// point leaves no empty folder behind.
+func makeRunDir(dir string) (undo func(), err error) {
+	if _, err := os.Stat(dir); err == nil {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return func() { os.Remove(dir) }, nil // only an empty folder goes
+}
+
 // lockRun keeps other runs out of dir until release is called.
 func lockRun(dir string) (release func(), err error) {
 	release, stale, err := runlock.Acquire(dir)

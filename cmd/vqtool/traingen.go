@@ -261,12 +261,14 @@ func runTrainGen(ctx context.Context, w io.Writer, opts trainGenOptions) (res ge
 	return res, err
 }
 
-func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genResult) error {
+func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genResult) (err error) {
+	if err := nonNegative(flagValue{"limit", float64(opts.Limit)}, flagValue{"eval-limit", float64(opts.EvalLimit)},
+		flagValue{"epochs", opts.Epochs}, flagValue{"eval-every", float64(opts.EvalEvery)}); err != nil {
+		return err
+	}
 	switch {
-	case opts.Limit < 0 || opts.EvalLimit < 0 || opts.Epochs < 0:
-		return usagef("--limit %d, --eval-limit %d, --epochs %v: want values >= 0", opts.Limit, opts.EvalLimit, opts.Epochs)
-	case opts.SaveEvery < 1 || opts.EvalEvery < 0:
-		return usagef("--save-every %d, --eval-every %d: want steps >= 1 (--eval-every 0: at the end only)", opts.SaveEvery, opts.EvalEvery)
+	case opts.SaveEvery < 1:
+		return usagef("--save-every %d: want steps >= 1", opts.SaveEvery)
 	case opts.TopK < dist2.AutoTargetTopK:
 		return usagef("--target-topk %d: want 0 (dense), a count, or -1 (auto)", opts.TopK)
 	}
@@ -274,9 +276,19 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+	loss, lossInfo, err := buildLoss(opts.lossOptions, vq)
+	if err != nil {
 		return err
 	}
+	undo, err := makeRunDir(opts.Out)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
 	full := opts.dataOptions
 	full.Limit = 0 // the cache holds the whole split; --limit cuts below
 	train, classes, _, err := tokensFor(ctx, opts.Tokens, full, opts.VQ, vq, vqInfo, opts.Out)
@@ -322,10 +334,6 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			h.Labels = h.Labels[:opts.EvalLimit]
 		}
 		held = &h
-	}
-	loss, lossInfo, err := buildLoss(opts.lossOptions, vq)
-	if err != nil {
-		return err
 	}
 	if lossInfo.Kind == "dist2" {
 		logf("dist2 targets: distance %s, tau %.6g (%s), mean perplexity %.2f, top-k %d, dropped mass %.4f",

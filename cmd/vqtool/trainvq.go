@@ -120,10 +120,11 @@ func runTrainVQ(ctx context.Context, w io.Writer, opts trainVQOptions) (res vqRe
 }
 
 func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResult) error {
-	switch {
-	case opts.Limit < 0 || opts.Epochs < 0 || opts.GridEvery < 0:
-		return usagef("--limit %d, --epochs %v, --grid-every %d: want values >= 0", opts.Limit, opts.Epochs, opts.GridEvery)
-	case opts.SaveEvery < 1:
+	if err := nonNegative(flagValue{"limit", float64(opts.Limit)}, flagValue{"epochs", opts.Epochs},
+		flagValue{"grid-every", float64(opts.GridEvery)}); err != nil {
+		return err
+	}
+	if opts.SaveEvery < 1 {
 		return usagef("--save-every %d: want steps >= 1", opts.SaveEvery)
 	}
 	train, err := opts.open()
