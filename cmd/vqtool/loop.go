@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 )
 
 // trainLoop drives a training run: one step at a time with a progress bar,
@@ -59,7 +61,11 @@ func (l trainLoop) run(ctx context.Context) error {
 }
 
 // kept says, with a failed write (a full disk, say), that the folder keeps
-// its last complete checkpoint.
+// its last complete checkpoint, or that it holds none yet: config.json, written
+// last, is a checkpoint's commit point.
 func (l trainLoop) kept(err error) error {
+	if _, serr := os.Stat(filepath.Join(l.out, "config.json")); serr != nil {
+		return fmt.Errorf("%w; %s holds no complete checkpoint yet: fix the cause and start the run again", err, l.out)
+	}
 	return fmt.Errorf("%w; the last complete checkpoint in %s is kept: fix the cause and continue with --resume", err, l.out)
 }
