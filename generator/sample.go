@@ -15,14 +15,14 @@ import (
 
 // SampleConfig sets how tokens are drawn.
 type SampleConfig struct {
-	Temperature float64 // divides the logits; 1 samples the model as trained
-	TopK        int     // keep the k most probable tokens (0: all)
-	TopP        float64 // keep the smallest set holding this much mass (1: all)
-	CFG         float64 // guidance scale s: logits = uncond + s (cond - uncond); 1 is off
-	Seed        uint64
+	Temperature float64 `json:"temperature"` // divides the logits; 1 samples the model as trained
+	TopK        int     `json:"top_k"`       // keep the k most probable tokens (0: all)
+	TopP        float64 `json:"top_p"`       // keep the smallest set holding this much mass (1: all)
+	CFG         float64 `json:"cfg"`         // guidance scale s: logits = uncond + s (cond - uncond); 1 is off
+	Seed        uint64  `json:"seed"`
 	// NoCache recomputes every position from scratch at each step, through the
 	// training graph, instead of using the KV cache: slow, for checking.
-	NoCache bool
+	NoCache bool `json:"no_cache,omitempty"`
 }
 
 // DefaultSampleConfig samples at temperature 1 with no truncation or guidance.

@@ -10,7 +10,12 @@ import (
 )
 
 // Region is a rectangle of a token grid: rows [Y0, Y1), columns [X0, X1).
-type Region struct{ Y0, X0, Y1, X1 int }
+type Region struct {
+	Y0 int `json:"y0"`
+	X0 int `json:"x0"`
+	Y1 int `json:"y1"`
+	X1 int `json:"x1"`
+}
 
 // CenterRegion returns the size x size tokens at the center of a grid.
 func CenterRegion(grid, size int) Region {

@@ -86,6 +86,7 @@ func newCodebookStatsCommand() *cobra.Command {
 		Example: `  vqtool codebook stats --vq fmnist.vq --data fashion-mnist --split test --plot stats.png`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			noSideFiles(cmd, o.JSON, map[string]*string{"plot": &o.Plot})
 			return runCodebookStats(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
@@ -95,7 +96,7 @@ func newCodebookStatsCommand() *cobra.Command {
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
 	f.StringVar(&o.Distance, "distance", "l2", "codebook distance: l2, mse or cosine")
 	f.StringVar(&o.Plot, "plot", "codebook-stats.png", "histograms to write (empty: none)")
-	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
+	f.BoolVar(&o.JSON, "json", false, "print one JSON object; the plot only when --plot is given")
 	return cmd
 }
 
@@ -213,6 +214,7 @@ func newCodebookNeighborsCommand() *cobra.Command {
 		Example: `  vqtool codebook neighbors --vq fmnist.vq --token 17 --k 10 --out neighbors.png`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			noSideFiles(cmd, o.JSON, map[string]*string{"out": &o.Out})
 			return runCodebookNeighbors(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
@@ -222,7 +224,7 @@ func newCodebookNeighborsCommand() *cobra.Command {
 	f.IntVar(&o.K, "k", 10, "neighbours on each side")
 	f.StringVar(&o.Distance, "distance", "l2", "codebook distance: l2, mse or cosine")
 	f.StringVarP(&o.Out, "out", "o", "neighbors.png", "picture to write: the code, its nearest, its farthest")
-	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
+	f.BoolVar(&o.JSON, "json", false, "print one JSON object; the picture only when --out is given")
 	return cmd
 }
 

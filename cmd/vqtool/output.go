@@ -10,10 +10,24 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/vqtool/vqtool/nn"
 )
+
+// noSideFiles clears, under --json, the pictures whose flags were left at
+// their defaults: --json prints one object and writes a file only when asked.
+func noSideFiles(cmd *cobra.Command, json bool, flags map[string]*string) {
+	if !json {
+		return
+	}
+	for name, p := range flags {
+		if !cmd.Flags().Changed(name) {
+			*p = ""
+		}
+	}
+}
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -25,6 +25,7 @@ func newReconstructCommand() *cobra.Command {
 		Example: `  vqtool reconstruct --vq fmnist.vq --data fashion-mnist --split test --out recon.png --json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			noSideFiles(cmd, opts.JSON, map[string]*string{"out": &opts.Out})
 			return runReconstruct(cmd.Context(), cmd.OutOrStdout(), opts)
 		},
 	}
@@ -36,7 +37,7 @@ func newReconstructCommand() *cobra.Command {
 	hiddenAlias(f, "model", "m", "vq")
 	f.StringVarP(&opts.Out, "out", "o", "recon.png", "PNG to write: originals above reconstructions")
 	f.IntVarP(&opts.N, "n", "n", 16, "images to draw")
-	f.BoolVar(&opts.JSON, "json", false, "print one JSON object")
+	f.BoolVar(&opts.JSON, "json", false, "print one JSON object; the picture only when --out is given")
 	return cmd
 }
 

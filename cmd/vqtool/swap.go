@@ -54,6 +54,7 @@ distance and pixel distance.`,
   vqtool swap-tokens --vq fmnist.vq --region 1,1,3,5 --outline --distance cosine`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			noSideFiles(cmd, o.JSON, map[string]*string{"out": &o.Out, "plot": &o.Plot})
 			return runSwap(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
@@ -74,7 +75,7 @@ distance and pixel distance.`,
 	f.IntVar(&o.Eval, "eval", 0, "measure pixel errors over this many images")
 	f.IntVar(&o.Buckets, "buckets", 16, "neighbour-rank buckets of the --eval curve")
 	f.StringVar(&o.Plot, "plot", "swap-curve.png", "with --eval: plot of pixel error against neighbour rank (empty: none)")
-	f.BoolVar(&o.JSON, "json", false, "with --eval: print one JSON object")
+	f.BoolVar(&o.JSON, "json", false, "with --eval: print one JSON object; pictures only when --out or --plot is given")
 	return cmd
 }
 

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"testing"
+
+	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/metrics"
+	"github.com/vqtool/vqtool/study"
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+var snake = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// zero fills v's pointers, slices and maps with one zero element, so that
+// marshalling shows every field of every nested type.
+func zero(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		zero(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				zero(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		zero(v.Index(0))
+	}
+}
+
+// keys reports every object key in a decoded JSON value that is not snake_case.
+func badKeys(path string, v any, bad *[]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if !snake.MatchString(k) {
+				*bad = append(*bad, path+"."+k)
+			}
+			badKeys(path+"."+k, e, bad)
+		}
+	case []any:
+		for _, e := range x {
+			badKeys(path+"[]", e, bad)
+		}
+	}
+}
+
+// Every object a command prints under --json has snake_case keys, however
+// deep, as results.json does.
+func TestJSONKeysAreSnakeCase(t *testing.T) {
+	for _, v := range []any{
+		&EvalResult{}, &SwapEval{}, &genResult{}, &vqResult{}, &reconResult{}, &encodeJSON{},
+		&benchResult{}, &codebookStats{}, &neighborsResult{}, &kernelResult{}, &targetsSummary{},
+		&versionInfo{}, &imageio.Info{}, &generator.Eval{}, &metrics.Report{}, &vqvae.Info{}, &study.Results{},
+	} {
+		rv := reflect.ValueOf(v).Elem()
+		zero(rv)
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got any
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		var bad []string
+		badKeys(rv.Type().Name(), got, &bad)
+		if len(bad) > 0 {
+			t.Errorf("keys not in snake_case: %v", bad)
+		}
+	}
+}
+
+// Under --json a command prints its object and writes no picture it was not
+// asked for by name.
+func TestJSONWritesNoSideFiles(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, args := range [][]string{
+		{"codebook", "neighbors", "--vq", smallVQ, "--token", "3", "--json"},
+		{"codebook", "stats", "--vq", smallVQ, "--data", "embedded", "--split", "test", "--limit", "16", "--json"},
+		{"reconstruct", "--vq", smallVQ, "--data", "embedded", "--split", "test", "--limit", "16", "--json"},
+		{"swap-tokens", "--vq", smallVQ, "--data", "embedded", "--split", "test", "--n", "2", "--eval", "4", "--json"},
+	} {
+		if err := execute(t, args...); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if names, _ := filepath.Glob(filepath.Join(dir, "*")); len(names) > 0 {
+			t.Errorf("%v wrote %v", args, names)
+			for _, n := range names {
+				os.Remove(n)
+			}
+		}
+	}
+	if err := execute(t, "codebook", "neighbors", "--vq", smallVQ, "--token", "3", "--json", "--out", "n.png"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "n.png")); err != nil {
+		t.Errorf("--json --out n.png: %v", err)
+	}
+}
