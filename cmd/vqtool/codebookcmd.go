@@ -209,10 +209,11 @@ type neighborsResult struct {
 func newCodebookNeighborsCommand() *cobra.Command {
 	var o codebookNeighborsOptions
 	cmd := &cobra.Command{
-		Use:     "neighbors",
-		Short:   "The k nearest and k farthest codes of a code, drawn as grids filled with each code",
-		Example: `  vqtool codebook neighbors --vq fmnist.vq --token 17 --k 10 --out neighbors.png`,
-		Args:    cobra.NoArgs,
+		Use:         "neighbors",
+		Annotations: streamAnnotation,
+		Short:       "The k nearest and k farthest codes of a code, drawn as grids filled with each code",
+		Example:     `  vqtool codebook neighbors --vq fmnist.vq --token 17 --k 10 --out neighbors.png`,
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			noSideFiles(cmd, o.JSON, map[string]*string{"out": &o.Out})
 			return runCodebookNeighbors(cmd.Context(), cmd.OutOrStdout(), o)
@@ -251,7 +252,7 @@ func runCodebookNeighbors(_ context.Context, w io.Writer, o codebookNeighborsOpt
 		}
 		grid := append(append([]image.Image{}, cells[:1+o.K]...), blank)
 		grid = append(grid, cells[1+o.K:]...)
-		if err := imageio.WritePNG(o.Out, imageio.Grid(grid, imageio.GridOptions{Cols: 1 + o.K, Scale: 2, Pad: 2,
+		if err := writePNG(o.Out, imageio.Grid(grid, imageio.GridOptions{Cols: 1 + o.K, Scale: 2, Pad: 2,
 			RowCaptions: []string{fmt.Sprintf("%d, nearest", o.Token), "farthest"}})); err != nil {
 			return err
 		}
@@ -285,8 +286,9 @@ type codebookAtlasOptions struct {
 func newCodebookAtlasCommand() *cobra.Command {
 	var o codebookAtlasOptions
 	cmd := &cobra.Command{
-		Use:   "atlas",
-		Short: "Draw every code as a grid filled with it, ordered by usage or by a 1-D embedding of the codebook",
+		Use:         "atlas",
+		Annotations: streamAnnotation,
+		Short:       "Draw every code as a grid filled with it, ordered by usage or by a 1-D embedding of the codebook",
 		Example: `  vqtool codebook atlas --vq fmnist.vq --order embedding --out atlas.png
   vqtool codebook atlas --vq fmnist.vq --order usage --data fashion-mnist --split test`,
 		Args: cobra.NoArgs,
@@ -334,7 +336,7 @@ func runCodebookAtlas(_ context.Context, w io.Writer, o codebookAtlasOptions) er
 	if err != nil {
 		return err
 	}
-	if err := imageio.WritePNG(o.Out, imageio.Grid(cells, imageio.GridOptions{Cols: o.Cols, Scale: 1, Pad: 1})); err != nil {
+	if err := writePNG(o.Out, imageio.Grid(cells, imageio.GridOptions{Cols: o.Cols, Scale: 1, Pad: 1})); err != nil {
 		return err
 	}
 	fprintf(w, "wrote %s: %d codes ordered by %s\n", o.Out, k, o.Order)

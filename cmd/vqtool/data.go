@@ -88,9 +88,10 @@ func (o *dataShowOptions) AddFlags(cmd *cobra.Command) {
 func newDataShowCommand() *cobra.Command {
 	var opts dataShowOptions
 	cmd := &cobra.Command{
-		Use:   "show",
-		Short: "Write a contact sheet of the first images, captioned with their labels",
-		Args:  cobra.NoArgs,
+		Use:         "show",
+		Annotations: streamAnnotation,
+		Short:       "Write a contact sheet of the first images, captioned with their labels",
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDataShow(cmd.Context(), cmd.OutOrStdout(), opts)
 		},
@@ -128,7 +129,7 @@ func runDataShow(_ context.Context, w io.Writer, opts dataShowOptions) error {
 			gopt.RowCaptions = nil // labels of wide rows go in the legend below instead
 		}
 	}
-	if err := imageio.WritePNG(opts.Out, imageio.Grid(cells, gopt)); err != nil {
+	if err := writePNG(opts.Out, imageio.Grid(cells, gopt)); err != nil {
 		return err
 	}
 	fprintf(w, "wrote %s: %d images of %dx%dx%d from %s\n", opts.Out, d.N, d.C, d.H, d.W, d.Name)

@@ -32,10 +32,11 @@ func (o *decodeOptions) AddFlags(cmd *cobra.Command) {
 func newDecodeCommand() *cobra.Command {
 	var opts decodeOptions
 	cmd := &cobra.Command{
-		Use:     "decode TOKENS.npy",
-		Short:   "Turn token grids back into images",
-		Example: `  vqtool decode --vq fmnist.vq tokens.npy --out grid.png`,
-		Args:    cobra.ExactArgs(1),
+		Use:         "decode TOKENS.npy",
+		Annotations: streamAnnotation,
+		Short:       "Turn token grids back into images",
+		Example:     `  vqtool decode --vq fmnist.vq tokens.npy --out grid.png`,
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDecode(cmd.Context(), cmd.OutOrStdout(), opts, args[0])
 		},
@@ -73,7 +74,7 @@ func runDecode(_ context.Context, w io.Writer, opts decodeOptions, path string) 
 	for i := range cells {
 		cells[i] = imageio.ToImage(pix[i*c*s*s:(i+1)*c*s*s], c, s, s)
 	}
-	if err := imageio.WritePNG(opts.Out, imageio.Grid(cells, imageio.GridOptions{Cols: opts.Cols, Scale: opts.Scale, Pad: 2})); err != nil {
+	if err := writePNG(opts.Out, imageio.Grid(cells, imageio.GridOptions{Cols: opts.Cols, Scale: opts.Scale, Pad: 2})); err != nil {
 		return err
 	}
 	fprintf(w, "wrote %s: %d images decoded from %s\n", opts.Out, n, path)

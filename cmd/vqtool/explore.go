@@ -10,7 +10,6 @@ import (
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/explore"
-	"github.com/vqtool/vqtool/imageio"
 )
 
 type exploreOptions struct {
@@ -27,8 +26,9 @@ type exploreOptions struct {
 func newExploreCommand() *cobra.Command {
 	var o exploreOptions
 	cmd := &cobra.Command{
-		Use:   "explore",
-		Short: "Write the token explorer: one offline HTML page showing what every token of N images would draw as each of its near and far codes",
+		Use:         "explore",
+		Annotations: streamAnnotation,
+		Short:       "Write the token explorer: one offline HTML page showing what every token of N images would draw as each of its near and far codes",
 		Long: `explore encodes the first --n images of a split and writes one self-contained
 HTML page (no server, nothing fetched): click a token of an image to see its
 code, its usage in the split, the image decoded with that token replaced by
@@ -93,7 +93,7 @@ func runExplore(ctx context.Context, w io.Writer, o exploreOptions) error {
 		return err
 	}
 	var size int64
-	if err := imageio.WriteFile(o.Out, func(w io.Writer) error {
+	if err := writeFile(o.Out, func(w io.Writer) error {
 		var err error
 		size, err = page.WriteTo(w)
 		return err

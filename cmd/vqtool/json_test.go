@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/vqtool/vqtool/generator"
@@ -105,5 +107,31 @@ func TestJSONWritesNoSideFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "n.png")); err != nil {
 		t.Errorf("--json --out n.png: %v", err)
+	}
+}
+
+// --out - sends a one-file output to standard output and the summary to
+// stderr; a command that writes a folder refuses it rather than making a
+// file named "-".
+func TestOutDashIsStandardOutput(t *testing.T) {
+	t.Chdir(t.TempDir())
+	root := newRootCommand()
+	var out, msg bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&msg)
+	root.SetArgs([]string{"codebook", "neighbors", "--vq", smallVQ, "--token", "3", "--out", "-"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out.Bytes(), []byte("\x89PNG\r\n\x1a\n")) {
+		t.Errorf("standard output starts %q, want a PNG", out.Bytes()[:min(8, out.Len())])
+	}
+	if !strings.Contains(msg.String(), "nearest") {
+		t.Errorf("the summary did not go to stderr: %q", msg.String())
+	}
+	wantUsage(t, "train-gen --out -", execute(t, "train-gen", "--vq", smallVQ, "--out", "-"), "--out -", "folder")
+	wantUsage(t, "--out - --json", execute(t, "codebook", "neighbors", "--vq", smallVQ, "--out", "-", "--json"), "--json")
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`a file named "-" was written`)
 	}
 }

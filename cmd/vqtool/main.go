@@ -58,6 +58,9 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       currentVersion().Version,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return routeOut(cmd)
+		},
 	}
 	root.SetVersionTemplate("vqtool {{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&global.Quiet, "quiet", "q", false, "no progress bars or logs on stderr")

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/spf13/pflag"
+	"image"
+	"image/png"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -13,8 +15,48 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/nn"
 )
+
+// streamAnnotation marks a command whose --out is one file that may go to
+// standard output as "-".
+var streamAnnotation = map[string]string{"out": "stream"}
+
+// dataOut receives the file named "-".
+var dataOut io.Writer = os.Stdout
+
+// routeOut prepares --out -: the command's file goes to standard output and
+// its summary lines to stderr. Commands that write a folder or several files
+// refuse it.
+func routeOut(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup("out")
+	if f == nil || f.Value.String() != "-" {
+		return nil
+	}
+	if cmd.Annotations["out"] != "stream" {
+		return usagef("--out -: %s writes a folder or several files, not one stream: give a path", cmd.CommandPath())
+	}
+	if j := cmd.Flags().Lookup("json"); j != nil && j.Value.String() == "true" {
+		return usagef("--out - and --json both want standard output: give --out a path")
+	}
+	dataOut = cmd.OutOrStdout()
+	cmd.SetOut(cmd.ErrOrStderr())
+	return nil
+}
+
+// writeFile writes a command's output file, or standard output for "-".
+func writeFile(path string, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(dataOut)
+	}
+	return imageio.WriteFile(path, write)
+}
+
+// writePNG is writeFile for a picture.
+func writePNG(path string, img image.Image) error {
+	return writeFile(path, func(w io.Writer) error { return png.Encode(w, img) })
+}
 
 // noSideFiles clears, under --json, the pictures whose flags were left at
 // their defaults: --json prints one object and writes a file only when asked.

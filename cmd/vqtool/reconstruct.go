@@ -20,10 +20,11 @@ type reconstructOptions struct {
 func newReconstructCommand() *cobra.Command {
 	var opts reconstructOptions
 	cmd := &cobra.Command{
-		Use:     "reconstruct",
-		Short:   "Measure reconstruction error and codebook usage over a whole split, and draw originals beside reconstructions",
-		Example: `  vqtool reconstruct --vq fmnist.vq --data fashion-mnist --split test --out recon.png --json`,
-		Args:    cobra.NoArgs,
+		Use:         "reconstruct",
+		Annotations: streamAnnotation,
+		Short:       "Measure reconstruction error and codebook usage over a whole split, and draw originals beside reconstructions",
+		Example:     `  vqtool reconstruct --vq fmnist.vq --data fashion-mnist --split test --out recon.png --json`,
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			noSideFiles(cmd, opts.JSON, map[string]*string{"out": &opts.Out})
 			return runReconstruct(cmd.Context(), cmd.OutOrStdout(), opts)

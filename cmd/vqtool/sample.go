@@ -34,8 +34,9 @@ type sampleOptions struct {
 func newSampleCommand() *cobra.Command {
 	var o sampleOptions
 	cmd := &cobra.Command{
-		Use:   "sample",
-		Short: "Draw token grids from a generator and decode them into a picture grid",
+		Use:         "sample",
+		Annotations: streamAnnotation,
+		Short:       "Draw token grids from a generator and decode them into a picture grid",
 		Example: `  vqtool sample --gen gen-dist2 --vq fmnist.vq --classes all --n 80 --cfg 2 --out samples.png
   vqtool sample --gen gen-dist2 --vq fmnist.vq --class 7 --n 64 --top-k 50 --tokens s.npy`,
 		Args: cobra.NoArgs,
@@ -160,7 +161,7 @@ func drawGrids(path string, vq *vqvae.Model, tokens []int32, n, cols int, rowCap
 	for i := range cells {
 		cells[i] = imageio.ToImage(pix[i*c*s*s:(i+1)*c*s*s], c, s, s)
 	}
-	return imageio.WritePNG(path, imageio.Grid(cells, imageio.GridOptions{Cols: cols, Scale: scale, Pad: 2, RowCaptions: rowCaptions}))
+	return writePNG(path, imageio.Grid(cells, imageio.GridOptions{Cols: cols, Scale: scale, Pad: 2, RowCaptions: rowCaptions}))
 }
 
 // writeSampleGrid draws per samples of every class (or per*per unconditional

@@ -39,8 +39,9 @@ type swapOptions struct {
 func newSwapCommand() *cobra.Command {
 	var o swapOptions
 	cmd := &cobra.Command{
-		Use:   "swap-tokens",
-		Short: "Replace central tokens by nearby, random and distant codes and decode (the paper's Figure 4)",
+		Use:         "swap-tokens",
+		Annotations: streamAnnotation,
+		Short:       "Replace central tokens by nearby, random and distant codes and decode (the paper's Figure 4)",
 		Long: `swap-tokens encodes images, replaces the tokens of a region (each one
 independently) by a code drawn from its own --near nearest codes (itself
 excluded), uniformly from the codebook, or from its own --far farthest codes,
@@ -230,7 +231,7 @@ func swapFigure(path string, m *vqvae.Model, sw *vqvae.Swapper, tokens []int32, 
 		f := m.Config.Downsample
 		opt.Outline = []image.Rectangle{image.Rect(region.X0*f, region.Y0*f, region.X1*f, region.Y1*f)}
 	}
-	return imageio.WritePNG(path, imageio.Grid(cells, opt))
+	return writePNG(path, imageio.Grid(cells, opt))
 }
 
 // regionMSE returns the squared error of a and b over all pixels and inside

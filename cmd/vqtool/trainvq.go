@@ -302,6 +302,6 @@ func writeReconGrid(path string, m *vqvae.Model, d *imageio.Dataset, n int) erro
 	for i := range n {
 		cells = append(cells, imageio.ToImage(rec[i*per:(i+1)*per], d.C, d.H, d.W))
 	}
-	return imageio.WritePNG(path, imageio.Grid(cells, imageio.GridOptions{Cols: n, Scale: 2, Pad: 2,
+	return writePNG(path, imageio.Grid(cells, imageio.GridOptions{Cols: n, Scale: 2, Pad: 2,
 		RowCaptions: []string{"input", "recon"}}))
 }
