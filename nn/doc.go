@@ -3,7 +3,8 @@
 // checkpoints.
 //
 // The products run on vqtool's AVX-512 kernels where the processor has them
-// (package internal/gemm/avx512; VQTOOL_NO_AVX512=1 turns them off), and
-// otherwise on the BLAS: OpenBLAS with -tags openblas (and cgo, and
-// libopenblas-dev installed), the pure-Go gonum BLAS without the tag.
+// and otherwise on the BLAS: package internal/gemm decides, and nn calls only
+// it (VQTOOL_NO_AVX512=1 turns the kernels off). The BLAS is OpenBLAS with
+// -tags openblas (and cgo, and libopenblas-dev installed), the pure-Go gonum
+// BLAS without the tag.
 package nn

@@ -1,7 +1,10 @@
 // Package gemm runs matrix products on the BLAS the build chose: OpenBLAS
 // through cgo with -tags openblas, gonum's pure-Go BLAS otherwise, or on
 // AVX-512 kernels where the processor has them; with the products go the
-// few vector loops that feed them (attention rows, argmin, ReLU).
+// few vector loops that feed them (attention rows, argmin, ReLU, the Winograd
+// transforms). It is the one place that decides which path runs: callers
+// never see package avx512, and each kernel has the plain loop it must equal
+// beside it, as its fallback and its tests' reference.
 package gemm
 
 import (
@@ -30,7 +33,7 @@ func EnvForSpeed() []string { return blasEnv() }
 
 // Name names the BLAS in use, and the AVX-512 kernels when they run.
 func Name() string {
-	if avx512.Enabled {
+	if avx512.Enabled() {
 		return name + " + avx512 kernels"
 	}
 	return name
@@ -40,7 +43,7 @@ func Name() string {
 // processor has them (about twice the speed of OpenBLAS's AVX2 kernels, which
 // Debian's build picks here), on the BLAS otherwise.
 func serial(ta, tb blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if avx512.Enabled {
+	if avx512.Enabled() {
 		avx512.Sgemm(ta == blas.Trans, tb == blas.Trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -121,7 +124,7 @@ func SerialBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []
 	if m == 0 || n == 0 {
 		return
 	}
-	if avx512.Enabled {
+	if avx512.Enabled() {
 		avx512.SgemmBias(m, n, k, a, lda, b, ldb, bias, relu, c, ldc)
 		return
 	}

@@ -88,11 +88,10 @@ func BenchmarkSgemm(b *testing.B) {
 func TestSgemmBiasOnEitherPath(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, kernels := range []bool{true, false} {
-		if kernels && !avx512.Enabled {
+		if kernels && !avx512.Enabled() {
 			continue
 		}
-		saved := avx512.Enabled
-		avx512.Enabled = kernels
+		restore := avx512.SetForTest(kernels)
 		for _, s := range [][3]int{{300, 70, 33}, {40, 300, 33}, {5, 7, 3}} {
 			m, n, k := s[0], s[1], s[2]
 			a, b, bias := make([]float32, m*k), make([]float32, k*n), make([]float32, n)
@@ -113,18 +112,17 @@ func TestSgemmBiasOnEitherPath(t *testing.T) {
 				}
 			}
 		}
-		avx512.Enabled = saved
+		restore()
 	}
 }
 
 func TestPackedMatchesSgemmBias(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	for _, kernels := range []bool{true, false} {
-		if kernels && !avx512.Enabled {
+		if kernels && !avx512.Enabled() {
 			continue
 		}
-		saved := avx512.Enabled
-		avx512.Enabled = kernels
+		restore := avx512.SetForTest(kernels)
 		for _, s := range [][3]int{{300, 70, 33}, {64, 300, 257}, {5, 7, 3}} {
 			m, n, k := s[0], s[1], s[2]
 			a, b, bias := make([]float32, m*k), make([]float32, k*n), make([]float32, n)
@@ -148,6 +146,6 @@ func TestPackedMatchesSgemmBias(t *testing.T) {
 				}
 			}
 		}
-		avx512.Enabled = saved
+		restore()
 	}
 }

@@ -19,7 +19,7 @@ type Packed struct {
 // memory of an earlier Pack.
 func (p *Packed) Pack(b []float32, ldb, k, n int) {
 	p.k, p.n, p.ldb, p.b = k, n, ldb, b
-	if avx512.Enabled {
+	if avx512.Enabled() {
 		p.p.Pack(b, ldb, k, n)
 		p.b = nil
 	}
@@ -31,7 +31,7 @@ func (p *Packed) N() int { return p.n }
 // PackWide prepares b for Indirect and reports true, or reports false when
 // Indirect cannot run here (no AVX-512 kernels).
 func (p *Packed) PackWide(b []float32, ldb, k, n int) bool {
-	if !avx512.Enabled {
+	if !avx512.Enabled() {
 		return false
 	}
 	p.k, p.n, p.ldb, p.b = k, n, ldb, nil
@@ -81,7 +81,7 @@ func (p *Packed) SerialBias(m int, a []float32, lda int, bias []float32, relu bo
 
 // Kernels reports whether the AVX-512 kernels run here, and with them
 // Indirect and Gather.
-func Kernels() bool { return avx512.Enabled }
+func Kernels() bool { return avx512.Enabled() }
 
 // Gather computes rows [i0, i1) of C = A B for a B prepared by Pack and an
 // A whose column q is the contiguous floats at cols[q]: a convolution's

@@ -4,10 +4,27 @@
 // Winograd F(4x4, 3x3) transforms, and the vector loops around them
 // (attention rows, argmin, ReLU and its gradient). The assembly is generated
 // by mkkernel.sh and mkwinograd.sh. Enabled says whether they run; when it
-// is false, callers (packages gemm and nn) take the BLAS and plain Go paths.
+// is false, package gemm, their only caller, takes the BLAS and plain Go
+// paths.
 package avx512
 
 import "sync"
+
+// enabled is whether the kernels run: supported, unless a test switched
+// them off with SetForTest.
+var enabled = supported
+
+// Enabled reports whether the AVX-512 kernels run.
+func Enabled() bool { return enabled }
+
+// SetForTest runs the kernels (on) or the fallbacks (off) until restore is
+// called, so that a test can compare the two. It never turns on kernels the
+// processor or the environment does not allow.
+func SetForTest(on bool) (restore func()) {
+	old := enabled
+	enabled = on && supported
+	return func() { enabled = old }
+}
 
 // Block sizes. A 12 x 32 tile of C fills 24 of the 32 AVX-512 registers. A
 // 12 x kc panel of A (12 KiB) stays in L1 while the kernel walks the packed

@@ -27,7 +27,7 @@ func reference(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 }
 
 func TestBlockedMatchesReference(t *testing.T) {
-	if !Enabled {
+	if !enabled {
 		t.Skip("no micro-kernel on this processor")
 	}
 	r := rand.New(rand.NewPCG(2, 2))
@@ -78,7 +78,7 @@ func randSlice(r *rand.Rand, n int) []float32 {
 }
 
 func BenchmarkBlocked(b *testing.B) {
-	if !Enabled {
+	if !enabled {
 		b.Skip("no micro-kernel on this processor")
 	}
 	for _, s := range [][3]int{{512, 512, 512}, {1568, 64, 1152}, {1568, 128, 1024}, {1152, 64, 3136}, {3136, 1152, 64}, {32, 768, 256}, {32, 1024, 256}, {96, 128, 1152}, {96, 64, 1152}, {96, 128, 1024}} {
@@ -101,7 +101,7 @@ func BenchmarkBlocked(b *testing.B) {
 }
 
 func TestSgemmBiasMatchesReference(t *testing.T) {
-	if !Enabled {
+	if !enabled {
 		t.Skip("no micro-kernel on this processor")
 	}
 	r := rand.New(rand.NewPCG(3, 3))
@@ -126,7 +126,7 @@ func TestSgemmBiasMatchesReference(t *testing.T) {
 }
 
 func TestSgemmPackedMatchesReference(t *testing.T) {
-	if !Enabled {
+	if !enabled {
 		t.Skip("no micro-kernel on this processor")
 	}
 	r := rand.New(rand.NewPCG(6, 6))
@@ -156,7 +156,7 @@ func TestSgemmPackedMatchesReference(t *testing.T) {
 }
 
 func TestSgemmIndirectMatchesReference(t *testing.T) {
-	if !Enabled {
+	if !enabled {
 		t.Skip("no micro-kernel on this processor")
 	}
 	r := rand.New(rand.NewPCG(8, 8))
@@ -208,7 +208,7 @@ func biasReLU(c []float32, m, n, ldc int, bias []float32, relu bool) {
 }
 
 func TestSgemmGatherMatchesReference(t *testing.T) {
-	if !Enabled {
+	if !enabled {
 		t.Skip("no micro-kernel on this processor")
 	}
 	r := rand.New(rand.NewPCG(11, 11))

@@ -11,10 +11,10 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// Enabled reports whether the AVX-512 kernels run: when the processor has
-// AVX-512F and the environment does not set VQTOOL_NO_AVX512 (which runs the
-// BLAS and the plain Go loops instead, for comparison and debugging).
-var Enabled = cpu.X86.HasAVX512F && os.Getenv("VQTOOL_NO_AVX512") == ""
+// supported says the kernels may run: the processor has AVX-512F and the
+// environment does not set VQTOOL_NO_AVX512 (which runs the BLAS and the
+// plain Go loops instead, for comparison and debugging).
+var supported = cpu.X86.HasAVX512F && os.Getenv("VQTOOL_NO_AVX512") == ""
 
 // kernelRows sets the 12 x 32 block of C at c (rows ldc apart) to
 // alpha (A B) + C, or to alpha (A B) when add is false, for A's 12 x k panel

@@ -2,8 +2,8 @@
 
 package avx512
 
-// Enabled reports whether this processor runs the AVX-512 micro-kernels.
-var Enabled = false
+// supported says the kernels may run: never on this processor.
+const supported = false
 
 func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool) {
 	panic("avx512: no micro-kernel on this processor")

@@ -5,7 +5,7 @@ package avx512
 // doing nothing, when the kernels are off or len(q) is not a multiple of 16.
 func DotRows(out, q, k []float32, stride, n int, scale float32) bool {
 	dh := len(q)
-	if !Enabled || dh%16 != 0 || dh == 0 {
+	if !enabled || dh%16 != 0 || dh == 0 {
 		return false
 	}
 	if n == 0 {
@@ -22,7 +22,7 @@ func DotRows(out, q, k []float32, stride, n int, scale float32) bool {
 // doing nothing, when the kernels are off or len(out) is not a multiple of 16.
 func AxpyRows(out, p, v []float32, stride int) bool {
 	dh, n := len(out), len(p)
-	if !Enabled || dh%16 != 0 || dh == 0 {
+	if !enabled || dh%16 != 0 || dh == 0 {
 		return false
 	}
 	if n == 0 {
@@ -39,7 +39,7 @@ var iota16 = [16]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 // Argmin returns the index of the smallest element of x (the first on ties;
 // NaNs are never chosen over numbers) and its value; x must not be empty.
 func Argmin(x []float32) (int, float32) {
-	if !Enabled || len(x)%16 != 0 || len(x) == 0 {
+	if !enabled || len(x)%16 != 0 || len(x) == 0 {
 		best, bestV := 0, x[0]
 		for i, v := range x {
 			if v < bestV || bestV != bestV {
@@ -65,7 +65,7 @@ func Argmin(x []float32) (int, float32) {
 func ReLU(dst, src []float32) {
 	dst = dst[:len(src)]
 	n := 0
-	if Enabled {
+	if enabled {
 		n = len(src) &^ 15
 		if n > 0 {
 			reluCopy(&dst[0], &src[0], n)
@@ -81,7 +81,7 @@ func ReLU(dst, src []float32) {
 func MaskPositive(dst, src, ref []float32) {
 	dst, ref = dst[:len(src)], ref[:len(src)]
 	n := 0
-	if Enabled {
+	if enabled {
 		n = len(src) &^ 15
 		if n > 0 {
 			maskPositive(&dst[0], &src[0], &ref[0], n)

@@ -6,7 +6,7 @@ import (
 )
 
 func TestRowsMatchLoops(t *testing.T) {
-	if !Enabled {
+	if !enabled {
 		t.Skip("no kernels on this processor")
 	}
 	r := rand.New(rand.NewPCG(5, 5))

@@ -9,7 +9,7 @@ type WinogradTmp [36 * 16]float32
 // goes to v[p*stride+c]. It reports false, doing nothing, when the kernels
 // are off.
 func WinogradInput(v []float32, stride int, d []float32, rowStride, pix, groups int, tmp *WinogradTmp) bool {
-	if !Enabled {
+	if !enabled {
 		return false
 	}
 	if groups == 0 {
@@ -28,7 +28,7 @@ func WinogradInput(v []float32, stride int, d []float32, rowStride, pix, groups 
 // (zeros for none). It reports false, doing nothing, when the kernels are
 // off.
 func WinogradOutput(out []float32, rowStride, pix int, m []float32, mstride, groups int, bias []float32, relu bool, rows, cols int, tmp *WinogradTmp) bool {
-	if !Enabled {
+	if !enabled {
 		return false
 	}
 	if groups == 0 || rows <= 0 || cols <= 0 {
