@@ -1,5 +1,8 @@
-// Package explore builds the token explorer: one self-contained HTML page
-// that shows what every token of a VQ tokenizer means.
+// Package explore shows what nearby against distant token substitutions do:
+// SwapFigure draws them, EvalSwaps measures them (the pixel error of each
+// swap mode and the rank curve, region error against neighbour rank), and
+// Build makes the token explorer, one self-contained HTML page that shows
+// what every token of a VQ tokenizer means.
 //
 // For N images encoded to G x G token grids, the page holds each image, its
 // decode and its tokens; for every token position (y, x) of every image the

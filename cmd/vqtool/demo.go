@@ -112,15 +112,15 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 	}
 	region := vqvae.CenterRegion(gs, 2)
 	r := newRand(1)
-	if err := swapFigure(filepath.Join(o.Out, "swap.png"), vq, sw, tokens, 6, region, true, r); err != nil {
+	if err := writeSwapFigure(filepath.Join(o.Out, "swap.png"), vq, sw, tokens, 6, region, true, r); err != nil {
 		return err
 	}
-	swapEv, err := swapEval(ctx, vq, sw, tokens, min(300, real.N), region, 16, r)
+	swapEv, err := evalSwaps(ctx, vq, sw, tokens, min(300, real.N), region, 16, r)
 	if err != nil {
 		return err
 	}
 	swapEv.Distance = "l2"
-	if err := plotSwapCurve(filepath.Join(o.Out, "swap-curve.png"), swapEv); err != nil {
+	if err := swapEv.CurvePlot().Write(filepath.Join(o.Out, "swap-curve.png")); err != nil {
 		return err
 	}
 	usage := codebook.NewUsage(vq.Config.CodebookSize)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/metrics"
@@ -59,7 +60,7 @@ func badKeys(path string, v any, bad *[]string) {
 // deep, as results.json does.
 func TestJSONKeysAreSnakeCase(t *testing.T) {
 	for _, v := range []any{
-		&EvalResult{}, &SwapEval{}, &genResult{}, &vqResult{}, &reconResult{}, &encodeJSON{},
+		&EvalResult{}, &explore.SwapEval{}, &genResult{}, &vqResult{}, &reconResult{}, &encodeJSON{},
 		&benchResult{}, &codebookStats{}, &neighborsResult{}, &kernelResult{}, &targetsSummary{},
 		&versionInfo{}, &imageio.Info{}, &generator.Eval{}, &metrics.Report{}, &vqvae.Info{}, &study.Results{},
 	} {
