@@ -18,13 +18,14 @@ import (
 	"github.com/vqtool/vqtool/vqvae"
 )
 
-func smallModel(t *testing.T) (*vqvae.Model, *imageio.Dataset) {
+// smallModel loads the committed tokenizer and n test images of the built-in set.
+func smallModel(t *testing.T, n int) (*vqvae.Model, *imageio.Dataset) {
 	t.Helper()
 	m, _, err := vqvae.Load("../testdata/fmnist-small.vq")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := imageio.Open("embedded", imageio.Options{Split: "test", Limit: 3})
+	d, err := imageio.Open("embedded", imageio.Options{Split: "test", Limit: n})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func decodePNG(t *testing.T, url string) image.Image {
 // Every tile of a sprite is the decode of its image with that one token
 // swapped for that code, and every MSE is that decode's error.
 func TestBuildSwaps(t *testing.T) {
-	m, d := smallModel(t)
+	m, d := smallModel(t, 3)
 	const near, far = 3, 2
 	p, err := Build(context.Background(), m, d.Pix, d.N, Options{Near: near, Far: far, Distance: dist2.Cosine, Labels: d.Labels, Classes: d.Classes})
 	if err != nil {
@@ -124,7 +125,7 @@ func TestBuildSwaps(t *testing.T) {
 // The embedded distance rows are the codebook's, and the opening tau is
 // dist2's calibration to the perplexity asked for.
 func TestBuildTargetRows(t *testing.T) {
-	m, d := smallModel(t)
+	m, d := smallModel(t, 3)
 	p, err := Build(context.Background(), m, d.Pix, d.N, Options{Near: 2, Far: 2, Distance: dist2.SquaredL2, Perplexity: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +187,7 @@ func TestBuildTargetRows(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
-	m, d := smallModel(t)
+	m, d := smallModel(t, 3)
 	k := m.Config.CodebookSize
 	for _, c := range []struct {
 		n    int

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/vqtool/vqtool/dist2"
-	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -27,14 +26,7 @@ func TestRegionMSE(t *testing.T) {
 // than a random or a far one, the original mode changes nothing, and the
 // region error grows with neighbour rank.
 func TestEvalSwaps(t *testing.T) {
-	m, _, err := vqvae.Load("../testdata/fmnist-small.vq")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := imageio.Open("embedded", imageio.Options{Split: "test", Limit: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, d := smallModel(t, 40)
 	gs := m.Config.Grid()
 	tokens := make([]int32, d.N*gs*gs)
 	if err := m.EncodeTo(tokens, d.Pix, d.N); err != nil {
