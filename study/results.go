@@ -79,6 +79,8 @@ var studyMetrics = []metric{
 	{"test_nll_bits_last", "test NLL last", true, plain(func(r Result) float64 { return r.TestNLLLast })},
 	{"near_copies_last", "near copies last", true, plain(func(r Result) float64 { return r.NearCopiesLast })},
 	{"fld_t1_last", "FLD T=1 last", true, plain(func(r Result) float64 { return r.FLDT1Last })},
+	{"fld_novel_t1_last", "novel FLD T=1 last", true, opt(func(r Result) *float64 { return r.FLDNovelT1Last })},
+	{"class_acc_t1_last", "class acc T=1 last", false, plain(func(r Result) float64 { return r.ClassAccT1Last })},
 }
 
 // comparisons pairs dist2 with ce and with smooth by seed at every size.
