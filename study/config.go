@@ -1,8 +1,11 @@
 package study
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,3 +182,17 @@ func ParseShard(s string) (Shard, error) {
 
 // Has reports whether run k of the plan belongs to the shard.
 func (s Shard) Has(k int) bool { return s.N <= 1 || k%s.N == s.I-1 }
+
+// ReadConfig reads the Config saved in a study folder.
+func ReadConfig(dir string) (Config, error) {
+	var c Config
+	path := filepath.Join(dir, specFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("study: %s is not a study folder: %w", dir, err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("study: %s: %w", path, err)
+	}
+	return c, c.Validate()
+}

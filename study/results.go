@@ -1,7 +1,6 @@
 package study
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/vqvae"
@@ -135,13 +135,9 @@ func Merge(out string, inputs []string, vq *vqvae.Model, classes []string) (*Res
 	}
 	var c Config
 	for i, dir := range inputs {
-		var got Config
-		b, err := os.ReadFile(filepath.Join(dir, specFile))
+		got, err := ReadConfig(dir)
 		if err != nil {
-			return nil, fmt.Errorf("study: %s is not a study folder: %w", dir, err)
-		}
-		if err := json.Unmarshal(b, &got); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, specFile), err)
+			return nil, err
 		}
 		if i == 0 {
 			c = got
@@ -170,7 +166,7 @@ func Merge(out string, inputs []string, vq *vqvae.Model, classes []string) (*Res
 			if err := os.MkdirAll(filepath.Dir(p[0]), 0o755); err != nil {
 				return nil, err
 			}
-			if err := copyFile(p[0], p[1]); err != nil {
+			if err := atomicfile.Copy(p[0], p[1]); err != nil {
 				return nil, err
 			}
 		}

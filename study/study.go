@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -329,16 +328,6 @@ func readRuns(dirs []string) ([]Result, map[string]string, error) {
 		}
 	}
 	return out, from, nil
-}
-
-// copyFile copies src to dst through a temporary file.
-func copyFile(dst, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	return imageio.WriteFile(dst, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
 }
 
 func mkdirFor(path string) error { return os.MkdirAll(filepath.Dir(path), 0o755) }

@@ -20,6 +20,10 @@ import (
 var smallVQ string
 
 func TestMain(m *testing.M) {
+	if os.Getenv("VQTOOL_TEST_AS_MAIN") != "" { // a job started by a test of experiment --jobs
+		main()
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "vqtool-test-")
 	if err != nil {
 		panic(err)

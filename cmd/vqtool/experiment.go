@@ -2,16 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
@@ -25,6 +31,8 @@ type experimentOptions struct {
 	Temperatures, SweepAt    string
 	Shard                    string
 	With                     []string
+	Jobs                     int
+	Spec                     string // a study folder whose study.json replaces the design flags (the jobs of --jobs)
 	VQSteps, ClassifierSteps int
 }
 
@@ -60,6 +68,9 @@ func (o *experimentOptions) AddFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.CFG, "cfg", d.CFG, "guidance scale when sampling")
 	f.StringVar(&o.Shard, "shard", "1/1", "run every N-th run of the study, starting at the I-th: I/N")
 	f.StringSliceVar(&o.With, "with", nil, "other shards' folders, whose finished sweep runs choose the DIST2 setting")
+	f.IntVar(&o.Jobs, "jobs", 1, "runs trained side by side, each a process of its share of the cores, in OUT/jobs/J, merged into OUT at the end")
+	f.StringVar(&o.Spec, "spec", "", "take the study's design from DIR/study.json instead of the flags (how --jobs starts its jobs)")
+	_ = f.MarkHidden("spec")
 	f.IntVar(&o.VQSteps, "vq-steps", 4300, "tokenizer steps when training one (about 5 epochs of 55,000 at batch 64)")
 	f.IntVar(&o.ClassifierSteps, "classifier-steps", 1500, "steps of the LeNet feature extractor")
 }
@@ -77,9 +88,12 @@ NLL, FLD, novel FLD (samples that are not near copies of a training grid),
 KID, precision, recall, class accuracy and the share of near copies. It
 writes results.json, report.md, report.html, plots and the scored samples.
 
-A killed study resumes where it stopped. --shard I/N runs every N-th run, so N
-workers share a study; "experiment report" merges their folders.`,
-		Example: `  vqtool experiment --data fashion-mnist --out study
+A killed study resumes where it stopped. --jobs N trains N runs side by side
+on one machine, each a process on its share of the cores: small generators
+do not keep every core busy, so two jobs on two cores finish the study sooner,
+with the same results bit for bit. --shard I/N runs every N-th run, so N
+machines share a study; "experiment report" merges their folders.`,
+		Example: `  vqtool experiment --data fashion-mnist --out study --jobs 2
   vqtool experiment --shard 2/8 --out study-2 --with study-1,study-3
   vqtool experiment report --out study study-*`,
 		Args: cobra.NoArgs,
@@ -94,6 +108,17 @@ workers share a study; "experiment report" merges their folders.`,
 
 // config is the study the flags describe.
 func (o experimentOptions) config() (study.Config, study.Shard, error) {
+	if o.Spec != "" {
+		c, err := study.ReadConfig(o.Spec)
+		if err != nil {
+			return c, study.Shard{}, usageError{err}
+		}
+		shard, err := study.ParseShard(o.Shard)
+		if err != nil {
+			return c, shard, usageError{err}
+		}
+		return c, shard, nil
+	}
 	c := o.Config
 	var err error
 	if c.Sizes, err = parseInts(o.Sizes, "sizes"); err != nil {
@@ -128,6 +153,9 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 	}
 	if !isNamedSet(o.Data) {
 		return usagef("--data %q: the study needs a labelled set with train and test splits (%s)", o.Data, strings.Join(imageio.Sets, ", "))
+	}
+	if o.Jobs < 1 || o.Jobs > 1 && (shard.N > 1 || len(o.With) > 0) {
+		return usagef("--jobs %d --shard %s: want jobs >= 1, and jobs only for a whole study (--shard and --with are for one worker of many)", o.Jobs, o.Shard)
 	}
 	release, err := lockRun(o.Out)
 	if err != nil {
@@ -169,11 +197,63 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 	}
 	d.LeNet = lenet
 	logf("experiment: classifier test accuracy %.4f; %d runs planned, shard %d/%d", acc, len(c.Plan()), shard.I, shard.N)
-	res, err := study.Run(ctx, c, d, study.Options{Dir: o.Out, Shard: shard, With: o.With, Logf: logf})
+	var res *study.Results
+	if o.Jobs > 1 {
+		logf("experiment: %d jobs, logs in %s", o.Jobs, filepath.Join(o.Out, "jobs", "J", "log.txt"))
+		res, err = study.RunJobs(ctx, c, o.Out, o.Jobs, vq, d.Classes, o.startJob(vqPath))
+	} else {
+		res, err = study.Run(ctx, c, d, study.Options{Dir: o.Out, Shard: shard, With: o.With, Logf: logf})
+	}
 	if res != nil {
 		fprintf(w, "%s: %d of %d runs done in %.0f s; wrote results.json, report.md and report.html\n", o.Out, len(res.Runs), res.Planned, time.Since(start).Seconds())
 	}
 	return err
+}
+
+// startJob starts one job of --jobs: this program's experiment command on a
+// shard of the study, with its share of the cores, logging to DIR/log.txt.
+func (o experimentOptions) startJob(vqPath string) study.Start {
+	return func(ctx context.Context, shard study.Shard, dir string, with []string) error {
+		for _, f := range []string{"config.json", "model.safetensors"} { // the study's classifier, not one of its own
+			if _, err := os.Stat(filepath.Join(dir, "lenet", f)); err == nil {
+				continue
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "lenet"), 0o755); err != nil {
+				return err
+			}
+			if err := atomicfile.Copy(filepath.Join(dir, "lenet", f), filepath.Join(o.Out, "lenet", f)); err != nil {
+				return err
+			}
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		logPath := filepath.Join(dir, "log.txt")
+		log, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer log.Close()
+		cmd := exec.CommandContext(ctx, exe, "experiment", "--spec", o.Out, "--data", o.Data, "--vq", vqPath, "--out", dir,
+			"--shard", fmt.Sprintf("%d/%d", shard.I, shard.N), "--with", strings.Join(with, ","),
+			"--classifier-steps", strconv.Itoa(o.ClassifierSteps))
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(max(1, runtime.GOMAXPROCS(0)/shard.N)))
+		cmd.Stdout, cmd.Stderr = log, log
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // the job saves its run and stops
+		cmd.WaitDelay = time.Minute
+		err = cmd.Run()
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee) && ee.ExitCode() == exitNeedSweep:
+			return fmt.Errorf("%w (%s)", study.ErrNeedSweep, logPath)
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			return fmt.Errorf("%w: see %s", err, logPath)
+		}
+		return nil
+	}
 }
 
 // ensureVQ returns a finished tokenizer: the given one, or OUT/vq trained

@@ -18,11 +18,32 @@ import (
 func tinyStudy(out string) experimentOptions {
 	o := experimentOptions{Data: "embedded", VQ: smallVQ, Out: out,
 		Sizes: "40", Losses: "ce,dist2", Alphas: "0.1,1", Perplexities: "4", Temperatures: "1", SweepAt: "40",
-		Shard: "1/1", ClassifierSteps: 5}
+		Shard: "1/1", Jobs: 1, ClassifierSteps: 5}
 	o.Config = study.DefaultConfig()
 	o.Seeds, o.ValSize, o.Dim, o.Layers, o.Heads, o.MLP, o.Batch = 2, 100, 16, 1, 2, 32, 16
 	o.Epochs, o.MinSteps, o.MaxSteps, o.EvalEvery, o.ValLimit, o.Samples, o.TopK = 1, 4, 6, 2, 50, 20, 5
 	return o
+}
+
+// sameStudy checks that the study in dir holds the runs, choice and
+// comparisons of the one in ref, apart from times, and returns it.
+func sameStudy(t *testing.T, how, dir, ref string) study.Results {
+	t.Helper()
+	got, want := readResults(t, dir), readResults(t, ref)
+	if len(got.Runs) != len(want.Runs) {
+		t.Fatalf("%s: %d runs, against %d", how, len(got.Runs), len(want.Runs))
+	}
+	for i := range want.Runs {
+		w, g := want.Runs[i], got.Runs[i]
+		w.TrainSeconds, g.TrainSeconds = 0, 0
+		if !reflect.DeepEqual(w, g) {
+			t.Errorf("run %d: %s\n%+v\nagainst\n%+v", i, how, g, w)
+		}
+	}
+	if !reflect.DeepEqual(got.Comparisons, want.Comparisons) || !reflect.DeepEqual(got.Choice, want.Choice) {
+		t.Errorf("%s: comparisons or choice differ: %+v / %+v", how, got.Choice, want.Choice)
+	}
+	return got
 }
 
 func readResults(t *testing.T, dir string) study.Results {
@@ -113,20 +134,7 @@ func TestExperimentShardsMerge(t *testing.T) {
 	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: merged, VQ: smallVQ, Data: "embedded"}, []string{a, b}); err != nil {
 		t.Fatal(err)
 	}
-	want, got := readResults(t, one), readResults(t, merged)
-	if len(got.Runs) != len(want.Runs) {
-		t.Fatalf("merged %d runs, unsharded %d", len(got.Runs), len(want.Runs))
-	}
-	for i := range want.Runs {
-		w, g := want.Runs[i], got.Runs[i]
-		w.TrainSeconds, g.TrainSeconds = 0, 0
-		if !reflect.DeepEqual(w, g) {
-			t.Errorf("run %d: sharded\n%+v\nunsharded\n%+v", i, g, w)
-		}
-	}
-	if !reflect.DeepEqual(got.Comparisons, want.Comparisons) || !reflect.DeepEqual(got.Choice, want.Choice) {
-		t.Errorf("comparisons or choice differ: %+v / %+v", got.Choice, want.Choice)
-	}
+	got := sameStudy(t, "sharded", merged, one)
 	for _, r := range got.Runs {
 		if r.Samples != "" {
 			if _, err := os.Stat(filepath.Join(merged, r.Samples)); err != nil {
@@ -134,4 +142,37 @@ func TestExperimentShardsMerge(t *testing.T) {
 			}
 		}
 	}
+}
+
+// experiment --jobs 2 runs the study as two processes side by side, each on
+// its share of the cores, and ends with the same runs, bit for bit, as one
+// process, in a folder laid out as one process leaves it.
+func TestExperimentJobs(t *testing.T) {
+	t.Setenv("VQTOOL_TEST_AS_MAIN", "1") // the jobs are this test binary, run as vqtool
+	one, two := t.TempDir(), t.TempDir()
+	ctx := context.Background()
+	if err := runExperiment(ctx, &bytes.Buffer{}, tinyStudy(one)); err != nil {
+		t.Fatal(err)
+	}
+	o := tinyStudy(two)
+	o.Jobs = 2
+	if err := runExperiment(ctx, &bytes.Buffer{}, o); err != nil {
+		log, _ := os.ReadFile(filepath.Join(two, "jobs", "1", "log.txt"))
+		t.Fatalf("%v\njob 1 log:\n%s", err, log)
+	}
+	for _, r := range sameStudy(t, "with jobs", two, one).Runs {
+		if _, err := os.Stat(filepath.Join(two, "runs", r.Name, "result.json")); err != nil {
+			t.Errorf("the study folder lacks %s: %v", r.Name, err)
+		}
+	}
+	// Run again, now without jobs: every run is found finished.
+	o.Jobs = 1
+	if err := runExperiment(ctx, &bytes.Buffer{}, o); err != nil {
+		t.Fatal(err)
+	}
+	if again := readResults(t, two); len(again.Runs) != 6 {
+		t.Errorf("%d runs after a second pass", len(again.Runs))
+	}
+	o.Jobs, o.Shard = 2, "1/2"
+	wantUsage(t, "--jobs 2 --shard 1/2", runExperiment(ctx, &bytes.Buffer{}, o), "--jobs 2")
 }

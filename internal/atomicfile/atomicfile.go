@@ -61,3 +61,13 @@ func Clean(dir string) (int, error) {
 	}
 	return n, nil
 }
+
+// Copy copies the file src to dst as Write writes it.
+func Copy(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return Write(dst, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
+}
