@@ -73,11 +73,9 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 	if info, err := vqvae.ReadInfo(vqDir); err == nil && info.Step >= o.VQSteps {
 		step("    reusing %s", vqDir)
 	} else {
-		vo := trainVQOptions{dataOptions: dataOptions{Data: o.Data, Split: "train"}, Out: vqDir, Steps: o.VQSteps}
-		d, t := vqvae.DefaultConfig(), vqvae.DefaultTrainConfig()
-		vo.Batch, vo.LR, vo.Warmup, vo.Codebook, vo.CodeDim, vo.Hidden = t.Batch, t.LR, t.Warmup, d.CodebookSize, d.CodeDim, d.Hidden
-		vo.ResBlocks, vo.Downsample, vo.Beta, vo.EMA, vo.Decay, vo.Restart, vo.Seed = d.ResBlocks, d.Downsample, d.Beta, d.EMA, d.Decay, t.Restart, t.Seed
-		vo.GridEvery, vo.SaveEvery, vo.EvalSplit = 0, o.VQSteps, "test"
+		vo := defaultTrainVQOptions()
+		vo.Data, vo.Out, vo.Steps = o.Data, vqDir, o.VQSteps
+		vo.GridEvery, vo.SaveEvery = 0, o.VQSteps
 		if _, err := runTrainVQ(ctx, io.Discard, vo); err != nil {
 			return err
 		}
@@ -155,12 +153,11 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 	for i, loss := range []string{"ce", "dist2"} {
 		step("%d/6 training the %s generator (%d steps)", 4+i, loss, o.GenSteps)
 		dir := filepath.Join(o.Out, "gen-"+loss)
-		g := trainGenOptions{
-			dataOptions: dataOptions{Data: o.Data, Split: "train"},
-			lossOptions: lossOptions{Loss: loss, Alpha: dist2.DefaultAlpha, Tau: "auto", Perplexity: dist2.DefaultPerplexity, Distance: "l2", TopK: -1, Smoothing: 0.1},
-			VQ:          vqDir, EvalLimit: 1000, Out: dir, Steps: o.GenSteps, Batch: 64, LR: 1e-3, Warmup: 60, Decay: 0.05, Clip: 1,
-			CondDrop: 0.1, Seed: 1, Dim: 128, Layers: 4, Heads: 4, MLP: 512, EvalEvery: 0, SaveEvery: o.GenSteps, SampleCFG: 1.5,
-		}
+		// The demo's generator is the study's size, at a higher learning rate.
+		g := defaultTrainGenOptions()
+		g.Data, g.Loss, g.VQ, g.Out, g.Steps, g.EvalLimit = o.Data, loss, vqDir, dir, o.GenSteps, 1000
+		g.LR, g.Warmup, g.Dim, g.Layers, g.Heads, g.MLP = 1e-3, 60, 128, 4, 4, 512
+		g.EvalEvery, g.SaveEvery, g.SampleCFG = 0, o.GenSteps, 1.5
 		_, statErr := os.Stat(filepath.Join(dir, "resume.safetensors"))
 		g.Resume = statErr == nil
 		res, err := runTrainGen(ctx, io.Discard, g)

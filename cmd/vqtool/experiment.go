@@ -274,12 +274,9 @@ func ensureVQ(ctx context.Context, path string, data dataOptions, out string, st
 		return "", usagef("--val-size %d: the training split of %s has only %d images", valSize, data.Data, all.N)
 	}
 	_, err = os.Stat(filepath.Join(dir, "resume.safetensors"))
-	o := trainVQOptions{dataOptions: data, Out: dir, Steps: steps, Resume: err == nil}
+	o := defaultTrainVQOptions()
+	o.dataOptions, o.Out, o.Steps, o.Resume = data, dir, steps, err == nil
 	o.Limit = all.N - valSize
-	dc, t := vqvae.DefaultConfig(), vqvae.DefaultTrainConfig()
-	o.Batch, o.LR, o.Warmup, o.Codebook, o.CodeDim, o.Hidden = t.Batch, t.LR, t.Warmup, dc.CodebookSize, dc.CodeDim, dc.Hidden
-	o.ResBlocks, o.Downsample, o.Beta, o.EMA, o.Decay, o.Restart, o.Seed = dc.ResBlocks, dc.Downsample, dc.Beta, dc.EMA, dc.Decay, t.Restart, t.Seed
-	o.GridEvery, o.SaveEvery, o.EvalSplit = 500, 500, "test"
 	logf("experiment: training the tokenizer (%d steps on the first %d training images) into %s", steps, o.Limit, dir)
 	if _, err := runTrainVQ(ctx, io.Discard, o); err != nil {
 		return "", err

@@ -30,16 +30,23 @@ type lossOptions struct {
 	Smoothing  float64
 }
 
+// defaultLossOptions is DIST2 with the library's defaults.
+func defaultLossOptions() lossOptions {
+	return lossOptions{Loss: "dist2", Alpha: dist2.DefaultAlpha, Tau: "auto", Perplexity: dist2.DefaultPerplexity,
+		Distance: "l2", TopK: -1, Smoothing: 0.1}
+}
+
 func (o *lossOptions) AddFlags(cmd *cobra.Command) {
+	d := defaultLossOptions()
 	f := cmd.Flags()
-	f.StringVar(&o.Loss, "loss", "dist2", "training loss: dist2, ce or smooth")
-	f.Float64Var(&o.Alpha, "alpha", dist2.DefaultAlpha, "dist2: weight of KL(p_d || p_theta)")
-	f.StringVar(&o.Tau, "tau", "auto", "dist2: temperature of p_d, a number or auto (calibrated to --perplexity)")
-	f.Float64Var(&o.Perplexity, "perplexity", dist2.DefaultPerplexity, "dist2: effective neighbours per target, for --tau auto")
-	f.StringVar(&o.Distance, "distance", "l2", "dist2: distance between codes: l2 (squared), mse or cosine")
-	f.IntVar(&o.TopK, "target-topk", -1, "dist2: keep the k nearest entries of each target row (0: dense; -1: 64 when K > 2048, else dense)")
+	f.StringVar(&o.Loss, "loss", d.Loss, "training loss: dist2, ce or smooth")
+	f.Float64Var(&o.Alpha, "alpha", d.Alpha, "dist2: weight of KL(p_d || p_theta)")
+	f.StringVar(&o.Tau, "tau", d.Tau, "dist2: temperature of p_d, a number or auto (calibrated to --perplexity)")
+	f.Float64Var(&o.Perplexity, "perplexity", d.Perplexity, "dist2: effective neighbours per target, for --tau auto")
+	f.StringVar(&o.Distance, "distance", d.Distance, "dist2: distance between codes: l2 (squared), mse or cosine")
+	f.IntVar(&o.TopK, "target-topk", d.TopK, "dist2: keep the k nearest entries of each target row (0: dense; -1: 64 when K > 2048, else dense)")
 	hiddenAlias(f, "topk", "", "target-topk")
-	f.Float64Var(&o.Smoothing, "smoothing", 0.1, "smooth: uniform label-smoothing mass")
+	f.Float64Var(&o.Smoothing, "smoothing", d.Smoothing, "smooth: uniform label-smoothing mass")
 }
 
 // spec is the loss the flags describe.
@@ -101,33 +108,42 @@ type trainGenOptions struct {
 	flags     map[string]string // the run's flags, saved with it (set by the command)
 }
 
+// defaultTrainGenOptions is train-gen without flags: the library's defaults.
+func defaultTrainGenOptions() trainGenOptions {
+	d, t := generator.DefaultConfig(), generator.DefaultTrainConfig()
+	return trainGenOptions{dataOptions: dataOptions{Data: "embedded", Split: "train"}, lossOptions: defaultLossOptions(),
+		EvalLimit: 2000, Out: "gen", Steps: t.Steps, Batch: t.Batch, LR: t.LR, Warmup: t.Warmup, Decay: t.WeightDecay,
+		Clip: t.Clip, CondDrop: t.CondDrop, Seed: t.Seed, Dim: d.Dim, Layers: d.Layers, Heads: d.Heads, MLP: d.MLP,
+		EvalEvery: 250, SaveEvery: 250, SampleCFG: 2}
+}
+
 func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	o.dataOptions.AddFlags(cmd)
 	o.lossOptions.AddFlags(cmd)
-	d, t := generator.DefaultConfig(), generator.DefaultTrainConfig()
+	d := defaultTrainGenOptions()
 	f := cmd.Flags()
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder: its codebook defines the DIST2 targets")
 	f.StringVar(&o.Tokens, "tokens", "", "training token file from vqtool encode (default: encode --data once, cached in the VQ checkpoint)")
 	f.StringVar(&o.HeldOut, "held-out", "", "held-out token file (default: the test split of a named --data set)")
-	f.IntVar(&o.EvalLimit, "eval-limit", 2000, "held-out grids measured at each evaluation (0: all)")
-	f.StringVarP(&o.Out, "out", "o", "gen", "checkpoint folder to write")
-	f.IntVar(&o.Steps, "steps", t.Steps, "optimiser steps")
+	f.IntVar(&o.EvalLimit, "eval-limit", d.EvalLimit, "held-out grids measured at each evaluation (0: all)")
+	f.StringVarP(&o.Out, "out", "o", d.Out, "checkpoint folder to write")
+	f.IntVar(&o.Steps, "steps", d.Steps, "optimiser steps")
 	f.Float64Var(&o.Epochs, "epochs", 0, "passes over the training grids (overrides --steps)")
-	f.IntVar(&o.Batch, "batch", t.Batch, "grids per step")
-	f.Float64Var(&o.LR, "lr", t.LR, "peak learning rate (AdamW), after warm-up, then cosine decay")
-	f.IntVar(&o.Warmup, "warmup", t.Warmup, "warm-up steps")
-	f.Float64Var(&o.Decay, "weight-decay", t.WeightDecay, "AdamW weight decay on matrices")
-	f.Float64Var(&o.Clip, "clip", t.Clip, "global gradient-norm clip (0: off)")
-	f.Float64Var(&o.CondDrop, "cond-drop", t.CondDrop, "fraction of examples trained without their class (for guidance)")
-	f.Uint64Var(&o.Seed, "seed", t.Seed, "seed of weights, data order and class dropout")
+	f.IntVar(&o.Batch, "batch", d.Batch, "grids per step")
+	f.Float64Var(&o.LR, "lr", d.LR, "peak learning rate (AdamW), after warm-up, then cosine decay")
+	f.IntVar(&o.Warmup, "warmup", d.Warmup, "warm-up steps")
+	f.Float64Var(&o.Decay, "weight-decay", d.Decay, "AdamW weight decay on matrices")
+	f.Float64Var(&o.Clip, "clip", d.Clip, "global gradient-norm clip (0: off)")
+	f.Float64Var(&o.CondDrop, "cond-drop", d.CondDrop, "fraction of examples trained without their class (for guidance)")
+	f.Uint64Var(&o.Seed, "seed", d.Seed, "seed of weights, data order and class dropout")
 	f.IntVar(&o.Dim, "dim", d.Dim, "model width")
 	f.IntVar(&o.Layers, "layers", d.Layers, "transformer blocks")
 	f.IntVar(&o.Heads, "heads", d.Heads, "attention heads")
 	f.IntVar(&o.MLP, "mlp", d.MLP, "MLP width")
 	f.BoolVar(&o.Resume, "resume", false, "continue the run saved in --out")
-	f.IntVar(&o.EvalEvery, "eval-every", 250, "measure held-out NLL and write a sample grid every N steps (0: at the end only)")
-	f.IntVar(&o.SaveEvery, "save-every", 250, "checkpoint every N steps")
-	f.Float64Var(&o.SampleCFG, "sample-cfg", 2, "guidance scale of the sample grids written during training")
+	f.IntVar(&o.EvalEvery, "eval-every", d.EvalEvery, "measure held-out NLL and write a sample grid every N steps (0: at the end only)")
+	f.IntVar(&o.SaveEvery, "save-every", d.SaveEvery, "checkpoint every N steps")
+	f.Float64Var(&o.SampleCFG, "sample-cfg", d.SampleCFG, "guidance scale of the sample grids written during training")
 	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
 	f.BoolVar(&o.Force, "force", false, "overwrite a model in --out")
 }

@@ -46,17 +46,26 @@ type trainVQOptions struct {
 	flags      map[string]string // the run's flags, saved with it (set by the command)
 }
 
+// defaultTrainVQOptions is train-vq without flags: the library's defaults.
+func defaultTrainVQOptions() trainVQOptions {
+	d, t := vqvae.DefaultConfig(), vqvae.DefaultTrainConfig()
+	return trainVQOptions{dataOptions: dataOptions{Data: "embedded", Split: "train"}, Out: "model.vq",
+		Steps: t.Steps, Batch: t.Batch, LR: t.LR, Warmup: t.Warmup, Codebook: d.CodebookSize, CodeDim: d.CodeDim,
+		Hidden: d.Hidden, ResBlocks: d.ResBlocks, Downsample: d.Downsample, Beta: d.Beta, EMA: d.EMA, Decay: d.Decay,
+		Restart: t.Restart, Normalize: d.Normalize, L1: d.L1, Seed: t.Seed, GridEvery: 500, SaveEvery: 500, EvalSplit: "test"}
+}
+
 func (o *trainVQOptions) AddFlags(cmd *cobra.Command) {
 	o.dataOptions.AddFlags(cmd)
-	d, t := vqvae.DefaultConfig(), vqvae.DefaultTrainConfig()
+	d := defaultTrainVQOptions()
 	f := cmd.Flags()
-	f.StringVarP(&o.Out, "out", "o", "model.vq", "checkpoint folder to write (config.json, model.safetensors, resume.safetensors, pictures)")
+	f.StringVarP(&o.Out, "out", "o", d.Out, "checkpoint folder to write (config.json, model.safetensors, resume.safetensors, pictures)")
 	f.Float64Var(&o.Epochs, "epochs", 0, "passes over the training images (overrides --steps)")
-	f.IntVar(&o.Steps, "steps", t.Steps, "optimiser steps")
-	f.IntVar(&o.Batch, "batch", t.Batch, "images per step")
-	f.Float64Var(&o.LR, "lr", t.LR, "peak learning rate (Adam), after a linear warm-up, then cosine decay")
-	f.IntVar(&o.Warmup, "warmup", t.Warmup, "warm-up steps")
-	f.IntVar(&o.Codebook, "codebook-size", d.CodebookSize, "codes in the codebook (K)")
+	f.IntVar(&o.Steps, "steps", d.Steps, "optimiser steps")
+	f.IntVar(&o.Batch, "batch", d.Batch, "images per step")
+	f.Float64Var(&o.LR, "lr", d.LR, "peak learning rate (Adam), after a linear warm-up, then cosine decay")
+	f.IntVar(&o.Warmup, "warmup", d.Warmup, "warm-up steps")
+	f.IntVar(&o.Codebook, "codebook-size", d.Codebook, "codes in the codebook (K)")
 	f.IntVar(&o.CodeDim, "code-dim", d.CodeDim, "dimension of a code (D)")
 	f.IntVar(&o.Hidden, "hidden", d.Hidden, "channels of the deep layers")
 	f.IntVar(&o.ResBlocks, "res-blocks", d.ResBlocks, "residual blocks in encoder and decoder")
@@ -64,14 +73,14 @@ func (o *trainVQOptions) AddFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.Beta, "beta", d.Beta, "commitment weight, on the encoder term ||z - sg(e)||^2")
 	f.BoolVar(&o.EMA, "ema", d.EMA, "update codes by EMA instead of a codebook loss")
 	f.Float64Var(&o.Decay, "decay", d.Decay, "EMA decay")
-	f.Float64Var(&o.Restart, "dead-threshold", t.Restart, "re-seed codes whose EMA usage falls under this from the batch (0: never)")
-	f.BoolVar(&o.Normalize, "normalize", false, "l2-normalised (cosine) codes")
-	f.BoolVar(&o.L1, "l1", false, "L1 reconstruction loss instead of MSE")
-	f.Uint64Var(&o.Seed, "seed", t.Seed, "seed of weights, data order and restarts: the same seed repeats a run")
+	f.Float64Var(&o.Restart, "dead-threshold", d.Restart, "re-seed codes whose EMA usage falls under this from the batch (0: never)")
+	f.BoolVar(&o.Normalize, "normalize", d.Normalize, "l2-normalised (cosine) codes")
+	f.BoolVar(&o.L1, "l1", d.L1, "L1 reconstruction loss instead of MSE")
+	f.Uint64Var(&o.Seed, "seed", d.Seed, "seed of weights, data order and restarts: the same seed repeats a run")
 	f.BoolVar(&o.Resume, "resume", false, "continue the run saved in --out")
-	f.IntVar(&o.GridEvery, "grid-every", 500, "write inputs against reconstructions every N steps (0: only at the end)")
-	f.IntVar(&o.SaveEvery, "save-every", 500, "checkpoint every N steps")
-	f.StringVar(&o.EvalSplit, "eval-split", "test", "held-out split measured at each epoch end (none: skip)")
+	f.IntVar(&o.GridEvery, "grid-every", d.GridEvery, "write inputs against reconstructions every N steps (0: only at the end)")
+	f.IntVar(&o.SaveEvery, "save-every", d.SaveEvery, "checkpoint every N steps")
+	f.StringVar(&o.EvalSplit, "eval-split", d.EvalSplit, "held-out split measured at each epoch end (none: skip)")
 	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
 	f.BoolVar(&o.Force, "force", false, "overwrite a model in --out")
 }
