@@ -17,19 +17,31 @@ import (
 // An evaluator that shares no code with vqtool's (the PyTorch decoder of
 // docs/checkpoints.md, Frechet distance on 14x14 average-pooled pixels in
 // numpy, the test images read by numpy from Debian's files) ranks the
-// committed study's runs as the study's FLD does.
+// committed studies' runs (docs/study and docs/study-long, one tokenizer) as
+// the studies' FLD does.
 func TestCommittedStudyRanksAlike(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes every committed sample file: not under -short")
 	}
 	dir := "../../docs/study"
-	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
-	if err != nil {
-		t.Skip("no committed study:", err)
-	}
-	var res study.Results
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatal(err)
+	var files []string
+	var fld []float64
+	for _, d := range []string{dir, "../../docs/study-long"} {
+		b, err := os.ReadFile(filepath.Join(d, "results.json"))
+		if err != nil {
+			t.Logf("no committed study in %s: %v", d, err)
+			continue
+		}
+		var res study.Results
+		if err := json.Unmarshal(b, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Runs {
+			if r.Samples != "" {
+				files = append(files, filepath.Join(d, r.Samples))
+				fld = append(fld, r.FLDT1)
+			}
+		}
 	}
 	test := filepath.Join(imageio.FashionMNISTDir, "t10k-images-idx3-ubyte.gz")
 	if _, err := os.Stat(test); err != nil {
@@ -40,14 +52,6 @@ func TestCommittedStudyRanksAlike(t *testing.T) {
 		t.Skip("PyTorch is not installed:", err)
 	}
 	decoder := pythonBlock(t, "checkpoints.md")
-	var files []string
-	var fld []float64
-	for _, r := range res.Runs {
-		if r.Samples != "" {
-			files = append(files, filepath.Join(dir, r.Samples))
-			fld = append(fld, r.FLDT1)
-		}
-	}
 	if len(files) < 6 {
 		t.Skipf("%d scored runs: too few to rank", len(files))
 	}
