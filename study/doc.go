@@ -26,6 +26,8 @@
 //
 // Runs have a stable order (the sweep's, then size, loss, seed), so a shard
 // I/N runs every N-th run into its own folder, and Merge puts finished runs
-// of many folders into one results.json and report. A run resumes from its
-// checkpoint; a finished run (its result.json) is kept.
+// of many folders into one results.json and report. RunJobs runs the shards
+// side by side on one machine (each a process its caller starts) and merges
+// them. A run resumes from its checkpoint; a finished run (its result.json)
+// is kept.
 package study
