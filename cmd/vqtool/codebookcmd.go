@@ -144,7 +144,7 @@ func runCodebookStats(_ context.Context, w io.Writer, o codebookStatsOptions) er
 		d.N, d.Name, res.Used, k, 100*res.Fraction, res.Dead, res.Perplexity)
 	fprintf(w, "nearest-neighbour %s distance: mean %.4g, median %.4g\n", o.Distance, res.NearestMean, res.NearestMedian)
 	if o.Plot != "" {
-		fprintf(w, "wrote %s\n", o.Plot)
+		logf("wrote %s", o.Plot)
 	}
 	return nil
 }
@@ -270,7 +270,7 @@ func runCodebookNeighbors(_ context.Context, w io.Writer, o codebookNeighborsOpt
 	}
 	fprintf(w, "\n")
 	if o.Out != "" {
-		fprintf(w, "wrote %s\n", o.Out)
+		logf("wrote %s", o.Out)
 	}
 	return nil
 }
@@ -339,7 +339,7 @@ func runCodebookAtlas(_ context.Context, w io.Writer, o codebookAtlasOptions) er
 	if err := writePNG(o.Out, imageio.Grid(cells, imageio.GridOptions{Cols: o.Cols, Scale: 1, Pad: 1})); err != nil {
 		return err
 	}
-	fprintf(w, "wrote %s: %d codes ordered by %s\n", o.Out, k, o.Order)
+	logf("wrote %s: %d codes ordered by %s", o.Out, k, o.Order)
 	return nil
 }
 
@@ -392,6 +392,6 @@ func runCodebookExport(_ context.Context, w io.Writer, o codebookExportOptions) 
 	if err := imageio.WriteFile(dpath, func(wr io.Writer) error { return imageio.WriteNPYFloat32(wr, mtx, []int{k, k}) }); err != nil {
 		return err
 	}
-	fprintf(w, "wrote %s [%d, %d] and %s [%d, %d] (%s)\n", o.Out, k, d, dpath, k, k, o.Distance)
+	logf("wrote %s [%d, %d] and %s [%d, %d] (%s)", o.Out, k, d, dpath, k, k, o.Distance)
 	return nil
 }

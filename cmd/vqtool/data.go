@@ -132,7 +132,7 @@ func runDataShow(_ context.Context, w io.Writer, opts dataShowOptions) error {
 	if err := writePNG(opts.Out, imageio.Grid(cells, gopt)); err != nil {
 		return err
 	}
-	fprintf(w, "wrote %s: %d images of %dx%dx%d from %s\n", opts.Out, d.N, d.C, d.H, d.W, d.Name)
+	logf("wrote %s: %d images of %dx%dx%d from %s", opts.Out, d.N, d.C, d.H, d.W, d.Name)
 	if d.Labels != nil {
 		for r := 0; r*opts.Cols < d.N; r++ {
 			var names []string

@@ -77,6 +77,6 @@ func runDecode(_ context.Context, w io.Writer, opts decodeOptions, path string) 
 	if err := writePNG(opts.Out, imageio.Grid(cells, imageio.GridOptions{Cols: opts.Cols, Scale: opts.Scale, Pad: 2})); err != nil {
 		return err
 	}
-	fprintf(w, "wrote %s: %d images decoded from %s\n", opts.Out, n, path)
+	logf("wrote %s: %d images decoded from %s", opts.Out, n, path)
 	return nil
 }

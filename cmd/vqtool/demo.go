@@ -249,7 +249,7 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	fprintf(w, "wrote %s in %.1f minutes\n", path, time.Since(start).Minutes())
+	logf("wrote %s in %.1f minutes", path, time.Since(start).Minutes())
 	return nil
 }
 

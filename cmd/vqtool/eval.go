@@ -97,7 +97,7 @@ func runTrainClassifier(_ context.Context, w io.Writer, o trainClassifierOptions
 	if o.JSON {
 		return printJSON(w, map[string]any{"out": o.Out, "test_accuracy": acc})
 	}
-	fprintf(w, "wrote %s: test accuracy %.4f\n", o.Out, acc)
+	logf("wrote %s: test accuracy %.4f", o.Out, acc)
 	return nil
 }
 

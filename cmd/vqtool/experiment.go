@@ -205,7 +205,7 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 		res, err = study.Run(ctx, c, d, study.Options{Dir: o.Out, Shard: shard, With: o.With, Logf: logf})
 	}
 	if res != nil {
-		fprintf(w, "%s: %d of %d runs done in %.0f s; wrote results.json, report.md and report.html\n", o.Out, len(res.Runs), res.Planned, time.Since(start).Seconds())
+		logf("%s: %d of %d runs done in %.0f s; wrote results.json, report.md and report.html", o.Out, len(res.Runs), res.Planned, time.Since(start).Seconds())
 	}
 	return err
 }
@@ -340,7 +340,7 @@ func runExperimentReport(_ context.Context, w io.Writer, o experimentReportOptio
 	if err != nil {
 		return err
 	}
-	fprintf(w, "%s: %d of %d runs from %d folders; wrote results.json, report.md and report.html\n", o.Out, len(res.Runs), res.Planned, len(inputs))
+	logf("%s: %d of %d runs from %d folders; wrote results.json, report.md and report.html", o.Out, len(res.Runs), res.Planned, len(inputs))
 	return nil
 }
 

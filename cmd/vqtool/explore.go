@@ -100,7 +100,7 @@ func runExplore(ctx context.Context, w io.Writer, o exploreOptions) error {
 	}); err != nil {
 		return err
 	}
-	fprintf(w, "wrote %s: %d images, %d near and %d far codes per token, %.1f MB; open it in a browser, e.g. %s#image=0&token=%d,%d\n",
+	logf("wrote %s: %d images, %d near and %d far codes per token, %.1f MB; open it in a browser, e.g. %s#image=0&token=%d,%d",
 		o.Out, n, o.Near, o.Far, float64(size)/1e6, o.Out, m.Config.Grid()/2, m.Config.Grid()/2)
 	return nil
 }

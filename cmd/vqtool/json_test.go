@@ -136,3 +136,24 @@ func TestOutDashIsStandardOutput(t *testing.T) {
 		t.Error(`a file named "-" was written`)
 	}
 }
+
+// "wrote FILE" summaries are logs: on stderr (and silenced by --quiet), so
+// that standard output holds only data.
+func TestSummariesAreNotData(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, args := range [][]string{
+		{"codebook", "atlas", "--vq", smallVQ, "--out", "a.png"},
+		{"codebook", "export", "--vq", smallVQ, "--out", "c.npy"},
+	} {
+		root := newRootCommand()
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetArgs(append(args, "--quiet"))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if out.Len() > 0 {
+			t.Errorf("%v printed %q on standard output", args, out.String())
+		}
+	}
+}

@@ -74,7 +74,7 @@ func runReconstruct(_ context.Context, w io.Writer, opts reconstructOptions) err
 	fprintf(w, "%d images of %s: psnr %.2f dB, mse %.5f, codes used %d/%d (%.1f%%), perplexity %.1f, dead %d\n",
 		d.N, d.Name, ev.PSNR, ev.MSE, ev.Used, res.Codes, 100*ev.Fraction, ev.Perplexity, ev.Dead)
 	if opts.Out != "" {
-		fprintf(w, "wrote %s\n", opts.Out)
+		logf("wrote %s", opts.Out)
 	}
 	return nil
 }

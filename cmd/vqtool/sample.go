@@ -137,7 +137,7 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	if err := drawGrids(o.Out, vq, tokens, len(classes), cols, rows, o.Scale); err != nil {
 		return err
 	}
-	fprintf(w, "wrote %s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g, seed %d)\n",
+	logf("wrote %s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g, seed %d)",
 		o.Out, len(classes), o.CFG, o.Temperature, o.TopK, o.TopP, o.Seed)
 	return nil
 }

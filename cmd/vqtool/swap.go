@@ -131,7 +131,7 @@ func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
 			return err
 		}
 		if !o.JSON {
-			fprintf(w, "wrote %s: %d images, region rows [%d, %d) columns [%d, %d), %s distance\n",
+			logf("wrote %s: %d images, region rows [%d, %d) columns [%d, %d), %s distance",
 				o.Out, min(o.N, d.N), region.Y0, region.Y1, region.X0, region.X1, o.Distance)
 		}
 	}
@@ -159,7 +159,7 @@ func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
 	fprintf(w, "near < random < far in region error for %.1f%% of images; Spearman(code distance, pixel error) = %.3f\n",
 		100*ev.Ordered, ev.Spearman)
 	if o.Plot != "" {
-		fprintf(w, "wrote %s\n", o.Plot)
+		logf("wrote %s", o.Plot)
 	}
 	return nil
 }

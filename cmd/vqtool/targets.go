@@ -122,6 +122,6 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 	}
 	logf("targets: %d codes of %d dimensions, %s, tau %.6g (%s), mean perplexity %.2f, %d entries a row, dropped mass %.2g mean, %.2g max, %.1f s",
 		k, d, o.Distance, b.Tau, map[bool]string{true: "auto", false: "given"}[b.TauAuto], b.Perplexity, tab.TopK, mean, worst, s.Seconds)
-	fprintf(w, "wrote %s\n", o.Out)
+	logf("wrote %s", o.Out)
 	return nil
 }

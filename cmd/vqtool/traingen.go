@@ -472,7 +472,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if opts.JSON {
 		return printJSON(w, res)
 	}
-	fprintf(w, "wrote %s after %d steps in %.0f s (loss %s)\n", opts.Out, tr.Step, res.Seconds, lossInfo.Kind)
+	logf("wrote %s after %d steps in %.0f s (loss %s)", opts.Out, tr.Step, res.Seconds, lossInfo.Kind)
 	if lastEval != nil {
 		fprintf(w, "held-out: nll %.3f bits/token, accuracy %.3f, expected codebook distance %.4g, argmax distance %.4g\n",
 			lastEval.NLL, lastEval.Accuracy, lastEval.ExpectedDistance, lastEval.ArgmaxDistance)

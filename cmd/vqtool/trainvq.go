@@ -270,7 +270,7 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 	if opts.JSON {
 		return printJSON(w, res)
 	}
-	fprintf(w, "wrote %s after %d steps in %.0f s\n", opts.Out, tr.Step, res.Seconds)
+	logf("wrote %s after %d steps in %.0f s", opts.Out, tr.Step, res.Seconds)
 	if res.Test != nil {
 		fprintf(w, "held-out (%s split): psnr %.2f dB, mse %.5f, codes used %d/%d (%.1f%%), perplexity %.1f, dead %d\n",
 			opts.EvalSplit, res.Test.PSNR, res.Test.MSE, res.Test.Used, tr.Model.Config.CodebookSize,
