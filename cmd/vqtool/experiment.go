@@ -18,6 +18,7 @@ import (
 
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
+	"github.com/vqtool/vqtool/internal/par"
 	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
@@ -238,7 +239,10 @@ func (o experimentOptions) startJob(vqPath string) study.Start {
 		cmd := exec.CommandContext(ctx, exe, "experiment", "--spec", o.Out, "--data", o.Data, "--vq", vqPath, "--out", dir,
 			"--shard", fmt.Sprintf("%d/%d", shard.I, shard.N), "--with", strings.Join(with, ","),
 			"--classifier-steps", strconv.Itoa(o.ClassifierSteps))
-		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(max(1, runtime.GOMAXPROCS(0)/shard.N)))
+		// Fewer cores, the same split of every loop: the job computes what
+		// this process would.
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(max(1, runtime.GOMAXPROCS(0)/shard.N)),
+			par.SplitEnv+"="+strconv.Itoa(par.Split()))
 		cmd.Stdout, cmd.Stderr = log, log
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // the job saves its run and stops
 		cmd.WaitDelay = time.Minute
