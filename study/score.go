@@ -32,17 +32,11 @@ type Scores struct {
 // against the training grids of the run. It returns the drawn grids too.
 func (c Config) score(ctx context.Context, s *split, m *generator.Model, subset generator.Tokens, sc generator.SampleConfig,
 	feat []float32, n int) (Scores, []int32, []int32, error) {
-	classes := m.EvenClasses(c.Samples)
-	tokens, err := m.SampleMany(classes, sc, func(int) error { return ctx.Err() })
+	pix, tokens, classes, err := Draw(m, s.VQ, c.Samples, sc, func(int) error { return ctx.Err() })
 	if err != nil {
 		return Scores{}, nil, nil, err
 	}
-	vq := s.VQ
-	per := vq.Config.Channels * vq.Config.Size * vq.Config.Size
-	pix := make([]float32, c.Samples*per)
-	if err := vq.DecodeTo(pix, tokens, c.Samples); err != nil {
-		return Scores{}, nil, nil, err
-	}
+	per := len(pix) / c.Samples
 	rep, err := s.LeNet.CompareFeatures(feat, n, pix, c.Samples, classes, sc.Seed)
 	if err != nil {
 		return Scores{}, nil, nil, err

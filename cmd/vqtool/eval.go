@@ -14,6 +14,7 @@ import (
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/metrics"
+	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -269,28 +270,14 @@ func sampleAndScore(ctx context.Context, gen *generator.Model, vq *vqvae.Model, 
 	return rep, tokens, asked, secs, err
 }
 
-// sampleImages draws o.N grids (classes spread evenly when the generator is
-// conditional) and decodes them; asked is nil for an unconditional model.
+// sampleImages is study.Draw with a progress bar, for o.N grids at o's
+// sampling settings; asked is nil for an unconditional model.
 func sampleImages(ctx context.Context, gen *generator.Model, vq *vqvae.Model, o evalOptions) (pix []float32, tokens, asked []int32, err error) {
-	classes := gen.EvenClasses(o.N)
 	sc := generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}
 	if err := sc.Validate(gen.Config.Vocab); err != nil {
 		return nil, nil, nil, usageError{err}
 	}
 	bar := newBar(o.N, "sample")
-	tokens, err = gen.SampleMany(classes, sc, func(n int) error { _ = bar.Set(n); return ctx.Err() })
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	bar.Finish()
-	c, s := vq.Config.Channels, vq.Config.Size
-	pix = make([]float32, o.N*c*s*s)
-	if err := vq.DecodeTo(pix, tokens, o.N); err != nil {
-		return nil, nil, nil, err
-	}
-	asked = classes
-	if gen.Config.Classes == 0 {
-		asked = nil
-	}
-	return pix, tokens, asked, nil
+	defer bar.Finish()
+	return study.Draw(gen, vq, o.N, sc, func(n int) error { _ = bar.Set(n); return ctx.Err() })
 }

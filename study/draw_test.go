@@ -1,0 +1,57 @@
+package study
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+// Draw's grids are the generator's own samples, in class order, and its
+// images their decodes; an unconditional generator asks for no class.
+func TestDraw(t *testing.T) {
+	vq, _, err := vqvae.Load("../testdata/fmnist-small.vq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, classes := range []int{10, 0} {
+		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: classes, Len: 49, GridH: 7, GridW: 7, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
+		gen, err := generator.New(cfg, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := generator.DefaultSampleConfig()
+		const n = 12
+		pix, tokens, asked, err := Draw(gen, vq, n, sc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := gen.SampleMany(gen.EvenClasses(n), sc, func(int) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if tokens[i] != want[i] {
+				t.Fatalf("classes %d: token %d is %d, the generator draws %d", classes, i, tokens[i], want[i])
+			}
+		}
+		img := make([]float32, len(pix))
+		if err := vq.DecodeTo(img, tokens, n); err != nil {
+			t.Fatal(err)
+		}
+		for i := range img {
+			if img[i] != pix[i] {
+				t.Fatalf("classes %d: pixel %d is %v, the decode %v", classes, i, pix[i], img[i])
+			}
+		}
+		if classes == 0 && asked != nil || classes > 0 && (len(asked) != n || asked[11] != 1) {
+			t.Errorf("classes %d: asked %v", classes, asked)
+		}
+		stop := errors.New("stop")
+		if _, _, _, err := Draw(gen, vq, 300, sc, func(int) error { return stop }); !errors.Is(err, stop) {
+			t.Errorf("classes %d: a progress error gave %v, want it returned", classes, err)
+		}
+	}
+}
