@@ -67,13 +67,14 @@ func (res *Results) verdict() string {
 	b.WriteString(".\n\n")
 	words := map[string]string{"test_nll_bits": "test NLL", "near_copies": "the share of near copies", "fld_t1": "FLD at T=1",
 		"fld_novel_t1": "novel FLD at T=1", "class_acc_t1": "class accuracy at T=1",
-		"near_copies_last": "near copies at the end of the budget", "fld_t1_last": "FLD at T=1 at the end of the budget",
-		"fld_novel_t1_last": "novel FLD at the end of the budget"}
+		"test_nll_bits_last": "test NLL at the end of the budget", "near_copies_last": "near copies at the end of the budget",
+		"fld_t1_last": "FLD at T=1 at the end of the budget", "fld_novel_t1_last": "novel FLD at the end of the budget",
+		"class_acc_t1_last": "class accuracy at the end of the budget"}
 	for _, size := range res.Config.Sizes {
 		for _, other := range []string{"ce", "smooth"} {
 			var said []string
 			var none []string
-			for _, key := range []string{"test_nll_bits", "near_copies", "fld_t1", "fld_novel_t1", "class_acc_t1", "near_copies_last", "fld_t1_last", "fld_novel_t1_last"} {
+			for _, key := range []string{"test_nll_bits", "near_copies", "fld_t1", "fld_novel_t1", "class_acc_t1", "test_nll_bits_last", "near_copies_last", "fld_t1_last", "fld_novel_t1_last", "class_acc_t1_last"} {
 				for _, c := range res.Comparisons {
 					if c.Size != size || c.B != other || c.Metric != key {
 						continue
