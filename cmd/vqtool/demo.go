@@ -272,5 +272,6 @@ func vqTrainCount(data string) string {
 }
 
 const studySentence = "over 500 to 55,000 training images, 3 seeds each, with early stopping on a validation split, DIST2Loss " +
-	"matched cross-entropy on FLD, class accuracy and copying at every size (no difference detected; no run copied its training grids " +
-	"within that budget) and clearly beat label smoothing on untruncated samples."
+	"matched cross-entropy on FLD, class accuracy and copying at every size (no difference detected) and clearly beat label smoothing " +
+	"on untruncated samples; trained far past its best step on 500 images (docs/study-long), DIST2 copied its training grids five " +
+	"times less than cross-entropy (13% of samples against 67%) with a level FLD over the samples that are not copies."
