@@ -5,8 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gorgonia.org/gorgonia"
-
 	"github.com/vqtool/vqtool/nn"
 )
 
@@ -94,13 +92,13 @@ func noDecay(p *nn.Param) bool { return p.Value.Dims() < 2 }
 type graph struct {
 	prog   *nn.Program
 	embed  *nn.SeqEmbed
-	logits *gorgonia.Node
+	logits *nn.Node
 	loss   *nn.TokenLoss // nil for an inference graph
 }
 
 // build adds the forward pass for batch sequences to g and returns the
 // logits node [batch*Len, Vocab].
-func (m *Model) build(g *nn.Builder, batch int) (*nn.SeqEmbed, *gorgonia.Node) {
+func (m *Model) build(g *nn.Builder, batch int) (*nn.SeqEmbed, *nn.Node) {
 	c := m.Config
 	emb := &nn.SeqEmbed{Batch: batch, Len: c.Len, Stride: c.Len,
 		Tokens: make([]int32, batch*c.Len), Classes: make([]int32, batch)}

@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"sort"
 
-	"gorgonia.org/tensor"
-
 	"github.com/vqtool/vqtool/internal/gemm"
 	"github.com/vqtool/vqtool/internal/par"
 	"github.com/vqtool/vqtool/nn"
@@ -191,11 +189,6 @@ func (m *Model) fullStep(rows int, cls []int32) func(int, []int32) ([]float32, e
 	}
 }
 
-// dense wraps a slice as a tensor of the given shape, for kernel calls.
-func dense(data []float32, shape ...int) *tensor.Dense {
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
-}
-
 // cachedStep returns a step function that feeds one position at a time
 // through the blocks, keeping each layer's keys and values.
 func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32, error) {
@@ -230,7 +223,7 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 		pw.MulBias(rows, in, w.Value.Shape()[0], b.Data(), false, out, w.Value.Shape()[1])
 	}
 	norm := func(out, in []float32, g, b *nn.Param) {
-		ln.Forward(out, []*tensor.Dense{dense(in, rows, d), g.Value, b.Value})
+		ln.Forward(out, []*nn.Dense{nn.NewDense(in, rows, d), g.Value, b.Value})
 	}
 	tok, clsEmb, pos := m.tok.Data(), m.cls.Data(), m.pos.Data()
 	return func(t int, tokens []int32) ([]float32, error) {
@@ -268,7 +261,7 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 			}
 			norm(a, x, b.ln2g, b.ln2b)
 			linear(hid, a, b.w1, b.b1)
-			gelu.Forward(act, []*tensor.Dense{dense(hid, rows, c.MLP)})
+			gelu.Forward(act, []*nn.Dense{nn.NewDense(hid, rows, c.MLP)})
 			linear(proj, act, b.w2, b.b2)
 			for i, v := range proj {
 				x[i] += v

@@ -5,9 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/nn"
 )
@@ -62,13 +59,13 @@ func (l *LeNet) Params() []*nn.Param { return l.params }
 
 type lenetProgram struct {
 	prog     *nn.Program
-	x        *tensor.Dense
-	features *gorgonia.Node
-	logits   *gorgonia.Node
+	x        *nn.Dense
+	features *nn.Node
+	logits   *nn.Node
 }
 
 // build adds the network for batch images to g.
-func (l *LeNet) build(g *nn.Builder, batch int) (x *tensor.Dense, features, logits *gorgonia.Node) {
+func (l *LeNet) build(g *nn.Builder, batch int) (x *nn.Dense, features, logits *nn.Node) {
 	xn, x := g.Input("x", batch, l.Size, l.Size, l.Channels)
 	h := xn
 	for i, c := range l.convs {

@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
 	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/nn"
 )
@@ -16,7 +13,7 @@ type resBlock struct {
 	a, b *nn.Conv
 }
 
-func (r *resBlock) forward(g *nn.Builder, x *gorgonia.Node) *gorgonia.Node {
+func (r *resBlock) forward(g *nn.Builder, x *nn.Node) *nn.Node {
 	h := r.a.ForwardReLUs(g, x, true)
 	return g.Add(x, r.b.Forward(g, h, true))
 }
@@ -57,7 +54,7 @@ func New(cfg Config, r *rand.Rand) (*Model, error) {
 	}
 	m := &Model{Config: cfg, Codebook: cb, encoders: map[int]*encoder{}, decoders: map[int]*decoder{}}
 	m.codes = &nn.Param{Name: "quantizer.codes", Trainable: !cfg.EMA,
-		Value: tensor.New(tensor.WithShape(cfg.CodebookSize, cfg.CodeDim), tensor.WithBacking(cb.E))}
+		Value: nn.NewDense(cb.E, cfg.CodebookSize, cfg.CodeDim)}
 
 	h, h2 := cfg.Hidden, cfg.Hidden/2
 	down := nn.Geometry{K: 4, Stride: 2, Pad: 1}
@@ -119,7 +116,7 @@ func (m *Model) NumParams() int {
 }
 
 // encode adds the encoder to g: x [B, S, S, C] -> z [B, S/f, S/f, D].
-func (m *Model) encode(g *nn.Builder, x *gorgonia.Node) *gorgonia.Node {
+func (m *Model) encode(g *nn.Builder, x *nn.Node) *nn.Node {
 	h := x
 	for i, c := range m.encIn {
 		if i < len(m.encIn)-1 {
@@ -139,7 +136,7 @@ func (m *Model) encode(g *nn.Builder, x *gorgonia.Node) *gorgonia.Node {
 }
 
 // decode adds the decoder to g: codes [B, h, w, D] -> x_hat [B, S, S, C].
-func (m *Model) decode(g *nn.Builder, zq *gorgonia.Node, inputGrad bool) *gorgonia.Node {
+func (m *Model) decode(g *nn.Builder, zq *nn.Node, inputGrad bool) *nn.Node {
 	h := m.decIn.Forward(g, zq, inputGrad)
 	for _, b := range m.decRes {
 		h = b.forward(g, h)
@@ -158,15 +155,15 @@ func (m *Model) decode(g *nn.Builder, zq *gorgonia.Node, inputGrad bool) *gorgon
 // encoder is an inference program: images to encoder outputs.
 type encoder struct {
 	prog *nn.Program
-	x    *tensor.Dense
-	z    *gorgonia.Node
+	x    *nn.Dense
+	z    *nn.Node
 }
 
 // decoder is an inference program: code vectors to images.
 type decoder struct {
 	prog *nn.Program
-	zq   *tensor.Dense
-	out  *gorgonia.Node
+	zq   *nn.Dense
+	out  *nn.Node
 }
 
 func (m *Model) encoderFor(batch int) (*encoder, error) {

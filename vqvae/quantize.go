@@ -3,8 +3,6 @@ package vqvae
 import (
 	"fmt"
 
-	"gorgonia.org/tensor"
-
 	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/nn"
 )
@@ -23,14 +21,14 @@ var _ nn.Kernel = (*quantizer)(nil)
 
 func (q *quantizer) Name() string { return "quantize" }
 
-func (q *quantizer) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+func (q *quantizer) OutShape(in []nn.Shape) (nn.Shape, error) {
 	if len(in) != 2 || in[1].Dims() != 2 || in[0][in[0].Dims()-1] != in[1][1] {
 		return nil, fmt.Errorf("inputs %v: want z [.. D] and codes [K D]", in)
 	}
 	return in[0].Clone(), nil
 }
 
-func (q *quantizer) Forward(out []float32, in []*tensor.Dense) {
+func (q *quantizer) Forward(out []float32, in []*nn.Dense) {
 	z := in[0].Float32s()
 	if &in[1].Float32s()[0] != &q.cb.E[0] {
 		panic("vqvae: quantizer: the codes input is not the codebook's storage")
@@ -48,7 +46,7 @@ func (q *quantizer) Forward(out []float32, in []*tensor.Dense) {
 	}
 }
 
-func (q *quantizer) Backward(_ int, dst []float32, _ []*tensor.Dense, _, dOut []float32) {
+func (q *quantizer) Backward(_ int, dst []float32, _ []*nn.Dense, _, dOut []float32) {
 	copy(dst, dOut)
 }
 
@@ -71,14 +69,14 @@ var _ nn.Kernel = (*vqLoss)(nil)
 
 func (l *vqLoss) Name() string { return "vqloss" }
 
-func (l *vqLoss) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+func (l *vqLoss) OutShape(in []nn.Shape) (nn.Shape, error) {
 	if len(in) != 2 || in[1].Dims() != 2 {
 		return nil, fmt.Errorf("inputs %v: want z [.. D] and codes [K D]", in)
 	}
-	return tensor.ScalarShape(), nil
+	return nn.ScalarShape(), nil
 }
 
-func (l *vqLoss) Forward(out []float32, in []*tensor.Dense) {
+func (l *vqLoss) Forward(out []float32, in []*nn.Dense) {
 	z := in[0].Float32s()
 	d := l.q.cb.D
 	var s float64
@@ -92,7 +90,7 @@ func (l *vqLoss) Forward(out []float32, in []*tensor.Dense) {
 	out[0] = float32(float64(l.codebook+l.beta) * s / float64(len(z)))
 }
 
-func (l *vqLoss) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+func (l *vqLoss) Backward(i int, dst []float32, in []*nn.Dense, _, dOut []float32) {
 	z := in[0].Float32s()
 	d := l.q.cb.D
 	scale := 2 * dOut[0] / float32(len(z))
@@ -126,9 +124,9 @@ var _ nn.Kernel = l1{}
 
 func (l1) Name() string { return "l1" }
 
-func (l1) OutShape(in []tensor.Shape) (tensor.Shape, error) { return nn.MSE{}.OutShape(in) }
+func (l1) OutShape(in []nn.Shape) (nn.Shape, error) { return nn.MSE{}.OutShape(in) }
 
-func (l1) Forward(out []float32, in []*tensor.Dense) {
+func (l1) Forward(out []float32, in []*nn.Dense) {
 	x, t := in[0].Float32s(), in[1].Float32s()
 	var s float64
 	for i, v := range x {
@@ -141,7 +139,7 @@ func (l1) Forward(out []float32, in []*tensor.Dense) {
 	out[0] = float32(s / float64(len(x)))
 }
 
-func (l1) Backward(_ int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+func (l1) Backward(_ int, dst []float32, in []*nn.Dense, _, dOut []float32) {
 	x, t := in[0].Float32s(), in[1].Float32s()
 	c := dOut[0] / float32(len(x))
 	for i, v := range x {

@@ -6,9 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
 	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/nn"
 )
@@ -87,8 +84,8 @@ type Trainer struct {
 	sched nn.Schedule
 
 	prog  *nn.Program
-	x     *tensor.Dense
-	recon *gorgonia.Node
+	x     *nn.Dense
+	recon *nn.Node
 	q     *quantizer
 	grads [][]float32
 	z     []float32 // encoder outputs of the batch, copied for EMA updates
@@ -115,7 +112,7 @@ func NewTrainer(m *Model, data Images, cfg TrainConfig) (*Trainer, error) {
 	t.q = &quantizer{cb: m.Codebook}
 	zq := g.Apply(t.q, z, g.Use(m.codes))
 	t.recon = m.decode(g, zq, true)
-	var rec *gorgonia.Node
+	var rec *nn.Node
 	if mc.L1 {
 		rec = g.Apply(l1{}, t.recon, xn)
 	} else {

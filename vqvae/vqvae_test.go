@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/nn"
@@ -36,23 +34,23 @@ func tinyData(t testing.TB, n int) Images {
 func TestBetaIsOnTheEncoderTerm(t *testing.T) {
 	cb := &codebook.Codebook{K: 2, D: 2, E: []float32{0, 0, 10, 10}}
 	q := &quantizer{cb: cb}
-	z := tensor.New(tensor.WithShape(1, 1, 1, 2), tensor.WithBacking([]float32{1, 2}))
-	e := tensor.New(tensor.WithShape(2, 2), tensor.WithBacking(cb.E))
+	z := nn.NewDense([]float32{1, 2}, 1, 1, 1, 2)
+	e := nn.NewDense(cb.E, 2, 2)
 	out := make([]float32, 2)
-	q.Forward(out, []*tensor.Dense{z, e})
+	q.Forward(out, []*nn.Dense{z, e})
 	if q.idx[0] != 0 || out[0] != 0 || out[1] != 0 {
 		t.Fatalf("quantized to code %d %v, want code 0", q.idx[0], out)
 	}
 	l := &vqLoss{q: q, beta: 0.25, codebook: 1}
 	var loss [1]float32
-	l.Forward(loss[:], []*tensor.Dense{z, e})
+	l.Forward(loss[:], []*nn.Dense{z, e})
 	// mean over 2 elements of (z - e)^2 = (1 + 4)/2, times (1 + beta).
 	if want := float32(1.25 * 2.5); math.Abs(float64(loss[0]-want)) > 1e-6 {
 		t.Errorf("loss %v, want %v", loss[0], want)
 	}
 	dz, de := make([]float32, 2), make([]float32, 4)
-	l.Backward(0, dz, []*tensor.Dense{z, e}, loss[:], []float32{1})
-	l.Backward(1, de, []*tensor.Dense{z, e}, loss[:], []float32{1})
+	l.Backward(0, dz, []*nn.Dense{z, e}, loss[:], []float32{1})
+	l.Backward(1, de, []*nn.Dense{z, e}, loss[:], []float32{1})
 	for i, want := range []float32{2 * 0.25 * 1 / 2, 2 * 0.25 * 2 / 2} {
 		if math.Abs(float64(dz[i]-want)) > 1e-6 {
 			t.Errorf("dL/dz[%d] = %v, want beta-weighted %v", i, dz[i], want)
