@@ -202,6 +202,9 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 	if o.Jobs > 1 {
 		logf("experiment: %d jobs, logs in %s", o.Jobs, filepath.Join(o.Out, "jobs", "J", "log.txt"))
 		res, err = study.RunJobs(ctx, c, o.Out, o.Jobs, vq, d.Classes, o.startJob(vqPath))
+		if ctx.Err() != nil {
+			logf("interrupted: the jobs saved their runs in %s; continue with the same command", filepath.Join(o.Out, "jobs"))
+		}
 	} else {
 		res, err = study.Run(ctx, c, d, study.Options{Dir: o.Out, Shard: shard, With: o.With, Logf: logf})
 	}
