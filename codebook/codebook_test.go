@@ -156,3 +156,24 @@ func TestPrincipalOrder(t *testing.T) {
 		t.Errorf("order %v, want %v or its reverse", got, want)
 	}
 }
+
+func TestSpacingAndMatrix(t *testing.T) {
+	// Codes on a line at 0, 1, 3 and 7: nearest squared distances 1, 1, 4, 16.
+	d := dist2.Scalar{Values: []float32{0, 1, 3, 7}, Kind: dist2.Squared}
+	s := SpacingOf(d)
+	if !slices.Equal(s.Nearest, []float32{1, 1, 4, 16}) || s.Mean != 5.5 || s.Median != 4 {
+		t.Errorf("spacing %+v, want nearest [1 1 4 16], mean 5.5, median 4", s)
+	}
+	m := Matrix(d)
+	if len(m) != 16 || m[0*4+3] != 49 || m[3*4+0] != 49 || m[2*4+1] != 4 || m[1*4+1] != 0 {
+		t.Errorf("matrix %v", m)
+	}
+}
+
+func TestUsageOrder(t *testing.T) {
+	u := NewUsage(5)
+	u.Add([]int32{3, 3, 3, 1, 1, 4, 1, 0})
+	if got := u.Order(); !slices.Equal(got, []int{1, 3, 0, 4, 2}) {
+		t.Errorf("order %v, want [1 3 0 4 2] (ties by code)", got)
+	}
+}

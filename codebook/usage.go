@@ -1,6 +1,9 @@
 package codebook
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 // Usage counts how often each code is chosen over a whole data set: per
 // batch figures depend on the batch size, these do not.
@@ -50,4 +53,14 @@ func (u *Usage) Stats() Stats {
 	}
 	s.Perplexity = math.Exp(h)
 	return s
+}
+
+// Order returns the codes, most used first (ties by code).
+func (u *Usage) Order() []int {
+	order := make([]int, len(u.Counts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return u.Counts[order[a]] > u.Counts[order[b]] })
+	return order
 }

@@ -27,8 +27,8 @@ func TestKernelJSON(t *testing.T) {
 	for v := range 10 {
 		z += math.Exp(-float64((v - 5) * (v - 5)))
 	}
-	if len(res.Target) != 10 || math.Abs(float64(res.Target[5])-1/z) > 1e-6 || res.Tau != 1 {
-		t.Errorf("target %v tau %v, want p(5) = %v", res.Target, res.Tau, 1/z)
+	if len(res.P) != 10 || math.Abs(float64(res.P[5])-1/z) > 1e-6 || res.Tau != 1 {
+		t.Errorf("target %v tau %v, want p(5) = %v", res.P, res.Tau, 1/z)
 	}
 	if math.Abs(res.Perplexity-math.Exp(res.Entropy)) > 1e-9 {
 		t.Errorf("perplexity %v != exp(entropy %v)", res.Perplexity, res.Entropy)
@@ -43,8 +43,8 @@ func TestKernelAutoTau(t *testing.T) {
 	}
 	var res kernelResult
 	json.Unmarshal(out.Bytes(), &res)
-	if !res.TauAuto || math.Abs(res.MeanPerp-4) > 0.04 {
-		t.Errorf("auto tau %v: mean perplexity %v, want 4", res.Tau, res.MeanPerp)
+	if !res.TauAuto || math.Abs(res.MeanPerplexity-4) > 0.04 {
+		t.Errorf("auto tau %v: mean perplexity %v, want 4", res.Tau, res.MeanPerplexity)
 	}
 }
 

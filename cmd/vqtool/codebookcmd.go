@@ -2,20 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"image"
 	"io"
-	"math"
-	"sort"
 
 	"github.com/spf13/cobra"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/vqtool/vqtool/codebook"
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -27,20 +19,6 @@ func newCodebookCommand() *cobra.Command {
 	}
 	cmd.AddCommand(newCodebookStatsCommand(), newCodebookNeighborsCommand(), newCodebookAtlasCommand(), newCodebookExportCommand())
 	return cmd
-}
-
-// codeImages decodes, for each code, a grid filled with that code.
-func codeImages(m *vqvae.Model, codes []int) ([]image.Image, error) {
-	ch, s := m.Config.Channels, m.Config.Size
-	pix := make([]float32, len(codes)*ch*s*s)
-	if err := m.DecodeCodesTo(pix, codes); err != nil {
-		return nil, err
-	}
-	cells := make([]image.Image, len(codes))
-	for i := range cells {
-		cells[i] = imageio.ToImage(pix[i*ch*s*s:(i+1)*ch*s*s], ch, s, s)
-	}
-	return cells, nil
 }
 
 // usageOf encodes a data set and counts the codes.
@@ -71,11 +49,9 @@ type codebookStatsOptions struct {
 type codebookStats struct {
 	Images int `json:"images"`
 	codebook.Stats
-	Counts        []int64   `json:"counts"`
-	NearestDist   []float32 `json:"nearest_neighbour_distance"`
-	NearestMean   float64   `json:"nearest_neighbour_mean"`
-	NearestMedian float64   `json:"nearest_neighbour_median"`
-	Distance      string    `json:"distance"`
+	Counts []int64 `json:"counts"`
+	codebook.Spacing
+	Distance string `json:"distance"`
 }
 
 func newCodebookStatsCommand() *cobra.Command {
@@ -114,26 +90,11 @@ func runCodebookStats(_ context.Context, w io.Writer, o codebookStatsOptions) er
 		return err
 	}
 	k := m.Config.CodebookSize
-	res := codebookStats{Images: d.N, Stats: u.Stats(), Counts: u.Counts, Distance: o.Distance, NearestDist: make([]float32, k)}
-	row := make([]float32, k)
-	for x := range k {
-		dist.RowTo(row, x)
-		best := float32(math.Inf(1))
-		for v, dv := range row {
-			if v != x {
-				best = min(best, dv)
-			}
-		}
-		res.NearestDist[x] = best
-	}
-	sorted := append([]float32(nil), res.NearestDist...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	res.NearestMedian = float64(sorted[k/2])
-	for _, v := range sorted {
-		res.NearestMean += float64(v) / float64(k)
-	}
+	res := codebookStats{Images: d.N, Stats: u.Stats(), Counts: u.Counts, Spacing: codebook.SpacingOf(dist), Distance: o.Distance}
 	if o.Plot != "" {
-		if err := plotCodebookStats(o.Plot, res); err != nil {
+		if err := imageio.WriteFile(o.Plot, func(w io.Writer) error {
+			return explore.WriteCodebookStats(w, res.Stats, res.Counts, res.Spacing, o.Distance)
+		}); err != nil {
 			return err
 		}
 	}
@@ -142,49 +103,11 @@ func runCodebookStats(_ context.Context, w io.Writer, o codebookStatsOptions) er
 	}
 	fprintf(w, "%d images of %s: %d of %d codes used (%.1f%%), %d dead, perplexity %.1f\n",
 		d.N, d.Name, res.Used, k, 100*res.Fraction, res.Dead, res.Perplexity)
-	fprintf(w, "nearest-neighbour %s distance: mean %.4g, median %.4g\n", o.Distance, res.NearestMean, res.NearestMedian)
+	fprintf(w, "nearest-neighbour %s distance: mean %.4g, median %.4g\n", o.Distance, res.Mean, res.Median)
 	if o.Plot != "" {
 		logf("wrote %s", o.Plot)
 	}
 	return nil
-}
-
-func plotCodebookStats(path string, s codebookStats) error {
-	usage := plot.New()
-	usage.Title.Text = fmt.Sprintf("Code usage, sorted (%d used, perplexity %.0f)", s.Used, s.Perplexity)
-	usage.X.Label.Text = "code rank"
-	usage.Y.Label.Text = "tokens"
-	counts := append([]int64(nil), s.Counts...)
-	sort.Slice(counts, func(i, j int) bool { return counts[i] > counts[j] })
-	pts := make(plotter.XYs, len(counts))
-	for i, c := range counts {
-		pts[i].X, pts[i].Y = float64(i), float64(c)
-	}
-	line, err := plotter.NewLine(pts)
-	if err != nil {
-		return err
-	}
-	usage.Add(line, plotter.NewGrid())
-	nn := plot.New()
-	nn.Title.Text = "Distance to the nearest other code"
-	nn.X.Label.Text = s.Distance + " distance"
-	nn.Y.Label.Text = "codes"
-	vals := make(plotter.Values, len(s.NearestDist))
-	for i, v := range s.NearestDist {
-		vals[i] = float64(v)
-	}
-	h, err := plotter.NewHist(vals, 40)
-	if err != nil {
-		return err
-	}
-	nn.Add(h)
-	img := vgimg.New(12*vg.Inch, 4*vg.Inch)
-	dc := vgimg.PngCanvas{Canvas: img}
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 4}
-	canvases := plot.Align([][]*plot.Plot{{usage, nn}}, tiles, draw.New(img))
-	usage.Draw(canvases[0][0])
-	nn.Draw(canvases[0][1])
-	return imageio.WriteFile(path, func(w io.Writer) error { _, err := dc.WriteTo(w); return err })
 }
 
 type codebookNeighborsOptions struct {
@@ -240,21 +163,11 @@ func runCodebookNeighbors(_ context.Context, w io.Writer, o codebookNeighborsOpt
 	}
 	res := neighborsResult{Token: o.Token, Distance: o.Distance, Nearest: near, NearestD: nd, Farthest: far, FarthestD: fd}
 	if o.Out != "" {
-		codes := append(append([]int{o.Token}, near...), far...)
-		cells, err := codeImages(m, codes)
+		img, err := explore.NeighbourFigure(m, o.Token, near, far)
 		if err != nil {
 			return err
 		}
-		// Row 1: the code and its nearest; row 2: a blank, then its farthest.
-		blank := image.NewGray(cells[0].Bounds())
-		for i := range blank.Pix {
-			blank.Pix[i] = 255
-		}
-		grid := append(append([]image.Image{}, cells[:1+o.K]...), blank)
-		grid = append(grid, cells[1+o.K:]...)
-		if err := writePNG(o.Out, imageio.Grid(grid, imageio.GridOptions{Cols: 1 + o.K, Scale: 2, Pad: 2,
-			RowCaptions: []string{fmt.Sprintf("%d, nearest", o.Token), "farthest"}})); err != nil {
-			return err
+		if err := writePNG(o.Out, img); err != nil {
 		}
 	}
 	if o.JSON {
@@ -315,12 +228,13 @@ func runCodebookAtlas(_ context.Context, w io.Writer, o codebookAtlasOptions) er
 		return usagef("--cols %d: want at least 1", o.Cols)
 	}
 	k := m.Config.CodebookSize
-	order := make([]int, k)
-	for i := range order {
-		order[i] = i
-	}
+	var order []int
 	switch o.Order {
 	case "index":
+		order = make([]int, k)
+		for i := range order {
+			order[i] = i
+		}
 	case "embedding":
 		order = m.Codebook.PrincipalOrder()
 	case "usage":
@@ -328,15 +242,15 @@ func runCodebookAtlas(_ context.Context, w io.Writer, o codebookAtlasOptions) er
 		if err != nil {
 			return err
 		}
-		sort.SliceStable(order, func(a, b int) bool { return u.Counts[order[a]] > u.Counts[order[b]] })
+		order = u.Order()
 	default:
 		return usagef("--order %q: want embedding, usage or index", o.Order)
 	}
-	cells, err := codeImages(m, order)
+	atlas, err := explore.Atlas(m, order, o.Cols)
 	if err != nil {
 		return err
 	}
-	if err := writePNG(o.Out, imageio.Grid(cells, imageio.GridOptions{Cols: o.Cols, Scale: 1, Pad: 1})); err != nil {
+	if err := writePNG(o.Out, atlas); err != nil {
 		return err
 	}
 	logf("wrote %s: %d codes ordered by %s", o.Out, k, o.Order)
@@ -383,10 +297,7 @@ func runCodebookExport(_ context.Context, w io.Writer, o codebookExportOptions) 
 	if err != nil {
 		return err
 	}
-	mtx := make([]float32, k*k)
-	for x := range k {
-		dist.RowTo(mtx[x*k:(x+1)*k], x)
-	}
+	mtx := codebook.Matrix(dist)
 	dpath := imageio.LabelsPath(o.Out)
 	dpath = dpath[:len(dpath)-len(".labels.npy")] + ".distances.npy"
 	if err := imageio.WriteFile(dpath, func(wr io.Writer) error { return imageio.WriteNPYFloat32(wr, mtx, []int{k, k}) }); err != nil {

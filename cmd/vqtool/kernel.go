@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -62,176 +60,63 @@ calibrated so that the mean perplexity over all targets equals --perplexity.`,
 
 // kernelResult is what kernel prints with --json.
 type kernelResult struct {
-	Tau        float64   `json:"tau"`
-	TauAuto    bool      `json:"tau_auto"`
-	Token      int       `json:"token"`
-	Target     []float32 `json:"target"`
-	Entropy    float64   `json:"entropy"`
-	Perplexity float64   `json:"perplexity"`
-	MeanPerp   float64   `json:"mean_perplexity"`
-	Distance   string    `json:"distance"`
+	dist2.Target
+	Distance string `json:"distance"`
 }
 
 func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
-	if opts.Model != "" {
-		return runCodebookKernel(w, opts)
+	tau, err := dist2.ParseTau(opts.Tau)
+	if err != nil {
+		return usagef("--tau %q: want a number > 0 or auto", opts.Tau)
 	}
-	if opts.Scalar == "" {
+	var d dist2.Distance
+	name := func(v int) string { return strconv.Itoa(v) }
+	x, distance := opts.Token, opts.Distance
+	switch {
+	case opts.Model != "":
+		if distance == "" {
+			distance = "l2"
+		}
+		m, _, kind, err := loadVQDistance(opts.Model, distance)
+		if err != nil {
+			return err
+		}
+		if x < 0 || x >= m.Config.CodebookSize {
+			return usagef("--token %d: want a code in [0, %d)", x, m.Config.CodebookSize)
+		}
+		if d, err = m.Codebook.Distance(kind); err != nil {
+			return err
+		}
+	case opts.Scalar != "":
+		values, err := dist2.ParseScalars(opts.Scalar)
+		if err != nil {
+			return usagef("--scalar: %v", err)
+		}
+		kind, err := dist2.ParseScalarKind(distance)
+		if err != nil {
+			return usagef("--distance %q: want squared or absolute", distance)
+		}
+		if x = opts.Target; x < 0 || x >= len(values) {
+			return usagef("--target %d: want a token index in [0, %d)", x, len(values))
+		}
+		d, distance = dist2.Scalar{Values: values, Kind: kind}, kind.String()
+		name = func(v int) string { return strconv.FormatFloat(float64(values[v]), 'g', -1, 32) }
+	default:
 		return usagef("kernel needs --scalar values or a --vq checkpoint")
 	}
-	values, err := parseScalars(opts.Scalar)
+	row, err := dist2.TargetRow(d, x, tau, opts.Perplexity)
 	if err != nil {
 		return usageError{err}
 	}
-	kind := dist2.Squared
-	switch opts.Distance {
-	case "squared", "":
-	case "absolute":
-		kind = dist2.Absolute
-	default:
-		return usagef("--distance %q: want squared or absolute", opts.Distance)
-	}
-	if opts.Target < 0 || opts.Target >= len(values) {
-		return usagef("--target %d: want a token index in [0, %d)", opts.Target, len(values))
-	}
-	d := dist2.Scalar{Values: values, Kind: kind}
-	res, err := kernelRow(d, opts.Target, opts.Tau, opts.Perplexity)
-	if err != nil {
-		return err
-	}
-	res.Distance = kind.String()
 	if opts.JSON {
-		return printJSON(w, res)
+		return printJSON(w, kernelResult{Target: row, Distance: distance})
 	}
-	printKernel(w, res, func(v int) string { return strconv.FormatFloat(float64(values[v]), 'g', -1, 32) }, opts.TopK)
-	return nil
-}
-
-// runCodebookKernel shows p_d(. | token) over a VQ checkpoint's codebook.
-func runCodebookKernel(w io.Writer, opts kernelOptions) error {
-	m, _, err := loadVQ(opts.Model)
-	if err != nil {
-		return err
-	}
-	name := opts.Distance
-	if name == "" {
-		name = "l2"
-	}
-	kind, err := dist2.ParseVectorKind(name)
-	if err != nil {
-		return usageError{err}
-	}
-	if opts.Token < 0 || opts.Token >= m.Config.CodebookSize {
-		return usagef("--token %d: want a code in [0, %d)", opts.Token, m.Config.CodebookSize)
-	}
-	d, err := m.Codebook.Distance(kind)
-	if err != nil {
-		return err
-	}
-	res, err := kernelRow(d, opts.Token, opts.Tau, opts.Perplexity)
-	if err != nil {
-		return err
-	}
-	res.Distance = name
-	if opts.JSON {
-		return printJSON(w, res)
-	}
-	printKernel(w, res, strconv.Itoa, opts.TopK)
-	return nil
-}
-
-// kernelRow builds the target row of token x, calibrating tau when asked.
-func kernelRow(d dist2.Distance, x int, tauFlag string, perplexity float64) (kernelResult, error) {
-	res := kernelResult{Token: x}
-	if tauFlag == "auto" {
-		tau, _, err := dist2.Calibrate(d, perplexity)
-		if err != nil {
-			return res, usageError{err}
-		}
-		res.Tau, res.TauAuto = tau, true
-	} else {
-		tau, err := strconv.ParseFloat(tauFlag, 64)
-		if err != nil || !(tau > 0) || math.IsInf(tau, 1) {
-			return res, usagef("--tau %q: want a number > 0 or auto", tauFlag)
-		}
-		res.Tau = tau
-	}
-	tab, err := dist2.NewTable(d, res.Tau, 0)
-	if err != nil {
-		return res, err
-	}
-	_, p := tab.Row(x)
-	res.Target = p
-	res.Entropy = -float64(tab.NegEnt[x])
-	res.Perplexity = math.Exp(res.Entropy)
-	res.MeanPerp = tab.MeanPerplexity()
-	return res, nil
-}
-
-// printKernel lists the most probable entries of a target row with bars.
-func printKernel(w io.Writer, res kernelResult, name func(v int) string, top int) {
-	mode := "given"
-	if res.TauAuto {
-		mode = "auto"
-	}
+	mode := map[bool]string{true: "auto", false: "given"}[row.TauAuto]
 	fprintf(w, "tau %.6g (%s)   target token %s   entropy %.4f nats   perplexity %.3f   mean perplexity %.3f\n",
-		res.Tau, mode, name(res.Token), res.Entropy, res.Perplexity, res.MeanPerp)
-	order := make([]int, len(res.Target))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return res.Target[order[a]] > res.Target[order[b]] })
-	if top <= 0 || top > len(order) {
-		top = len(order)
-	}
-	for _, v := range order[:top] {
-		p := res.Target[v]
+		row.Tau, mode, name(x), row.Entropy, row.Perplexity, row.MeanPerplexity)
+	for _, v := range row.Top(opts.TopK) {
+		p := row.P[v]
 		fprintf(w, "%8s  %.6f  %s\n", name(v), p, strings.Repeat("#", int(math.Round(float64(p)*50))))
 	}
-}
-
-// parseScalars reads "LO:HI[:STEP]" (inclusive) or "a,b,c".
-func parseScalars(s string) ([]float32, error) {
-	if strings.Contains(s, ":") {
-		parts := strings.Split(s, ":")
-		if len(parts) > 3 {
-			return nil, fmt.Errorf("--scalar %q: want LO:HI or LO:HI:STEP", s)
-		}
-		nums := make([]float64, len(parts))
-		for i, p := range parts {
-			v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-			if err != nil {
-				return nil, fmt.Errorf("--scalar %q: %q is not a number", s, p)
-			}
-			nums[i] = v
-		}
-		step := 1.0
-		if len(nums) == 3 {
-			step = nums[2]
-		}
-		if !(step > 0) || nums[1] < nums[0] {
-			return nil, fmt.Errorf("--scalar %q: want LO <= HI and STEP > 0", s)
-		}
-		n := int(math.Floor((nums[1]-nums[0])/step+1e-9)) + 1
-		if n < 2 || n > 1<<20 {
-			return nil, fmt.Errorf("--scalar %q: %d tokens: want 2 to %d", s, n, 1<<20)
-		}
-		out := make([]float32, n)
-		for i := range out {
-			out[i] = float32(nums[0] + float64(i)*step)
-		}
-		return out, nil
-	}
-	var out []float32
-	for _, p := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
-		if err != nil {
-			return nil, fmt.Errorf("--scalar %q: %q is not a number", s, p)
-		}
-		out = append(out, float32(v))
-	}
-	if len(out) < 2 {
-		return nil, fmt.Errorf("--scalar %q: want at least 2 tokens", s)
-	}
-	return out, nil
+	return nil
 }

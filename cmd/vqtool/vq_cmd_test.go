@@ -86,7 +86,7 @@ func TestTrainEncodeDecodeReconstruct(t *testing.T) {
 	}
 	var kr kernelResult
 	json.Unmarshal(out.Bytes(), &kr)
-	if len(kr.Target) != 16 || kr.Distance != "l2" {
+	if len(kr.P) != 16 || kr.Distance != "l2" {
 		t.Errorf("kernel over the codebook: %+v", kr)
 	}
 	if err := runEncode(context.Background(), &bytes.Buffer{}, encodeOptions{Model: model, Out: tokens, Shard: "4/3"}, nil); err == nil {

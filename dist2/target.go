@@ -1,0 +1,119 @@
+package dist2
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// A Target is the DIST2 target row p_d(. | x) of one token, as `vqtool
+// kernel` shows it to choose tau.
+type Target struct {
+	Token          int       `json:"token"`
+	Tau            float64   `json:"tau"`
+	TauAuto        bool      `json:"tau_auto"` // Tau was calibrated to a mean perplexity
+	P              []float32 `json:"target"`
+	Entropy        float64   `json:"entropy"`         // nats
+	Perplexity     float64   `json:"perplexity"`      // exp(Entropy): effective neighbours of this row
+	MeanPerplexity float64   `json:"mean_perplexity"` // over every row at Tau
+}
+
+// TargetRow builds the target row of token x under d at temperature tau, or,
+// when tau is 0, at the tau whose rows have perplexity effective neighbours
+// on average (Calibrate).
+func TargetRow(d Distance, x int, tau, perplexity float64) (Target, error) {
+	t := Target{Token: x, Tau: tau}
+	if x < 0 || x >= d.Size() {
+		return t, fmt.Errorf("dist2: token %d: want one in [0, %d)", x, d.Size())
+	}
+	if tau == 0 {
+		var err error
+		if t.Tau, _, err = Calibrate(d, perplexity); err != nil {
+			return t, err
+		}
+		t.TauAuto = true
+	}
+	tab, err := NewTable(d, t.Tau, 0)
+	if err != nil {
+		return t, err
+	}
+	_, t.P = tab.Row(x)
+	t.Entropy = -float64(tab.NegEnt[x])
+	t.Perplexity = math.Exp(t.Entropy)
+	t.MeanPerplexity = tab.MeanPerplexity()
+	return t, nil
+}
+
+// Top returns the k most probable tokens of the row, most probable first
+// (every token when k <= 0 or k exceeds the row).
+func (t Target) Top(k int) []int {
+	order := make([]int, len(t.P))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return t.P[order[a]] > t.P[order[b]] })
+	if k <= 0 || k > len(order) {
+		k = len(order)
+	}
+	return order[:k]
+}
+
+// ParseScalarKind reads squared (also the empty string) or absolute.
+func ParseScalarKind(s string) (ScalarKind, error) {
+	switch s {
+	case "squared", "":
+		return Squared, nil
+	case "absolute":
+		return Absolute, nil
+	}
+	return 0, fmt.Errorf("dist2: scalar distance %q: want squared or absolute", s)
+}
+
+// maxScalars bounds a range of ParseScalars.
+const maxScalars = 1 << 20
+
+// ParseScalars reads the values of scalar tokens: "LO:HI" or "LO:HI:STEP"
+// (HI included, STEP 1 by default) or a comma list "a,b,c"; at least two.
+func ParseScalars(s string) ([]float32, error) {
+	if !strings.Contains(s, ":") {
+		var out []float32
+		for _, p := range strings.Split(s, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+			if err != nil {
+				return nil, fmt.Errorf("scalars %q: %q is not a number", s, p)
+			}
+			out = append(out, float32(v))
+		}
+		if len(out) < 2 {
+			return nil, fmt.Errorf("scalars %q: want at least 2 tokens", s)
+		}
+		return out, nil
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) > 3 {
+		return nil, fmt.Errorf("scalars %q: want LO:HI or LO:HI:STEP", s)
+	}
+	nums := []float64{0, 0, 1}
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return nil, fmt.Errorf("scalars %q: %q is not a number", s, p)
+		}
+		nums[i] = v
+	}
+	lo, hi, step := nums[0], nums[1], nums[2]
+	if !(step > 0) || hi < lo {
+		return nil, fmt.Errorf("scalars %q: want LO <= HI and STEP > 0", s)
+	}
+	n := int(math.Floor((hi-lo)/step+1e-9)) + 1
+	if n < 2 || n > maxScalars {
+		return nil, fmt.Errorf("scalars %q: %d tokens: want 2 to %d", s, n, maxScalars)
+	}
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(lo + float64(i)*step)
+	}
+	return out, nil
+}

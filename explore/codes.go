@@ -1,0 +1,99 @@
+package explore
+
+import (
+	"fmt"
+	"image"
+	"io"
+	"slices"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/vqtool/vqtool/codebook"
+	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/vqvae"
+)
+
+// CodeImages decodes, for each code, a token grid filled with that code:
+// what the code draws on its own.
+func CodeImages(m *vqvae.Model, codes []int) ([]image.Image, error) {
+	ch, s := m.Config.Channels, m.Config.Size
+	pix := make([]float32, len(codes)*ch*s*s)
+	if err := m.DecodeCodesTo(pix, codes); err != nil {
+		return nil, err
+	}
+	cells := make([]image.Image, len(codes))
+	for i := range cells {
+		cells[i] = imageio.ToImage(pix[i*ch*s*s:(i+1)*ch*s*s], ch, s, s)
+	}
+	return cells, nil
+}
+
+// NeighbourFigure draws code x and its near codes in the first row and its
+// far codes in the second, each as CodeImages draws it.
+func NeighbourFigure(m *vqvae.Model, x int, near, far []int) (image.Image, error) {
+	cells, err := CodeImages(m, slices.Concat([]int{x}, near, far))
+	if err != nil {
+		return nil, err
+	}
+	blank := image.NewGray(cells[0].Bounds())
+	for i := range blank.Pix {
+		blank.Pix[i] = 255
+	}
+	grid := slices.Concat(cells[:1+len(near)], []image.Image{blank}, cells[1+len(near):])
+	return imageio.Grid(grid, imageio.GridOptions{Cols: 1 + len(near), Scale: 2, Pad: 2,
+		RowCaptions: []string{fmt.Sprintf("%d, nearest", x), "farthest"}}), nil
+}
+
+// Atlas draws the codes in order, cols to a row.
+func Atlas(m *vqvae.Model, order []int, cols int) (image.Image, error) {
+	cells, err := CodeImages(m, order)
+	if err != nil {
+		return nil, err
+	}
+	return imageio.Grid(cells, imageio.GridOptions{Cols: cols, Scale: 1, Pad: 1}), nil
+}
+
+// WriteCodebookStats writes a PNG of two panels to w: the code counts
+// sorted, and a histogram of each code's distance to its nearest other code
+// (under the distance named).
+func WriteCodebookStats(w io.Writer, s codebook.Stats, counts []int64, sp codebook.Spacing, distance string) error {
+	usage := plot.New()
+	usage.Title.Text = fmt.Sprintf("Code usage, sorted (%d used, perplexity %.0f)", s.Used, s.Perplexity)
+	usage.X.Label.Text = "code rank"
+	usage.Y.Label.Text = "tokens"
+	sorted := slices.Clone(counts)
+	slices.SortFunc(sorted, func(a, b int64) int { return int(b - a) })
+	pts := make(plotter.XYs, len(sorted))
+	for i, c := range sorted {
+		pts[i].X, pts[i].Y = float64(i), float64(c)
+	}
+	line, err := plotter.NewLine(pts)
+	if err != nil {
+		return err
+	}
+	usage.Add(line, plotter.NewGrid())
+	nn := plot.New()
+	nn.Title.Text = "Distance to the nearest other code"
+	nn.X.Label.Text = distance + " distance"
+	nn.Y.Label.Text = "codes"
+	vals := make(plotter.Values, len(sp.Nearest))
+	for i, v := range sp.Nearest {
+		vals[i] = float64(v)
+	}
+	h, err := plotter.NewHist(vals, 40)
+	if err != nil {
+		return err
+	}
+	nn.Add(h)
+	img := vgimg.New(12*vg.Inch, 4*vg.Inch)
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 4}
+	canvases := plot.Align([][]*plot.Plot{{usage, nn}}, tiles, draw.New(img))
+	usage.Draw(canvases[0][0])
+	nn.Draw(canvases[0][1])
+	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+	return err
+}

@@ -1,0 +1,90 @@
+package explore
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"testing"
+
+	"github.com/vqtool/vqtool/codebook"
+	"github.com/vqtool/vqtool/imageio"
+)
+
+// Each code image is the decode of a grid filled with that code, and the
+// figures lay them out in rows.
+func TestCodeFigures(t *testing.T) {
+	m, _ := smallModel(t, 1)
+	s, gs := m.Config.Size, m.Config.Grid()
+	cells, err := CodeImages(m, []int{5, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid := make([]int32, gs*gs)
+	for i := range grid {
+		grid[i] = 2
+	}
+	want := make([]float32, m.Config.Channels*s*s)
+	if err := m.DecodeTo(want, grid, 1); err != nil {
+		t.Fatal(err)
+	}
+	if !sameImage(cells[1], imageio.ToImage(want, m.Config.Channels, s, s)) {
+		t.Error("the image of code 2 is not the decode of a grid of 2s")
+	}
+	fig, err := NeighbourFigure(m, 5, []int{1, 2, 3}, []int{9, 8, 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 1: code 5 and its nearest; row 2: a blank, then its farthest.
+	all, err := CodeImages(m, []int{5, 1, 2, 3, 9, 8, 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blank := image.NewGray(all[0].Bounds())
+	for i := range blank.Pix {
+		blank.Pix[i] = 255
+	}
+	cells = append(append(all[:4:4], blank), all[4:]...)
+	want2 := imageio.Grid(cells, imageio.GridOptions{Cols: 4, Scale: 2, Pad: 2, RowCaptions: []string{"5, nearest", "farthest"}})
+	if !sameImage(fig, want2) {
+		t.Error("the neighbour figure is not the code, its nearest and its farthest in two rows")
+	}
+	atlas, err := Atlas(m, []int{0, 1, 2, 3, 4, 5}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := atlas.Bounds(); b.Dx() < 3*s || b.Dx() > 4*s || b.Dy() < 2*s || b.Dy() > 3*s {
+		t.Errorf("atlas %v for 3 x 2 cells of %d pixels", b, s)
+	}
+	six, _ := CodeImages(m, []int{0, 1, 2, 3, 4, 5})
+	if !sameImage(atlas, imageio.Grid(six, imageio.GridOptions{Cols: 3, Scale: 1, Pad: 1})) {
+		t.Error("the atlas is not the codes in order, 3 to a row")
+	}
+	var buf bytes.Buffer
+	u := codebook.NewUsage(m.Config.CodebookSize)
+	u.Add([]int32{1, 1, 2})
+	dist, err := m.Codebook.Distance(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCodebookStats(&buf, u.Stats(), u.Counts, codebook.SpacingOf(dist), "l2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(&buf); err != nil {
+		t.Errorf("codebook stats: %v", err)
+	}
+}
+
+func sameImage(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}
