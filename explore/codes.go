@@ -25,11 +25,34 @@ func CodeImages(m *vqvae.Model, codes []int) ([]image.Image, error) {
 	if err := m.DecodeCodesTo(pix, codes); err != nil {
 		return nil, err
 	}
-	cells := make([]image.Image, len(codes))
-	for i := range cells {
-		cells[i] = imageio.ToImage(pix[i*ch*s*s:(i+1)*ch*s*s], ch, s, s)
+	return imageio.ToImages(pix, len(codes), ch, s, s), nil
+}
+
+// Decoded decodes n token grids, one after another in tokens, into images.
+func Decoded(m *vqvae.Model, tokens []int32, n int) ([]image.Image, error) {
+	ch, s := m.Config.Channels, m.Config.Size
+	pix := make([]float32, n*ch*s*s)
+	if err := m.DecodeTo(pix, tokens, n); err != nil {
+		return nil, err
 	}
-	return cells, nil
+	return imageio.ToImages(pix, n, ch, s, s), nil
+}
+
+// ReconFigure draws n images (channel-major, at the model's size) in one
+// row and, below, their reconstructions from tokens.
+func ReconFigure(m *vqvae.Model, images []float32, n int) (image.Image, error) {
+	gs := m.Config.Grid()
+	tokens := make([]int32, n*gs*gs)
+	if err := m.EncodeTo(tokens, images, n); err != nil {
+		return nil, err
+	}
+	rec, err := Decoded(m, tokens, n)
+	if err != nil {
+		return nil, err
+	}
+	ch, s := m.Config.Channels, m.Config.Size
+	cells := append(imageio.ToImages(images[:n*ch*s*s], n, ch, s, s), rec...)
+	return imageio.Grid(cells, imageio.GridOptions{Cols: n, Scale: 2, Pad: 2, RowCaptions: []string{"input", "recon"}}), nil
 }
 
 // NeighbourFigure draws code x and its near codes in the first row and its

@@ -88,3 +88,29 @@ func sameImage(a, b image.Image) bool {
 	}
 	return true
 }
+
+// The reconstruction figure is the images above their decodes from tokens.
+func TestReconFigure(t *testing.T) {
+	m, d := smallModel(t, 3)
+	fig, err := ReconFigure(m, d.Pix, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := m.Config.Grid()
+	tokens := make([]int32, 3*gs*gs)
+	if err := m.EncodeTo(tokens, d.Pix, 3); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Decoded(m, tokens, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := append(imageio.ToImages(d.Pix, 3, d.C, d.H, d.W), rec...)
+	want := imageio.Grid(cells, imageio.GridOptions{Cols: 3, Scale: 2, Pad: 2, RowCaptions: []string{"input", "recon"}})
+	if !sameImage(fig, want) {
+		t.Error("the figure is not the inputs above their reconstructions")
+	}
+	if sameImage(cells[0], cells[3]) {
+		t.Error("a reconstruction equals its input exactly: the test cannot tell them apart")
+	}
+}

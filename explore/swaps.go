@@ -60,15 +60,9 @@ func SwapFigure(m *vqvae.Model, sw *vqvae.Swapper, tokens []int32, n int, region
 			grids = append(grids, buf...)
 		}
 	}
-	total := n * len(vqvae.SwapModes)
-	c, s := m.Config.Channels, m.Config.Size
-	pix := make([]float32, total*c*s*s)
-	if err := m.DecodeTo(pix, grids, total); err != nil {
+	cells, err := Decoded(m, grids, n*len(vqvae.SwapModes))
+	if err != nil {
 		return nil, err
-	}
-	cells := make([]image.Image, total)
-	for i := range cells {
-		cells[i] = imageio.ToImage(pix[i*c*s*s:(i+1)*c*s*s], c, s, s)
 	}
 	opt := imageio.GridOptions{Cols: len(vqvae.SwapModes), Scale: 3, Pad: 3}
 	for _, mode := range vqvae.SwapModes {

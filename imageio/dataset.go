@@ -34,6 +34,20 @@ func (d *Dataset) Image(i int) []float32 {
 	return d.Pix[i*n : (i+1)*n]
 }
 
+// Shard returns a copy of the images i of d with i % n == k, in order.
+func (d *Dataset) Shard(k, n int) *Dataset {
+	out := *d
+	out.Pix, out.Labels, out.N = nil, nil, 0
+	for i := k; i < d.N; i += n {
+		out.Pix = append(out.Pix, d.Image(i)...)
+		if d.Labels != nil {
+			out.Labels = append(out.Labels, d.Labels[i])
+		}
+		out.N++
+	}
+	return &out
+}
+
 // Slice returns the images [lo, hi) sharing memory with d.
 func (d *Dataset) Slice(lo, hi int) *Dataset {
 	s := *d

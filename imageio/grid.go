@@ -12,6 +12,19 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
+// ToImages turns n images of c x h x w, one after another in pix, into
+// images as ToImage does.
+func ToImages(pix []float32, n, c, h, w int) []image.Image {
+	if len(pix) != n*c*h*w {
+		panic("imageio: ToImages: length mismatch")
+	}
+	out := make([]image.Image, n)
+	for i := range out {
+		out[i] = ToImage(pix[i*c*h*w:(i+1)*c*h*w], c, h, w)
+	}
+	return out
+}
+
 // ToImage turns one c x h x w image in [-1, 1] (c = 1 or 3) into a Gray or
 // RGBA image.
 func ToImage(pix []float32, c, h, w int) image.Image {

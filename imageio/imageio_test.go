@@ -352,3 +352,54 @@ func TestGrid(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestShardHeadCheckCodes(t *testing.T) {
+	d := &Dataset{Pix: []float32{0, 1, 2, 3, 4}, Labels: []int32{10, 11, 12, 13, 14}, N: 5, C: 1, H: 1, W: 1}
+	s := d.Shard(1, 2)
+	if s.N != 2 || !slices.Equal(s.Pix, []float32{1, 3}) || !slices.Equal(s.Labels, []int32{11, 13}) {
+		t.Errorf("shard 1 of 2: %+v", s)
+	}
+	tk := &Tokens{Codes: []int32{0, 1, 2, 3, 4, 5}, N: 3, H: 1, W: 2, Labels: []int32{7, 8, 9}}
+	h := tk.Head(2)
+	if h.N != 2 || !slices.Equal(h.Codes, []int32{0, 1, 2, 3}) || !slices.Equal(h.Labels, []int32{7, 8}) {
+		t.Errorf("head 2: %+v", h)
+	}
+	if tk.Head(0) != tk || tk.Head(5) != tk {
+		t.Error("head 0 or past the end is not the whole set")
+	}
+	if err := tk.CheckCodes(6, "t.npy"); err != nil {
+		t.Errorf("codes 0 to 5 of 6: %v", err)
+	}
+	err := tk.CheckCodes(5, "t.npy")
+	if err == nil || !strings.Contains(err.Error(), "t.npy: token 1 of grid 2 is 5") {
+		t.Errorf("code 5 of 5: %v", err)
+	}
+}
+
+// Every written image has its grid and, flipped, the grid of its mirror.
+func TestLlamaGenWriter(t *testing.T) {
+	d := &Dataset{Pix: []float32{1, 2, 3, 4, 5, 6}, Labels: []int32{0, 1, 2}, N: 3, C: 1, H: 1, W: 2}
+	// A stand-in encoder: token j of a grid is 10 * pixel j.
+	enc := func(dst []int32, img []float32, n int) error {
+		for i, v := range img[:2*n] {
+			dst[i] = int32(10 * v)
+		}
+		return nil
+	}
+	dir := t.TempDir()
+	lw := LlamaGenWriter{Root: dir, Dataset: "toy", Size: 2, Flip: true, Grid: 2, Encode: enc}
+	var seen []int
+	if err := lw.Write(d, 0, 2, func(n int) error { seen = append(seen, n); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, []int{1, 2}) {
+		t.Errorf("progress %v, want [1 2]", seen)
+	}
+	codes, shape, err := readNPYFile(filepath.Join(dir, "toy2_codes", "2.npy"))
+	if err != nil || !slices.Equal(shape, []int{1, 2, 2}) || !slices.Equal(codes, []int32{50, 60, 60, 50}) {
+		t.Errorf("2.npy: %v %v %v, want [1 2 2] [50 60 60 50]", codes, shape, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "toy2_codes", "1.npy")); err == nil {
+		t.Error("image 1 is not in the shard but was written")
+	}
+}

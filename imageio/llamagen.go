@@ -53,6 +53,68 @@ func WriteLlamaGen(codesDir, labelsDir string, i int, augs [][]int32, label int3
 	})
 }
 
+// A LlamaGenWriter writes images as token grids in LlamaGen's layout.
+type LlamaGenWriter struct {
+	Root, Dataset string // the folders ROOT/{Dataset}{Size}_codes and _labels
+	Size          int    // image size in the folder names
+	Flip          bool   // augmentation 1 is each image mirrored left to right
+	Grid          int    // tokens per grid
+	// Encode writes the grids of n channel-major images into dst.
+	Encode func(dst []int32, images []float32, n int) error
+}
+
+// Write writes images i = first, first+step, ... of d as {i}.npy, with
+// their labels when d has them; progress, if not nil, hears the images
+// written so far and stops the writing with its error.
+func (lw LlamaGenWriter) Write(d *Dataset, first, step int, progress func(done int) error) error {
+	codes, labels := LlamaGenDirs(lw.Root, lw.Dataset, lw.Size)
+	for _, dir := range []string{codes, labels} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	g, per := lw.Grid, d.ImageSize()
+	both := make([]float32, 2*per)
+	tok := make([]int32, 2*g)
+	done := 0
+	for i := first; i < d.N; i += step {
+		img, augs := d.Image(i), 1
+		if lw.Flip {
+			copy(both, img)
+			flipTo(both[per:], img, d.C, d.H, d.W)
+			img, augs = both, 2
+		}
+		if err := lw.Encode(tok[:augs*g], img, augs); err != nil {
+			return err
+		}
+		grids := [][]int32{tok[:g], tok[g : 2*g]}[:augs]
+		label := int32(-1)
+		if d.Labels != nil {
+			label = d.Labels[i]
+		}
+		if err := WriteLlamaGen(codes, labels, i, grids, label); err != nil {
+			return err
+		}
+		done++
+		if progress != nil {
+			if err := progress(done); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flipTo writes the horizontal mirror of a channel-major image into dst.
+func flipTo(dst, src []float32, c, h, w int) {
+	for p := range c * h {
+		row, out := src[p*w:(p+1)*w], dst[p*w:(p+1)*w]
+		for x := range w {
+			out[x] = row[w-1-x]
+		}
+	}
+}
+
 func writeNPYInt64(w io.Writer, data []int64, shape []int) error {
 	return writeNPY(w, "<i8", len(data), shape, func(buf []byte, i int) {
 		v := uint64(data[i])

@@ -222,6 +222,32 @@ type Tokens struct {
 // Grid returns grid i.
 func (t *Tokens) Grid(i int) []int32 { return t.Codes[i*t.H*t.W : (i+1)*t.H*t.W] }
 
+// Head returns the first n grids of t (all of them when n <= 0 or n >= N),
+// sharing memory with t.
+func (t *Tokens) Head(n int) *Tokens {
+	if n <= 0 || n >= t.N {
+		return t
+	}
+	h := *t
+	h.Codes, h.N = t.Codes[:n*t.H*t.W], n
+	if t.Labels != nil {
+		h.Labels = t.Labels[:n]
+	}
+	return &h
+}
+
+// CheckCodes reports a token outside [0, k), naming where it is; file names
+// the tokens' file in the error.
+func (t *Tokens) CheckCodes(k int, file string) error {
+	g := t.H * t.W
+	for i, v := range t.Codes {
+		if v < 0 || int(v) >= k {
+			return fmt.Errorf("%s: token %d of grid %d is %d: the tokenizer has codes 0 to %d", file, i%g, i/g, v, k-1)
+		}
+	}
+	return nil
+}
+
 // LabelsPath returns the file beside a token file that holds its labels:
 // tokens.npy -> tokens.labels.npy.
 func LabelsPath(path string) string {

@@ -2,13 +2,13 @@ package study
 
 import (
 	"fmt"
-	"image"
 	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/report"
 	"github.com/vqtool/vqtool/metrics"
@@ -266,18 +266,13 @@ func sampleGrid(path, samples string, vq *vqvae.Model, names []string) error {
 			rows = append(rows, names[cls])
 		}
 	}
-	c, s, g := vq.Config.Channels, vq.Config.Size, t.H*t.W
-	codes := make([]int32, 0, len(pick)*g)
+	codes := make([]int32, 0, len(pick)*t.H*t.W)
 	for _, i := range pick {
 		codes = append(codes, t.Grid(i)...)
 	}
-	pix := make([]float32, len(pick)*c*s*s)
-	if err := vq.DecodeTo(pix, codes, len(pick)); err != nil {
+	cells, err := explore.Decoded(vq, codes, len(pick))
+	if err != nil {
 		return err
-	}
-	cells := make([]image.Image, len(pick))
-	for i := range cells {
-		cells[i] = imageio.ToImage(pix[i*c*s*s:(i+1)*c*s*s], c, s, s)
 	}
 	if err := mkdirFor(path); err != nil {
 		return err

@@ -246,6 +246,32 @@ func (m *Model) EncodeTo(dst []int32, images []float32, n int) error {
 	return nil
 }
 
+// EncodeChunk is how many images EncodeMany encodes between progress calls.
+const EncodeChunk = 1024
+
+// EncodeMany returns the token grids of n channel-major images, encoding
+// them EncodeChunk at a time; progress, if not nil, hears the images encoded
+// so far and stops the encoding with its error.
+func (m *Model) EncodeMany(images []float32, n int, progress func(done int) error) ([]int32, error) {
+	g, per := m.Config.Grid()*m.Config.Grid(), m.Config.Size*m.Config.Size*m.Config.Channels
+	if len(images) < n*per {
+		return nil, fmt.Errorf("vqvae: %d values for %d images of %d", len(images), n, per)
+	}
+	dst := make([]int32, n*g)
+	for lo := 0; lo < n; lo += EncodeChunk {
+		k := min(EncodeChunk, n-lo)
+		if err := m.EncodeTo(dst[lo*g:(lo+k)*g], images[lo*per:(lo+k)*per], k); err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			if err := progress(lo + k); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return dst, nil
+}
+
 // DecodeTo writes the channel-major images of n token grids into dst.
 func (m *Model) DecodeTo(dst []float32, tokens []int32, n int) error {
 	gs, d, k := m.Config.Grid(), m.Config.CodeDim, m.Config.CodebookSize

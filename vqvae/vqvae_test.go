@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -264,5 +265,31 @@ func TestNaNStopsTraining(t *testing.T) {
 	_, err := tr.TrainStep()
 	if !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "step 2") {
 		t.Errorf("error %v, want ErrNotFinite naming step 2", err)
+	}
+}
+
+// EncodeMany is EncodeTo in chunks, telling progress after each.
+func TestEncodeMany(t *testing.T) {
+	n := EncodeChunk + 40
+	data := tinyData(t, n)
+	m, _ := New(tinyConfig(), rand.New(rand.NewPCG(1, 2)))
+	want := make([]int32, n*49)
+	if err := m.EncodeTo(want, data.Pix, n); err != nil {
+		t.Fatal(err)
+	}
+	var seen []int
+	got, err := m.EncodeMany(data.Pix, n, func(done int) error { seen = append(seen, done); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) || !slices.Equal(seen, []int{EncodeChunk, n}) {
+		t.Errorf("progress %v (want [%d %d]); grids equal: %v", seen, EncodeChunk, n, slices.Equal(got, want))
+	}
+	stop := errors.New("stop")
+	if _, err := m.EncodeMany(data.Pix, n, func(int) error { return stop }); err != stop {
+		t.Errorf("a progress error: %v, want it back", err)
+	}
+	if _, err := m.EncodeMany(data.Pix[:10], n, nil); err == nil {
+		t.Error("too few pixels: no error")
 	}
 }

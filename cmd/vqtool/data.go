@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
+
 	"github.com/vqtool/vqtool/imageio"
 )
 
@@ -111,10 +111,7 @@ func runDataShow(_ context.Context, w io.Writer, opts dataShowOptions) error {
 	if err != nil {
 		return err
 	}
-	cells := make([]image.Image, d.N)
-	for i := range cells {
-		cells[i] = imageio.ToImage(d.Image(i), d.C, d.H, d.W)
-	}
+	cells := imageio.ToImages(d.Pix, d.N, d.C, d.H, d.W)
 	gopt := imageio.GridOptions{Cols: opts.Cols, Scale: opts.Scale, Pad: 2}
 	if d.Labels != nil {
 		// One caption per row: the labels of its images.

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"image"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/imageio"
 )
 
@@ -65,14 +65,9 @@ func runDecode(_ context.Context, w io.Writer, opts decodeOptions, path string) 
 	if opts.N > 0 {
 		n = min(n, opts.N)
 	}
-	c, s := m.Config.Channels, m.Config.Size
-	pix := make([]float32, n*c*s*s)
-	if err := m.DecodeTo(pix, t.Codes[:n*gs*gs], n); err != nil {
+	cells, err := explore.Decoded(m, t.Codes[:n*gs*gs], n)
+	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
-	}
-	cells := make([]image.Image, n)
-	for i := range cells {
-		cells[i] = imageio.ToImage(pix[i*c*s*s:(i+1)*c*s*s], c, s, s)
 	}
 	if err := writePNG(opts.Out, imageio.Grid(cells, imageio.GridOptions{Cols: opts.Cols, Scale: opts.Scale, Pad: 2})); err != nil {
 		return err

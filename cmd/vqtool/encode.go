@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -102,24 +101,14 @@ func runEncode(ctx context.Context, w io.Writer, opts encodeOptions, files []str
 		return encodeLlamaGen(ctx, opts, m, d, si, sn)
 	}
 	if sn > 1 {
-		d = shard(d, si, sn)
+		d = d.Shard(si, sn)
 	}
 	gs := m.Config.Grid()
-	tokens := &imageio.Tokens{Codes: make([]int32, d.N*gs*gs), N: d.N, H: gs, W: gs, Labels: d.Labels}
-	bar := newBar(d.N, "encode")
-	const chunk = 1024
-	per := d.ImageSize()
-	for lo := 0; lo < d.N; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k := min(chunk, d.N-lo)
-		if err := m.EncodeTo(tokens.Codes[lo*gs*gs:(lo+k)*gs*gs], d.Pix[lo*per:(lo+k)*per], k); err != nil {
-			return err
-		}
-		_ = bar.Add(k)
+	codes, err := encodeWithBar(ctx, m, d, "encode")
+	if err != nil {
+		return err
 	}
-	bar.Finish()
+	tokens := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels}
 	if opts.Out != "" {
 		if err := imageio.SaveTokens(opts.Out, tokens); err != nil {
 			return err
@@ -144,18 +133,11 @@ func runEncode(ctx context.Context, w io.Writer, opts encodeOptions, files []str
 	return printJSON(w, res)
 }
 
-// shard keeps images i with i % n == k.
-func shard(d *imageio.Dataset, k, n int) *imageio.Dataset {
-	out := *d
-	out.Pix, out.Labels, out.N = nil, nil, 0
-	for i := k; i < d.N; i += n {
-		out.Pix = append(out.Pix, d.Image(i)...)
-		if d.Labels != nil {
-			out.Labels = append(out.Labels, d.Labels[i])
-		}
-		out.N++
-	}
-	return &out
+// encodeWithBar encodes d's images, its progress on a bar.
+func encodeWithBar(ctx context.Context, m *vqvae.Model, d *imageio.Dataset, what string) ([]int32, error) {
+	bar := newBar(d.N, what)
+	defer bar.Finish()
+	return m.EncodeMany(d.Pix, d.N, func(n int) error { _ = bar.Set(n); return ctx.Err() })
 }
 
 // encodeLlamaGen writes the images of shard si of sn in LlamaGen's layout:
@@ -165,55 +147,15 @@ func encodeLlamaGen(ctx context.Context, opts encodeOptions, m *vqvae.Model, d *
 	if name == "" {
 		name = strings.NewReplacer("/", "_", ",", "_", ".", "_").Replace(filepath.Base(d.Name))
 	}
-	codes, labels := imageio.LlamaGenDirs(opts.Out, name, m.Config.Size)
-	for _, dir := range []string{codes, labels} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	g := m.Config.Grid() * m.Config.Grid()
-	per := d.ImageSize()
-	flipped := make([]float32, per)
-	tok := make([]int32, 2*g)
+	lw := imageio.LlamaGenWriter{Root: opts.Out, Dataset: name, Size: m.Config.Size, Flip: opts.Flip,
+		Grid: m.Config.Grid() * m.Config.Grid(), Encode: m.EncodeTo}
 	bar := newBar((d.N-si+sn-1)/sn, "encode")
-	for i := si; i < d.N; i += sn {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		img := d.Image(i)
-		n := 1
-		if opts.Flip {
-			flipTo(flipped, img, d.C, d.H, d.W)
-			img = append(append([]float32(nil), img...), flipped...)
-			n = 2
-		}
-		if err := m.EncodeTo(tok[:n*g], img, n); err != nil {
-			return err
-		}
-		augs := [][]int32{tok[:g]}
-		if n == 2 {
-			augs = append(augs, tok[g:2*g])
-		}
-		label := int32(-1)
-		if d.Labels != nil {
-			label = d.Labels[i]
-		}
-		if err := imageio.WriteLlamaGen(codes, labels, i, augs, label); err != nil {
-			return err
-		}
-		_ = bar.Add(1)
-	}
+	err := lw.Write(d, si, sn, func(n int) error { _ = bar.Set(n); return ctx.Err() })
 	bar.Finish()
+	if err != nil {
+		return err
+	}
+	codes, _ := imageio.LlamaGenDirs(opts.Out, name, m.Config.Size)
 	logf("wrote %s: grids %d, %d+%d, ... of %d in LlamaGen's layout (%s)", opts.Out, si, si, sn, d.N, codes)
 	return nil
-}
-
-// flipTo writes the horizontal mirror of a channel-major image into dst.
-func flipTo(dst, src []float32, c, h, w int) {
-	for p := range c * h {
-		row, out := src[p*w:(p+1)*w], dst[p*w:(p+1)*w]
-		for x := range w {
-			out[x] = row[w-1-x]
-		}
-	}
 }

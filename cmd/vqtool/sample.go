@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"image"
 	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/vqvae"
@@ -152,14 +152,9 @@ func className(names []string, c int) string {
 
 // drawGrids decodes n token grids and writes them as a picture grid.
 func drawGrids(path string, vq *vqvae.Model, tokens []int32, n, cols int, rowCaptions []string, scale int) error {
-	c, s := vq.Config.Channels, vq.Config.Size
-	pix := make([]float32, n*c*s*s)
-	if err := vq.DecodeTo(pix, tokens, n); err != nil {
+	cells, err := explore.Decoded(vq, tokens, n)
+	if err != nil {
 		return err
-	}
-	cells := make([]image.Image, n)
-	for i := range cells {
-		cells[i] = imageio.ToImage(pix[i*c*s*s:(i+1)*c*s*s], c, s, s)
 	}
 	return writePNG(path, imageio.Grid(cells, imageio.GridOptions{Cols: cols, Scale: scale, Pad: 2, RowCaptions: rowCaptions}))
 }

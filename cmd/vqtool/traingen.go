@@ -201,21 +201,12 @@ func tokensFor(ctx context.Context, file string, o dataOptions, vqPath string, v
 	if t, err := imageio.LoadTokens(cache); err == nil && t.N == d.N {
 		return t, d.Classes, cache, nil
 	}
-	gs := vq.Config.Grid()
-	t := &imageio.Tokens{Codes: make([]int32, d.N*gs*gs), N: d.N, H: gs, W: gs, Labels: d.Labels}
-	bar := newBar(d.N, "encode "+o.Split)
-	per := d.ImageSize()
-	for lo := 0; lo < d.N; lo += 1024 {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, "", err
-		}
-		k := min(1024, d.N-lo)
-		if err := vq.EncodeTo(t.Codes[lo*gs*gs:(lo+k)*gs*gs], d.Pix[lo*per:(lo+k)*per], k); err != nil {
-			return nil, nil, "", err
-		}
-		_ = bar.Add(k)
+	codes, err := encodeWithBar(ctx, vq, d, "encode "+o.Split)
+	if err != nil {
+		return nil, nil, "", err
 	}
-	bar.Finish()
+	gs := vq.Config.Grid()
+	t := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels}
 	if err := imageio.SaveTokens(cache, t); err != nil {
 		return nil, nil, "", err
 	}
@@ -311,14 +302,8 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if err != nil {
 		return err
 	}
-	if opts.Limit > 0 && opts.Limit < train.N {
-		gs := train.H * train.W
-		train = &imageio.Tokens{Codes: train.Codes[:opts.Limit*gs], N: opts.Limit, H: train.H, W: train.W, Labels: train.Labels}
-		if train.Labels != nil {
-			train.Labels = train.Labels[:opts.Limit]
-		}
-	}
-	if err := checkCodes(train, vq.Config.CodebookSize, opts.Tokens); err != nil {
+	train = train.Head(opts.Limit)
+	if err := train.CheckCodes(vq.Config.CodebookSize, orEncoded(opts.Tokens)); err != nil {
 		return err
 	}
 	if train.H != vq.Config.Grid() || train.W != vq.Config.Grid() {
@@ -338,18 +323,10 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		}
 	}
 	if held != nil {
-		if err := checkCodes(held, vq.Config.CodebookSize, opts.HeldOut); err != nil {
+		if err := held.CheckCodes(vq.Config.CodebookSize, orEncoded(opts.HeldOut)); err != nil {
 			return err
 		}
-	}
-	if held != nil && opts.EvalLimit > 0 && held.N > opts.EvalLimit {
-		gs := held.H * held.W
-		h := *held
-		h.Codes, h.N = h.Codes[:opts.EvalLimit*gs], opts.EvalLimit
-		if h.Labels != nil {
-			h.Labels = h.Labels[:opts.EvalLimit]
-		}
-		held = &h
+		held = held.Head(opts.EvalLimit)
 	}
 	if lossInfo.Kind == "dist2" {
 		logf("dist2 targets: distance %s, tau %.6g (%s), mean perplexity %.2f, top-k %d, dropped mass %.4f",
@@ -480,15 +457,10 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	return nil
 }
 
-// checkCodes reports a token outside the codebook, naming the file it is in.
-func checkCodes(t *imageio.Tokens, k int, file string) error {
+// orEncoded names a token file, or the data encoded when there is none.
+func orEncoded(file string) string {
 	if file == "" {
-		file = "the encoded data"
+		return "the encoded data"
 	}
-	for i, v := range t.Codes {
-		if v < 0 || int(v) >= k {
-			return fmt.Errorf("%s: token %d of grid %d is %d: the tokenizer has codes 0 to %d", file, i%(t.H*t.W), i/(t.H*t.W), v, k-1)
-		}
-	}
-	return nil
+	return file
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"image"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -293,24 +293,9 @@ func isNamedSet(name string) bool {
 // reconstructions in the row below.
 func writeReconGrid(path string, m *vqvae.Model, d *imageio.Dataset, n int) error {
 	n = min(n, d.N)
-	part := d.Slice(0, n)
-	gs := m.Config.Grid()
-	tokens := make([]int32, n*gs*gs)
-	if err := m.EncodeTo(tokens, part.Pix, n); err != nil {
+	img, err := explore.ReconFigure(m, d.Slice(0, n).Pix, n)
+	if err != nil {
 		return err
 	}
-	rec := make([]float32, len(part.Pix))
-	if err := m.DecodeTo(rec, tokens, n); err != nil {
-		return err
-	}
-	per := d.ImageSize()
-	cells := make([]image.Image, 0, 2*n)
-	for i := range n {
-		cells = append(cells, imageio.ToImage(part.Pix[i*per:(i+1)*per], d.C, d.H, d.W))
-	}
-	for i := range n {
-		cells = append(cells, imageio.ToImage(rec[i*per:(i+1)*per], d.C, d.H, d.W))
-	}
-	return writePNG(path, imageio.Grid(cells, imageio.GridOptions{Cols: n, Scale: 2, Pad: 2,
-		RowCaptions: []string{"input", "recon"}}))
+	return writePNG(path, img)
 }
