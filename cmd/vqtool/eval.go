@@ -102,19 +102,20 @@ func runTrainClassifier(_ context.Context, w io.Writer, o trainClassifierOptions
 	return nil
 }
 
-// classifierFor loads path, or trains a classifier on data and caches it at
-// path when there is none.
-func classifierFor(path string, data dataOptions, size, channels int) (*metrics.LeNet, float64, error) {
+// classifierFor loads path, or trains a classifier of steps on data and
+// saves it at path when there is none, for later runs to reuse.
+func classifierFor(path string, data dataOptions, size, channels, steps int) (*metrics.LeNet, float64, error) {
 	if _, err := os.Stat(filepath.Join(path, "config.json")); err == nil {
 		return metrics.LoadLeNet(path)
 	}
 	logf("no classifier at %s: training one on %s (once; later runs reuse it)", path, data.Data)
-	o := trainClassifierOptions{dataOptions: data, Out: path, Steps: 1500, Batch: 64, LR: 2e-3, Seed: 1}
+	o := trainClassifierOptions{dataOptions: data, Out: path, Steps: steps, Batch: 64, LR: 2e-3, Seed: 1}
 	o.Split, o.Limit, o.Size, o.Channels = "train", 0, size, channels
 	l, acc, err := trainClassifier(o)
 	if err != nil {
 		return nil, 0, err
 	}
+	logf("classifier: test accuracy %.4f", acc)
 	return l, acc, l.Save(path, data.Data, acc)
 }
 
@@ -201,7 +202,7 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 	if o.Classifier == "" {
 		o.Classifier = filepath.Join(o.VQ, "lenet")
 	}
-	lenet, clsAcc, err := classifierFor(o.Classifier, o.dataOptions, vq.Config.Size, vq.Config.Channels)
+	lenet, clsAcc, err := classifierFor(o.Classifier, o.dataOptions, vq.Config.Size, vq.Config.Channels, 1500)
 	if err != nil {
 		return res, err
 	}

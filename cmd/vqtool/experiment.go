@@ -19,7 +19,6 @@ import (
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/internal/par"
-	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -192,7 +191,7 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 			d.Test, d.TestPix = genTokens(t), img.Pix
 		}
 	}
-	lenet, acc, err := classifierForSteps(filepath.Join(o.Out, "lenet"), data, vq.Config.Size, vq.Config.Channels, o.ClassifierSteps)
+	lenet, acc, err := classifierFor(filepath.Join(o.Out, "lenet"), data, vq.Config.Size, vq.Config.Channels, o.ClassifierSteps)
 	if err != nil {
 		return err
 	}
@@ -289,21 +288,6 @@ func ensureVQ(ctx context.Context, path string, data dataOptions, out string, st
 		return "", err
 	}
 	return dir, nil
-}
-
-// classifierForSteps is classifierFor with a step count.
-func classifierForSteps(path string, data dataOptions, size, channels, steps int) (*metrics.LeNet, float64, error) {
-	if _, err := os.Stat(filepath.Join(path, "config.json")); err == nil {
-		return metrics.LoadLeNet(path)
-	}
-	o := trainClassifierOptions{dataOptions: data, Out: path, Steps: steps, Batch: 64, LR: 2e-3, Seed: 1}
-	o.Split, o.Limit, o.Size, o.Channels = "train", 0, size, channels
-	l, acc, err := trainClassifier(o)
-	if err != nil {
-		return nil, 0, err
-	}
-	logf("classifier: test accuracy %.4f", acc)
-	return l, acc, l.Save(path, data.Data, acc)
 }
 
 type experimentReportOptions struct {

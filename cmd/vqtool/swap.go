@@ -121,13 +121,17 @@ func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
 	if err != nil {
 		return err
 	}
-	tokens := make([]int32, d.N*gs*gs)
-	if err := m.EncodeTo(tokens, d.Pix, d.N); err != nil {
+	tokens, err := m.EncodeMany(d.Pix, d.N, nil)
+	if err != nil {
 		return err
 	}
 	r := rand.New(rand.NewPCG(o.Seed, 0x5a9))
 	if o.Out != "" && o.N > 0 {
-		if err := writeSwapFigure(o.Out, m, sw, tokens, min(o.N, d.N), region, o.Outline, r); err != nil {
+		img, err := explore.SwapFigure(m, sw, tokens, min(o.N, d.N), region, o.Outline, r)
+		if err != nil {
+			return err
+		}
+		if err := writePNG(o.Out, img); err != nil {
 			return err
 		}
 		if !o.JSON {
@@ -138,7 +142,9 @@ func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
 	if o.Eval == 0 {
 		return nil
 	}
-	ev, err := evalSwaps(ctx, m, sw, tokens, min(o.Eval, d.N), region, o.Buckets, r)
+	bar := newBar(min(o.Eval, d.N), "swap-tokens eval")
+	ev, err := explore.EvalSwaps(ctx, m, sw, tokens, min(o.Eval, d.N), region, o.Buckets, r, func(done int) { _ = bar.Set(done) })
+	bar.Finish()
 	if err != nil {
 		return err
 	}
@@ -162,20 +168,4 @@ func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
 		logf("wrote %s", o.Plot)
 	}
 	return nil
-}
-
-// writeSwapFigure draws the swap figure of n images and writes it to path.
-func writeSwapFigure(path string, m *vqvae.Model, sw *vqvae.Swapper, tokens []int32, n int, region vqvae.Region, outline bool, r *rand.Rand) error {
-	img, err := explore.SwapFigure(m, sw, tokens, n, region, outline, r)
-	if err != nil {
-		return err
-	}
-	return writePNG(path, img)
-}
-
-// evalSwaps is explore.EvalSwaps with a progress bar.
-func evalSwaps(ctx context.Context, m *vqvae.Model, sw *vqvae.Swapper, tokens []int32, n int, region vqvae.Region, buckets int, r *rand.Rand) (explore.SwapEval, error) {
-	bar := newBar(n, "swap-tokens eval")
-	defer bar.Finish()
-	return explore.EvalSwaps(ctx, m, sw, tokens, n, region, buckets, r, func(done int) { _ = bar.Set(done) })
 }
