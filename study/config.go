@@ -87,9 +87,14 @@ func (c Config) Validate() error {
 			return fmt.Errorf("study: %w", err)
 		}
 	}
-	for _, t := range c.Temperatures {
-		if !(t > 0) || math.IsInf(t, 0) {
-			return fmt.Errorf("study: temperature %v: want a number > 0", t)
+	for _, l := range []struct {
+		name string
+		xs   []float64
+	}{{"alpha", c.Alphas}, {"perplexity", c.Perplexities}, {"temperature", c.Temperatures}} {
+		for _, x := range l.xs {
+			if !(x > 0) || math.IsInf(x, 0) {
+				return fmt.Errorf("study: %s %v: want a number > 0", l.name, x)
+			}
 		}
 	}
 	if _, err := dist2.ParseVectorKind(c.Distance); err != nil {

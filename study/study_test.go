@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vqtool/vqtool/nn"
@@ -164,5 +165,27 @@ func TestComparisons(t *testing.T) {
 	}
 	if (Comparison{NPairs: 3, CI95: [2]float64{-1, 1}}).Detected() {
 		t.Error("an interval holding 0 counts as a difference")
+	}
+}
+
+func TestValidateNamesTheBadValue(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Alphas = []float64{0.1, 0} }, "alpha 0"},
+		{func(c *Config) { c.Perplexities = []float64{-2} }, "perplexity -2"},
+		{func(c *Config) { c.Temperatures = []float64{math.Inf(1)} }, "temperature +Inf"},
+		{func(c *Config) { c.Sizes = []int{5} }, "size 5"},
+		{func(c *Config) { c.Losses = []string{"ce", "focal"} }, "focal"},
+	} {
+		c := DefaultConfig()
+		tc.edit(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.want, err)
+		}
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Errorf("the default study: %v", err)
 	}
 }

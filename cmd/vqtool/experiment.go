@@ -26,9 +26,6 @@ import (
 type experimentOptions struct {
 	study.Config
 	Data, VQ, Out            string
-	Sizes, Losses            string
-	Alphas, Perplexities     string
-	Temperatures, SweepAt    string
 	Shard                    string
 	With                     []string
 	Jobs                     int
@@ -42,13 +39,14 @@ func (o *experimentOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Data, "data", "fashion-mnist", "labelled data set with train and test splits")
 	f.StringVar(&o.VQ, "vq", "", "tokenizer to use (default: train one into OUT/vq on the training images before the validation split)")
 	f.StringVarP(&o.Out, "out", "o", "study", "folder of the study (or of this shard)")
-	f.StringVar(&o.Sizes, "sizes", joinInts(d.Sizes), "training-set sizes (class-balanced subsets; a size over the pool takes it all)")
-	f.StringVar(&o.Losses, "losses", strings.Join(d.Losses, ","), "losses to compare")
+	f.IntSliceVar(&o.Sizes, "sizes", d.Sizes, "training-set sizes (class-balanced subsets; a size over the pool takes it all)")
+	f.StringSliceVar(&o.Losses, "losses", d.Losses, "losses to compare")
 	f.IntVar(&o.Seeds, "seeds", d.Seeds, "seeds per (size, loss)")
-	f.StringVar(&o.Alphas, "alphas", joinFloats(d.Alphas), "dist2 weights the sweep tries")
-	f.StringVar(&o.Perplexities, "perplexities", joinFloats(d.Perplexities), "effective neighbours of p_d the sweep tries")
-	f.StringVar(&o.Temperatures, "temperatures", joinFloats(d.Temperatures), "sampling temperatures the sweep tries (and every run is scored at)")
-	f.StringVar(&o.SweepAt, "sweep-sizes", joinInts(d.SweepSizes), "sizes the sweep runs at")
+	o.Alphas, o.Perplexities, o.Temperatures = d.Alphas, d.Perplexities, d.Temperatures
+	f.Var((*floats)(&o.Alphas), "alphas", "dist2 weights the sweep tries")
+	f.Var((*floats)(&o.Perplexities), "perplexities", "effective neighbours of p_d the sweep tries")
+	f.Var((*floats)(&o.Temperatures), "temperatures", "sampling temperatures the sweep tries (and every run is scored at)")
+	f.IntSliceVar(&o.SweepSizes, "sweep-sizes", d.SweepSizes, "sizes the sweep runs at")
 	f.StringVar(&o.Distance, "distance", d.Distance, "dist2: distance between codes: l2 (squared), mse or cosine")
 	f.Float64Var(&o.Smoothing, "smoothing", d.Smoothing, "smooth: uniform label-smoothing mass")
 	f.IntVar(&o.ValSize, "val-size", d.ValSize, "grids at the end of the training split held out for validation")
@@ -120,22 +118,6 @@ func (o experimentOptions) config() (study.Config, study.Shard, error) {
 		return c, shard, nil
 	}
 	c := o.Config
-	var err error
-	if c.Sizes, err = parseInts(o.Sizes, "sizes"); err != nil {
-		return c, study.Shard{}, err
-	}
-	if c.SweepSizes, err = parseInts(o.SweepAt, "sweep-sizes"); err != nil {
-		return c, study.Shard{}, err
-	}
-	for _, p := range []struct {
-		dst  *[]float64
-		s, n string
-	}{{&c.Alphas, o.Alphas, "alphas"}, {&c.Perplexities, o.Perplexities, "perplexities"}, {&c.Temperatures, o.Temperatures, "temperatures"}} {
-		if *p.dst, err = parseFloats(p.s, p.n); err != nil {
-			return c, study.Shard{}, err
-		}
-	}
-	c.Losses = strings.Split(o.Losses, ",")
 	shard, err := study.ParseShard(o.Shard)
 	if err != nil {
 		return c, shard, usageError{err}
@@ -333,44 +315,4 @@ func runExperimentReport(_ context.Context, w io.Writer, o experimentReportOptio
 	}
 	logf("%s: %d of %d runs from %d folders; wrote results.json, report.md and report.html", o.Out, len(res.Runs), res.Planned, len(inputs))
 	return nil
-}
-
-func parseInts(s, flag string) ([]int, error) {
-	var out []int
-	for _, p := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || v < 1 {
-			return nil, usagef("--%s %q: want positive integers separated by commas", flag, s)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-func parseFloats(s, flag string) ([]float64, error) {
-	var out []float64
-	for _, p := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || !(v > 0) {
-			return nil, usagef("--%s %q: want positive numbers separated by commas", flag, s)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.Itoa(x)
-	}
-	return strings.Join(s, ",")
-}
-
-func joinFloats(xs []float64) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	return strings.Join(s, ",")
 }

@@ -17,9 +17,9 @@ import (
 // size, two losses, two seeds and a sweep of two alphas.
 func tinyStudy(out string) experimentOptions {
 	o := experimentOptions{Data: "embedded", VQ: smallVQ, Out: out,
-		Sizes: "40", Losses: "ce,dist2", Alphas: "0.1,1", Perplexities: "4", Temperatures: "1", SweepAt: "40",
 		Shard: "1/1", Jobs: 1, ClassifierSteps: 5}
 	o.Config = study.DefaultConfig()
+	o.Sizes, o.Losses, o.Alphas, o.Perplexities, o.Temperatures, o.SweepSizes = []int{40}, []string{"ce", "dist2"}, []float64{0.1, 1}, []float64{4}, []float64{1}, []int{40}
 	o.Seeds, o.ValSize, o.Dim, o.Layers, o.Heads, o.MLP, o.Batch = 2, 100, 16, 1, 2, 32, 16
 	o.Epochs, o.MinSteps, o.MaxSteps, o.EvalEvery, o.ValLimit, o.Samples, o.TopK = 1, 4, 6, 2, 50, 20, 5
 	return o

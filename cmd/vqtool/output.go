@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -134,4 +136,30 @@ func hiddenAlias(f *pflag.FlagSet, old, shorthand, name string) {
 	nf := f.Lookup(name)
 	f.VarP(nf.Value, old, shorthand, nf.Usage+" (old name of --"+name+")")
 	_ = f.MarkHidden(old)
+}
+
+// floats is a flag of comma-separated numbers.
+type floats []float64
+
+func (f *floats) Type() string { return "floats" }
+
+func (f *floats) String() string {
+	s := make([]string, len(*f))
+	for i, x := range *f {
+		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *floats) Set(v string) error {
+	var out []float64
+	for _, p := range strings.Split(v, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", p)
+		}
+		out = append(out, x)
+	}
+	*f = out
+	return nil
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -214,43 +212,10 @@ func tokensFor(ctx context.Context, file string, o dataOptions, vqPath string, v
 }
 
 // tokenCache names the file that holds a data split encoded by the VQ
-// checkpoint at vqPath: tokens/SPLIT-KEY.npy inside the checkpoint, KEY a
-// digest of the weights and the data options, so that every run on the same
-// tokenizer and data shares one encoding and a retrained tokenizer or other
-// data never meets a stale one. When the checkpoint is read-only the file
-// goes into fallback instead.
+// checkpoint at vqPath (see imageio.TokenCache).
 func tokenCache(vqPath string, o dataOptions, fallback string) (string, error) {
-	h := sha256.New()
-	f, err := os.Open(filepath.Join(vqPath, nn.ModelFile))
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", f.Name(), err)
-	}
-	fmt.Fprintf(h, "\x00%q %q %d %d %d %q", o.Data, o.Split, o.Limit, o.Size, o.Channels, o.Fit)
-	name := fmt.Sprintf("%s-%x.npy", o.Split, h.Sum(nil)[:6])
-	dir := filepath.Join(vqPath, "tokens")
-	if err := os.MkdirAll(dir, 0o755); err == nil && writable(dir) {
-		return filepath.Join(dir, name), nil
-	}
-	if err := os.MkdirAll(fallback, 0o755); err != nil {
-		return "", err
-	}
-	return filepath.Join(fallback, "tokens-"+name), nil
-}
-
-// writable reports whether a file can be created in dir.
-func writable(dir string) bool {
-	f, err := os.CreateTemp(dir, ".probe-*")
-	if err != nil {
-		return false
-	}
-	name := f.Name()
-	f.Close()
-	os.Remove(name)
-	return true
+	data := fmt.Sprintf("%q %q %d %d %d %q", o.Data, o.Split, o.Limit, o.Size, o.Channels, o.Fit)
+	return imageio.TokenCache(filepath.Join(vqPath, nn.ModelFile), o.Split, data, fallback)
 }
 
 // genResult is what train-gen prints with --json.
