@@ -2,8 +2,10 @@
 // matrix products (a 12 x 32 micro-kernel reading A in place, an indirect
 // one for convolution windows, a gathering one for their weight gradient),
 // Winograd F(4x4, 3x3) transforms, and the vector loops around them
-// (attention rows, argmin, ReLU and its gradient). The assembly is generated
-// by mkkernel.sh and mkwinograd.sh. Enabled says whether they run; when it
+// (attention rows, argmin, ReLU and its gradient). kernel_amd64.s and
+// winograd_amd64.s are generated (go generate) by mkkernel.sh, which reads
+// the tile sizes below, and mkwinograd.sh; TestGeneratedAssemblyIsCurrent
+// fails when the committed files differ from what they write. Enabled says whether they run; when it
 // is false, package gemm, their only caller, takes the BLAS and plain Go
 // paths.
 package avx512

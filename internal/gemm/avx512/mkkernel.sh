@@ -11,6 +11,15 @@
 #   kernelRows: A row-major, element (i, p) at a[i*lda+p]
 #   kernelCols: A column-major, element (i, p) at a[p*lda+i] (also a packed panel, lda 12)
 set -e
+
+# The tile sizes are written once, in blocked.go. The register plan below is
+# built for 12 x 32 (kernelRows, kernelCols, kernelGather) and 6 x 64
+# (kernelIndirect) tiles, so other sizes there stop the script.
+tile() { sed -n "s/^[[:space:]]*$1 *= *\([0-9]*\).*/\1/p" blocked.go; }
+if [ "$(tile mr) $(tile nr) $(tile wr) $(tile wn)" != "12 32 6 64" ]; then
+	echo "mkkernel.sh: blocked.go has tiles mr $(tile mr), nr $(tile nr), wr $(tile wr), wn $(tile wn): the kernels here are 12 x 32 and 6 x 64" >&2
+	exit 1
+fi
 exec > kernel_amd64.s
 
 header() {
