@@ -51,36 +51,43 @@ type Conv2D struct {
 	pdOut  gemm.Packed // the output gradient, packed for the weight gradient
 	act    activation
 
-	colGen int        // the forward pass col holds the patches of
-	padGen int        // and pad the input of
-	ptrs   []*float32 // window rows of pad, for the weight gradient
+	// What the forward pass keeps for the backward calls, valid until the
+	// next Forward: col holds its patches when colKept, pad its padded
+	// input when padKept.
+	colKept, padKept bool
+	ptrs             []*float32 // window rows of pad, for the weight gradient
 
 	wg, wgflip winograd // F(4x4, 3x3) state of the forward pass and of the input gradient
 }
 
-// activation masks output gradients by a fused ReLU, once per backward pass.
+// activation masks output gradients by a fused ReLU, once per backward pass
+// (in StartBackward) for all of its Backward calls.
 type activation struct {
-	masked    []float32 // dOut * (out > 0)
-	gen, dgen int       // forward passes seen, and the pass masked belongs to
+	masked []float32 // dOut * (out > 0) of this backward pass
 }
 
-// grad returns dOut itself, or dOut masked by out > 0 when relu is set.
-func (a *activation) grad(relu bool, out, dOut []float32) []float32 {
-	if !relu {
-		return dOut
+// start masks this pass's dOut when relu is set.
+func (a *activation) start(relu bool, out, dOut []float32) {
+	if relu {
+		a.masked = grow(a.masked, len(dOut))
+		par.For(len(dOut), grain, func(lo, hi int) { gemm.MaskPositive(a.masked[lo:hi], dOut[lo:hi], out[lo:hi]) })
 	}
-	if a.dgen == a.gen && len(a.masked) == len(dOut) {
+}
+
+// grad returns dOut itself, or, when relu is set, dOut masked by start.
+func (a *activation) grad(relu bool, dOut []float32) []float32 {
+	if relu {
 		return a.masked
 	}
-	a.masked = grow(a.masked, len(dOut))
-	par.For(len(dOut), grain, func(lo, hi int) { gemm.MaskPositive(a.masked[lo:hi], dOut[lo:hi], out[lo:hi]) })
-	a.dgen = a.gen
-	return a.masked
+	return dOut
 }
 
 func relu(x []float32) { gemm.ReLU(x, x) }
 
-var _ Kernel = (*Conv2D)(nil)
+var (
+	_ Kernel          = (*Conv2D)(nil)
+	_ BackwardStarter = (*Conv2D)(nil)
+)
 
 func (c *Conv2D) Name() string {
 	name := fmt.Sprintf("conv%dx%d/s%d", c.K, c.K, c.Stride)
@@ -128,7 +135,7 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 	kk := c.K * c.K * cin
 	rows := b * ho * wo
 	xs := x.Float32s()
-	c.act.gen++
+	c.colKept, c.padKept = false, false
 	if c.pointwise() {
 		c.pw.Pack(w, cout, kk, cout)
 		par.For(rows, 32, func(lo, hi int) {
@@ -158,11 +165,17 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 			c.pw.SerialBias(b1-b0, c.col[b0*kk:], kk, bias, c.ReLU, out[b0*cout:], cout)
 		}
 	})
-	c.colGen = c.act.gen
+	c.colKept = true
+}
+
+// StartBackward implements BackwardStarter: it masks dOut by a fused ReLU
+// once for the pass.
+func (c *Conv2D) StartBackward(_ []*tensor.Dense, out, dOut []float32) {
+	c.act.start(c.ReLU, out, dOut)
 }
 
 func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []float32) {
-	dOut = c.act.grad(c.ReLU, out, dOut)
+	dOut = c.act.grad(c.ReLU, dOut)
 	x, w := in[0], in[1].Float32s()
 	s := x.Shape()
 	b, h, wd, cin := s[0], s[1], s[2], s[3]
@@ -200,18 +213,18 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 		if !c.pointwise() {
 			c.padInput(x.Float32s(), b, h, wd, cin)
 		}
-		if !c.pointwise() && c.colGen != c.act.gen && gemm.Kernels() {
+		if !c.pointwise() && !c.colKept && gemm.Kernels() {
 			c.gatherWeightGrad(dst, dOut, b, h, wd, cin, ho, wo, cout)
 			return
 		}
 		if !c.pointwise() {
-			if c.colGen != c.act.gen { // the forward pass multiplied in place
+			if !c.colKept { // the forward pass multiplied in place
 				c.col = grow(c.col, rows*kk)
 				hp, wp := h+2*c.Pad, wd+2*c.Pad
 				par.For(rows, 32, func(lo, hi int) {
 					im2row(c.col[lo*kk:hi*kk], c.pad, lo, hi, hp, wp, cin, ho, wo, c.Geometry)
 				})
-				c.colGen = c.act.gen
+				c.colKept = true
 			}
 			col = c.col
 		}
@@ -268,7 +281,7 @@ func (c *Conv2D) winogradFits() bool {
 // padInput writes the input of this forward pass, with its border (and
 // max(0, x) when InputReLU), into pad, once per pass.
 func (c *Conv2D) padInput(xs []float32, b, h, wd, cin int) {
-	if c.padGen == c.act.gen {
+	if c.padKept {
 		return
 	}
 	hp, wp := h+2*c.Pad, wd+2*c.Pad
@@ -276,7 +289,7 @@ func (c *Conv2D) padInput(xs []float32, b, h, wd, cin int) {
 	// past the last window row.
 	c.pad = grow(c.pad, b*hp*wp*cin+gemm.GatherPanel)
 	par.For(b, 1, func(lo, hi int) { padImages(c.pad, xs, lo, hi, h, wd, cin, c.Pad, c.InputReLU) })
-	c.padGen = c.act.gen
+	c.padKept = true
 }
 
 // gatherWeightGrad writes dw = col^T dOut without building col: window row
@@ -320,13 +333,15 @@ type ConvTranspose2D struct {
 	ReLU      bool // apply max(0, .) to the output, fused
 	act       activation
 
-	cols      []float32 // x w: [B*H*W, K*K*Cout]
-	dcols     []float32 // dOut gathered into the same layout, for both gradients
-	pad       []float32 // the output, or its gradient, with a zero border
-	gen, dgen int       // forward passes seen, and the pass dcols belongs to
+	cols  []float32 // x w: [B*H*W, K*K*Cout]
+	dcols []float32 // dOut gathered into the same layout, for both gradients
+	pad   []float32 // the output, or its gradient, with a zero border
 }
 
-var _ Kernel = (*ConvTranspose2D)(nil)
+var (
+	_ Kernel          = (*ConvTranspose2D)(nil)
+	_ BackwardStarter = (*ConvTranspose2D)(nil)
+)
 
 func (c *ConvTranspose2D) Name() string {
 	if c.ReLU {
@@ -367,7 +382,6 @@ func (c *ConvTranspose2D) Forward(out []float32, in []*tensor.Dense) {
 	x, wt, bias := in[0].Float32s(), in[1].Float32s(), in[2].Float32s()
 	kk := c.K * c.K * cout
 	c.cols = grow(c.cols, b*h*w*kk)
-	c.gen++
 	per := h * w
 	// A transposed convolution is the input-gradient of a convolution from
 	// out to x: scatter the patches with row2im.
@@ -387,13 +401,13 @@ func (c *ConvTranspose2D) Forward(out []float32, in []*tensor.Dense) {
 			relu(o)
 		}
 	})
-	c.act.gen++
 }
 
-func (c *ConvTranspose2D) gather(in []*tensor.Dense, dOut []float32) {
-	if c.dgen == c.gen {
-		return
-	}
+// StartBackward implements BackwardStarter: it masks dOut by a fused ReLU
+// and gathers it into dcols, once for the pass's input and weight gradients.
+func (c *ConvTranspose2D) StartBackward(in []*tensor.Dense, out, dOut []float32) {
+	c.act.start(c.ReLU, out, dOut)
+	dOut = c.act.grad(c.ReLU, dOut)
 	b, h, w, _, ho, wo, cout := c.dims(in)
 	kk := c.K * c.K * cout
 	c.dcols = grow(c.dcols, b*h*w*kk)
@@ -404,20 +418,17 @@ func (c *ConvTranspose2D) gather(in []*tensor.Dense, dOut []float32) {
 	par.For(b*h*w, 32, func(lo, hi int) {
 		im2row(c.dcols[lo*kk:hi*kk], c.pad, lo, hi, hp, wp, cout, h, w, g)
 	})
-	c.dgen = c.gen
 }
 
 func (c *ConvTranspose2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []float32) {
-	dOut = c.act.grad(c.ReLU, out, dOut)
+	dOut = c.act.grad(c.ReLU, dOut)
 	b, h, w, cin, ho, wo, cout := c.dims(in)
 	kk := c.K * c.K * cout
 	rows := b * h * w
 	switch i {
 	case 0: // dx = gather(dOut) w^T
-		c.gather(in, dOut)
 		gemm.Sgemm(false, true, rows, cin, kk, 1, c.dcols, kk, in[1].Float32s(), kk, 0, dst, cin)
 	case 1: // dw = x^T gather(dOut)
-		c.gather(in, dOut)
 		gemm.Sgemm(true, false, cin, kk, rows, 1, in[0].Float32s(), cin, c.dcols, kk, 0, dst, kk)
 	case 2:
 		sumRows(dst, dOut, b*ho*wo, cout)

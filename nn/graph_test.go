@@ -1,8 +1,10 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -83,5 +85,62 @@ func TestGraphGradients(t *testing.T) {
 	}
 	if checked < 30 {
 		t.Errorf("only %d of 48 entries were smooth enough to check", checked)
+	}
+}
+
+// starterKernel is out = 2x, recording when nn starts its backward passes.
+type starterKernel struct {
+	events []string
+	passes int
+}
+
+func (k *starterKernel) Name() string { return "starter" }
+func (k *starterKernel) OutShape(in []Shape) (Shape, error) {
+	return in[0].Clone(), nil
+}
+func (k *starterKernel) Forward(out []float32, in []*Dense) {
+	k.events = append(k.events, "forward")
+	for i, v := range in[0].Float32s() {
+		out[i] = 2 * v
+	}
+}
+func (k *starterKernel) StartBackward(_ []*Dense, _, _ []float32) {
+	k.passes++
+	k.events = append(k.events, "start")
+}
+func (k *starterKernel) Backward(i int, dst []float32, _ []*Dense, _, dOut []float32) {
+	k.events = append(k.events, fmt.Sprintf("backward %d", i))
+	for j, g := range dOut {
+		dst[j] = 2 * g
+	}
+}
+func (k *starterKernel) Differentiable(n int) []bool { return []bool{true, true} }
+
+// StartBackward comes once per pass, after the forward pass and before the
+// Backward calls of every input.
+func TestBackwardStarterContract(t *testing.T) {
+	k := &starterKernel{}
+	b := NewBuilder()
+	a, b2 := NewParam("a", 3), NewParam("b", 3)
+	target, _ := b.Input("target", 3)
+	y := b.Apply(k, b.Use(a), b.Use(b2))
+	prog, err := b.Compile(b.Apply(MSE{}, y, target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	for range 2 {
+		if err := prog.Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k.passes != 2 || len(k.events) != 8 {
+		t.Fatalf("events %v: want forward, start and two backward calls, twice", k.events)
+	}
+	for run := range 2 {
+		ev := k.events[4*run : 4*run+4]
+		if ev[0] != "forward" || ev[1] != "start" || !strings.HasPrefix(ev[2], "backward") || !strings.HasPrefix(ev[3], "backward") {
+			t.Errorf("run %d: %v", run, ev)
+		}
 	}
 }

@@ -23,6 +23,13 @@ func size(s tensor.Shape) int {
 	return s.TotalSize()
 }
 
+// startBackward begins a backward pass as nn's tape does.
+func startBackward(k Kernel, in []*tensor.Dense, out, dOut []float32) {
+	if bs, ok := k.(BackwardStarter); ok {
+		bs.StartBackward(in, out, dOut)
+	}
+}
+
 // checkKernel compares Backward with central finite differences of
 // L = sum(out * R) for a fixed random R, on up to 60 entries of each input.
 func checkKernel(t *testing.T, k Kernel, in []*tensor.Dense, tol float64) {
@@ -56,6 +63,7 @@ func checkKernel(t *testing.T, k Kernel, in []*tensor.Dense, tol float64) {
 		}
 		grad := make([]float32, in[i].Shape().TotalSize())
 		k.Forward(out, in)
+		startBackward(k, in, out, weights)
 		k.Backward(i, grad, in, out, weights)
 		x := in[i].Float32s()
 		central := func(j int, h float32) float64 {

@@ -32,6 +32,17 @@ type Kernel interface {
 	Differentiable(n int) []bool
 }
 
+// A BackwardStarter is a kernel whose Backward calls share work (a gradient
+// masked by a fused activation, gathered patches). nn calls StartBackward
+// once per backward pass, after the pass's Forward and before its first
+// Backward call, with the same inputs, output and output gradient; the
+// Backward calls of that pass may then use what it computed. What Forward
+// keeps for Backward lives in fields that say so and is valid until the
+// next Forward.
+type BackwardStarter interface {
+	StartBackward(in []*tensor.Dense, out, dOut []float32)
+}
+
 var opCount atomic.Uint64
 
 // OpTimes, when not nil, accumulates the time spent in each kernel's forward
@@ -60,6 +71,8 @@ type kernelOp struct {
 	in    []tensor.Shape
 	shape tensor.Shape
 	out   *tensor.Dense
+	// started is whether the backward pass since the last Do has begun.
+	started bool
 }
 
 var (
@@ -97,6 +110,7 @@ func (op *kernelOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	op.started = false
 	if op.shape.IsScalar() {
 		var v [1]float32
 		op.k.Forward(v[:], ins)
@@ -169,6 +183,12 @@ func (op *gradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out, dOut := floats(vals[n]), floats(vals[n+1])
+	if !op.fwd.started {
+		if bs, ok := op.fwd.k.(BackwardStarter); ok {
+			bs.StartBackward(ins, out, dOut)
+		}
+		op.fwd.started = true
+	}
 	s := op.fwd.in[op.i]
 	if s.IsScalar() {
 		var v [1]float32
