@@ -18,7 +18,7 @@ type kernelOptions struct {
 	Tau        string
 	Perplexity float64
 	Distance   string
-	TopK       int
+	Show       int
 	JSON       bool
 	Model      string
 	Token      int
@@ -33,8 +33,9 @@ func (o *kernelOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Distance, "distance", "", "scalar tokens: squared (default) or absolute; codebook: l2 (default), mse or cosine")
 	f.StringVar(&o.Model, "vq", "", "VQ-VAE checkpoint folder: the kernel over its codebook")
 	hiddenAlias(f, "model", "m", "vq")
-	f.IntVar(&o.Token, "token", 0, "the target code (with --model)")
-	f.IntVar(&o.TopK, "topk", 10, "entries to list in the text output")
+	f.IntVar(&o.Token, "token", 0, "the target code (with --vq)")
+	f.IntVar(&o.Show, "show", 10, "entries to list in the text output (0: all)")
+	hiddenAlias(f, "topk", "", "show")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
 }
 
@@ -115,7 +116,7 @@ func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
 	mode := map[bool]string{true: "auto", false: "given"}[row.TauAuto]
 	fprintf(w, "tau %.6g (%s)   target token %s   entropy %.4f nats   perplexity %.3f   mean perplexity %.3f\n",
 		row.Tau, mode, name(x), row.Entropy, row.Perplexity, row.MeanPerplexity)
-	for _, v := range row.Top(opts.TopK) {
+	for _, v := range row.Top(opts.Show) {
 		p := row.P[v]
 		fprintf(w, "%8s  %.6f  %s\n", name(v), p, strings.Repeat("#", int(math.Round(float64(p)*50))))
 	}
