@@ -158,19 +158,6 @@ func TestOutputsAreNotClobbered(t *testing.T) {
 	}
 }
 
-// A resumed run's metrics.jsonl holds each step once: the steps logged after
-// the checkpoint it resumes from are dropped.
-func TestResumeTruncatesTheLog(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "metrics.jsonl")
-	os.WriteFile(path, []byte("{\"step\":1}\n{\"step\":2}\n{\"epoch\":1}\n{\"step\":3}\n{\"step\":4}\n"), 0o644)
-	if err := truncateLog(path, 2); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(path); string(b) != "{\"step\":1}\n{\"step\":2}\n{\"epoch\":1}\n" {
-		t.Errorf("got %q", b)
-	}
-}
-
 // Negative counts and periods are usage errors, as their siblings are.
 func TestNegativeValuesAreUsageErrors(t *testing.T) {
 	dir := t.TempDir()

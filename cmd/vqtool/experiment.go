@@ -19,6 +19,7 @@ import (
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/internal/par"
+	"github.com/vqtool/vqtool/internal/rundir"
 	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -139,7 +140,7 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 	if o.Jobs < 1 || o.Jobs > 1 && (shard.N > 1 || len(o.With) > 0) {
 		return usagef("--jobs %d --shard %s: want jobs >= 1, and jobs only for a whole study (--shard and --with are for one worker of many)", o.Jobs, o.Shard)
 	}
-	release, err := lockRun(o.Out)
+	release, err := rundir.Lock(o.Out, logf)
 	if err != nil {
 		return err
 	}

@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/vqtool/vqtool/internal/atomicfile"
-	"github.com/vqtool/vqtool/internal/runlock"
+	"github.com/vqtool/vqtool/internal/rundir"
 	"github.com/vqtool/vqtool/nn"
 )
 
@@ -61,90 +56,12 @@ func restoreRunFlags(cmd *cobra.Command, saved map[string]string, dir string) er
 // checkFresh refuses to start a run in a folder that holds one, or that
 // holds a model, unless force is set.
 func checkFresh(dir string, force bool) error {
-	if _, err := os.Stat(filepath.Join(dir, nn.ResumeFile)); err == nil {
-		return usagef("%s already holds a training run: continue it with --resume, or choose another --out", dir)
+	err := rundir.CheckFresh(dir, force)
+	switch {
+	case errors.Is(err, rundir.ErrRunning):
+		return usagef("%v: continue it with --resume, or choose another --out", err)
+	case errors.Is(err, rundir.ErrModel):
+		return usagef("%v: choose another --out, or --force to overwrite it", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, nn.ConfigFile)); err == nil && !force {
-		return usagef("%s already holds a model: choose another --out, or --force to overwrite it", dir)
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-// makeRunDir creates a run's folder where there is none. undo removes it
-// again if nothing was written into it, so that a run rejected after this
-// point leaves no empty folder behind.
-func makeRunDir(dir string) (undo func(), err error) {
-	if _, err := os.Stat(dir); err == nil {
-		return func() {}, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	return func() { os.Remove(dir) }, nil // only an empty folder goes
-}
-
-// lockRun keeps other runs out of dir until release is called.
-func lockRun(dir string) (release func(), err error) {
-	release, stale, err := runlock.Acquire(dir)
-	if err != nil {
-		return nil, err
-	}
-	if stale != 0 {
-		logf("%s: took over the lock of process %d, which is gone", dir, stale)
-	}
-	if n, err := atomicfile.Clean(dir); err != nil {
-		release()
-		return nil, err
-	} else if n > 0 {
-		logf("%s: removed %d temporary files of interrupted writes", dir, n)
-	}
-	return release, nil
-}
-
-// truncateLog drops the lines of a JSON-lines log whose "step" is beyond
-// step, so that a resumed run logs each step once.
-func truncateLog(path string, step int) error {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var keep []byte
-	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
-		var head struct{ Step *int }
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		if json.Unmarshal(line, &head) == nil && head.Step != nil && *head.Step > step {
-			continue
-		}
-		keep = append(keep, line...)
-	}
-	if len(keep) == len(b) {
-		return nil
-	}
-	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(keep); return err })
-}
-
-// startRun locks a run's folder and opens its metrics.jsonl for appending,
-// cut back to step; release unlocks and closes.
-func startRun(dir string, step int) (release func(), metrics *os.File, err error) {
-	unlock, err := lockRun(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	path := filepath.Join(dir, "metrics.jsonl")
-	if err := truncateLog(path, step); err != nil {
-		unlock()
-		return nil, nil, err
-	}
-	if metrics, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
-		unlock()
-		return nil, nil, err
-	}
-	return func() { metrics.Close(); unlock() }, metrics, nil
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/rundir"
 	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -252,7 +253,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if err != nil {
 		return err
 	}
-	undo, err := makeRunDir(opts.Out)
+	undo, err := rundir.Make(opts.Out)
 	if err != nil {
 		return err
 	}
@@ -349,7 +350,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if opts.Tokens != "" {
 		info.Data = opts.Tokens
 	}
-	release, metrics, err := startRun(opts.Out, tr.Step)
+	release, metrics, err := rundir.Start(opts.Out, tr.Step, logf)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/rundir"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -196,7 +197,7 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
-	release, metrics, err := startRun(opts.Out, tr.Step)
+	release, metrics, err := rundir.Start(opts.Out, tr.Step, logf)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,128 @@
+// Package rundir manages the folder of a training run: whether it can take
+// a new run, the lock that keeps a second writer out, the temporary files
+// of interrupted writes, and metrics.jsonl, cut back to the step a resumed
+// run starts from. A checkpoint's commit point is its config.json
+// (nn.ConfigFile), written last.
+package rundir
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/vqtool/vqtool/internal/atomicfile"
+	"github.com/vqtool/vqtool/internal/runlock"
+	"github.com/vqtool/vqtool/nn"
+)
+
+// MetricsFile is a run's log: one JSON object a line, most with a "step".
+const MetricsFile = "metrics.jsonl"
+
+var (
+	// ErrRunning reports a folder that holds a run to resume.
+	ErrRunning = errors.New("already holds a training run")
+	// ErrModel reports a folder that holds a finished model.
+	ErrModel = errors.New("already holds a model")
+)
+
+// CheckFresh reports whether dir can take a new run: ErrRunning when it
+// holds one, ErrModel when it holds a model and force is not set.
+func CheckFresh(dir string, force bool) error {
+	if _, err := os.Stat(filepath.Join(dir, nn.ResumeFile)); err == nil {
+		return fmt.Errorf("%s %w", dir, ErrRunning)
+	}
+	_, err := os.Stat(filepath.Join(dir, nn.ConfigFile))
+	switch {
+	case err == nil && !force:
+		return fmt.Errorf("%s %w", dir, ErrModel)
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	return nil
+}
+
+// Make creates dir where there is none. undo removes it again if nothing
+// was written into it, so that a run rejected after this point leaves no
+// empty folder behind.
+func Make(dir string) (undo func(), err error) {
+	if _, err := os.Stat(dir); err == nil {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return func() { os.Remove(dir) }, nil // only an empty folder goes
+}
+
+// Lock keeps other runs out of dir until release is called, and removes the
+// temporary files that interrupted writes left there. logf, if not nil,
+// hears of a dead process's lock taken over and of the files removed.
+func Lock(dir string, logf func(format string, args ...any)) (release func(), err error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	release, stale, err := runlock.Acquire(dir)
+	if err != nil {
+		return nil, err
+	}
+	if stale != 0 {
+		logf("%s: took over the lock of process %d, which is gone", dir, stale)
+	}
+	if n, err := atomicfile.Clean(dir); err != nil {
+		release()
+		return nil, err
+	} else if n > 0 {
+		logf("%s: removed %d temporary files of interrupted writes", dir, n)
+	}
+	return release, nil
+}
+
+// TruncateLog drops the lines of a JSON-lines log whose "step" is beyond
+// step, so that a resumed run logs each step once. A missing log is empty.
+func TruncateLog(path string, step int) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		var head struct{ Step *int }
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if json.Unmarshal(line, &head) == nil && head.Step != nil && *head.Step > step {
+			continue
+		}
+		keep = append(keep, line...)
+	}
+	if len(keep) == len(b) {
+		return nil
+	}
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(keep); return err })
+}
+
+// Start locks dir (see Lock) and opens its metrics log for appending, cut
+// back to step; release closes the log and unlocks.
+func Start(dir string, step int, logf func(format string, args ...any)) (release func(), metrics *os.File, err error) {
+	unlock, err := Lock(dir, logf)
+	if err != nil {
+		return nil, nil, err
+	}
+	path := filepath.Join(dir, MetricsFile)
+	if err := TruncateLog(path, step); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	if metrics, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return func() { metrics.Close(); unlock() }, metrics, nil
+}

@@ -1,0 +1,89 @@
+package rundir
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A resumed run's metrics.jsonl holds each step once: the steps logged after
+// the checkpoint it resumes from are dropped, lines without a step kept.
+func TestTruncateLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), MetricsFile)
+	os.WriteFile(path, []byte("{\"step\":1}\n{\"step\":2}\n{\"epoch\":1}\n{\"step\":3}\n{\"step\":4}\n"), 0o644)
+	if err := TruncateLog(path, 2); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "{\"step\":1}\n{\"step\":2}\n{\"epoch\":1}\n" {
+		t.Errorf("got %q", b)
+	}
+	if err := TruncateLog(filepath.Join(t.TempDir(), "none"), 2); err != nil {
+		t.Errorf("a missing log: %v", err)
+	}
+}
+
+func TestCheckFreshAndMake(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	undo, err := Make(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckFresh(dir, false); err != nil {
+		t.Errorf("an empty folder: %v", err)
+	}
+	undo()
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("undo left %s: %v", dir, err)
+	}
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644)
+	if err := CheckFresh(dir, false); !errors.Is(err, ErrModel) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("a model without --force: %v", err)
+	}
+	if err := CheckFresh(dir, true); err != nil {
+		t.Errorf("a model with force: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "resume.safetensors"), nil, 0o644)
+	if err := CheckFresh(dir, true); !errors.Is(err, ErrRunning) {
+		t.Errorf("a run in progress, even with force: %v", err)
+	}
+	again, err := Make(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again()
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("undo of a folder that was there removed it: %v", err)
+	}
+}
+
+// Start locks the folder, removes stale temp files and cuts the log back.
+func TestStart(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ".model.safetensors.tmp123"), []byte("half"), 0o644)
+	os.WriteFile(filepath.Join(dir, MetricsFile), []byte("{\"step\":5}\n{\"step\":6}\n"), 0o644)
+	var logs []string
+	release, metrics, err := Start(dir, 5, func(f string, a ...any) { logs = append(logs, f) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Start(dir, 5, nil); err == nil {
+		t.Error("a second writer got the folder")
+	}
+	metrics.WriteString("{\"step\":6}\n")
+	release()
+	b, _ := os.ReadFile(filepath.Join(dir, MetricsFile))
+	if string(b) != "{\"step\":5}\n{\"step\":6}\n" {
+		t.Errorf("log %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".model.safetensors.tmp123")); err == nil || len(logs) != 1 {
+		t.Errorf("stale temp file kept, or not reported (%q)", logs)
+	}
+	if release, _, err := Start(dir, 6, nil); err != nil {
+		t.Errorf("after release: %v", err)
+	} else {
+		release()
+	}
+}
