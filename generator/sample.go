@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/vqtool/vqtool/internal/gemm"
@@ -282,6 +283,20 @@ func (m *Model) EvenClasses(n int) []int32 {
 		if m.Config.Classes > 0 {
 			cls[i] = int32(i % m.Config.Classes)
 		}
+	}
+	return cls
+}
+
+// ClassRows lists the classes of a grid of samples with one row of per
+// samples for each class, in order; for an unconditional model, per rows of
+// per samples of no class (-1).
+func (m *Model) ClassRows(per int) []int32 {
+	if m.Config.Classes == 0 {
+		return slices.Repeat([]int32{-1}, per*per)
+	}
+	cls := make([]int32, 0, per*m.Config.Classes)
+	for c := range m.Config.Classes {
+		cls = append(cls, slices.Repeat([]int32{int32(c)}, per)...)
 	}
 	return cls
 }

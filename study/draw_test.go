@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -53,5 +55,38 @@ func TestDraw(t *testing.T) {
 		if _, _, _, err := Draw(gen, vq, 300, sc, func(int) error { return stop }); !errors.Is(err, stop) {
 			t.Errorf("classes %d: a progress error gave %v, want it returned", classes, err)
 		}
+	}
+}
+
+// HeldOut is the generator's Evaluate on the images' tokens.
+func TestHeldOut(t *testing.T) {
+	vq, _, err := vqvae.Load("../testdata/fmnist-small.vq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := imageio.Open("embedded", imageio.Options{Split: "test", Limit: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: 10, Len: 49, GridH: 7, GridW: 7, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
+	gen, err := generator.New(cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := HeldOut(gen, vq, d.Pix, d.N, d.Labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := make([]int32, d.N*49)
+	if err := vq.EncodeTo(tokens, d.Pix, d.N); err != nil {
+		t.Fatal(err)
+	}
+	dist, _ := vq.Codebook.Distance(dist2.SquaredL2)
+	want, err := gen.Evaluate(generator.Tokens{Codes: tokens, Labels: d.Labels, N: d.N, Len: 49}, dist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want || !(got.NLL > 0) {
+		t.Errorf("held out %+v, want %+v", got, want)
 	}
 }

@@ -134,7 +134,7 @@ func runDataShow(_ context.Context, w io.Writer, opts dataShowOptions) error {
 		for r := 0; r*opts.Cols < d.N; r++ {
 			var names []string
 			for i := r * opts.Cols; i < min(d.N, (r+1)*opts.Cols); i++ {
-				names = append(names, className(d.Classes, int(d.Labels[i])))
+				names = append(names, imageio.ClassName(d.Classes, int(d.Labels[i])))
 			}
 			fprintf(w, "row %d: %s\n", r, strings.Join(names, ", "))
 		}

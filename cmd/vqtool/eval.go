@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/metrics"
@@ -226,21 +225,7 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 			return res, err
 		}
 	}
-	// Held-out token metrics.
-	gs := vq.Config.Grid()
-	tokens := make([]int32, real.N*gs*gs)
-	if err := vq.EncodeTo(tokens, real.Pix, real.N); err != nil {
-		return res, err
-	}
-	held := generator.Tokens{Codes: tokens, Labels: real.Labels, N: real.N, Len: gs * gs}
-	if gen.Config.Classes == 0 {
-		held.Labels = nil
-	}
-	dist, err := vq.Codebook.Distance(dist2.SquaredL2)
-	if err != nil {
-		return res, err
-	}
-	he, err := gen.Evaluate(held, dist)
+	he, err := study.HeldOut(gen, vq, real.Pix, real.N, real.Labels)
 	if err != nil {
 		return res, err
 	}

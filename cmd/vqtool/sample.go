@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -92,13 +91,10 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 		if gen.Config.Classes == 0 {
 			return usagef("--classes all: the generator %s is unconditional", o.Gen)
 		}
-		per := max(1, o.N/gen.Config.Classes)
-		cols = per
+		cols = max(1, o.N/gen.Config.Classes)
+		classes = gen.ClassRows(cols)
 		for c := range gen.Config.Classes {
-			for range per {
-				classes = append(classes, int32(c))
-			}
-			rows = append(rows, className(info.Classes, c))
+			rows = append(rows, imageio.ClassName(info.Classes, c))
 		}
 	case o.Classes != "":
 		return usagef("--classes %q: want all", o.Classes)
@@ -142,14 +138,6 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	return nil
 }
 
-// className names class c, or gives its number when the names do not reach it.
-func className(names []string, c int) string {
-	if c < len(names) {
-		return names[c]
-	}
-	return strconv.Itoa(c)
-}
-
 // drawGrids decodes n token grids and writes them as a picture grid.
 func drawGrids(path string, vq *vqvae.Model, tokens []int32, n, cols int, rowCaptions []string, scale int) error {
 	cells, err := explore.Decoded(vq, tokens, n)
@@ -162,19 +150,10 @@ func drawGrids(path string, vq *vqvae.Model, tokens []int32, n, cols int, rowCap
 // writeSampleGrid draws per samples of every class (or per*per unconditional
 // ones) at guidance cfg.
 func writeSampleGrid(path string, gen *generator.Model, vq *vqvae.Model, names []string, per int, cfg float64, seed uint64) error {
-	var classes []int32
+	classes := gen.ClassRows(per)
 	var rows []string
-	if gen.Config.Classes == 0 {
-		for range per * per {
-			classes = append(classes, -1)
-		}
-	} else {
-		for c := range gen.Config.Classes {
-			for range per {
-				classes = append(classes, int32(c))
-			}
-			rows = append(rows, className(names, c))
-		}
+	for c := range gen.Config.Classes {
+		rows = append(rows, imageio.ClassName(names, c))
 	}
 	sc := generator.DefaultSampleConfig()
 	sc.CFG, sc.Seed = cfg, seed
