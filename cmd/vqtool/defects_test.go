@@ -234,20 +234,3 @@ func TestTokenRangeErrorsNameTheFile(t *testing.T) {
 		t.Errorf("an out-of-range token: %v, want an error naming %s", err, bad)
 	}
 }
-
-// A failed save (a full disk) says whether the folder keeps a checkpoint to
-// resume from: config.json, written last, is the commit point.
-func TestFailedSaveSaysWhatIsKept(t *testing.T) {
-	dir := t.TempDir()
-	l := trainLoop{out: dir}
-	full := errors.New("no space left on device")
-	if err := l.kept(full); !errors.Is(err, full) || !strings.Contains(err.Error(), "no complete checkpoint yet") {
-		t.Errorf("without config.json: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.kept(full); !strings.Contains(err.Error(), "--resume") || strings.Contains(err.Error(), "yet") {
-		t.Errorf("with config.json: %v", err)
-	}
-}

@@ -375,9 +375,9 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	start, startStep := time.Now(), tr.Step
 	var last generator.StepStats
 	save := func() error { return tr.SaveCheckpoint(opts.Out, info) }
-	loop := trainLoop{name: "train-gen", out: opts.Out, done: func() int { return tr.Step }, total: tr.Config.Steps,
-		save: save, diverged: generator.ErrNotFinite,
-		step: func() (string, error) {
+	loop := rundir.Loop{Dir: opts.Out, Done: func() int { return tr.Step }, Total: tr.Config.Steps,
+		Save: save, Diverged: generator.ErrNotFinite,
+		Step: func() (string, error) {
 			s, err := tr.TrainStep()
 			if err != nil {
 				return "", err
@@ -390,14 +390,14 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			}
 			return desc, nil
 		},
-		periodic: []periodic{{opts.EvalEvery, func() error {
+		Periodic: []rundir.Periodic{{N: opts.EvalEvery, F: func() error {
 			if tr.Step == tr.Config.Steps {
 				return nil // the final evaluation follows
 			}
 			return evaluate()
-		}}, {opts.SaveEvery, save}},
+		}}, {N: opts.SaveEvery, F: save}},
 	}
-	if err := loop.run(ctx); err != nil {
+	if err := runLoop(ctx, "train-gen", loop); err != nil {
 		return err
 	}
 	if err := evaluate(); err != nil {

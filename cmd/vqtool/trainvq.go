@@ -216,9 +216,9 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 	start, startStep := time.Now(), tr.Step
 	var last vqvae.StepStats
 	epoch := tr.Epoch
-	loop := trainLoop{name: "train-vq", out: opts.Out, done: func() int { return tr.Step }, total: tr.Config.Steps,
-		save: save, diverged: vqvae.ErrNotFinite,
-		step: func() (string, error) {
+	loop := rundir.Loop{Dir: opts.Out, Done: func() int { return tr.Step }, Total: tr.Config.Steps,
+		Save: save, Diverged: vqvae.ErrNotFinite,
+		Step: func() (string, error) {
 			s, err := tr.TrainStep()
 			if err != nil {
 				return "", err
@@ -229,7 +229,7 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 				"usage": s.Usage, "restarts": s.Restarts, "img_per_s": rate})
 			return fmt.Sprintf("loss %.4f psnr %.2f dB codes alive %.0f%% %.0f img/s", s.Loss, s.PSNR, 100*s.Usage, rate), nil
 		},
-		periodic: []periodic{{opts.GridEvery, writeGrid}, {opts.SaveEvery, save}, {1, func() error {
+		Periodic: []rundir.Periodic{{N: opts.GridEvery, F: writeGrid}, {N: opts.SaveEvery, F: save}, {N: 1, F: func() error {
 			if tr.Epoch == epoch || held == nil {
 				return nil
 			}
@@ -244,7 +244,7 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 			return nil
 		}}},
 	}
-	if err := loop.run(ctx); err != nil {
+	if err := runLoop(ctx, "train-vq", loop); err != nil {
 		return err
 	}
 	res := out

@@ -1,8 +1,9 @@
 // Package rundir manages the folder of a training run: whether it can take
 // a new run, the lock that keeps a second writer out, the temporary files
 // of interrupted writes, and metrics.jsonl, cut back to the step a resumed
-// run starts from. A checkpoint's commit point is its config.json
-// (nn.ConfigFile), written last.
+// run starts from; and Loop, which steps a run, saves it when interrupted
+// and says what the folder keeps when a write fails. A checkpoint's commit
+// point is its config.json (nn.ConfigFile), written last.
 package rundir
 
 import (

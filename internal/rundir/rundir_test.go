@@ -1,7 +1,9 @@
 package rundir
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +87,56 @@ func TestStart(t *testing.T) {
 		t.Errorf("after release: %v", err)
 	} else {
 		release()
+	}
+}
+
+// A failed save (a full disk) says whether the folder keeps a checkpoint to
+// resume from: config.json, written last, is the commit point.
+func TestFailedSaveSaysWhatIsKept(t *testing.T) {
+	dir := t.TempDir()
+	l := Loop{Dir: dir}
+	full := errors.New("no space left on device")
+	if err := l.Kept(full); !errors.Is(err, full) || !strings.Contains(err.Error(), "no complete checkpoint yet") {
+		t.Errorf("without config.json: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Kept(full); !strings.Contains(err.Error(), "--resume") || strings.Contains(err.Error(), "yet") {
+		t.Errorf("with config.json: %v", err)
+	}
+}
+
+// The loop steps to Total, runs periodic work on its steps, and on
+// cancellation saves and stops; a diverged step keeps the checkpoint.
+func TestLoop(t *testing.T) {
+	done, saves, every3 := 0, 0, 0
+	var seen []int
+	l := Loop{Dir: t.TempDir(), Done: func() int { return done }, Total: 7,
+		Step:     func() (string, error) { done++; return "ok", nil },
+		Save:     func() error { saves++; return nil },
+		Periodic: []Periodic{{N: 3, F: func() error { every3++; return nil }}, {N: 0, F: func() error { t.Error("N 0 ran"); return nil }}},
+		Progress: func(d int, _ string) { seen = append(seen, d) }}
+	if err := l.Run(context.Background()); err != nil || done != 7 || every3 != 2 || saves != 0 || len(seen) != 8 {
+		t.Errorf("err %v, %d steps, periodic %d, saves %d, progress %v", err, done, every3, saves, seen)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done = 0
+	l.Step = func() (string, error) {
+		if done++; done == 2 {
+			cancel()
+		}
+		return "", nil
+	}
+	var msg string
+	l.Logf = func(f string, a ...any) { msg = fmt.Sprintf(f, a...) }
+	if err := l.Run(ctx); !errors.Is(err, context.Canceled) || done != 2 || saves != 1 || !strings.Contains(msg, "step 2") {
+		t.Errorf("cancelled: err %v after %d steps, %d saves, %q", err, done, saves, msg)
+	}
+	nan := errors.New("loss is NaN")
+	l.Diverged, done = nan, 0
+	l.Step = func() (string, error) { return "", fmt.Errorf("step 1: %w", nan) }
+	if err := l.Run(context.Background()); !errors.Is(err, nan) || !strings.Contains(err.Error(), "kept") {
+		t.Errorf("diverged: %v", err)
 	}
 }
