@@ -1,6 +1,7 @@
 package explore
 
 import (
+	"cmp"
 	"fmt"
 	"image"
 	"io"
@@ -89,7 +90,7 @@ func WriteCodebookStats(w io.Writer, s codebook.Stats, counts []int64, sp codebo
 	usage.X.Label.Text = "code rank"
 	usage.Y.Label.Text = "tokens"
 	sorted := slices.Clone(counts)
-	slices.SortFunc(sorted, func(a, b int64) int { return int(b - a) })
+	slices.SortFunc(sorted, func(a, b int64) int { return cmp.Compare(b, a) })
 	pts := make(plotter.XYs, len(sorted))
 	for i, c := range sorted {
 		pts[i].X, pts[i].Y = float64(i), float64(c)
