@@ -168,6 +168,7 @@ func runCodebookNeighbors(_ context.Context, w io.Writer, o codebookNeighborsOpt
 			return err
 		}
 		if err := writePNG(o.Out, img); err != nil {
+			return err
 		}
 	}
 	if o.JSON {

@@ -109,6 +109,11 @@ func TestJSONWritesNoSideFiles(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "n.png")); err != nil {
 		t.Errorf("--json --out n.png: %v", err)
 	}
+	// A picture that cannot be written is an error, not a silent skip.
+	bad := filepath.Join(dir, "n.png", "n.png") // n.png is a file
+	if err := execute(t, "codebook", "neighbors", "--vq", smallVQ, "--token", "3", "--out", bad); err == nil {
+		t.Errorf("--out %s under a file: no error", bad)
+	}
 }
 
 // --out - sends a one-file output to standard output and the summary to
