@@ -76,10 +76,13 @@ func (a *activation) start(relu bool, out, dOut []float32) {
 
 // grad returns dOut itself, or, when relu is set, dOut masked by start.
 func (a *activation) grad(relu bool, dOut []float32) []float32 {
-	if relu {
-		return a.masked
+	if !relu {
+		return dOut
 	}
-	return dOut
+	if len(a.masked) != len(dOut) {
+		panic("nn: a fused-ReLU kernel's Backward ran without StartBackward")
+	}
+	return a.masked
 }
 
 func relu(x []float32) { gemm.ReLU(x, x) }

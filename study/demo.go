@@ -210,18 +210,18 @@ func (d Demo) report(ev vqvae.Eval, swaps explore.SwapEval, scored [][2]demoScor
 					"FLD is the Frechet distance of its features (lower is better). One run each: differences smaller than a few FLD points are within run-to-run noise; `vqtool experiment` repeats over seeds and data sizes.",
 				d.GenSteps, tauNote, d.LeNetAcc),
 				Table: table, Images: grids},
-			{Heading: "4. The study", Text: Finding},
+			{Heading: "4. The study", Text: finding},
 		},
 	}
 }
 
-// Finding says what the committed study (docs/study in the vqtool
+// finding says what the committed study (docs/study in the vqtool
 // repository, written by vqtool experiment) found.
-const Finding = "The question this demo can only hint at is answered by the study committed in the vqtool repository, " +
-	"docs/study/report.html (its numbers in docs/study/results.json): " + Sentence
+const finding = "The question this demo can only hint at is answered by the study committed in the vqtool repository, " +
+	"docs/study/report.html (its numbers in docs/study/results.json): " + sentence
 
-// Sentence is the committed study's finding in one sentence.
-const Sentence = "over 500 to 55,000 training images, 3 seeds each, with early stopping on a validation split, DIST2Loss " +
+// sentence is the committed study's finding in one sentence.
+const sentence = "over 500 to 55,000 training images, 3 seeds each, with early stopping on a validation split, DIST2Loss " +
 	"matched cross-entropy on FLD, class accuracy and copying at every size (no difference detected) and clearly beat label smoothing " +
 	"on untruncated samples; trained far past its best step on 500 images (docs/study-long), DIST2 copied its training grids five " +
 	"times less than cross-entropy (13% of samples against 67%) with a level FLD over the samples that are not copies."

@@ -64,7 +64,7 @@ func TestDemoWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| ce | 1.500 | 0.250 |", "| dist2 | 2.500 | 0.250 |", "tau 0.25", "T=1, top-k 50", Sentence} {
+	for _, want := range []string{"| ce | 1.500 | 0.250 |", "| dist2 | 2.500 | 0.250 |", "tau 0.25", "T=1, top-k 50", sentence} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
