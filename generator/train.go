@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/vqtool/vqtool/dist2"
-	"github.com/vqtool/vqtool/internal/par"
 	"github.com/vqtool/vqtool/nn"
 )
 
@@ -186,35 +185,20 @@ func (t *Trainer) TrainStep() (StepStats, error) {
 	for i := range prog.Params {
 		t.grads[i] = prog.Grad(i)
 	}
-	if err := nn.CheckFinite(prog.Params, t.grads); err != nil {
-		return StepStats{}, fmt.Errorf("%w at step %d: %v", ErrNotFinite, t.Step+1, err)
+	// One pass finds the norm, and a NaN or an infinity with it; the
+	// clipping factor rides along the optimiser's pass.
+	norm := nn.GradNorm(t.grads)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		if err := nn.CheckFinite(prog.Params, t.grads); err != nil {
+			return StepStats{}, fmt.Errorf("%w at step %d: %v", ErrNotFinite, t.Step+1, err)
+		}
 	}
-	norm := clipGrads(t.grads, t.Config.Clip)
+	scale := float32(1)
+	if limit := t.Config.Clip; limit > 0 && norm > limit {
+		scale = float32(limit / norm)
+	}
 	lr := t.sched.At(t.Step)
-	t.opt.Update(prog.Params, t.grads, lr)
+	t.opt.UpdateScaled(prog.Params, t.grads, lr, scale)
 	t.Step++
 	return StepStats{Step: t.Step, Loss: loss, NLL: t.gr.loss.Stats.NLL / math.Ln2, LR: lr, GradNorm: norm}, nil
-}
-
-// clipGrads scales the gradients so that their global l2 norm is at most
-// limit (when limit > 0), and returns the norm before scaling.
-func clipGrads(grads [][]float32, limit float64) float64 {
-	var s float64
-	for _, g := range grads {
-		for _, v := range g {
-			s += float64(v) * float64(v)
-		}
-	}
-	norm := math.Sqrt(s)
-	if limit > 0 && norm > limit {
-		c := float32(limit / norm)
-		for _, g := range grads {
-			par.For(len(g), 1<<15, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					g[i] *= c
-				}
-			})
-		}
-	}
-	return norm
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/vqtool/vqtool/internal/par"
+	"github.com/vqtool/vqtool/internal/gemm"
 )
 
 // Adam is the Adam optimiser (Kingma and Ba), with decoupled weight decay
@@ -31,42 +31,53 @@ func NewAdam(weightDecay float64) *Adam {
 
 // Update applies one step at learning rate lr to params with their gradients.
 func (a *Adam) Update(params []*Param, grads [][]float32, lr float64) {
+	a.UpdateScaled(params, grads, lr, 1)
+}
+
+// UpdateScaled is Update with every gradient multiplied by scale first (a
+// clipping factor), in the same pass over the weights.
+func (a *Adam) UpdateScaled(params []*Param, grads [][]float32, lr float64, scale float32) {
 	a.Step++
 	bc1 := 1 - math.Pow(a.Beta1, float64(a.Step))
 	bc2 := 1 - math.Pow(a.Beta2, float64(a.Step))
-	b1, b2 := float32(a.Beta1), float32(a.Beta2)
-	step := float32(lr / bc1)
-	rbc2 := float32(1 / math.Sqrt(bc2))
-	eps := float32(a.Eps)
+	c := gemm.AdamConsts{GradScale: scale,
+		B1: float32(a.Beta1), OneMinusB1: 1 - float32(a.Beta1),
+		B2: float32(a.Beta2), OneMinusB2: 1 - float32(a.Beta2),
+		Step: float32(lr / bc1), RBC2: float32(1 / math.Sqrt(bc2)), Eps: float32(a.Eps)}
 	for i, p := range params {
-		w, g := p.Data(), grads[i]
+		w := p.Data()
 		m, ok := a.M[p.Name]
 		if !ok {
 			m = make([]float32, len(w))
 			a.M[p.Name] = m
 			a.V[p.Name] = make([]float32, len(w))
 		}
-		v := a.V[p.Name]
-		decay := float32(1)
+		c.Decay = 1
 		if a.WeightDecay > 0 && (a.NoDecay == nil || !a.NoDecay(p)) {
-			decay = float32(1 - lr*a.WeightDecay)
+			c.Decay = float32(1 - lr*a.WeightDecay)
 		}
-		par.For(len(w), 1<<15, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				gj := g[j]
-				mj := b1*m[j] + (1-b1)*gj
-				vj := b2*v[j] + (1-b2)*gj*gj
-				m[j], v[j] = mj, vj
-				w[j] = w[j]*decay - step*mj/(float32(math.Sqrt(float64(vj)))*rbc2+eps)
-			}
-		})
+		gemm.AdamStep(w, grads[i], m, a.V[p.Name], &c)
 	}
+}
+
+// GradNorm returns the l2 norm of all the gradients together; it is NaN or
+// +Inf when any of them holds a NaN or an infinity (CheckFinite then names
+// it).
+func GradNorm(grads [][]float32) float64 {
+	var s float64
+	for _, g := range grads {
+		s += gemm.SumSquares(g)
+	}
+	return math.Sqrt(s)
 }
 
 // CheckFinite returns an error naming the first parameter gradient that holds
 // a NaN or an infinity.
 func CheckFinite(params []*Param, grads [][]float32) error {
 	for i, g := range grads {
+		if s := gemm.SumSquares(g); !math.IsNaN(s) && !math.IsInf(s, 0) {
+			continue
+		}
 		for j, v := range g {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				return fmt.Errorf("gradient of %s[%d] is %v", params[i].Name, j, v)

@@ -233,7 +233,7 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 		}
 		gemm.Sgemm(true, false, kk, cout, rows, 1, col, kk, dOut, cout, 0, dst, cout)
 	case 2:
-		sumRows(dst, dOut, rows, cout)
+		gemm.ColSums(dst, dOut, rows, cout)
 	}
 }
 
@@ -434,7 +434,7 @@ func (c *ConvTranspose2D) Backward(i int, dst []float32, in []*tensor.Dense, out
 	case 1: // dw = x^T gather(dOut)
 		gemm.Sgemm(true, false, cin, kk, rows, 1, in[0].Float32s(), cin, c.dcols, kk, 0, dst, kk)
 	case 2:
-		sumRows(dst, dOut, b*ho*wo, cout)
+		gemm.ColSums(dst, dOut, b*ho*wo, cout)
 	}
 }
 
@@ -560,16 +560,6 @@ func addBias(out, bias []float32) {
 		o := out[i : i+n]
 		for j, b := range bias {
 			o[j] += b
-		}
-	}
-}
-
-// sumRows writes the column sums of m [rows, n] into dst [n].
-func sumRows(dst, m []float32, rows, n int) {
-	clear(dst)
-	for r := range rows {
-		for j, v := range m[r*n : (r+1)*n] {
-			dst[j] += v
 		}
 	}
 }

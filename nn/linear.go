@@ -49,7 +49,7 @@ func (m *MatMul) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []fl
 	case 1:
 		gemm.Sgemm(true, false, k, o, n, 1, in[0].Float32s(), k, dOut, o, 0, dst, o)
 	case 2:
-		sumRows(dst, dOut, n, o)
+		gemm.ColSums(dst, dOut, n, o)
 	}
 }
 
@@ -84,23 +84,7 @@ func (l *LayerNorm) Forward(out []float32, in []*tensor.Dense) {
 	l.rstd = grow(l.rstd, n)
 	par.For(n, 64, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			row := x[r*d : (r+1)*d]
-			var mean float32
-			for _, v := range row {
-				mean += v
-			}
-			mean /= float32(d)
-			var vr float32
-			for _, v := range row {
-				vr += (v - mean) * (v - mean)
-			}
-			rstd := 1 / sqrt32(vr/float32(d)+lnEps)
-			l.rstd[r] = rstd
-			xh, o := l.xhat[r*d:(r+1)*d], out[r*d:(r+1)*d]
-			for j, v := range row {
-				xh[j] = (v - mean) * rstd
-				o[j] = xh[j]*g[j] + b[j]
-			}
+			l.rstd[r] = gemm.LayerNormRow(out[r*d:(r+1)*d], l.xhat[r*d:(r+1)*d], x[r*d:(r+1)*d], g, b, lnEps)
 		}
 	})
 }
@@ -111,45 +95,24 @@ func (l *LayerNorm) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut [
 	n := len(dOut) / d
 	switch i {
 	case 0:
-		// dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat))
 		par.For(n, 64, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
-				dy, xh := dOut[r*d:(r+1)*d], l.xhat[r*d:(r+1)*d]
-				var m1, m2 float32
-				for j := range d {
-					t := dy[j] * g[j]
-					m1 += t
-					m2 += t * xh[j]
-				}
-				m1 /= float32(d)
-				m2 /= float32(d)
-				dx := dst[r*d : (r+1)*d]
-				for j := range d {
-					dx[j] = l.rstd[r] * (dy[j]*g[j] - m1 - xh[j]*m2)
-				}
+				gemm.LayerNormGradRow(dst[r*d:(r+1)*d], dOut[r*d:(r+1)*d], l.xhat[r*d:(r+1)*d], g, l.rstd[r])
 			}
 		})
 	case 1:
-		clear(dst)
-		for r := range n {
-			dy, xh := dOut[r*d:(r+1)*d], l.xhat[r*d:(r+1)*d]
-			for j := range d {
-				dst[j] += dy[j] * xh[j]
-			}
-		}
+		gemm.ColDots(dst, dOut, l.xhat, n, d)
 	case 2:
-		sumRows(dst, dOut, n, d)
+		gemm.ColSums(dst, dOut, n, d)
 	}
 }
 
 func (l *LayerNorm) Differentiable(int) []bool { return []bool{true, true, true} }
 
 // GELU is x * Phi(x) in the tanh approximation of Hendrycks and Gimpel:
-// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). The forward pass keeps
-// the tanh for the backward one.
-type GELU struct {
-	t []float32 // tanh(u) of the last forward
-}
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). The backward pass
+// computes the tanh again: cheaper than keeping it.
+type GELU struct{}
 
 var _ Kernel = (*GELU)(nil)
 
@@ -162,31 +125,10 @@ func (*GELU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	return in[0].Clone(), nil
 }
 
-const geluC = 0.7978845608028654 // sqrt(2/pi)
+func (*GELU) Forward(out []float32, in []*tensor.Dense) { gemm.GELU(out, in[0].Float32s()) }
 
-func (g *GELU) Forward(out []float32, in []*tensor.Dense) {
-	x := in[0].Float32s()
-	g.t = grow(g.t, len(x))
-	t := g.t
-	par.For(len(x), grain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := x[i]
-			th := tanh32(geluC * (v + 0.044715*v*v*v))
-			t[i] = th
-			out[i] = 0.5 * v * (1 + th)
-		}
-	})
-}
-
-func (g *GELU) Backward(_ int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
-	x, t := in[0].Float32s(), g.t
-	par.For(len(x), grain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v, th := x[i], t[i]
-			du := geluC * (1 + 3*0.044715*v*v)
-			dst[i] = dOut[i] * (0.5*(1+th) + 0.5*v*(1-th*th)*du)
-		}
-	})
+func (*GELU) Backward(_ int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
+	gemm.GELUGrad(dst, dOut, in[0].Float32s())
 }
 
 func (*GELU) Differentiable(int) []bool { return []bool{true} }

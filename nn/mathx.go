@@ -29,20 +29,3 @@ func exp32(x float32) float32 {
 	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
 	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
-
-// tanh32 returns tanh(x) by its [7/6] Pade approximant (the continued
-// fraction of Lambert), clamped to +-1 where |x| > 4.97; the absolute error
-// is under 1e-4 everywhere (at most 5e-5 |x| in GELU, itself an approximation
-// of x Phi(x)). One division and no exp: the hot loop of GELU.
-func tanh32(x float32) float32 {
-	if x > 4.97 {
-		return 1
-	}
-	if x < -4.97 {
-		return -1
-	}
-	x2 := x * x
-	p := x * (135135 + x2*(17325+x2*(378+x2)))
-	q := 135135 + x2*(62370+x2*(3150+x2*28))
-	return p / q
-}

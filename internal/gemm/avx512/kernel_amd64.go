@@ -66,3 +66,24 @@ func wgInput16(v *float32, stride int, d *float32, rowStride, pix, groups int, t
 
 //go:noescape
 func wgOutput16(out *float32, rowStride, pix int, m *float32, mstride, groups int, bias *float32, relu bool, rows, cols int, tmp *float32)
+
+//go:noescape
+func geluForward(dst, src *float32, n int, c *[14]float32)
+
+//go:noescape
+func geluBackward(dst, dy, x *float32, n int, c *[14]float32)
+
+//go:noescape
+func layerNormRow(out, xhat, x, gamma, beta *float32, d int, eps float32) float32
+
+//go:noescape
+func layerNormGradRow(dx, dy, xhat, gamma *float32, d int, rstd float32)
+
+//go:noescape
+func colSums(dst, a, b *float32, rows, n, ld int)
+
+//go:noescape
+func sumSquares(x *float32, n int) float64
+
+//go:noescape
+func adamStep(w, grad, m, v *float32, n int, c *AdamConsts)

@@ -44,3 +44,27 @@ func wgInput16(v *float32, stride int, d *float32, rowStride, pix, groups int, t
 func wgOutput16(out *float32, rowStride, pix int, m *float32, mstride, groups int, bias *float32, relu bool, rows, cols int, tmp *float32) {
 	panic("avx512: no kernel on this processor")
 }
+
+func geluForward(dst, src *float32, n int, c *[14]float32) {
+	panic("avx512: no kernel on this processor")
+}
+
+func geluBackward(dst, dy, x *float32, n int, c *[14]float32) {
+	panic("avx512: no kernel on this processor")
+}
+
+func layerNormRow(out, xhat, x, gamma, beta *float32, d int, eps float32) float32 {
+	panic("avx512: no kernel on this processor")
+}
+
+func layerNormGradRow(dx, dy, xhat, gamma *float32, d int, rstd float32) {
+	panic("avx512: no kernel on this processor")
+}
+
+func colSums(dst, a, b *float32, rows, n, ld int) { panic("avx512: no kernel on this processor") }
+
+func sumSquares(x *float32, n int) float64 { panic("avx512: no kernel on this processor") }
+
+func adamStep(w, grad, m, v *float32, n int, c *AdamConsts) {
+	panic("avx512: no kernel on this processor")
+}

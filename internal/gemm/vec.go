@@ -1,0 +1,75 @@
+package gemm
+
+import (
+	"github.com/vqtool/vqtool/internal/gemm/avx512"
+	"github.com/vqtool/vqtool/internal/par"
+)
+
+// The element-wise passes of a training step, on the AVX-512 kernels where
+// they run and on plain loops otherwise (package avx512 holds both).
+
+// Tanh is the [7/6] Pade approximant of tanh that GELU uses: absolute error
+// under 1e-4, exactly +-1 beyond |x| = 4.97.
+func Tanh(x float32) float32 { return avx512.Tanh(x) }
+
+const elemGrain = 16 << 10 // elements per piece of an element-wise pass
+
+// forBlocks is par.For over [0, n) with pieces that start at multiples of
+// 16, so that which elements a kernel or its loop computes does not depend
+// on the split.
+func forBlocks(n, grain int, f func(lo, hi int)) {
+	blocks := (n + 15) / 16
+	par.For(blocks, grain/16, func(lo, hi int) { f(lo*16, min(hi*16, n)) })
+}
+
+// GELU sets dst[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) for
+// x = src[i], split across the CPUs; dst may be src.
+func GELU(dst, src []float32) {
+	forBlocks(len(src), elemGrain, func(lo, hi int) { avx512.GELU(dst[lo:hi], src[lo:hi]) })
+}
+
+// GELUGrad sets dst[i] = dy[i] * GELU'(x[i]), split across the CPUs; dst
+// may be dy.
+func GELUGrad(dst, dy, x []float32) {
+	forBlocks(len(x), elemGrain, func(lo, hi int) { avx512.GELUGrad(dst[lo:hi], dy[lo:hi], x[lo:hi]) })
+}
+
+// LayerNormRow normalises the row x, keeps the normalised row in xhat and
+// writes out = xhat * g + b; it returns 1/sqrt(var + eps).
+func LayerNormRow(out, xhat, x, g, b []float32, eps float32) float32 {
+	return avx512.LayerNormRow(out, xhat, x, g, b, eps)
+}
+
+// LayerNormGradRow sets dx to rstd * (dy g - mean(dy g) - xhat mean(dy g xhat)),
+// the gradient of layer norm's input for one row.
+func LayerNormGradRow(dx, dy, xhat, g []float32, rstd float32) {
+	avx512.LayerNormGradRow(dx, dy, xhat, g, rstd)
+}
+
+const colGrain = 64 // columns per piece of a column reduction
+
+// ColSums sets dst[j] to the sum over r < rows of m[r*ld+j], for
+// j < len(dst), split across the CPUs by columns: each column is summed in
+// row order, so the result does not depend on the split.
+func ColSums(dst, m []float32, rows, ld int) {
+	par.For(len(dst), colGrain, func(lo, hi int) { avx512.ColSums(dst[lo:hi], m[lo:], rows, ld) })
+}
+
+// ColDots sets dst[j] to the sum over r < rows of a[r*ld+j] * b[r*ld+j],
+// split like ColSums.
+func ColDots(dst, a, b []float32, rows, ld int) {
+	par.For(len(dst), colGrain, func(lo, hi int) { avx512.ColDots(dst[lo:hi], a[lo:], b[lo:], rows, ld) })
+}
+
+// SumSquares returns the sum of x[i]^2 in float64, on one thread; it is NaN
+// or +Inf when x holds a NaN or an infinity.
+func SumSquares(x []float32) float64 { return avx512.SumSquares(x) }
+
+// AdamConsts are the constants of one AdamW step over a tensor.
+type AdamConsts = avx512.AdamConsts
+
+// AdamStep applies one AdamW update to w with gradient g * c.GradScale and
+// moments m and v, split across the CPUs.
+func AdamStep(w, g, m, v []float32, c *AdamConsts) {
+	forBlocks(len(w), 1<<15, func(lo, hi int) { avx512.AdamStep(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c) })
+}
