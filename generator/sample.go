@@ -246,7 +246,7 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 			norm(a, x, b.ln1g, b.ln1b)
 			linear(qkv, a, b.wqkv, b.bqkv)
 			par.For(rows, 4, func(lo, hi int) {
-				scores := make([]float32, c.Len)
+				scores := make([]float32, (c.Len+15)&^15) // a whole number of vectors
 				for r := lo; r < hi; r++ {
 					kc := keys[l][r*c.Len*d:]
 					vc := vals[l][r*c.Len*d:]

@@ -16,13 +16,27 @@ import (
 // output [B*L, D]:
 //
 //	P = softmax(Q_h K_h^T / sqrt(Dh) + causal mask);  O_h = P V_h
+//
+// Where the row kernels are fast (gemm.FastRows) each head runs row by row
+// over its causal half only: a score row is an axpy over the transposed
+// keys, an output row an axpy over the values. Elsewhere each head is four
+// small products.
 type CausalAttention struct {
 	Batch, Len, Heads int
 
-	p []float32 // attention weights of the last forward, [B, H, L, L]
+	p []float32 // attention weights of the last forward, [B, H, L, stride(L)]
 }
 
 var _ Kernel = (*CausalAttention)(nil)
+
+// stride is the row length of a head's weights: L rounded up to 16, so that
+// a row kernel may write a whole number of vectors.
+func stride(l int) int { return (l + 15) &^ 15 }
+
+// tstride is the row length of a transposed matrix written column by
+// column: stride(l) plus a vector, so that its columns do not fall into a
+// few sets of the L1 cache (rows 256 bytes apart would).
+func tstride(l int) int { return stride(l) + 16 }
 
 func (a *CausalAttention) Name() string { return fmt.Sprintf("attention/h%d", a.Heads) }
 
@@ -33,46 +47,89 @@ func (a *CausalAttention) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	return tensor.Shape{in[0][0], in[0][1] / 3}, nil
 }
 
+// head is one (batch, head) pair's view of the inputs, weights and outputs.
+type head struct {
+	l, dh, ld int       // positions, head size, row stride of q, k, v
+	q, k, v   []float32 // row i at [i*ld : i*ld+dh]
+	p         []float32 // [l][stride(l)]
+}
+
+// head returns head hd of one batch element whose qkv rows are blk, with
+// the weights p.
+func (a *CausalAttention) head(blk []float32, hd, d int, p []float32) head {
+	dh := d / a.Heads
+	base := hd * dh
+	return head{l: a.Len, dh: dh, ld: 3 * d, q: blk[base:], k: blk[base+d:], v: blk[base+2*d:], p: p}
+}
+
+// weights returns the weights of head hd of batch element b.
+func (a *CausalAttention) weights(b, hd int) []float32 {
+	n := a.Len * stride(a.Len)
+	i := b*a.Heads + hd
+	return a.p[i*n : (i+1)*n]
+}
+
+// Each batch element's rows are copied into scratch before its heads run,
+// and its results copied out after: one sequential pass over memory, where
+// a head's strided rows would wait on memory a cache line at a time.
+
 func (a *CausalAttention) Forward(out []float32, in []*tensor.Dense) {
 	qkv := in[0].Float32s()
 	l, h := a.Len, a.Heads
 	d := in[0].Shape()[1] / 3
 	dh := d / h
+	lp := stride(l)
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	a.p = grow(a.p, a.Batch*h*l*l)
-	par.For(a.Batch*h, 4, func(lo, hi int) {
-		for bh := lo; bh < hi; bh++ {
-			b, hd := bh/h, bh%h
-			base := b * l * 3 * d
-			q, k, v := qkv[base+hd*dh:], qkv[base+d+hd*dh:], qkv[base+2*d+hd*dh:]
-			p := a.p[bh*l*l : (bh+1)*l*l]
-			gemm.Serial(false, true, l, l, dh, scale, q, 3*d, k, 3*d, 0, p, l)
-			for i := range l {
-				row := p[i*l : (i+1)*l]
-				softmaxPrefix(row, i+1)
+	a.p = grow(a.p, a.Batch*h*l*lp)
+	fast := gemm.FastRows() && dh%16 == 0
+	par.For(a.Batch, 1, func(lo, hi int) {
+		blk, ob := make([]float32, l*3*d), make([]float32, l*d)
+		var kt []float32
+		if fast {
+			kt = make([]float32, dh*tstride(l))
+		}
+		for b := lo; b < hi; b++ {
+			copy(blk, qkv[b*l*3*d:(b+1)*l*3*d])
+			for hd := range h {
+				hv := a.head(blk, hd, d, a.weights(b, hd))
+				o := ob[hd*dh:]
+				if fast {
+					hv.forwardRows(o, d, scale, kt)
+					continue
+				}
+				gemm.Serial(false, true, l, l, dh, 1, hv.q, hv.ld, hv.k, hv.ld, 0, hv.p, lp)
+				for i := range l {
+					gemm.SoftmaxPrefix(hv.p[i*lp:(i+1)*lp], i+1, scale)
+				}
+				gemm.Serial(false, false, l, dh, l, 1, hv.p, lp, hv.v, hv.ld, 0, o, d)
 			}
-			gemm.Serial(false, false, l, dh, l, 1, p, l, v, 3*d, 0, out[b*l*d+hd*dh:], d)
+			copy(out[b*l*d:(b+1)*l*d], ob)
 		}
 	})
 }
 
-// softmaxPrefix replaces row[:n] by its softmax and zeroes the rest.
-func softmaxPrefix(row []float32, n int) {
-	m := row[0]
-	for _, v := range row[1:n] {
-		m = max(m, v)
+// forwardRows computes the head's weights and its output o (rows ldo
+// apart) row by row; kt is scratch of dh * tstride(l).
+func (hv head) forwardRows(o []float32, ldo int, scale float32, kt []float32) {
+	l, dh, lp, lt := hv.l, hv.dh, stride(hv.l), tstride(hv.l)
+	transpose(kt, lt, hv.k, hv.ld, l, dh)
+	for i := range l {
+		row := hv.p[i*lp : (i+1)*lp]
+		gemm.AxpyRows(row[:stride(i+1)], hv.q[i*hv.ld:i*hv.ld+dh], kt, lt)
+		gemm.SoftmaxPrefix(row, i+1, scale)
+		gemm.AxpyRows(o[i*ldo:i*ldo+dh], row[:i+1], hv.v, hv.ld)
 	}
-	var s float32
-	for j := range n {
-		e := exp32(row[j] - m)
-		row[j] = e
-		s += e
+}
+
+// transpose writes the rows x cols matrix src (rows lds apart) into dst as
+// cols x rows (rows ldd apart), leaving dst's columns past rows as they are.
+func transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	for i := range rows {
+		s := src[i*lds : i*lds+cols]
+		for c, v := range s {
+			dst[c*ldd+i] = v
+		}
 	}
-	inv := 1 / s
-	for j := range n {
-		row[j] *= inv
-	}
-	clear(row[n:])
 }
 
 func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
@@ -80,35 +137,85 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 	l, h := a.Len, a.Heads
 	d := in[0].Shape()[1] / 3
 	dh := d / h
+	lp := stride(l)
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	par.For(a.Batch*h, 4, func(lo, hi int) {
-		ds := make([]float32, l*l) // dP, then dS, of one head
-		for bh := lo; bh < hi; bh++ {
-			b, hd := bh/h, bh%h
-			base := b * l * 3 * d
-			q, k, v := qkv[base+hd*dh:], qkv[base+d+hd*dh:], qkv[base+2*d+hd*dh:]
-			dq, dk, dv := dst[base+hd*dh:], dst[base+d+hd*dh:], dst[base+2*d+hd*dh:]
-			do := dOut[b*l*d+hd*dh:]
-			p := a.p[bh*l*l : (bh+1)*l*l]
-			// dV = P^T dO; dP = dO V^T
-			gemm.Serial(true, false, l, dh, l, 1, p, l, do, d, 0, dv, 3*d)
-			gemm.Serial(false, true, l, l, dh, 1, do, d, v, 3*d, 0, ds, l)
-			// dS = P * (dP - rowsum(dP * P)) * scale
-			for i := range l {
-				pr, dr := p[i*l:(i+1)*l], ds[i*l:(i+1)*l]
-				var s float32
-				for j := 0; j <= i; j++ {
-					s += pr[j] * dr[j]
+	fast := gemm.FastRows() && dh%16 == 0
+	par.For(a.Batch, 1, func(lo, hi int) {
+		blk, gb, dob := make([]float32, l*3*d), make([]float32, l*3*d), make([]float32, l*d)
+		ds := make([]float32, l*lp) // dP, then dS, of one head
+		var t1, t2 []float32
+		if fast {
+			t1, t2 = make([]float32, max(dh, l)*tstride(l)), make([]float32, l*tstride(l))
+		}
+		for b := lo; b < hi; b++ {
+			copy(blk, qkv[b*l*3*d:(b+1)*l*3*d])
+			copy(dob, dOut[b*l*d:(b+1)*l*d])
+			for hd := range h {
+				hv := a.head(blk, hd, d, a.weights(b, hd))
+				g := a.head(gb, hd, d, nil) // dq, dk, dv where q, k, v are
+				do := dob[hd*dh:]
+				if fast {
+					hv.backwardRows(g, do, d, scale, ds, t1, t2)
+					continue
 				}
-				for j := range l {
-					dr[j] = pr[j] * (dr[j] - s) * scale
-				}
+				// dV = P^T dO; dP = dO V^T
+				gemm.Serial(true, false, l, dh, l, 1, hv.p, lp, do, d, 0, g.v, g.ld)
+				gemm.Serial(false, true, l, l, dh, 1, do, d, hv.v, hv.ld, 0, ds, lp)
+				softmaxGrad(hv.p, ds, l, scale)
+				// dQ = dS K; dK = dS^T Q
+				gemm.Serial(false, false, l, dh, l, 1, ds, lp, hv.k, hv.ld, 0, g.q, g.ld)
+				gemm.Serial(true, false, l, dh, l, 1, ds, lp, hv.q, hv.ld, 0, g.k, g.ld)
 			}
-			// dQ = dS K; dK = dS^T Q
-			gemm.Serial(false, false, l, dh, l, 1, ds, l, k, 3*d, 0, dq, 3*d)
-			gemm.Serial(true, false, l, dh, l, 1, ds, l, q, 3*d, 0, dk, 3*d)
+			copy(dst[b*l*3*d:(b+1)*l*3*d], gb)
 		}
 	})
+}
+
+// softmaxGrad turns dP into dS = P * (dP - rowsum(dP * P)) * scale, for the
+// head's weights p and ds, both [l][stride(l)]; entries past the diagonal
+// become 0.
+func softmaxGrad(p, ds []float32, l int, scale float32) {
+	lp := stride(l)
+	for i := range l {
+		gemm.SoftmaxGrad(p[i*lp:(i+1)*lp], ds[i*lp:(i+1)*lp], i+1, scale)
+	}
+}
+
+// transposeLower writes the lower triangle (j <= i) of the n x n matrix src
+// (rows lds apart) into dst as its upper triangle (rows ldd apart).
+func transposeLower(dst []float32, ldd int, src []float32, lds, n int) {
+	for i := range n {
+		s := src[i*lds : i*lds+i+1]
+		for j, v := range s {
+			dst[j*ldd+i] = v
+		}
+	}
+}
+
+// backwardRows writes the head's input gradients into g, given the output
+// gradient do (rows ldo apart), row by row over the causal half: ds is
+// scratch of l * stride(l), t1 of max(dh, l) * tstride(l) and t2 of
+// l * tstride(l).
+func (hv head) backwardRows(g head, do []float32, ldo int, scale float32, ds, t1, t2 []float32) {
+	l, dh, lp, lt := hv.l, hv.dh, stride(hv.l), tstride(hv.l)
+	vt := t1[:dh*lt]
+	transpose(vt, lt, hv.v, hv.ld, l, dh)
+	// dP = dO V^T over j <= i, then dS, then dQ = dS K
+	for i := range l {
+		gemm.AxpyRows(ds[i*lp:i*lp+stride(i+1)], do[i*ldo:i*ldo+dh], vt, lt)
+	}
+	softmaxGrad(hv.p, ds, l, scale)
+	for i := range l {
+		gemm.AxpyRows(g.q[i*g.ld:i*g.ld+dh], ds[i*lp:i*lp+i+1], hv.k, hv.ld)
+	}
+	// dV = P^T dO and dK = dS^T Q, over i >= j
+	pt, dst := t1[:l*lt], t2
+	transposeLower(pt, lt, hv.p, lp, l)
+	transposeLower(dst, lt, ds, lp, l)
+	for j := range l {
+		gemm.AxpyRows(g.v[j*g.ld:j*g.ld+dh], pt[j*lt+j:j*lt+l], do[j*ldo:], ldo)
+		gemm.AxpyRows(g.k[j*g.ld:j*g.ld+dh], dst[j*lt+j:j*lt+l], hv.q[j*hv.ld:], hv.ld)
+	}
 }
 
 func (a *CausalAttention) Differentiable(int) []bool { return []bool{true} }
@@ -116,16 +223,18 @@ func (a *CausalAttention) Differentiable(int) []bool { return []bool{true} }
 // AttendTo computes the attention output of one query per row over cached
 // keys and values, for every head, as CausalAttention does at position t:
 // q [D] for the new position, keys and values [t+1, D] rows 0..t of a cache
-// whose rows are stride floats apart; out [D]. scores is scratch of t+1.
+// whose rows are stride floats apart; out [D]. scores is scratch of at
+// least t+1 (the vector kernel runs when it holds t+1 rounded up to 16).
 func AttendTo(out, q, keys, values []float32, t, stride, heads int, scores []float32) {
 	d := len(q)
 	dh := d / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	n := t + 1
+	row := scores[:min(len(scores), (n+15)&^15)]
 	for h := range heads {
 		// scores = K_h q_h * scale; out_h = V_h^T softmax(scores)
 		gemm.DotRows(scores[:n], q[h*dh:(h+1)*dh], keys[h*dh:], stride, n, scale)
-		softmaxPrefix(scores[:n], n)
+		gemm.SoftmaxPrefix(row, n, 1)
 		gemm.AxpyRows(out[h*dh:(h+1)*dh], scores[:n], values[h*dh:], stride)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/vqtool/vqtool/internal/gemm"
 )
 
 func randTensor(r *rand.Rand, shape ...int) *tensor.Dense {
@@ -242,8 +244,43 @@ func TestTransformerKernelGradients(t *testing.T) {
 	checkKernel(t, &GELU{}, []*tensor.Dense{randTensor(r, 3, 16)}, 1e-2)
 	checkKernel(t, &MatMul{InputGrad: true}, []*tensor.Dense{randTensor(r, 3, 4), randTensor(r, 4, 21), randTensor(r, 21)}, 1e-2)
 	checkKernel(t, &CausalAttention{Batch: 2, Len: 5, Heads: 2}, []*tensor.Dense{randTensor(r, 10, 3*2*3)}, 2e-2)
+	// Heads of 16: by rows where the row kernels run (the products elsewhere),
+	// and 17 positions, one past a vector.
+	checkKernel(t, &CausalAttention{Batch: 1, Len: 17, Heads: 2}, []*tensor.Dense{randTensor(r, 17, 3*2*16)}, 2e-2)
 	emb := &SeqEmbed{Batch: 2, Len: 4, Tokens: []int32{1, 0, 2, 2, 2, 1}, Stride: 3, Classes: []int32{1, 0}}
 	checkKernel(t, emb, []*tensor.Dense{randTensor(r, 3, 5), randTensor(r, 2, 5), randTensor(r, 4, 5)}, 1e-2)
+}
+
+// Attention by rows and attention by products agree, forward and backward,
+// at ref-gen's shape (49 positions, heads of 32).
+func TestAttentionRowsMatchProducts(t *testing.T) {
+	if !gemm.FastRows() {
+		t.Skip("no row kernels on this processor: only the products run")
+	}
+	r := rand.New(rand.NewPCG(12, 1))
+	const batch, l, heads, d = 3, 49, 4, 128
+	qkv := []*tensor.Dense{randTensor(r, batch*l, 3*d)}
+	dOut := randTensor(r, batch*l, d).Float32s()
+	run := func(on bool) (out, grad []float32) {
+		defer gemm.SetKernelsForTest(on)()
+		a := &CausalAttention{Batch: batch, Len: l, Heads: heads}
+		out, grad = make([]float32, batch*l*d), make([]float32, batch*l*3*d)
+		a.Forward(out, qkv)
+		a.Backward(0, grad, qkv, out, dOut)
+		return out, grad
+	}
+	rowsOut, rowsGrad := run(true)
+	prodOut, prodGrad := run(false)
+	for i := range rowsOut {
+		if math.Abs(float64(rowsOut[i]-prodOut[i])) > 1e-5 {
+			t.Fatalf("out[%d]: %v by rows, %v by products", i, rowsOut[i], prodOut[i])
+		}
+	}
+	for i := range rowsGrad {
+		if math.Abs(float64(rowsGrad[i]-prodGrad[i])) > 1e-4 {
+			t.Fatalf("grad[%d]: %v by rows, %v by products", i, rowsGrad[i], prodGrad[i])
+		}
+	}
 }
 
 // Output i of causal attention must not change when inputs after i do.

@@ -73,3 +73,24 @@ type AdamConsts = avx512.AdamConsts
 func AdamStep(w, g, m, v []float32, c *AdamConsts) {
 	forBlocks(len(w), 1<<15, func(lo, hi int) { avx512.AdamStep(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c) })
 }
+
+// SoftmaxPrefix replaces row[:n] by the softmax of scale * row[:n] and
+// zeroes the rest of row, on one thread; 1 <= n <= len(row), scale > 0.
+// The vector kernel runs when row reaches n rounded up to 16.
+func SoftmaxPrefix(row []float32, n int, scale float32) { avx512.SoftmaxPrefix(row, n, scale) }
+
+// FastRows reports whether DotRows and AxpyRows run on vector kernels, so
+// that many of them beat one small product (attention by rows, a head's
+// causal half only); otherwise they are BLAS calls.
+func FastRows() bool { return avx512.Enabled() }
+
+// SetKernelsForTest runs the AVX-512 kernels (on, where the processor has
+// them) or the BLAS and the loops (off) until restore is called, so that a
+// test in another package can compare the two paths. Not safe while other
+// goroutines compute.
+func SetKernelsForTest(on bool) (restore func()) { return avx512.SetForTest(on) }
+
+// SoftmaxGrad turns the gradient ds of SoftmaxPrefix's output p (weights
+// past n zero) into the gradient of its input, in place:
+// ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale; on one thread.
+func SoftmaxGrad(p, ds []float32, n int, scale float32) { avx512.SoftmaxGrad(p, ds, n, scale) }

@@ -87,3 +87,9 @@ func sumSquares(x *float32, n int) float64
 
 //go:noescape
 func adamStep(w, grad, m, v *float32, n int, c *AdamConsts)
+
+//go:noescape
+func softmaxRow(row *float32, width int, scale float32, c *[11]float32)
+
+//go:noescape
+func softmaxGradRow(p, ds *float32, width int, scale float32)

@@ -68,3 +68,11 @@ func sumSquares(x *float32, n int) float64 { panic("avx512: no kernel on this pr
 func adamStep(w, grad, m, v *float32, n int, c *AdamConsts) {
 	panic("avx512: no kernel on this processor")
 }
+
+func softmaxRow(row *float32, width int, scale float32, c *[11]float32) {
+	panic("avx512: no kernel on this processor")
+}
+
+func softmaxGradRow(p, ds *float32, width int, scale float32) {
+	panic("avx512: no kernel on this processor")
+}

@@ -224,3 +224,85 @@ func AdamStep(w, g, m, v []float32, c *AdamConsts) {
 		w[j] = w[j]*c.Decay - c.Step*(mj/(float32(math.Sqrt(float64(vj)))*c.RBC2+c.Eps))
 	}
 }
+
+// expConsts are the constants of softmaxRow, in the order it loads them.
+var expConsts = [11]float32{log2e, ln2hi, ln2lo, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1, -110}
+
+const (
+	log2e = 1.44269504088896341
+	ln2hi = 0.693359375
+	ln2lo = -2.12194440e-4
+)
+
+// Exp returns e^x with a relative error under 2e-7 for x in [-87, 88]:
+// x = n ln2 + r, |r| <= ln2/2, and e^r by its Taylor series to r^7.
+func Exp(x float32) float32 {
+	if x < -87 {
+		return 0
+	}
+	if x > 88 {
+		x = 88
+	}
+	t := x * log2e
+	var n float32
+	if t < 0 {
+		n = float32(int32(t - 0.5))
+	} else {
+		n = float32(int32(t + 0.5))
+	}
+	r := x - n*ln2hi - n*ln2lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+}
+
+// SoftmaxPrefix replaces row[:n] by the softmax of scale * row[:n] and
+// zeroes the rest of row; 1 <= n <= len(row), scale > 0.
+func SoftmaxPrefix(row []float32, n int, scale float32) {
+	if enabled {
+		width := (n + 15) &^ 15
+		if width <= len(row) {
+			inf := float32(math.Inf(-1))
+			for j := n; j < width; j++ {
+				row[j] = inf
+			}
+			softmaxRow(&row[0], width, scale, &expConsts)
+			clear(row[width:])
+			return
+		}
+	}
+	m := row[0]
+	for _, v := range row[1:n] {
+		m = max(m, v)
+	}
+	var s float32
+	for j := range n {
+		e := Exp((row[j] - m) * scale)
+		row[j] = e
+		s += e
+	}
+	inv := 1 / s
+	for j := range n {
+		row[j] *= inv
+	}
+	clear(row[n:])
+}
+
+// SoftmaxGrad turns the gradient ds of a softmax's output p into the
+// gradient of its input: ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale, for
+// rows whose weights past n are 0 (SoftmaxPrefix's); ds past n is then 0
+// where it is finite. Both have one length.
+func SoftmaxGrad(p, ds []float32, n int, scale float32) {
+	ds = ds[:len(p)]
+	if enabled && len(p)%16 == 0 && len(p) >= n && n > 0 {
+		softmaxGradRow(&p[0], &ds[0], len(p), scale)
+		return
+	}
+	var s float32
+	for j, v := range p[:n] {
+		s += v * ds[j]
+	}
+	for j, v := range p[:n] {
+		ds[j] = v * (ds[j] - s) * scale
+	}
+	clear(ds[n:])
+}

@@ -343,3 +343,128 @@ adamloop:
 	JNE adamloop
 	VZEROUPPER
 	RET
+
+// HMAX0 sets X0 to the largest of the 16 floats of Z0; it uses Z1.
+#define HMAX0 \
+	VEXTRACTF64X4 $1, Z0, Y1 \
+	VMAXPS Y1, Y0, Y0        \
+	VEXTRACTF128 $1, Y0, X1  \
+	VMAXPS X1, X0, X0        \
+	VPERMILPS $0x4e, X0, X1  \
+	VMAXPS X1, X0, X0        \
+	VPERMILPS $0xb1, X0, X1  \
+	VMAXSS X1, X0, X0
+
+// func softmaxRow(row *float32, width int, scale float32, c *[11]float32)
+//
+// row[j] = exp(scale (row[j] - max)) / sum over j < width (a positive
+// multiple of 16); entries of -Inf become 0. c holds log2(e), ln2 in two
+// parts (hi, lo), the Taylor coefficients 1/2 to 1/5040, 1 and the clamp
+// -110, below which exp underflows to 0 through VSCALEFPS.
+TEXT ·softmaxRow(SB), NOSPLIT, $0-32
+	MOVQ row+0(FP), SI
+	MOVQ width+8(FP), R11
+	SHRQ $4, R11
+	MOVQ c+24(FP), AX
+	VBROADCASTSS 0(AX), Z16  // log2(e)
+	VBROADCASTSS 4(AX), Z17  // ln2 hi
+	VBROADCASTSS 8(AX), Z18  // ln2 lo
+	VBROADCASTSS 12(AX), Z19 // 1/2
+	VBROADCASTSS 16(AX), Z20 // 1/6
+	VBROADCASTSS 20(AX), Z21 // 1/24
+	VBROADCASTSS 24(AX), Z22 // 1/120
+	VBROADCASTSS 28(AX), Z23 // 1/720
+	VBROADCASTSS 32(AX), Z24 // 1/5040
+	VBROADCASTSS 36(AX), Z25 // 1
+	VBROADCASTSS 40(AX), Z26 // -110
+	VBROADCASTSS scale+16(FP), Z27
+	// the largest entry
+	VMOVUPS (SI), Z0
+	MOVQ $64, AX
+	MOVQ R11, CX
+	DECQ CX
+	JEQ smmaxdone
+smmax:
+	VMAXPS (SI)(AX*1), Z0, Z0
+	ADDQ $64, AX
+	DECQ CX
+	JNE smmax
+smmaxdone:
+	HMAX0
+	VBROADCASTSS X0, Z8
+	// exp and their sum
+	VPXORD Z9, Z9, Z9
+	XORQ AX, AX
+	MOVQ R11, CX
+smexp:
+	VMOVUPS (SI)(AX*1), Z0
+	VSUBPS Z8, Z0, Z0
+	VMULPS Z27, Z0, Z0
+	VMAXPS Z26, Z0, Z0
+	VMULPS Z16, Z0, Z1
+	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS Z17, Z1, Z0
+	VFNMADD231PS Z18, Z1, Z0
+	VMOVAPS Z24, Z2
+	VFMADD213PS Z23, Z0, Z2
+	VFMADD213PS Z22, Z0, Z2
+	VFMADD213PS Z21, Z0, Z2
+	VFMADD213PS Z20, Z0, Z2
+	VFMADD213PS Z19, Z0, Z2
+	VFMADD213PS Z25, Z0, Z2
+	VFMADD213PS Z25, Z0, Z2
+	VSCALEFPS Z1, Z2, Z2
+	VMOVUPS Z2, (SI)(AX*1)
+	VADDPS Z2, Z9, Z9
+	ADDQ $64, AX
+	DECQ CX
+	JNE smexp
+	VMOVAPS Z9, Z0
+	HSUM0
+	VDIVSS X0, X25, X0
+	VBROADCASTSS X0, Z8
+	XORQ AX, AX
+	MOVQ R11, CX
+smnorm:
+	VMULPS (SI)(AX*1), Z8, Z0
+	VMOVUPS Z0, (SI)(AX*1)
+	ADDQ $64, AX
+	DECQ CX
+	JNE smnorm
+	VZEROUPPER
+	RET
+
+// func softmaxGradRow(p, ds *float32, width int, scale float32)
+//
+// ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale for j < width (a positive
+// multiple of 16).
+TEXT ·softmaxGradRow(SB), NOSPLIT, $0-28
+	MOVQ p+0(FP), SI
+	MOVQ ds+8(FP), DI
+	MOVQ width+16(FP), R11
+	SHRQ $4, R11
+	VPXORD Z0, Z0, Z0
+	XORQ AX, AX
+	MOVQ R11, CX
+sgdot:
+	VMOVUPS (SI)(AX*1), Z2
+	VFMADD231PS (DI)(AX*1), Z2, Z0
+	ADDQ $64, AX
+	DECQ CX
+	JNE sgdot
+	HSUM0
+	VBROADCASTSS X0, Z8
+	VBROADCASTSS scale+24(FP), Z9
+	XORQ AX, AX
+	MOVQ R11, CX
+sgout:
+	VMOVUPS (DI)(AX*1), Z2
+	VSUBPS Z8, Z2, Z2
+	VMULPS (SI)(AX*1), Z2, Z2
+	VMULPS Z9, Z2, Z2
+	VMOVUPS Z2, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ CX
+	JNE sgout
+	VZEROUPPER
+	RET

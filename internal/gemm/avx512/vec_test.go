@@ -316,3 +316,93 @@ func BenchmarkVec(b *testing.B) {
 		gbps(b, 7)
 	})
 }
+
+func TestExp(t *testing.T) {
+	for x := float32(-87); x <= 88; x += 0.01 {
+		got, want := float64(Exp(x)), math.Exp(float64(x))
+		if math.Abs(got-want) > 2e-7*want {
+			t.Fatalf("Exp(%v) = %v, want %v", x, got, want)
+		}
+	}
+	if Exp(-100) != 0 {
+		t.Error("Exp(-100) != 0")
+	}
+}
+
+// SoftmaxPrefix against the softmax computed in float64, with the kernel
+// and with its loop: the prefix sums to 1, the rest is exactly 0.
+func TestSoftmaxPrefix(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 10))
+	for _, width := range []int{1, 5, 16, 49, 64} {
+		for n := 1; n <= width; n++ {
+			x := randSlice(r, width)
+			for i := range x {
+				x[i] *= 20 // differences past exp's underflow
+			}
+			const scale = 0.17
+			want := make([]float64, n)
+			m := math.Inf(-1)
+			for _, v := range x[:n] {
+				m = math.Max(m, float64(v))
+			}
+			var s float64
+			for j := range n {
+				want[j] = math.Exp(float64(scale) * (float64(x[j]) - m))
+				s += want[j]
+			}
+			for _, on := range []bool{true, false} {
+				restore := SetForTest(on)
+				got := append([]float32(nil), x...)
+				SoftmaxPrefix(got, n, scale)
+				restore()
+				for j, v := range got {
+					if j >= n {
+						if v != 0 {
+							t.Fatalf("width %d n %d kernels %v: row[%d] = %v past the prefix", width, n, on, j, v)
+						}
+						continue
+					}
+					if math.Abs(float64(v)-want[j]/s) > 1e-6 {
+						t.Fatalf("width %d n %d kernels %v: row[%d] = %v, want %v", width, n, on, j, v, want[j]/s)
+					}
+				}
+			}
+		}
+	}
+}
+
+// SoftmaxGrad against the softmax's Jacobian written out in float64:
+// d/dx_j sum_k w_k softmax(scale x)_k = scale p_j (w_j - sum_k p_k w_k).
+func TestSoftmaxGrad(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	for _, width := range []int{7, 16, 64} {
+		for _, n := range []int{1, 5, width} {
+			if n > width {
+				continue
+			}
+			x, w := randSlice(r, width), randSlice(r, width)
+			const scale = 0.3
+			p := append([]float32(nil), x...)
+			SoftmaxPrefix(p, n, scale)
+			var pw float64
+			for k := range n {
+				pw += float64(p[k]) * float64(w[k])
+			}
+			for _, on := range []bool{true, false} {
+				restore := SetForTest(on)
+				ds := append([]float32(nil), w...)
+				SoftmaxGrad(p, ds, n, scale)
+				restore()
+				for j := range width {
+					want := 0.0
+					if j < n {
+						want = scale * float64(p[j]) * (float64(w[j]) - pw)
+					}
+					if math.Abs(float64(ds[j])-want) > 1e-6 {
+						t.Fatalf("width %d n %d kernels %v: ds[%d] = %v, want %v", width, n, on, j, ds[j], want)
+					}
+				}
+			}
+		}
+	}
+}
