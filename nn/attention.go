@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"gorgonia.org/tensor"
 
@@ -83,11 +84,9 @@ func (a *CausalAttention) Forward(out []float32, in []*tensor.Dense) {
 	a.p = grow(a.p, a.Batch*h*l*lp)
 	fast := gemm.FastRows() && dh%16 == 0
 	par.For(a.Batch, 1, func(lo, hi int) {
-		blk, ob := make([]float32, l*3*d), make([]float32, l*d)
-		var kt []float32
-		if fast {
-			kt = make([]float32, dh*tstride(l))
-		}
+		sc := scratchPool.Get().(*scratch)
+		defer scratchPool.Put(sc)
+		blk, ob, kt := sc.get(0, l*3*d), sc.get(1, l*d), sc.get(2, dh*tstride(l))
 		for b := lo; b < hi; b++ {
 			copy(blk, qkv[b*l*3*d:(b+1)*l*3*d])
 			for hd := range h {
@@ -141,12 +140,11 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	fast := gemm.FastRows() && dh%16 == 0
 	par.For(a.Batch, 1, func(lo, hi int) {
-		blk, gb, dob := make([]float32, l*3*d), make([]float32, l*3*d), make([]float32, l*d)
-		ds := make([]float32, l*lp) // dP, then dS, of one head
-		var t1, t2 []float32
-		if fast {
-			t1, t2 = make([]float32, max(dh, l)*tstride(l)), make([]float32, l*tstride(l))
-		}
+		sc := scratchPool.Get().(*scratch)
+		defer scratchPool.Put(sc)
+		blk, gb, dob := sc.get(0, l*3*d), sc.get(1, l*3*d), sc.get(2, l*d)
+		ds := sc.get(3, l*lp) // dP, then dS, of one head
+		t1, t2 := sc.get(4, max(dh, l)*tstride(l)), sc.get(5, l*tstride(l))
 		for b := lo; b < hi; b++ {
 			copy(blk, qkv[b*l*3*d:(b+1)*l*3*d])
 			copy(dob, dOut[b*l*d:(b+1)*l*d])
@@ -219,6 +217,17 @@ func (hv head) backwardRows(g head, do []float32, ldo int, scale float32, ds, t1
 }
 
 func (a *CausalAttention) Differentiable(int) []bool { return []bool{true} }
+
+// scratch is one goroutine's buffers for attention, kept between calls.
+type scratch struct{ bufs [6][]float32 }
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// get returns buffer i resized to n floats, its contents undefined.
+func (s *scratch) get(i, n int) []float32 {
+	s.bufs[i] = grow(s.bufs[i], n)
+	return s.bufs[i]
+}
 
 // AttendTo computes the attention output of one query per row over cached
 // keys and values, for every head, as CausalAttention does at position t:
