@@ -77,9 +77,11 @@ func (t *TokenLoss) Forward(out []float32, in []*tensor.Dense) {
 
 func (t *TokenLoss) Backward(_ int, dst []float32, _ []*tensor.Dense, _, dOut []float32) {
 	c := dOut[0]
-	for i, g := range t.grad {
-		dst[i] = c * g
-	}
+	par.For(len(t.grad), grain, func(lo, hi int) {
+		for i, g := range t.grad[lo:hi] {
+			dst[lo+i] = c * g
+		}
+	})
 }
 
 func (t *TokenLoss) Differentiable(int) []bool { return []bool{true} }
