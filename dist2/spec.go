@@ -54,6 +54,20 @@ type Built struct {
 	Smoothing  float64 `json:"smoothing,omitempty"`
 }
 
+// String describes the targets of a dist2 loss in one line (its kind
+// alone for the others).
+func (b Built) String() string {
+	if b.Kind != Dist2.String() {
+		return b.Kind
+	}
+	how := "given"
+	if b.TauAuto {
+		how = "auto"
+	}
+	return fmt.Sprintf("dist2 targets: distance %s, tau %.6g (%s), mean perplexity %.2f, top-k %d, dropped mass %.4f",
+		b.Distance, b.Tau, how, b.Perplexity, b.TopK, b.Dropped)
+}
+
 // Build makes the loss of s for a vocabulary of vocab tokens. For dist2,
 // distance returns the distance of the kind s names (a codebook's, say); it
 // is not called for the other losses.

@@ -47,3 +47,14 @@ func TestSpecBuild(t *testing.T) {
 		}
 	}
 }
+
+func TestBuiltString(t *testing.T) {
+	b := Built{Kind: "dist2", Tau: 0.25, TauAuto: true, Perplexity: 4, Distance: "l2", TopK: 64, Dropped: 0.001}
+	want := "dist2 targets: distance l2, tau 0.25 (auto), mean perplexity 4.00, top-k 64, dropped mass 0.0010"
+	if got := b.String(); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := (Built{Kind: "ce"}).String(); got != "ce" {
+		t.Errorf("ce: got %q", got)
+	}
+}

@@ -18,6 +18,12 @@ type Eval struct {
 	Tokens           int     `json:"tokens"`
 }
 
+// Metrics names e's numbers as a checkpoint's metrics hold them.
+func (e Eval) Metrics() map[string]float64 {
+	return map[string]float64{"held_out_nll_bits": e.NLL, "held_out_accuracy": e.Accuracy,
+		"held_out_expected_distance": e.ExpectedDistance, "held_out_argmax_distance": e.ArgmaxDistance}
+}
+
 // EvalBatch is the batch size of evaluation passes.
 const EvalBatch = 128
 

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -84,6 +85,34 @@ var ErrOption = errors.New("bad option")
 
 // Sets lists the data set names Open knows besides paths.
 var Sets = []string{"embedded", "fashion-mnist", "mnist"}
+
+// IsSet reports whether name is one of Sets, which have train and test
+// splits, rather than a path.
+func IsSet(name string) bool { return slices.Contains(Sets, name) }
+
+// OpenFiles opens image files at one size and concatenates them, without
+// labels, into one data set named after the first file.
+func OpenFiles(files []string, o Options) (*Dataset, error) {
+	var all *Dataset
+	for _, f := range files {
+		d, err := Open(f, o)
+		if err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = d
+			all.Name = f
+			continue
+		}
+		all.Pix = append(all.Pix, d.Pix...)
+		all.N += d.N
+	}
+	if all == nil {
+		return nil, fmt.Errorf("imageio: no image files: %w", ErrOption)
+	}
+	all.Labels, all.Classes = nil, nil
+	return all, nil
+}
 
 // FashionMNISTClasses names the ten Fashion-MNIST labels.
 var FashionMNISTClasses = []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

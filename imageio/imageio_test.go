@@ -412,3 +412,49 @@ func TestClassName(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenFiles(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i := range 3 {
+		img := image.NewGray(image.Rect(0, 0, 6, 6))
+		for p := range img.Pix {
+			img.Pix[p] = uint8(100 * i)
+		}
+		f := filepath.Join(dir, string(rune('a'+i))+".png")
+		writePNG(t, f, img)
+		files = append(files, f)
+	}
+	d, err := OpenFiles(files, Options{Size: 4, Channels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.N != 3 || d.H != 4 || d.Name != files[0] || d.Labels != nil || len(d.Pix) != 3*16 {
+		t.Fatalf("N %d H %d name %q labels %v pixels %d", d.N, d.H, d.Name, d.Labels, len(d.Pix))
+	}
+	if d.Pix[0] >= d.Pix[16] || d.Pix[16] >= d.Pix[32] { // the files in order: darker first
+		t.Errorf("first pixels %v %v %v: want the files in order", d.Pix[0], d.Pix[16], d.Pix[32])
+	}
+	if _, err := OpenFiles(nil, Options{}); err == nil {
+		t.Error("no files: no error")
+	}
+	if _, err := OpenFiles([]string{files[0], filepath.Join(dir, "missing.png")}, Options{Size: 4}); err == nil || !strings.Contains(err.Error(), "missing.png") {
+		t.Errorf("a missing file: %v", err)
+	}
+	if !IsSet("fashion-mnist") || IsSet(dir) {
+		t.Error("IsSet")
+	}
+}
+
+func TestTokensNumClasses(t *testing.T) {
+	tk := &Tokens{Labels: []int32{0, 3, 1}}
+	if n := tk.NumClasses(nil); n != 4 {
+		t.Errorf("labels up to 3: %d classes, want 4", n)
+	}
+	if n := tk.NumClasses(make([]string, 10)); n != 10 {
+		t.Errorf("ten names: %d classes, want 10", n)
+	}
+	if n := (&Tokens{}).NumClasses(make([]string, 10)); n != 0 {
+		t.Errorf("no labels: %d classes, want 0", n)
+	}
+}

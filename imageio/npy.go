@@ -219,6 +219,19 @@ type Tokens struct {
 	Labels  []int32 // N labels, or nil
 }
 
+// NumClasses returns the number of classes the labels use (the largest
+// plus one), at least len(names); 0 without labels.
+func (t *Tokens) NumClasses(names []string) int {
+	if t.Labels == nil {
+		return 0
+	}
+	n := len(names)
+	for _, l := range t.Labels {
+		n = max(n, int(l)+1)
+	}
+	return n
+}
+
 // Grid returns grid i.
 func (t *Tokens) Grid(i int) []int32 { return t.Codes[i*t.H*t.W : (i+1)*t.H*t.W] }
 

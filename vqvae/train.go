@@ -255,6 +255,13 @@ type Eval struct {
 	codebook.Stats
 }
 
+// AddMetrics adds e's numbers to a checkpoint's metrics under held_out_ names.
+func (e Eval) AddMetrics(m map[string]float64) {
+	m["held_out_psnr"], m["held_out_mse"] = e.PSNR, e.MSE
+	m["held_out_usage"], m["held_out_perplexity"] = e.Fraction, e.Perplexity
+	m["held_out_dead_codes"] = float64(e.Dead)
+}
+
 // Evaluate encodes and decodes every image and measures the reconstruction
 // error and the codebook usage over the whole set.
 func (m *Model) Evaluate(data Images) (Eval, []int32, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/metrics"
@@ -75,7 +76,7 @@ func trainClassifier(o trainClassifierOptions) (*metrics.LeNet, float64, error) 
 	}
 	bar.Finish()
 	held := train
-	if isNamedSet(o.Data) {
+	if imageio.IsSet(o.Data) {
 		t := o.dataOptions
 		t.Split, t.Limit = "test", 0
 		if held, err = t.open(); err != nil {
@@ -195,6 +196,9 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 	if err != nil {
 		return res, err
 	}
+	if err := explore.CheckPair(gen, o.Gen, vq, o.VQ); err != nil {
+		return res, err
+	}
 	if o.N < 2 {
 		return res, usagef("--n %d: want at least 2 samples", o.N)
 	}
@@ -206,7 +210,7 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 		return res, err
 	}
 	test := o.dataOptions
-	if isNamedSet(o.Data) {
+	if imageio.IsSet(o.Data) {
 		test.Split = "test"
 	}
 	real, err := openForModel(test, vinfo, nil)
@@ -221,7 +225,11 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 		Sampling: generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}}
 	if o.Grid != "" {
 		n := min(len(classes), 80)
-		if err := drawGrids(o.Grid, vq, fake[:n*vq.Config.Grid()*vq.Config.Grid()], n, 10, nil, 2); err != nil {
+		img, err := explore.TokenGrid(vq, fake[:n*vq.Config.Grid()*vq.Config.Grid()], n, 10, nil, 2)
+		if err != nil {
+			return res, err
+		}
+		if err := writePNG(o.Grid, img); err != nil {
 			return res, err
 		}
 	}

@@ -2,23 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/imageio"
-	"github.com/vqtool/vqtool/internal/atomicfile"
-	"github.com/vqtool/vqtool/internal/par"
 	"github.com/vqtool/vqtool/internal/rundir"
 	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
@@ -134,7 +128,7 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 	if err != nil {
 		return err
 	}
-	if !isNamedSet(o.Data) {
+	if !imageio.IsSet(o.Data) {
 		return usagef("--data %q: the study needs a labelled set with train and test splits (%s)", o.Data, strings.Join(imageio.Sets, ", "))
 	}
 	if o.Jobs < 1 || o.Jobs > 1 && (shard.N > 1 || len(o.With) > 0) {
@@ -183,7 +177,11 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 	var res *study.Results
 	if o.Jobs > 1 {
 		logf("experiment: %d jobs, logs in %s", o.Jobs, filepath.Join(o.Out, "jobs", "J", "log.txt"))
-		res, err = study.RunJobs(ctx, c, o.Out, o.Jobs, vq, d.Classes, o.startJob(vqPath))
+		var job study.Start
+		if job, err = o.startJob(vqPath); err != nil {
+			return err
+		}
+		res, err = study.RunJobs(ctx, c, o.Out, o.Jobs, vq, d.Classes, job)
 		if ctx.Err() != nil {
 			logf("interrupted: the jobs saved their runs in %s; continue with the same command", filepath.Join(o.Out, "jobs"))
 		}
@@ -197,52 +195,17 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 }
 
 // startJob starts one job of --jobs: this program's experiment command on a
-// shard of the study, with its share of the cores, logging to DIR/log.txt.
-func (o experimentOptions) startJob(vqPath string) study.Start {
-	return func(ctx context.Context, shard study.Shard, dir string, with []string) error {
-		for _, f := range []string{"config.json", "model.safetensors"} { // the study's classifier, not one of its own
-			if _, err := os.Stat(filepath.Join(dir, "lenet", f)); err == nil {
-				continue
-			}
-			if err := os.MkdirAll(filepath.Join(dir, "lenet"), 0o755); err != nil {
-				return err
-			}
-			if err := atomicfile.Copy(filepath.Join(dir, "lenet", f), filepath.Join(o.Out, "lenet", f)); err != nil {
-				return err
-			}
-		}
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		logPath := filepath.Join(dir, "log.txt")
-		log, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		defer log.Close()
-		cmd := exec.CommandContext(ctx, exe, "experiment", "--spec", o.Out, "--data", o.Data, "--vq", vqPath, "--out", dir,
-			"--shard", fmt.Sprintf("%d/%d", shard.I, shard.N), "--with", strings.Join(with, ","),
-			"--classifier-steps", strconv.Itoa(o.ClassifierSteps))
-		// Fewer cores, the same split of every loop: the job computes what
-		// this process would.
-		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(max(1, runtime.GOMAXPROCS(0)/shard.N)),
-			par.SplitEnv+"="+strconv.Itoa(par.Split()))
-		cmd.Stdout, cmd.Stderr = log, log
-		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // the job saves its run and stops
-		cmd.WaitDelay = time.Minute
-		err = cmd.Run()
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee) && ee.ExitCode() == exitNeedSweep:
-			return fmt.Errorf("%w (%s)", study.ErrNeedSweep, logPath)
-		case err != nil && ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
-			return fmt.Errorf("%w: see %s", err, logPath)
-		}
-		return nil
+// shard of the study.
+func (o experimentOptions) startJob(vqPath string) (study.Start, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
 	}
+	return study.Command(exe, func(shard study.Shard, dir string, with []string) []string {
+		return []string{"experiment", "--spec", o.Out, "--data", o.Data, "--vq", vqPath, "--out", dir,
+			"--shard", fmt.Sprintf("%d/%d", shard.I, shard.N), "--with", strings.Join(with, ","),
+			"--classifier-steps", strconv.Itoa(o.ClassifierSteps)}
+	}, filepath.Join(o.Out, "lenet")), nil
 }
 
 // ensureVQ returns a finished tokenizer: the given one, or OUT/vq trained

@@ -17,10 +17,6 @@ import (
 	"github.com/vqtool/vqtool/study"
 )
 
-// exitNeedSweep is the exit status of a study shard whose DIST2 runs wait for
-// other shards' sweep runs: run it again once they are done.
-const exitNeedSweep = 3
-
 // usageError marks an error in the command line rather than in the work.
 type usageError struct{ error }
 
@@ -134,7 +130,7 @@ func main() {
 	}
 	if errors.Is(err, study.ErrNeedSweep) {
 		fmt.Fprintln(os.Stderr, "vqtool:", err)
-		os.Exit(exitNeedSweep)
+		os.Exit(study.ExitNeedSweep)
 	}
 	if errors.Is(err, context.Canceled) {
 		os.Exit(130) // the command said where it stopped and how to go on

@@ -57,20 +57,5 @@ func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Data
 	if err != nil {
 		return nil, usageError{err}
 	}
-	var all *imageio.Dataset
-	for _, f := range files {
-		d, err := imageio.Open(f, imageio.Options{Size: o.Size, Channels: o.Channels, Fit: fit})
-		if err != nil {
-			return nil, err
-		}
-		if all == nil {
-			all = d
-			all.Name = f
-			continue
-		}
-		all.Pix = append(all.Pix, d.Pix...)
-		all.N += d.N
-	}
-	all.Labels, all.Classes = nil, nil
-	return all, nil
+	return imageio.OpenFiles(files, imageio.Options{Size: o.Size, Channels: o.Channels, Fit: fit})
 }

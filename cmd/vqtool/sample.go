@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -10,7 +9,6 @@ import (
 	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
-	"github.com/vqtool/vqtool/vqvae"
 )
 
 type sampleOptions struct {
@@ -76,9 +74,8 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	if err != nil {
 		return err
 	}
-	if vq.Config.CodebookSize != gen.Config.Vocab || vq.Config.Grid() != gen.Config.GridH {
-		return fmt.Errorf("the generator %s makes %dx%d grids over %d codes; the VQ model %s has %dx%d over %d",
-			o.Gen, gen.Config.GridH, gen.Config.GridW, gen.Config.Vocab, o.VQ, vq.Config.Grid(), vq.Config.Grid(), vq.Config.CodebookSize)
+	if err := explore.CheckPair(gen, o.Gen, vq, o.VQ); err != nil {
+		return err
 	}
 	if o.N < 1 || o.N > 100000 || o.Scale < 1 || o.Scale > 32 {
 		return usagef("--n %d --scale %d: want n in [1, 100000], scale in [1, 32]", o.N, o.Scale)
@@ -130,36 +127,14 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 			return err
 		}
 	}
-	if err := drawGrids(o.Out, vq, tokens, len(classes), cols, rows, o.Scale); err != nil {
+	img, err := explore.TokenGrid(vq, tokens, len(classes), cols, rows, o.Scale)
+	if err != nil {
+		return err
+	}
+	if err := writePNG(o.Out, img); err != nil {
 		return err
 	}
 	logf("wrote %s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g, seed %d)",
 		o.Out, len(classes), o.CFG, o.Temperature, o.TopK, o.TopP, o.Seed)
 	return nil
-}
-
-// drawGrids decodes n token grids and writes them as a picture grid.
-func drawGrids(path string, vq *vqvae.Model, tokens []int32, n, cols int, rowCaptions []string, scale int) error {
-	cells, err := explore.Decoded(vq, tokens, n)
-	if err != nil {
-		return err
-	}
-	return writePNG(path, imageio.Grid(cells, imageio.GridOptions{Cols: cols, Scale: scale, Pad: 2, RowCaptions: rowCaptions}))
-}
-
-// writeSampleGrid draws per samples of every class (or per*per unconditional
-// ones) at guidance cfg.
-func writeSampleGrid(path string, gen *generator.Model, vq *vqvae.Model, names []string, per int, cfg float64, seed uint64) error {
-	classes := gen.ClassRows(per)
-	var rows []string
-	for c := range gen.Config.Classes {
-		rows = append(rows, imageio.ClassName(names, c))
-	}
-	sc := generator.DefaultSampleConfig()
-	sc.CFG, sc.Seed = cfg, seed
-	tokens, err := gen.Sample(classes, sc)
-	if err != nil {
-		return err
-	}
-	return drawGrids(path, vq, tokens, len(classes), per, rows, 2)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/rundir"
@@ -281,7 +282,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		if held, err = imageio.LoadTokens(opts.HeldOut); err != nil {
 			return err
 		}
-	case opts.Tokens == "" && isNamedSet(opts.Data) && opts.Split != "test":
+	case opts.Tokens == "" && imageio.IsSet(opts.Data) && opts.Split != "test":
 		o := full
 		o.Split = "test"
 		if held, _, _, err = tokensFor(ctx, "", o, opts.VQ, vq, vqInfo, opts.Out); err != nil {
@@ -295,19 +296,9 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		held = held.Head(opts.EvalLimit)
 	}
 	if lossInfo.Kind == "dist2" {
-		logf("dist2 targets: distance %s, tau %.6g (%s), mean perplexity %.2f, top-k %d, dropped mass %.4f",
-			lossInfo.Distance, lossInfo.Tau, map[bool]string{true: "auto", false: "given"}[lossInfo.TauAuto],
-			lossInfo.Perplexity, lossInfo.TopK, lossInfo.Dropped)
+		logf("%v", lossInfo)
 	}
-	nClasses := 0
-	if train.Labels != nil {
-		for _, l := range train.Labels {
-			nClasses = max(nClasses, int(l)+1)
-		}
-		if len(classes) > nClasses {
-			nClasses = len(classes)
-		}
-	}
+	nClasses := train.NumClasses(classes)
 	data := genTokens(train)
 	var tr *generator.Trainer
 	var info generator.Info
@@ -370,7 +361,11 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		}
 		lastEval = &e
 		writeJSONLine(metrics, map[string]any{"step": tr.Step, "held_out": e})
-		return writeSampleGrid(filepath.Join(opts.Out, "samples.png"), tr.Model, vq, classes, 8, opts.SampleCFG, opts.Seed)
+		img, err := explore.SampleGrid(tr.Model, vq, classes, 8, opts.SampleCFG, opts.Seed)
+		if err != nil {
+			return err
+		}
+		return writePNG(filepath.Join(opts.Out, "samples.png"), img)
 	}
 	start, startStep := time.Now(), tr.Step
 	var last generator.StepStats
@@ -406,8 +401,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	res := out
 	*res = genResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(), Loss: lossInfo, Train: last, HeldOut: lastEval}
 	if lastEval != nil {
-		info.Metrics = map[string]float64{"held_out_nll_bits": lastEval.NLL, "held_out_accuracy": lastEval.Accuracy,
-			"held_out_expected_distance": lastEval.ExpectedDistance, "held_out_argmax_distance": lastEval.ArgmaxDistance}
+		info.Metrics = lastEval.Metrics()
 	}
 	if err := save(); err != nil {
 		return err

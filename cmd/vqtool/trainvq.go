@@ -142,7 +142,7 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 		return err
 	}
 	var held *imageio.Dataset
-	if opts.EvalSplit != "none" && opts.EvalSplit != opts.Split && isNamedSet(opts.Data) {
+	if opts.EvalSplit != "none" && opts.EvalSplit != opts.Split && imageio.IsSet(opts.Data) {
 		o := opts.dataOptions
 		o.Split, o.Limit = opts.EvalSplit, 0
 		if held, err = o.open(); err != nil {
@@ -257,9 +257,7 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 			return err
 		}
 		res.Test = &ev
-		info.Metrics["held_out_psnr"], info.Metrics["held_out_mse"] = ev.PSNR, ev.MSE
-		info.Metrics["held_out_usage"], info.Metrics["held_out_perplexity"] = ev.Fraction, ev.Perplexity
-		info.Metrics["held_out_dead_codes"] = float64(ev.Dead)
+		ev.AddMetrics(info.Metrics)
 		writeJSONLine(metrics, map[string]any{"step": tr.Step, "final": true, "held_out": ev})
 	}
 	if err := save(); err != nil {
@@ -278,16 +276,6 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 			100*res.Test.Fraction, res.Test.Perplexity, res.Test.Dead)
 	}
 	return nil
-}
-
-// isNamedSet reports whether a --data value has train and test splits.
-func isNamedSet(name string) bool {
-	for _, s := range imageio.Sets {
-		if name == s {
-			return true
-		}
-	}
-	return false
 }
 
 // writeReconGrid draws the first n images of d in one row and their
