@@ -249,6 +249,17 @@ func (m *Model) EncodeTo(dst []int32, images []float32, n int) error {
 // EncodeChunk is how many images EncodeMany encodes between progress calls.
 const EncodeChunk = 1024
 
+// Usage encodes n images and counts how often each code occurs.
+func (m *Model) Usage(images []float32, n int) (*codebook.Usage, error) {
+	tokens, err := m.EncodeMany(images, n, nil)
+	if err != nil {
+		return nil, err
+	}
+	u := codebook.NewUsage(m.Config.CodebookSize)
+	u.Add(tokens)
+	return u, nil
+}
+
 // EncodeMany returns the token grids of n channel-major images, encoding
 // them EncodeChunk at a time; progress, if not nil, hears the images encoded
 // so far and stops the encoding with its error.

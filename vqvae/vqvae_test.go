@@ -293,3 +293,27 @@ func TestEncodeMany(t *testing.T) {
 		t.Error("too few pixels: no error")
 	}
 }
+
+func TestUsageCountsTheEncodedCodes(t *testing.T) {
+	data := tinyData(t, 30)
+	m, _ := New(tinyConfig(), rand.New(rand.NewPCG(1, 2)))
+	g := m.Config.Grid() * m.Config.Grid()
+	tokens := make([]int32, 30*g)
+	if err := m.EncodeTo(tokens, data.Pix, 30); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]int64, m.Config.CodebookSize)
+	for _, c := range tokens {
+		want[c]++
+	}
+	u, err := m.Usage(data.Pix, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(u.Counts, want) {
+		t.Errorf("counts %v, want %v", u.Counts, want)
+	}
+	if _, err := m.Usage(data.Pix[:10], 30); err == nil {
+		t.Error("too few pixels: no error")
+	}
+}

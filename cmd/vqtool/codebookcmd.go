@@ -27,14 +27,8 @@ func usageOf(m *vqvae.Model, info vqvae.Info, o dataOptions) (*codebook.Usage, *
 	if err != nil {
 		return nil, nil, err
 	}
-	gs := m.Config.Grid()
-	tokens := make([]int32, d.N*gs*gs)
-	if err := m.EncodeTo(tokens, d.Pix, d.N); err != nil {
-		return nil, nil, err
-	}
-	u := codebook.NewUsage(m.Config.CodebookSize)
-	u.Add(tokens)
-	return u, d, nil
+	u, err := m.Usage(d.Pix, d.N)
+	return u, d, err
 }
 
 type codebookStatsOptions struct {

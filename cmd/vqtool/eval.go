@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -57,25 +56,10 @@ func trainClassifier(o trainClassifierOptions) (*metrics.LeNet, float64, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	if train.Labels == nil || len(train.Classes) < 2 {
-		return nil, 0, fmt.Errorf("%s has no labels: the classifier needs labelled images", train.Name)
-	}
 	if train.H != train.W {
 		return nil, 0, usagef("images of %dx%d: want square images (use --size)", train.W, train.H)
 	}
-	l, err := metrics.NewLeNet(train.C, train.H, len(train.Classes), rand.New(rand.NewPCG(o.Seed, 0x1e)))
-	if err != nil {
-		return nil, 0, err
-	}
-	bar := newBar(o.Steps, "train-classifier")
-	if _, err := l.Train(train.Pix, train.Labels, o.Steps, o.Batch, o.LR, o.Seed, func(step int, loss float64) {
-		bar.Describe(fmt.Sprintf("loss %.4f", loss))
-		_ = bar.Set(step)
-	}); err != nil {
-		return nil, 0, err
-	}
-	bar.Finish()
-	held := train
+	var held *imageio.Dataset
 	if imageio.IsSet(o.Data) {
 		t := o.dataOptions
 		t.Split, t.Limit = "test", 0
@@ -83,8 +67,13 @@ func trainClassifier(o trainClassifierOptions) (*metrics.LeNet, float64, error) 
 			return nil, 0, err
 		}
 	}
-	acc, err := l.Accuracy(held.Pix, held.Labels)
-	return l, acc, err
+	bar := newBar(o.Steps, "train-classifier")
+	defer bar.Finish()
+	return study.TrainClassifier(train, held, study.ClassifierConfig{Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed},
+		func(step int, loss float64) {
+			bar.Describe(fmt.Sprintf("loss %.4f", loss))
+			_ = bar.Set(step)
+		})
 }
 
 func runTrainClassifier(_ context.Context, w io.Writer, o trainClassifierOptions) error {
