@@ -13,9 +13,14 @@ import (
 // b [Out]; output [N, Out].
 type MatMul struct {
 	InputGrad bool
+
+	db []float32 // the bias gradient of this backward pass (StartBackward)
 }
 
-var _ Kernel = (*MatMul)(nil)
+var (
+	_ Kernel          = (*MatMul)(nil)
+	_ BackwardStarter = (*MatMul)(nil)
+)
 
 func (m *MatMul) Name() string { return "linear" }
 
@@ -40,6 +45,15 @@ func (m *MatMul) Forward(out []float32, in []*tensor.Dense) {
 	})
 }
 
+// StartBackward sums the output gradient's columns, the bias gradient, as
+// soon as the gradient arrives: it is then still in cache, where the
+// products of the other two gradients would have pushed it out.
+func (m *MatMul) StartBackward(in []*tensor.Dense, _, dOut []float32) {
+	o := in[2].Shape()[0]
+	m.db = grow(m.db, o)
+	gemm.ColSums(m.db, dOut, len(dOut)/o, o)
+}
+
 func (m *MatMul) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
 	s := in[1].Shape()
 	n, k, o := in[0].Shape()[0], s[0], s[1]
@@ -49,7 +63,7 @@ func (m *MatMul) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []fl
 	case 1:
 		gemm.Sgemm(true, false, k, o, n, 1, in[0].Float32s(), k, dOut, o, 0, dst, o)
 	case 2:
-		gemm.ColSums(dst, dOut, n, o)
+		copy(dst, m.db)
 	}
 }
 

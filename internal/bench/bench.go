@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"time"
 
@@ -110,6 +111,7 @@ func (o Options) timeIt(ctx context.Context, key string, warmup, reps int, f fun
 			return 0, err
 		}
 	}
+	runtime.GC() // the garbage of earlier keys goes now, not during the timed calls
 	if o.Profile != nil && key != "" {
 		nn.OpTimes = map[string]time.Duration{}
 		defer func() {
