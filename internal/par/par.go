@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // SplitEnv names the environment variable that fixes how many ranges For
@@ -47,10 +49,110 @@ func For(n, grain int, f func(lo, hi int)) {
 			f(r*n/ranges, (r+1)*n/ranges)
 		}
 	}
-	var wg sync.WaitGroup
+	if workers <= 1 {
+		run(0)
+		return
+	}
+	if helpers.TryLock() { // the common case: one loop at a time, on the waiting helpers
+		defer helpers.Unlock()
+		helpers.run(workers, run)
+		return
+	}
+	var wg sync.WaitGroup // a loop inside a loop, or loops side by side
 	for w := 1; w < workers; w++ {
 		wg.Go(func() { run(w) })
 	}
 	run(0)
 	wg.Wait()
+}
+
+// A new goroutine lands in the run queue of the P that starts it, and an
+// idle P is woken by the OS, which on a virtual machine takes tens of
+// microseconds (measured here: 60-80 us a loop, 217 loops a generator
+// step). So For hands its ranges to helper goroutines that, after a loop,
+// spin for spinFor before they sleep: a step's loops, a few hundred
+// microseconds apart, start on the other CPUs at once.
+const spinFor = 300 * time.Microsecond
+
+var helpers pool
+
+// pool is the helper goroutines; its mutex is held by the For using them.
+type pool struct {
+	sync.Mutex
+	hs []*helper
+}
+
+type helper struct {
+	seq   atomic.Uint64 // bumped for each task
+	task  func(w int)
+	w     int
+	sleep atomic.Bool   // parked on wake
+	wake  chan struct{} // cap 1
+	left  *atomic.Int32 // the For's helpers still running
+}
+
+// run runs task(1) .. task(workers-1) on helpers and task(0) here, and
+// returns when all are done.
+func (p *pool) run(workers int, task func(w int)) {
+	for len(p.hs) < workers-1 {
+		h := &helper{wake: make(chan struct{}, 1)}
+		p.hs = append(p.hs, h)
+		go h.loop()
+	}
+	var left atomic.Int32
+	left.Store(int32(workers - 1))
+	woke := false
+	for i, h := range p.hs[:workers-1] {
+		h.task, h.w, h.left = task, i+1, &left
+		h.seq.Add(1)
+		if h.sleep.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+			woke = true
+		}
+	}
+	task(0)
+	// A helper woken from sleep waits in this P's queue until another P,
+	// itself woken, takes it: yield to it rather than wait for that. A
+	// spinning helper is already running elsewhere (yield only if it is
+	// still not done after a long while).
+	var start time.Time
+	for spins := 0; left.Load() > 0; spins++ {
+		if spins%64 != 63 {
+			continue
+		}
+		if start.IsZero() {
+			start = time.Now()
+		}
+		if woke || time.Since(start) > spinFor {
+			runtime.Gosched()
+		}
+	}
+}
+
+func (h *helper) loop() {
+	var seen uint64
+	for {
+		start, spins := time.Now(), 0
+		for h.seq.Load() == seen {
+			spins++
+			if spins%64 != 0 {
+				continue
+			}
+			if time.Since(start) < spinFor {
+				runtime.Gosched()
+				continue
+			}
+			h.sleep.Store(true)
+			if h.seq.Load() != seen { // a task came: take it, unless its sender is waking us
+				if h.sleep.CompareAndSwap(true, false) {
+					break
+				}
+			}
+			<-h.wake
+			break
+		}
+		seen = h.seq.Load()
+		h.task(h.w)
+		h.left.Add(-1)
+	}
 }

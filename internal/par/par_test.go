@@ -4,7 +4,9 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // For covers [0, n) once, in the same ranges whatever GOMAXPROCS is.
@@ -38,4 +40,37 @@ func TestForRangesDoNotDependOnGOMAXPROCS(t *testing.T) {
 			t.Errorf("n=%d grain=%d: %v with one P, %v with %d", c[0], c[1], got, want, old)
 		}
 	}
+}
+
+// Loops side by side, a loop inside a loop, and a loop after the helpers
+// have gone to sleep each cover their items once.
+func TestForOnHelpers(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one P: For runs its ranges in turn")
+	}
+	check := func(n int) {
+		seen := make([]atomic.Int32, n)
+		For(n, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				seen[i].Add(1)
+			}
+		})
+		for i := range seen {
+			if c := seen[i].Load(); c != 1 {
+				t.Errorf("n=%d: item %d done %d times", n, i, c)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				check(37)
+			}
+		})
+	}
+	wg.Wait()
+	For(8, 1, func(lo, hi int) { check(16) })
+	time.Sleep(2 * spinFor)
+	check(5)
 }
