@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/nn"
@@ -54,11 +53,11 @@ func ReadInfo(dir string) (Info, error) {
 	if err := nn.ReadConfig(dir, kind, "a generator checkpoint written by vqtool train-gen", &info); err != nil {
 		return info, fmt.Errorf("generator: %w", err)
 	}
-	if err := info.Config.Validate(); err != nil {
-		return info, fmt.Errorf("%s: %w", filepath.Join(dir, nn.ConfigFile), err)
-	}
 	return info, nil
 }
+
+// Validate checks the model's config, for nn.ReadConfig.
+func (i *Info) Validate() error { return i.Config.Validate() }
 
 // Load reads a model saved by Save.
 func Load(dir string) (*Model, Info, error) {

@@ -76,13 +76,7 @@ func New(cfg Config, r *rand.Rand) (*Model, error) {
 func (m *Model) Params() []*nn.Param { return m.params }
 
 // NumParams counts the weights.
-func (m *Model) NumParams() int {
-	n := 0
-	for _, p := range m.params {
-		n += len(p.Data())
-	}
-	return n
-}
+func (m *Model) NumParams() int { return nn.CountParams(m.params) }
 
 // noDecay reports the parameters AdamW leaves undecayed: biases and
 // LayerNorm weights (the vectors).

@@ -69,8 +69,17 @@ func ReadConfig(dir, kind, what string, v any) error {
 	if err := json.Unmarshal(buf, v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	if c, ok := v.(Validator); ok {
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	return nil
 }
+
+// A Validator reports the first setting of a checkpoint's config that
+// cannot work; ReadConfig checks one after reading it.
+type Validator interface{ Validate() error }
 
 // SaveModel writes the weights in c to dir/model.safetensors and info to
 // dir/config.json, creating dir.

@@ -26,6 +26,15 @@ func NewParam(name string, shape ...int) *Param {
 		Value: tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))}
 }
 
+// CountParams counts the weights of params.
+func CountParams(params []*Param) int {
+	n := 0
+	for _, p := range params {
+		n += len(p.Data())
+	}
+	return n
+}
+
 // Uniform fills p with U(-bound, bound) draws from r.
 func (p *Param) Uniform(r *rand.Rand, bound float64) *Param {
 	for i := range p.Data() {

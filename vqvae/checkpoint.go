@@ -80,11 +80,11 @@ func ReadInfo(dir string) (Info, error) {
 	if err := nn.ReadConfig(dir, kind, "a VQ-VAE checkpoint written by vqtool train-vq", &info); err != nil {
 		return info, fmt.Errorf("vqvae: %w", err)
 	}
-	if err := info.Config.Validate(); err != nil {
-		return info, fmt.Errorf("%s: %w", filepath.Join(dir, nn.ConfigFile), err)
-	}
 	return info, nil
 }
+
+// Validate checks the model's config, for nn.ReadConfig.
+func (i *Info) Validate() error { return i.Config.Validate() }
 
 // Load reads a model saved by Save (or by a trainer's checkpoint).
 func Load(dir string) (*Model, Info, error) {

@@ -107,13 +107,7 @@ func New(cfg Config, r *rand.Rand) (*Model, error) {
 func (m *Model) Params() []*nn.Param { return m.params }
 
 // NumParams counts the weights.
-func (m *Model) NumParams() int {
-	n := 0
-	for _, p := range m.params {
-		n += len(p.Data())
-	}
-	return n
-}
+func (m *Model) NumParams() int { return nn.CountParams(m.params) }
 
 // encode adds the encoder to g: x [B, S, S, C] -> z [B, S/f, S/f, D].
 func (m *Model) encode(g *nn.Builder, x *nn.Node) *nn.Node {
