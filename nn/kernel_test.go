@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -272,13 +273,45 @@ func TestAttentionRowsMatchProducts(t *testing.T) {
 	rowsOut, rowsGrad := run(true)
 	prodOut, prodGrad := run(false)
 	for i := range rowsOut {
-		if math.Abs(float64(rowsOut[i]-prodOut[i])) > 1e-5 {
+		if !(math.Abs(float64(rowsOut[i]-prodOut[i])) <= 1e-5) {
 			t.Fatalf("out[%d]: %v by rows, %v by products", i, rowsOut[i], prodOut[i])
 		}
 	}
 	for i := range rowsGrad {
-		if math.Abs(float64(rowsGrad[i]-prodGrad[i])) > 1e-4 {
+		if !(math.Abs(float64(rowsGrad[i]-prodGrad[i])) <= 1e-4) {
 			t.Fatalf("grad[%d]: %v by rows, %v by products", i, rowsGrad[i], prodGrad[i])
+		}
+	}
+}
+
+// A pass over NaNs (a diverged run) leaves nothing in the scratch that the
+// next pass reads: a clean input then gives what a fresh kernel gives, on
+// either path.
+func TestAttentionScratchDoesNotLeak(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 1))
+	for _, s := range []struct{ l, heads, d int }{{49, 4, 128}, {49, 2, 16}} {
+		clean := []*tensor.Dense{randTensor(r, 2*s.l, 3*s.d)}
+		bad := randTensor(r, 2*s.l, 3*s.d)
+		for i := range bad.Float32s() {
+			bad.Float32s()[i] = float32(math.NaN())
+		}
+		dOut := randTensor(r, 2*s.l, s.d).Float32s()
+		for _, on := range []bool{true, false} {
+			restore := gemm.SetKernelsForTest(on)
+			run := func(in []*tensor.Dense) (out, grad []float32) {
+				a := &CausalAttention{Batch: 2, Len: s.l, Heads: s.heads}
+				out, grad = make([]float32, 2*s.l*s.d), make([]float32, 2*s.l*3*s.d)
+				a.Forward(out, in)
+				a.Backward(0, grad, in, out, dOut)
+				return out, grad
+			}
+			wantOut, wantGrad := run(clean)
+			run([]*tensor.Dense{bad})
+			gotOut, gotGrad := run(clean)
+			restore()
+			if !slices.Equal(gotOut, wantOut) || !slices.Equal(gotGrad, wantGrad) {
+				t.Fatalf("len %d, %d heads of %d, kernels %v: a pass over NaNs changed the next pass", s.l, s.heads, s.d/s.heads, on)
+			}
 		}
 	}
 }

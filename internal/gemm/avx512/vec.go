@@ -288,13 +288,17 @@ func SoftmaxPrefix(row []float32, n int, scale float32) {
 }
 
 // SoftmaxGrad turns the gradient ds of a softmax's output p into the
-// gradient of its input: ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale, for
-// rows whose weights past n are 0 (SoftmaxPrefix's); ds past n is then 0
-// where it is finite. Both have one length.
+// gradient of its input: ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale over
+// k, j < n, for rows whose weights past n are 0 (SoftmaxPrefix's); ds past
+// n becomes 0, whatever it held. Both have one length.
 func SoftmaxGrad(p, ds []float32, n int, scale float32) {
 	ds = ds[:len(p)]
-	if enabled && len(p)%16 == 0 && len(p) >= n && n > 0 {
-		softmaxGradRow(&p[0], &ds[0], len(p), scale)
+	if width := (n + 15) &^ 15; enabled && n > 0 && width <= len(p) {
+		// ds past n may hold anything (a NaN from an earlier pass over
+		// the same scratch, say): it must not reach the sum.
+		clear(ds[n:width])
+		softmaxGradRow(&p[0], &ds[0], width, scale)
+		clear(ds[width:])
 		return
 	}
 	var s float32

@@ -17,7 +17,7 @@ func closeTo(got, want, tol float32) bool {
 
 func TestTanh(t *testing.T) {
 	for x := float32(-8); x <= 8; x += 0.001 {
-		if d := math.Abs(float64(Tanh(x)) - math.Tanh(float64(x))); d > 1e-4 {
+		if d := math.Abs(float64(Tanh(x)) - math.Tanh(float64(x))); !(d <= 1e-4) {
 			t.Fatalf("Tanh(%v) = %v, want %v", x, Tanh(x), math.Tanh(float64(x)))
 		}
 	}
@@ -58,7 +58,7 @@ func TestGELUMatchesLoopAndErf(t *testing.T) {
 			}
 			// GELU is x Phi(x) to within the tanh approximation (3e-4 here).
 			phi := 0.5 * (1 + math.Erf(float64(v)/math.Sqrt2))
-			if d := math.Abs(float64(lOut[i]) - float64(v)*phi); d > 1e-3 {
+			if d := math.Abs(float64(lOut[i]) - float64(v)*phi); !(d <= 1e-3) {
 				t.Fatalf("GELU(%v) = %v, want %v", v, lOut[i], float64(v)*phi)
 			}
 		}
@@ -84,7 +84,7 @@ func TestGELUGradMatchesFiniteDifference(t *testing.T) {
 			GELU(hi[:], []float32{v + h})
 			GELU(lo[:], []float32{v - h})
 			fd := (float64(hi[0]) - float64(lo[0])) / (2 * h)
-			if math.Abs(fd-float64(grad[i])) > 2e-3 {
+			if !(math.Abs(fd-float64(grad[i])) <= 2e-3) {
 				t.Fatalf("kernels %v: GELU'(%v) = %v, finite difference %v", enabled, v, grad[i], fd)
 			}
 		}
@@ -123,7 +123,7 @@ func TestLayerNormRowsMatchLoops(t *testing.T) {
 				m += float64(e)
 				v += float64(e) * float64(e)
 			}
-			if math.Abs(m/float64(d)) > 1e-5 || math.Abs(v/float64(d)-1) > 1e-3 {
+			if !(math.Abs(m/float64(d)) <= 1e-5 && math.Abs(v/float64(d)-1) <= 1e-3) {
 				t.Fatalf("d=%d: xhat mean %v, variance %v: want 0, 1", d, m/float64(d), v/float64(d))
 			}
 		}
@@ -157,7 +157,7 @@ func TestLayerNormGradRowMatchesFiniteDifference(t *testing.T) {
 			xm := append([]float32(nil), x...)
 			xm[j] -= h
 			fd := (loss(xp) - loss(xm)) / (2 * h)
-			if math.Abs(fd-float64(dx[j])) > 2e-2*(1+math.Abs(fd)) {
+			if !(math.Abs(fd-float64(dx[j])) <= 2e-2*(1+math.Abs(fd))) {
 				t.Fatalf("kernels %v: dx[%d] = %v, finite difference %v", enabled, j, dx[j], fd)
 			}
 		}
@@ -206,7 +206,7 @@ func TestSumSquares(t *testing.T) {
 		for _, on := range []bool{true, false} {
 			restore := SetForTest(on)
 			got := SumSquares(x)
-			if math.Abs(got-want) > 1e-12*(1+want) {
+			if !(math.Abs(got-want) <= 1e-12*(1+want)) {
 				t.Fatalf("n=%d kernels %v: %v, want %v", n, on, got, want)
 			}
 			if n > 20 {
@@ -247,7 +247,7 @@ func TestAdamStepMatchesFormula(t *testing.T) {
 				mi := b1*float64(m0[i]) + (1-b1)*gi
 				vi := b2*float64(v0[i]) + (1-b2)*gi*gi
 				wi := float64(w0[i])*(1-lr*wd) - lr*(mi/bc1)/(math.Sqrt(vi/bc2)+eps)
-				if math.Abs(float64(m[i])-mi) > 1e-6 || math.Abs(float64(v[i])-vi) > 1e-6 || math.Abs(float64(w[i])-wi) > 1e-5 {
+				if !(math.Abs(float64(m[i])-mi) <= 1e-6 && math.Abs(float64(v[i])-vi) <= 1e-6 && math.Abs(float64(w[i])-wi) <= 1e-5) {
 					t.Fatalf("n=%d kernels %v [%d]: (w m v) = (%v %v %v), want (%v %v %v)", n, on, i, w[i], m[i], v[i], wi, mi, vi)
 				}
 			}
@@ -362,7 +362,7 @@ func TestSoftmaxPrefix(t *testing.T) {
 						}
 						continue
 					}
-					if math.Abs(float64(v)-want[j]/s) > 1e-6 {
+					if !(math.Abs(float64(v)-want[j]/s) <= 1e-6) {
 						t.Fatalf("width %d n %d kernels %v: row[%d] = %v, want %v", width, n, on, j, v, want[j]/s)
 					}
 				}
@@ -391,6 +391,9 @@ func TestSoftmaxGrad(t *testing.T) {
 			for _, on := range []bool{true, false} {
 				restore := SetForTest(on)
 				ds := append([]float32(nil), w...)
+				for j := n; j < width; j++ {
+					ds[j] = float32(math.NaN()) // past n: anything, even a NaN
+				}
 				SoftmaxGrad(p, ds, n, scale)
 				restore()
 				for j := range width {
@@ -398,7 +401,7 @@ func TestSoftmaxGrad(t *testing.T) {
 					if j < n {
 						want = scale * float64(p[j]) * (float64(w[j]) - pw)
 					}
-					if math.Abs(float64(ds[j])-want) > 1e-6 {
+					if !(math.Abs(float64(ds[j])-want) <= 1e-6) { // a NaN fails too
 						t.Fatalf("width %d n %d kernels %v: ds[%d] = %v, want %v", width, n, on, j, ds[j], want)
 					}
 				}
