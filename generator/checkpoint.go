@@ -33,31 +33,28 @@ type Info struct {
 	Flags map[string]string `json:"flags,omitempty"`
 }
 
+// Validate checks the model's config, for nn.ReadConfig.
+func (i *Info) Validate() error { return i.Config.Validate() }
+
+// stamp sets what every saved Info says: the kind, the version, the config.
+func (i *Info) stamp(c Config) { i.Kind, i.Version, i.Config = kind, nn.Version, c }
+
 // ErrNoCheckpoint reports a folder with no run to resume.
 var ErrNoCheckpoint = nn.ErrNoCheckpoint
 
 // Save writes config.json and model.safetensors into dir.
 func (m *Model) Save(dir string, info Info) error {
-	info.Kind, info.Version, info.Config = kind, nn.Version, m.Config
-	c := nn.NewCheckpoint()
-	c.PutParams(m.params)
-	if err := nn.SaveModel(dir, kind, c, info); err != nil {
-		return fmt.Errorf("generator: %w", err)
-	}
-	return nil
+	info.stamp(m.Config)
+	return wrap(nn.SaveWeights(dir, kind, m.weights, info))
 }
+
+func (m *Model) weights(c *nn.Checkpoint) { c.PutParams(m.params) }
 
 // ReadInfo reads dir/config.json and checks that it describes a generator.
 func ReadInfo(dir string) (Info, error) {
-	var info Info
-	if err := nn.ReadConfig(dir, kind, "a generator checkpoint written by vqtool train-gen", &info); err != nil {
-		return info, fmt.Errorf("generator: %w", err)
-	}
-	return info, nil
+	info, err := nn.LoadInfo[Info](dir, kind, "a generator checkpoint written by vqtool train-gen")
+	return info, wrap(err)
 }
-
-// Validate checks the model's config, for nn.ReadConfig.
-func (i *Info) Validate() error { return i.Config.Validate() }
 
 // Load reads a model saved by Save.
 func Load(dir string) (*Model, Info, error) {
@@ -70,27 +67,27 @@ func Load(dir string) (*Model, Info, error) {
 		return nil, info, err
 	}
 	if err := nn.LoadWeights(dir, m.params); err != nil {
-		return nil, info, fmt.Errorf("generator: %w", err)
+		return nil, info, wrap(err)
 	}
 	return m, info, nil
 }
 
-// SaveCheckpoint writes the model and the resume state into dir.
+// SaveCheckpoint writes the model and the resume state into dir (see
+// nn.SaveRun for the order).
 func (t *Trainer) SaveCheckpoint(dir string, info Info) error {
-	info.Step = t.Step
 	tc := t.Config
-	info.Train = &tc
-	c := nn.NewCheckpoint()
-	c.PutParams(t.Model.params)
+	info.Step, info.Train = t.Step, &tc
+	info.stamp(t.Model.Config)
 	st := nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}
-	if err := nn.SaveResume(dir, kind, c, t.opt, t.gr.prog.Params, st, t.Model.Config, t.Config); err != nil {
-		return fmt.Errorf("generator: %w", err)
+	return wrap(nn.SaveRun(dir, kind, t.Model.weights, t.opt, t.gr.prog.Params, st, t.Model.Config, t.Config, info))
+}
+
+// wrap names the package in an error, except a bare nn.ErrNoCheckpoint.
+func wrap(err error) error {
+	if err == nil || errors.Is(err, nn.ErrNoCheckpoint) {
+		return err
 	}
-	// The resume state first, config.json last: config.json is the commit
-	// point. The files beside it are of its step or of the save after it (a
-	// kill between the writes), and resuming continues from the resume
-	// state either way.
-	return t.Model.Save(dir, info)
+	return fmt.Errorf("generator: %w", err)
 }
 
 // Resume rebuilds a trainer from dir/resume.safetensors. The loss (with its
@@ -100,10 +97,7 @@ func Resume(dir string, data Tokens, loss *dist2.Loss) (*Trainer, Info, error) {
 	var tc TrainConfig
 	c, err := nn.OpenResume(dir, kind, &cfg, &tc)
 	if err != nil {
-		if errors.Is(err, nn.ErrNoCheckpoint) {
-			return nil, Info{}, err
-		}
-		return nil, Info{}, fmt.Errorf("generator: %w", err)
+		return nil, Info{}, wrap(err)
 	}
 	info, err := ReadInfo(dir)
 	if err != nil {

@@ -145,3 +145,37 @@ func (c *Checkpoint) RestoreTraining(opt *Adam, params []*Param, st *TrainState)
 	}
 	return c.RestoreState(st)
 }
+
+// Weights puts a model's weights (its parameters and any buffers beside
+// them) into a checkpoint.
+type Weights func(c *Checkpoint)
+
+// SaveWeights writes the weights w to dir/model.safetensors and info to
+// dir/config.json, creating dir.
+func SaveWeights(dir, kind string, w Weights, info any) error {
+	c := NewCheckpoint()
+	w(c)
+	return SaveModel(dir, kind, c, info)
+}
+
+// SaveRun writes a trainer's checkpoint folder: the resume state (weights,
+// optimiser, st and the configs) to resume.safetensors, then the weights
+// and info as SaveWeights does. config.json goes last: it is the commit
+// point. The files beside it are of its step or of the save after it (a
+// kill between the writes), and resuming continues from the resume state
+// either way.
+func SaveRun(dir, kind string, w Weights, opt *Adam, params []*Param, st TrainState, config, train, info any) error {
+	c := NewCheckpoint()
+	w(c)
+	if err := SaveResume(dir, kind, c, opt, params, st, config, train); err != nil {
+		return err
+	}
+	return SaveWeights(dir, kind, w, info)
+}
+
+// LoadInfo reads dir/config.json into an I as ReadConfig does.
+func LoadInfo[I any](dir, kind, what string) (I, error) {
+	var info I
+	err := ReadConfig(dir, kind, what, &info)
+	return info, err
+}

@@ -27,6 +27,12 @@ type Info struct {
 	Flags map[string]string `json:"flags,omitempty"`
 }
 
+// Validate checks the model's config, for nn.ReadConfig.
+func (i *Info) Validate() error { return i.Config.Validate() }
+
+// stamp sets what every saved Info says: the kind, the version, the config.
+func (i *Info) stamp(c Config) { i.Kind, i.Version, i.Config = kind, nn.Version, c }
+
 // DataInfo records the data a model was trained on and how pixels were scaled.
 type DataInfo struct {
 	Name     string     `json:"name"`
@@ -65,26 +71,15 @@ func (m *Model) restoreWeights(c *nn.Checkpoint) error {
 
 // Save writes config.json and model.safetensors into dir, creating it.
 func (m *Model) Save(dir string, info Info) error {
-	info.Kind, info.Version, info.Config = kind, nn.Version, m.Config
-	c := nn.NewCheckpoint()
-	m.putWeights(c)
-	if err := nn.SaveModel(dir, kind, c, info); err != nil {
-		return fmt.Errorf("vqvae: %w", err)
-	}
-	return nil
+	info.stamp(m.Config)
+	return wrap(nn.SaveWeights(dir, kind, m.putWeights, info))
 }
 
 // ReadInfo reads dir/config.json and checks that it describes a VQ-VAE.
 func ReadInfo(dir string) (Info, error) {
-	var info Info
-	if err := nn.ReadConfig(dir, kind, "a VQ-VAE checkpoint written by vqtool train-vq", &info); err != nil {
-		return info, fmt.Errorf("vqvae: %w", err)
-	}
-	return info, nil
+	info, err := nn.LoadInfo[Info](dir, kind, "a VQ-VAE checkpoint written by vqtool train-vq")
+	return info, wrap(err)
 }
-
-// Validate checks the model's config, for nn.ReadConfig.
-func (i *Info) Validate() error { return i.Config.Validate() }
 
 // Load reads a model saved by Save (or by a trainer's checkpoint).
 func Load(dir string) (*Model, Info, error) {
@@ -108,23 +103,22 @@ func Load(dir string) (*Model, Info, error) {
 }
 
 // SaveCheckpoint writes the model (config.json, model.safetensors) and the
-// resume state (resume.safetensors) into dir. Each file is written under a
-// temporary name and renamed: the resume state first, config.json last.
+// resume state (resume.safetensors) into dir, each file under a temporary
+// name and renamed (see nn.SaveRun for the order).
 func (t *Trainer) SaveCheckpoint(dir string, info Info) error {
-	info.Step = t.Step
 	tc := t.Config
-	info.Train = &tc
-	c := nn.NewCheckpoint()
-	t.Model.putWeights(c)
+	info.Step, info.Train = t.Step, &tc
+	info.stamp(t.Model.Config)
 	st := nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}
-	if err := nn.SaveResume(dir, kind, c, t.opt, t.prog.Params, st, t.Model.Config, t.Config); err != nil {
-		return fmt.Errorf("vqvae: %w", err)
+	return wrap(nn.SaveRun(dir, kind, t.Model.putWeights, t.opt, t.prog.Params, st, t.Model.Config, t.Config, info))
+}
+
+// wrap names the package in an error, except a bare nn.ErrNoCheckpoint.
+func wrap(err error) error {
+	if err == nil || errors.Is(err, nn.ErrNoCheckpoint) {
+		return err
 	}
-	// The resume state first, config.json last: config.json is the commit
-	// point. The files beside it are of its step or of the save after it (a
-	// kill between the writes), and resuming continues from the resume
-	// state either way.
-	return t.Model.Save(dir, info)
+	return fmt.Errorf("vqvae: %w", err)
 }
 
 // Resume rebuilds a trainer from dir/resume.safetensors: weights, codebook
@@ -135,10 +129,7 @@ func Resume(dir string, data Images, steps int) (*Trainer, Info, error) {
 	var tc TrainConfig
 	c, err := nn.OpenResume(dir, kind, &cfg, &tc)
 	if err != nil {
-		if errors.Is(err, nn.ErrNoCheckpoint) {
-			return nil, Info{}, err
-		}
-		return nil, Info{}, fmt.Errorf("vqvae: %w", err)
+		return nil, Info{}, wrap(err)
 	}
 	info, err := ReadInfo(dir)
 	if err != nil {
