@@ -71,6 +71,8 @@ type kernelOp struct {
 	in    []tensor.Shape
 	shape tensor.Shape
 	out   *tensor.Dense
+	typ   hm.Type         // the op's type, built once
+	ins   []*tensor.Dense // the inputs of the last Do, reused
 	// started is whether the backward pass since the last Do has begun.
 	started bool
 }
@@ -91,11 +93,14 @@ func tensorType(s tensor.Shape) hm.Type {
 func (op *kernelOp) Arity() int { return len(op.in) }
 
 func (op *kernelOp) Type() hm.Type {
-	ts := make([]hm.Type, 0, len(op.in)+1)
-	for _, s := range op.in {
-		ts = append(ts, tensorType(s))
+	if op.typ == nil {
+		ts := make([]hm.Type, 0, len(op.in)+1)
+		for _, s := range op.in {
+			ts = append(ts, tensorType(s))
+		}
+		op.typ = hm.NewFnType(append(ts, tensorType(op.shape))...)
 	}
-	return hm.NewFnType(append(ts, tensorType(op.shape))...)
+	return op.typ
 }
 
 func (op *kernelOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -106,7 +111,8 @@ func (op *kernelOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if OpTimes != nil {
 		defer func(t time.Time) { OpTimes[op.k.Name()] += time.Since(t) }(time.Now())
 	}
-	ins, err := denseInputs(op.k, vals)
+	ins, err := denseInputs(op.k, vals, op.ins)
+	op.ins = ins
 	if err != nil {
 		return nil, err
 	}
@@ -156,17 +162,22 @@ type gradOp struct {
 	i   int
 	id  uint64
 	out *tensor.Dense
+	typ hm.Type         // built once
+	ins []*tensor.Dense // reused
 }
 
 func (op *gradOp) Arity() int { return len(op.fwd.in) + 2 }
 
 func (op *gradOp) Type() hm.Type {
-	ts := make([]hm.Type, 0, len(op.fwd.in)+3)
-	for _, s := range op.fwd.in {
-		ts = append(ts, tensorType(s))
+	if op.typ == nil {
+		ts := make([]hm.Type, 0, len(op.fwd.in)+3)
+		for _, s := range op.fwd.in {
+			ts = append(ts, tensorType(s))
+		}
+		ts = append(ts, tensorType(op.fwd.shape), tensorType(op.fwd.shape), tensorType(op.fwd.in[op.i]))
+		op.typ = hm.NewFnType(ts...)
 	}
-	ts = append(ts, tensorType(op.fwd.shape), tensorType(op.fwd.shape), tensorType(op.fwd.in[op.i]))
-	return hm.NewFnType(ts...)
+	return op.typ
 }
 
 func (op *gradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -178,7 +189,8 @@ func (op *gradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		defer func(t time.Time) { OpTimes[fmt.Sprintf("d%s/dx%d", op.fwd.k.Name(), op.i)] += time.Since(t) }(time.Now())
 	}
 	n := len(op.fwd.in)
-	ins, err := denseInputs(op.fwd.k, vals[:n])
+	ins, err := denseInputs(op.fwd.k, vals[:n], op.ins)
+	op.ins = ins
 	if err != nil {
 		return nil, err
 	}
@@ -219,9 +231,10 @@ func hashOf(op gorgonia.Op) uint32 {
 	return h.Sum32()
 }
 
-func denseInputs(k Kernel, vals []gorgonia.Value) ([]*tensor.Dense, error) {
-	ins := make([]*tensor.Dense, len(vals))
+func denseInputs(k Kernel, vals []gorgonia.Value, buf []*tensor.Dense) ([]*tensor.Dense, error) {
+	ins := buf[:0]
 	for i, v := range vals {
+		ins = append(ins, nil)
 		switch t := v.(type) {
 		case *tensor.Dense:
 			if t.Dtype() != tensor.Float32 {
