@@ -44,26 +44,29 @@ func For(n, grain int, f func(lo, hi int)) {
 		return
 	}
 	workers := min(runtime.GOMAXPROCS(0), ranges)
-	run := func(w int) {
-		for r := w; r < ranges; r += workers {
-			f(r*n/ranges, (r+1)*n/ranges)
-		}
-	}
 	if workers <= 1 {
-		run(0)
+		runRanges(f, n, ranges, 1, 0)
 		return
 	}
 	if helpers.TryLock() { // the common case: one loop at a time, on the waiting helpers
 		defer helpers.Unlock()
-		helpers.run(workers, run)
+		helpers.run(f, n, ranges, workers)
 		return
 	}
 	var wg sync.WaitGroup // a loop inside a loop, or loops side by side
 	for w := 1; w < workers; w++ {
-		wg.Go(func() { run(w) })
+		wg.Go(func() { runRanges(f, n, ranges, workers, w) })
 	}
-	run(0)
+	runRanges(f, n, ranges, workers, 0)
 	wg.Wait()
+}
+
+// runRanges calls f on the ranges of worker w: r = w, w+workers, ... of
+// the ranges that split [0, n).
+func runRanges(f func(lo, hi int), n, ranges, workers, w int) {
+	for r := w; r < ranges; r += workers {
+		f(r*n/ranges, (r+1)*n/ranges)
+	}
 }
 
 // A new goroutine lands in the run queue of the P that starts it, and an
@@ -76,47 +79,50 @@ const spinFor = 300 * time.Microsecond
 
 var helpers pool
 
-// pool is the helper goroutines; its mutex is held by the For using them.
+// pool is the helper goroutines and the loop they are running; its mutex
+// is held by the For using them.
 type pool struct {
 	sync.Mutex
-	hs []*helper
+	hs   []*helper
+	f    func(lo, hi int)
+	n    int
+	rng  int          // ranges
+	wk   int          // workers
+	left atomic.Int32 // helpers still running the loop
 }
 
 type helper struct {
-	seq   atomic.Uint64 // bumped for each task
-	task  func(w int)
+	seq   atomic.Uint64 // bumped for each loop
 	w     int
 	sleep atomic.Bool   // parked on wake
 	wake  chan struct{} // cap 1
-	left  *atomic.Int32 // the For's helpers still running
 }
 
-// run runs task(1) .. task(workers-1) on helpers and task(0) here, and
-// returns when all are done.
-func (p *pool) run(workers int, task func(w int)) {
+// run runs f's ranges of workers 1 .. workers-1 on helpers and of worker 0
+// here, and returns when all are done.
+func (p *pool) run(f func(lo, hi int), n, ranges, workers int) {
 	for len(p.hs) < workers-1 {
-		h := &helper{wake: make(chan struct{}, 1)}
+		h := &helper{w: len(p.hs) + 1, wake: make(chan struct{}, 1)}
 		p.hs = append(p.hs, h)
-		go h.loop()
+		go p.loop(h)
 	}
-	var left atomic.Int32
-	left.Store(int32(workers - 1))
+	p.f, p.n, p.rng, p.wk = f, n, ranges, workers
+	p.left.Store(int32(workers - 1))
 	woke := false
-	for i, h := range p.hs[:workers-1] {
-		h.task, h.w, h.left = task, i+1, &left
+	for _, h := range p.hs[:workers-1] {
 		h.seq.Add(1)
 		if h.sleep.CompareAndSwap(true, false) {
 			h.wake <- struct{}{}
 			woke = true
 		}
 	}
-	task(0)
+	runRanges(f, n, ranges, workers, 0)
 	// A helper woken from sleep waits in this P's queue until another P,
 	// itself woken, takes it: yield to it rather than wait for that. A
 	// spinning helper is already running elsewhere (yield only if it is
 	// still not done after a long while).
 	var start time.Time
-	for spins := 0; left.Load() > 0; spins++ {
+	for spins := 0; p.left.Load() > 0; spins++ {
 		if spins%64 != 63 {
 			continue
 		}
@@ -127,9 +133,12 @@ func (p *pool) run(workers int, task func(w int)) {
 			runtime.Gosched()
 		}
 	}
+	p.f = nil
 }
 
-func (h *helper) loop() {
+// loop is helper h: it runs its share of each loop the pool starts,
+// spinning for spinFor after each before it sleeps.
+func (p *pool) loop(h *helper) {
 	var seen uint64
 	for {
 		start, spins := time.Now(), 0
@@ -143,7 +152,7 @@ func (h *helper) loop() {
 				continue
 			}
 			h.sleep.Store(true)
-			if h.seq.Load() != seen { // a task came: take it, unless its sender is waking us
+			if h.seq.Load() != seen { // a loop came: take it, unless its sender is waking us
 				if h.sleep.CompareAndSwap(true, false) {
 					break
 				}
@@ -152,7 +161,9 @@ func (h *helper) loop() {
 			break
 		}
 		seen = h.seq.Load()
-		h.task(h.w)
-		h.left.Add(-1)
+		if h.w < p.wk {
+			runRanges(p.f, p.n, p.rng, p.wk, h.w)
+		}
+		p.left.Add(-1)
 	}
 }
