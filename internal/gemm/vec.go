@@ -8,10 +8,6 @@ import (
 // The element-wise passes of a training step, on the AVX-512 kernels where
 // they run and on plain loops otherwise (package avx512 holds both).
 
-// Tanh is the [7/6] Pade approximant of tanh that GELU uses: absolute error
-// under 1e-4, exactly +-1 beyond |x| = 4.97.
-func Tanh(x float32) float32 { return avx512.Tanh(x) }
-
 const elemGrain = 16 << 10 // elements per piece of an element-wise pass
 
 // forBlocks is par.For over [0, n) with pieces that start at multiples of
@@ -79,6 +75,11 @@ func AdamStep(w, g, m, v []float32, c *AdamConsts) {
 // The vector kernel runs when row reaches n rounded up to 16.
 func SoftmaxPrefix(row []float32, n int, scale float32) { avx512.SoftmaxPrefix(row, n, scale) }
 
+// SoftmaxGrad turns the gradient ds of SoftmaxPrefix's output p (weights
+// past n zero) into the gradient of its input, in place:
+// ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale; on one thread.
+func SoftmaxGrad(p, ds []float32, n int, scale float32) { avx512.SoftmaxGrad(p, ds, n, scale) }
+
 // FastRows reports whether DotRows and AxpyRows run on vector kernels, so
 // that many of them beat one small product (attention by rows, a head's
 // causal half only); otherwise they are BLAS calls.
@@ -89,8 +90,3 @@ func FastRows() bool { return avx512.Enabled() }
 // test in another package can compare the two paths. Not safe while other
 // goroutines compute.
 func SetKernelsForTest(on bool) (restore func()) { return avx512.SetForTest(on) }
-
-// SoftmaxGrad turns the gradient ds of SoftmaxPrefix's output p (weights
-// past n zero) into the gradient of its input, in place:
-// ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale; on one thread.
-func SoftmaxGrad(p, ds []float32, n int, scale float32) { avx512.SoftmaxGrad(p, ds, n, scale) }
