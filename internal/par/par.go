@@ -57,8 +57,8 @@ func For(n, grain int, f func(lo, hi int)) {
 	for w := 1; w < workers; w++ {
 		wg.Go(func() { runRanges(f, n, ranges, workers, w) })
 	}
+	defer wg.Wait() // even when f panics here: no range runs after For returns
 	runRanges(f, n, ranges, workers, 0)
-	wg.Wait()
 }
 
 // runRanges calls f on the ranges of worker w: r = w, w+workers, ... of
@@ -116,11 +116,16 @@ func (p *pool) run(f func(lo, hi int), n, ranges, workers int) {
 			woke = true
 		}
 	}
+	defer p.wait(woke) // even when f panics here, so that the next loop finds the helpers idle
 	runRanges(f, n, ranges, workers, 0)
-	// A helper woken from sleep waits in this P's queue until another P,
-	// itself woken, takes it: yield to it rather than wait for that. A
-	// spinning helper is already running elsewhere (yield only if it is
-	// still not done after a long while).
+}
+
+// wait returns when the helpers are done with the loop. A helper woken from
+// sleep waits in this P's queue until another P, itself woken, takes it:
+// yield to it (woke) rather than wait for that. A spinning helper is
+// already running elsewhere: yield only if it is still not done after a
+// long while.
+func (p *pool) wait(woke bool) {
 	var start time.Time
 	for spins := 0; p.left.Load() > 0; spins++ {
 		if spins%64 != 63 {

@@ -74,3 +74,37 @@ func TestForOnHelpers(t *testing.T) {
 	time.Sleep(2 * spinFor)
 	check(5)
 }
+
+// A range that panics in the calling goroutine (and a test that recovers)
+// leaves no range running after For returns, and the next loops whole.
+func TestForPanicWaitsForTheOtherRanges(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one P: For runs its ranges in turn")
+	}
+	for range 50 {
+		var running atomic.Int32
+		func() {
+			defer func() { _ = recover() }()
+			For(2, 1, func(lo, hi int) {
+				if lo == 0 {
+					panic("range 0")
+				}
+				running.Add(1)
+				time.Sleep(200 * time.Microsecond)
+				running.Add(-1)
+			})
+		}()
+		if n := running.Load(); n != 0 {
+			t.Fatalf("For returned by a panic with %d ranges still running", n)
+		}
+		var sum atomic.Int64
+		For(100, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				sum.Add(int64(i))
+			}
+		})
+		if sum.Load() != 4950 {
+			t.Fatalf("the loop after a panic summed %d, want 4950", sum.Load())
+		}
+	}
+}
