@@ -79,6 +79,10 @@ const spinFor = 300 * time.Microsecond
 
 var helpers pool
 
+// testHookAfterBump, when set by a test, runs between a helper's bump and
+// the check whether it sleeps: a sender held up there.
+var testHookAfterBump func()
+
 // pool is the helper goroutines and the loop they are running; its mutex
 // is held by the For using them.
 type pool struct {
@@ -111,6 +115,9 @@ func (p *pool) run(f func(lo, hi int), n, ranges, workers int) {
 	woke := false
 	for _, h := range p.hs[:workers-1] {
 		h.seq.Add(1)
+		if testHookAfterBump != nil {
+			testHookAfterBump()
+		}
 		if h.sleep.CompareAndSwap(true, false) {
 			h.wake <- struct{}{}
 			woke = true
@@ -162,8 +169,12 @@ func (p *pool) loop(h *helper) {
 					break
 				}
 			}
+			// A wake may be stale: a sender held up between its bump and
+			// its CompareAndSwap can find this helper asleep again, after
+			// it ran that loop. So the loop condition decides, not the
+			// wake.
 			<-h.wake
-			break
+			start, spins = time.Now(), 0
 		}
 		seen = h.seq.Load()
 		if h.w < p.wk {

@@ -108,3 +108,31 @@ func TestForPanicWaitsForTheOtherRanges(t *testing.T) {
 		}
 	}
 }
+
+// A sender held up between a helper's bump and its wake finds the helper,
+// which has run the loop meanwhile, asleep again: that wake must not run
+// the loop a second time.
+func TestForStaleWakeRunsNothingTwice(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one P: For runs its ranges in turn")
+	}
+	For(2, 1, func(lo, hi int) {}) // the helper exists
+	testHookAfterBump = func() { time.Sleep(3 * spinFor) }
+	defer func() { testHookAfterBump = nil }()
+	var calls atomic.Int32
+	For(2, 1, func(lo, hi int) { calls.Add(1) })
+	testHookAfterBump = nil
+	time.Sleep(spinFor / 3) // a stale wake would run the ranges now
+	if c := calls.Load(); c != 2 {
+		t.Fatalf("%d range calls for 2 ranges", c)
+	}
+	var sum atomic.Int64
+	For(100, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			sum.Add(int64(i))
+		}
+	})
+	if sum.Load() != 4950 {
+		t.Fatalf("the next loop summed %d, want 4950", sum.Load())
+	}
+}
