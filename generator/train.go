@@ -83,14 +83,15 @@ type Trainer struct {
 	Data   Tokens
 	Loss   *dist2.Loss
 
-	Step, Epoch, Pos int
-	perm             []int
-	rng              *rand.PCG // class dropout; saved for resume
-	rand             *rand.Rand
-	opt              *nn.Adam
-	sched            nn.Schedule
-	gr               *graph
-	grads            [][]float32
+	// TrainState is where the run stands: Step, Epoch, Pos and RNG (class
+	// dropout draws from it), saved for resume.
+	nn.TrainState
+	perm  []int
+	rand  *rand.Rand
+	opt   *nn.Adam
+	sched nn.Schedule
+	gr    *graph
+	grads [][]float32
 }
 
 // NewTrainer builds the training graph.
@@ -109,7 +110,7 @@ func NewTrainer(m *Model, data Tokens, loss *dist2.Loss, cfg TrainConfig) (*Trai
 		return nil, err
 	}
 	pcg := rand.NewPCG(cfg.Seed, 0xc1a55)
-	t := &Trainer{Model: m, Config: cfg, Data: data, Loss: loss, rng: pcg, rand: rand.New(pcg),
+	t := &Trainer{Model: m, Config: cfg, Data: data, Loss: loss, TrainState: nn.TrainState{RNG: pcg}, rand: rand.New(pcg),
 		opt:   nn.NewAdam(cfg.WeightDecay),
 		sched: nn.Schedule{Peak: cfg.LR, Warmup: cfg.Warmup, Total: cfg.Steps, MinRatio: cfg.MinLRRatio}}
 	t.opt.NoDecay = noDecay

@@ -196,31 +196,26 @@ type lenetInfo struct {
 
 const lenetKind = "vqtool.lenet"
 
+var lenetFormat = nn.Format[lenetInfo, *LeNet]{Kind: lenetKind, What: "a classifier written by vqtool train-classifier", Pkg: "metrics",
+	New: func(i *lenetInfo) (*LeNet, error) {
+		return NewLeNet(i.Channels, i.Size, i.Classes, rand.New(rand.NewPCG(0, 0)))
+	},
+	Stamp: func(i *lenetInfo, l *LeNet) {
+		i.Kind, i.Version, i.Channels, i.Size, i.Classes = lenetKind, nn.Version, l.Channels, l.Size, l.Classes
+	},
+	Put:     func(l *LeNet, c *nn.Checkpoint) { c.PutParams(l.params) },
+	Restore: func(l *LeNet, c *nn.Checkpoint) error { return c.RestoreParams(l.params) },
+}
+
 // Save writes config.json and model.safetensors into dir.
 func (l *LeNet) Save(dir, data string, accuracy float64) error {
-	c := nn.NewCheckpoint()
-	c.PutParams(l.params)
-	info := lenetInfo{Kind: lenetKind, Version: nn.Version, Channels: l.Channels, Size: l.Size, Classes: l.Classes, Data: data, Accuracy: accuracy}
-	if err := nn.SaveModel(dir, lenetKind, c, info); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	return nil
+	return lenetFormat.Save(dir, l, lenetInfo{Data: data, Accuracy: accuracy})
 }
 
 // LoadLeNet reads a classifier saved by Save, and its test accuracy.
 func LoadLeNet(dir string) (*LeNet, float64, error) {
-	var info lenetInfo
-	if err := nn.ReadConfig(dir, lenetKind, "a classifier written by vqtool train-classifier", &info); err != nil {
-		return nil, 0, fmt.Errorf("metrics: %w", err)
-	}
-	l, err := NewLeNet(info.Channels, info.Size, info.Classes, rand.New(rand.NewPCG(0, 0)))
-	if err != nil {
-		return nil, 0, fmt.Errorf("metrics: %s: %w", dir, err)
-	}
-	if err := nn.LoadWeights(dir, l.params); err != nil {
-		return nil, 0, fmt.Errorf("metrics: %w", err)
-	}
-	return l, info.Accuracy, nil
+	l, info, err := lenetFormat.Load(dir)
+	return l, info.Accuracy, err
 }
 
 // Accuracy returns the fraction of images whose predicted class is their label.

@@ -24,26 +24,12 @@ const (
 // reads.
 const Version = 1
 
-// LoadWeights reads dir/model.safetensors into params, by name, checking
-// shapes and that every weight is finite.
-func LoadWeights(dir string, params []*Param) error {
-	path := filepath.Join(dir, ModelFile)
-	c, err := LoadCheckpoint(path)
-	if err != nil {
-		return err
-	}
-	if err := c.RestoreParams(params); err != nil {
-		return fmt.Errorf("%s does not match %s: %w", path, ConfigFile, err)
-	}
-	return nil
-}
-
 // ErrNoCheckpoint reports a folder with no training run to resume.
 var ErrNoCheckpoint = errors.New("no checkpoint")
 
-// ReadConfig decodes dir/config.json into v and checks that its "kind" is
+// readConfig decodes dir/config.json into v and checks that its "kind" is
 // kind; what ("a checkpoint written by vqtool train-vq") goes into errors.
-func ReadConfig(dir, kind, what string, v any) error {
+func readConfig(dir, kind, what string, v any) error {
 	path := filepath.Join(dir, ConfigFile)
 	buf, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -78,104 +64,163 @@ func ReadConfig(dir, kind, what string, v any) error {
 }
 
 // A Validator reports the first setting of a checkpoint's config that
-// cannot work; ReadConfig checks one after reading it.
+// cannot work; Format.ReadInfo checks an Info that is one after reading it.
 type Validator interface{ Validate() error }
 
-// SaveModel writes the weights in c to dir/model.safetensors and info to
-// dir/config.json, creating dir.
-func SaveModel(dir, kind string, c *Checkpoint, info any) error {
+// A Format is one kind of checkpoint folder and how its model M is made,
+// saved and restored; I is what its config.json holds. The packages with
+// models (vqvae, generator, metrics) each declare one and save and load
+// through it.
+type Format[I, M any] struct {
+	Kind string // written into every file: "vqtool.vqvae"
+	What string // what errors say a folder should be: "a VQ-VAE checkpoint written by vqtool train-vq"
+	Pkg  string // the prefix of errors: "vqvae"
+
+	New     func(info *I) (M, error)       // a model of the architecture info describes
+	Stamp   func(info *I, m M)             // sets what every saved info says: kind, version, m's architecture
+	Put     func(m M, c *Checkpoint)       // m's weights (parameters and buffers) into c
+	Restore func(m M, c *Checkpoint) error // and back, checking names and shapes
+}
+
+// Run is what a trainer's checkpoint holds besides the model: where the
+// run stands, and the optimiser with the weights it steps.
+type Run struct {
+	State  *TrainState
+	Opt    *Adam
+	Params []*Param
+}
+
+// ReadInfo reads dir/config.json, checking its kind and version, and the
+// Info itself when it is a Validator.
+func (f Format[I, M]) ReadInfo(dir string) (I, error) {
+	var info I
+	return info, f.wrap(readConfig(dir, f.Kind, f.What, &info))
+}
+
+// Load reads the model saved in dir: config.json, then model.safetensors.
+func (f Format[I, M]) Load(dir string) (M, I, error) {
+	var m M
+	info, err := f.ReadInfo(dir)
+	if err != nil {
+		return m, info, err
+	}
+	if m, err = f.New(&info); err != nil {
+		return m, info, f.wrap(err)
+	}
+	path := filepath.Join(dir, ModelFile)
+	c, err := LoadCheckpoint(path)
+	if err != nil {
+		return m, info, f.wrap(err)
+	}
+	if err := f.Restore(m, c); err != nil {
+		return m, info, f.wrap(fmt.Errorf("%s does not match %s: %w", path, ConfigFile, err))
+	}
+	return m, info, nil
+}
+
+// Save writes m's weights to dir/model.safetensors and info to
+// dir/config.json, creating dir; each file goes under a temporary name and
+// is renamed.
+func (f Format[I, M]) Save(dir string, m M, info I) error {
+	return f.wrap(f.save(dir, m, info))
+}
+
+func (f Format[I, M]) save(dir string, m M, info I) error {
+	c := NewCheckpoint()
+	f.Put(m, c)
+	f.Stamp(&info, m)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	c.Meta["kind"] = kind
+	c.Meta["kind"] = f.Kind
 	if err := c.Save(filepath.Join(dir, ModelFile)); err != nil {
 		return err
 	}
 	return WriteJSON(filepath.Join(dir, ConfigFile), info)
 }
 
-// SaveResume completes c (which holds the weights) with the optimiser, the
-// training state and the configs, and writes dir/resume.safetensors.
-func SaveResume(dir, kind string, c *Checkpoint, opt *Adam, params []*Param, st TrainState, config, train any) error {
+// SaveRun writes a trainer's checkpoint folder: resume.safetensors (the
+// weights, the optimiser, the run's state and the training config), then the model and info as Save does. config.json goes
+// last: it is the commit point. The files beside it are of its step or of
+// the save after it (a kill between the writes), and Resume continues from
+// the resume file either way.
+func (f Format[I, M]) SaveRun(dir string, m M, r Run, train any, info I) error {
+	return f.wrap(f.saveRun(dir, m, r, train, info))
+}
+
+func (f Format[I, M]) saveRun(dir string, m M, r Run, train any, info I) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	c.PutAdam(opt, params)
-	c.Meta["kind"] = kind + ".resume"
-	if err := c.PutState(st); err != nil {
-		return err
-	}
-	if err := c.PutJSON("config", config); err != nil {
+	c := NewCheckpoint()
+	f.Put(m, c)
+	c.PutAdam(r.Opt, r.Params)
+	c.Meta["kind"] = f.Kind + ".resume"
+	if err := c.PutState(*r.State); err != nil {
 		return err
 	}
 	if err := c.PutJSON("train", train); err != nil {
 		return err
 	}
-	return c.Save(filepath.Join(dir, ResumeFile))
+	if err := c.Save(filepath.Join(dir, ResumeFile)); err != nil {
+		return err
+	}
+	return f.save(dir, m, info)
 }
 
-// OpenResume reads dir/resume.safetensors and decodes the configs that
-// SaveResume stored into config and train.
-func OpenResume(dir, kind string, config, train any) (*Checkpoint, error) {
+// Resume reads the run saved by SaveRun in dir. It decodes the training
+// config into train, makes the model config.json describes, and calls
+// trainer to build a trainer around it; then it restores the model's
+// weights and the trainer's Run (whose State.RNG must be set) from the
+// resume file. A folder without one gives an error that is ErrNoCheckpoint.
+func (f Format[I, M]) Resume(dir string, train any, trainer func(m M) (Run, error)) (I, error) {
 	path := filepath.Join(dir, ResumeFile)
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%w to resume in %s: %v", ErrNoCheckpoint, dir, err)
+		var info I
+		return info, fmt.Errorf("%w to resume in %s: %v", ErrNoCheckpoint, dir, err)
 	}
+	info, err := f.ReadInfo(dir)
+	if err == nil {
+		err = f.resume(path, &info, train, trainer)
+	}
+	return info, err
+}
+
+func (f Format[I, M]) resume(path string, info *I, train any, trainer func(m M) (Run, error)) error {
 	c, err := LoadCheckpoint(path)
 	if err != nil {
-		return nil, err
+		return f.wrap(err)
 	}
-	if c.Meta["kind"] != kind+".resume" {
-		return nil, fmt.Errorf("%s: kind %q: want %q", path, c.Meta["kind"], kind+".resume")
-	}
-	if err := c.GetJSON("config", config); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if c.Meta["kind"] != f.Kind+".resume" {
+		return f.wrap(fmt.Errorf("%s: kind %q: want %q", path, c.Meta["kind"], f.Kind+".resume"))
 	}
 	if err := c.GetJSON("train", train); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return f.wrap(fmt.Errorf("%s: %w", path, err))
 	}
-	return c, nil
-}
-
-// RestoreTraining reads the optimiser moments and the training state (whose
-// RNG must be set) back from a resume checkpoint.
-func (c *Checkpoint) RestoreTraining(opt *Adam, params []*Param, st *TrainState) error {
-	if err := c.RestoreAdam(opt, params); err != nil {
+	m, err := f.New(info)
+	if err != nil {
+		return f.wrap(err)
+	}
+	r, err := trainer(m)
+	if err != nil {
 		return err
 	}
-	return c.RestoreState(st)
+	if err := f.Restore(m, c); err == nil {
+		err = c.RestoreAdam(r.Opt, r.Params)
+		if err == nil {
+			err = c.RestoreState(r.State)
+		}
+	}
+	if err != nil {
+		return f.wrap(fmt.Errorf("%s: %w", path, err))
+	}
+	return nil
 }
 
-// Weights puts a model's weights (its parameters and any buffers beside
-// them) into a checkpoint.
-type Weights func(c *Checkpoint)
-
-// SaveWeights writes the weights w to dir/model.safetensors and info to
-// dir/config.json, creating dir.
-func SaveWeights(dir, kind string, w Weights, info any) error {
-	c := NewCheckpoint()
-	w(c)
-	return SaveModel(dir, kind, c, info)
-}
-
-// SaveRun writes a trainer's checkpoint folder: the resume state (weights,
-// optimiser, st and the configs) to resume.safetensors, then the weights
-// and info as SaveWeights does. config.json goes last: it is the commit
-// point. The files beside it are of its step or of the save after it (a
-// kill between the writes), and resuming continues from the resume state
-// either way.
-func SaveRun(dir, kind string, w Weights, opt *Adam, params []*Param, st TrainState, config, train, info any) error {
-	c := NewCheckpoint()
-	w(c)
-	if err := SaveResume(dir, kind, c, opt, params, st, config, train); err != nil {
+// wrap names the package in an error, except an ErrNoCheckpoint.
+func (f Format[I, M]) wrap(err error) error {
+	if err == nil || errors.Is(err, ErrNoCheckpoint) {
 		return err
 	}
-	return SaveWeights(dir, kind, w, info)
-}
-
-// LoadInfo reads dir/config.json into an I as ReadConfig does.
-func LoadInfo[I any](dir, kind, what string) (I, error) {
-	var info I
-	err := ReadConfig(dir, kind, what, &info)
-	return info, err
+	return fmt.Errorf("%s: %w", f.Pkg, err)
 }

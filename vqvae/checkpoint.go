@@ -1,10 +1,7 @@
 package vqvae
 
 import (
-	"errors"
-	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 
 	"github.com/vqtool/vqtool/nn"
 )
@@ -27,11 +24,8 @@ type Info struct {
 	Flags map[string]string `json:"flags,omitempty"`
 }
 
-// Validate checks the model's config, for nn.ReadConfig.
+// Validate checks the model's config, for nn.Format.ReadInfo.
 func (i *Info) Validate() error { return i.Config.Validate() }
-
-// stamp sets what every saved Info says: the kind, the version, the config.
-func (i *Info) stamp(c Config) { i.Kind, i.Version, i.Config = kind, nn.Version, c }
 
 // DataInfo records the data a model was trained on and how pixels were scaled.
 type DataInfo struct {
@@ -45,6 +39,13 @@ type DataInfo struct {
 
 // ErrNoCheckpoint reports a folder that holds no checkpoint to resume.
 var ErrNoCheckpoint = nn.ErrNoCheckpoint
+
+var format = nn.Format[Info, *Model]{Kind: kind, What: "a VQ-VAE checkpoint written by vqtool train-vq", Pkg: "vqvae",
+	New:     func(i *Info) (*Model, error) { return New(i.Config, rand.New(rand.NewPCG(0, 0))) },
+	Stamp:   func(i *Info, m *Model) { i.Kind, i.Version, i.Config = kind, nn.Version, m.Config },
+	Put:     (*Model).putWeights,
+	Restore: (*Model).restoreWeights,
+}
 
 func (m *Model) putWeights(c *nn.Checkpoint) {
 	c.PutParams(m.params)
@@ -70,89 +71,40 @@ func (m *Model) restoreWeights(c *nn.Checkpoint) error {
 }
 
 // Save writes config.json and model.safetensors into dir, creating it.
-func (m *Model) Save(dir string, info Info) error {
-	info.stamp(m.Config)
-	return wrap(nn.SaveWeights(dir, kind, m.putWeights, info))
-}
+func (m *Model) Save(dir string, info Info) error { return format.Save(dir, m, info) }
 
 // ReadInfo reads dir/config.json and checks that it describes a VQ-VAE.
-func ReadInfo(dir string) (Info, error) {
-	info, err := nn.LoadInfo[Info](dir, kind, "a VQ-VAE checkpoint written by vqtool train-vq")
-	return info, wrap(err)
-}
+func ReadInfo(dir string) (Info, error) { return format.ReadInfo(dir) }
 
 // Load reads a model saved by Save (or by a trainer's checkpoint).
-func Load(dir string) (*Model, Info, error) {
-	info, err := ReadInfo(dir)
-	if err != nil {
-		return nil, info, err
-	}
-	m, err := New(info.Config, rand.New(rand.NewPCG(0, 0)))
-	if err != nil {
-		return nil, info, err
-	}
-	path := filepath.Join(dir, nn.ModelFile)
-	c, err := nn.LoadCheckpoint(path)
-	if err != nil {
-		return nil, info, fmt.Errorf("vqvae: %w", err)
-	}
-	if err := m.restoreWeights(c); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s does not match %s: %w", path, nn.ConfigFile, err)
-	}
-	return m, info, nil
-}
+func Load(dir string) (*Model, Info, error) { return format.Load(dir) }
 
 // SaveCheckpoint writes the model (config.json, model.safetensors) and the
 // resume state (resume.safetensors) into dir, each file under a temporary
-// name and renamed (see nn.SaveRun for the order).
+// name and renamed (see nn.Format.SaveRun for the order).
 func (t *Trainer) SaveCheckpoint(dir string, info Info) error {
-	tc := t.Config
-	info.Step, info.Train = t.Step, &tc
-	info.stamp(t.Model.Config)
-	st := nn.TrainState{Step: t.Step, Epoch: t.Epoch, Pos: t.Pos, RNG: t.rng}
-	return wrap(nn.SaveRun(dir, kind, t.Model.putWeights, t.opt, t.prog.Params, st, t.Model.Config, t.Config, info))
+	info.Step, info.Train = t.Step, &t.Config
+	return format.SaveRun(dir, t.Model, t.run(), t.Config, info)
 }
 
-// wrap names the package in an error, except a bare nn.ErrNoCheckpoint.
-func wrap(err error) error {
-	if err == nil || errors.Is(err, nn.ErrNoCheckpoint) {
-		return err
-	}
-	return fmt.Errorf("vqvae: %w", err)
+func (t *Trainer) run() nn.Run {
+	return nn.Run{State: &t.TrainState, Opt: t.opt, Params: t.prog.Params}
 }
 
-// Resume rebuilds a trainer from dir/resume.safetensors: weights, codebook
-// and its EMA buffers, optimiser moments, RNG state, step and position in the
-// data. steps, if > 0, replaces the total step count (to extend a run).
-func Resume(dir string, data Images, steps int) (*Trainer, Info, error) {
-	var cfg Config
+// Resume rebuilds a trainer from the checkpoint in dir: weights, codebook
+// and its EMA buffers, optimiser moments, RNG state, step and position in
+// the data.
+func Resume(dir string, data Images) (*Trainer, Info, error) {
+	var t *Trainer
 	var tc TrainConfig
-	c, err := nn.OpenResume(dir, kind, &cfg, &tc)
-	if err != nil {
-		return nil, Info{}, wrap(err)
-	}
-	info, err := ReadInfo(dir)
-	if err != nil {
-		return nil, info, err
-	}
-	if steps > 0 {
-		tc.Steps = steps
-	}
-	m, err := New(cfg, rand.New(rand.NewPCG(0, 0)))
+	info, err := format.Resume(dir, &tc, func(m *Model) (r nn.Run, err error) {
+		if t, err = NewTrainer(m, data, tc); err == nil {
+			r = t.run()
+		}
+		return r, err
+	})
 	if err != nil {
 		return nil, info, err
 	}
-	if err := m.restoreWeights(c); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: %w", dir, err)
-	}
-	t, err := NewTrainer(m, data, tc)
-	if err != nil {
-		return nil, info, err
-	}
-	st := nn.TrainState{RNG: t.rng}
-	if err := c.RestoreTraining(t.opt, t.prog.Params, &st); err != nil {
-		return nil, info, fmt.Errorf("vqvae: %s: %w", dir, err)
-	}
-	t.Step, t.Epoch, t.Pos = st.Step, st.Epoch, st.Pos
 	return t, info, nil
 }

@@ -74,11 +74,12 @@ type Trainer struct {
 	Config TrainConfig
 	Data   Images
 
-	Step  int       // optimiser steps done
-	Epoch int       // passes over the data begun
-	Pos   int       // images of the current epoch used
-	perm  []int     // order of the current epoch
-	rng   *rand.PCG // restarts and k-means; saved for resume
+	// TrainState is where the run stands, saved for resume: Step
+	// (optimiser steps done), Epoch (passes over the data begun), Pos
+	// (images of the current epoch used) and RNG (restarts and k-means
+	// draw from it).
+	nn.TrainState
+	perm  []int // order of the current epoch
 	rand  *rand.Rand
 	opt   *nn.Adam
 	sched nn.Schedule
@@ -102,7 +103,7 @@ func NewTrainer(m *Model, data Images, cfg TrainConfig) (*Trainer, error) {
 			data.C, data.H, data.W, mc.Channels, mc.Size, mc.Size)
 	}
 	pcg := rand.NewPCG(cfg.Seed, 0x5eed)
-	t := &Trainer{Model: m, Config: cfg, Data: data, rng: pcg, rand: rand.New(pcg),
+	t := &Trainer{Model: m, Config: cfg, Data: data, TrainState: nn.TrainState{RNG: pcg}, rand: rand.New(pcg),
 		opt:   nn.NewAdam(0),
 		sched: nn.Schedule{Peak: cfg.LR, Warmup: cfg.Warmup, Total: cfg.Steps, MinRatio: cfg.MinLRRatio}}
 

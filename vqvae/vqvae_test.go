@@ -96,7 +96,7 @@ func TestResumeMatchesStraightRun(t *testing.T) {
 		if err := tr2.SaveCheckpoint(dir, Info{}); err != nil {
 			t.Fatal(err)
 		}
-		tr3, _, err := Resume(dir, data, 0)
+		tr3, _, err := Resume(dir, data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -152,7 +152,7 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 	var tr *vqvae.Trainer
 	var info vqvae.Info
 	if opts.Resume {
-		tr, info, err = vqvae.Resume(opts.Out, toImages(train), 0)
+		tr, info, err = vqvae.Resume(opts.Out, toImages(train))
 		if err != nil {
 			return err
 		}
