@@ -483,12 +483,10 @@ func im2row(dst, xp []float32, lo, hi, hp, wp, c, ho, wo int, g Geometry) {
 	kk := g.K * g.K * c
 	span := g.K * c
 	for r := lo; r < hi; r++ {
-		ox := r % wo
-		oy := (r / wo) % ho
-		bi := r / (wo * ho)
+		at := windowAt(r, hp, wp, c, ho, wo, g)
 		d := dst[(r-lo)*kk : (r-lo+1)*kk]
 		for ky := range g.K {
-			src := xp[((bi*hp+oy*g.Stride+ky)*wp+ox*g.Stride)*c:]
+			src := xp[at+ky*wp*c:]
 			src = src[:span]
 			seg := d[ky*span : (ky+1)*span]
 			if span < 16 { // a call to copy costs more than a few moves
@@ -524,13 +522,21 @@ func indirectConv(out, xp []float32, pw *gemm.Packed, rows, hp, wp, c, ho, wo in
 // contiguous floats im2row would copy.
 func windowRows(ptrs []*float32, xp []float32, lo, hi, hp, wp, c, ho, wo int, g Geometry) {
 	for r := lo; r < hi; r++ {
-		ox := r % wo
-		oy := (r / wo) % ho
-		bi := r / (wo * ho)
+		at := windowAt(r, hp, wp, c, ho, wo, g)
 		for ky := range g.K {
-			ptrs[(r-lo)*g.K+ky] = &xp[((bi*hp+oy*g.Stride+ky)*wp+ox*g.Stride)*c]
+			ptrs[(r-lo)*g.K+ky] = &xp[at+ky*wp*c]
 		}
 	}
+}
+
+// windowAt is the offset in padded images [B, Hp, Wp, C] of the first tap
+// of output row r's window (output pixels Ho x Wo an image); window row ky
+// starts ky*Wp*C after it.
+func windowAt(r, hp, wp, c, ho, wo int, g Geometry) int {
+	ox := r % wo
+	oy := (r / wo) % ho
+	bi := r / (wo * ho)
+	return ((bi*hp+oy*g.Stride)*wp + ox*g.Stride) * c
 }
 
 // row2im adds patch rows [lo, hi) (laid out as im2row writes them, starting
@@ -540,12 +546,10 @@ func row2im(dp, rows []float32, lo, hi, hp, wp, c, ho, wo int, g Geometry) {
 	kk := g.K * g.K * c
 	span := g.K * c
 	for r := lo; r < hi; r++ {
-		ox := r % wo
-		oy := (r / wo) % ho
-		bi := r / (wo * ho)
+		at := windowAt(r, hp, wp, c, ho, wo, g)
 		s := rows[(r-lo)*kk : (r-lo+1)*kk]
 		for ky := range g.K {
-			d := dp[((bi*hp+oy*g.Stride+ky)*wp+ox*g.Stride)*c:]
+			d := dp[at+ky*wp*c:]
 			d = d[:span]
 			for j, v := range s[ky*span : (ky+1)*span] {
 				d[j] += v

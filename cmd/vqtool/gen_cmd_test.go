@@ -21,8 +21,9 @@ func TestTrainGenAndSample(t *testing.T) {
 		o := trainGenOptions{
 			dataOptions: dataOptions{Data: "embedded", Split: "train", Limit: 100},
 			lossOptions: lossOptions{Loss: loss, Alpha: 0.1, Tau: "auto", Perplexity: 4, Distance: "l2", TopK: -1, Smoothing: 0.1},
-			VQ:          model, EvalLimit: 50, Out: gen, Steps: 6, Batch: 8, LR: 1e-3, Warmup: 2, Decay: 0.05, Clip: 1,
-			CondDrop: 0.1, Seed: 1, Dim: 16, Layers: 1, Heads: 2, MLP: 32, EvalEvery: 3, SaveEvery: 3, SampleCFG: 2, JSON: true,
+			runOptions:  runOptions{Out: gen, Steps: 6, Batch: 8, SaveEvery: 3, JSON: true},
+			VQ:          model, EvalLimit: 50, LR: 1e-3, Warmup: 2, Decay: 0.05, Clip: 1,
+			CondDrop: 0.1, Seed: 1, Dim: 16, Layers: 1, Heads: 2, MLP: 32, EvalEvery: 3, SampleCFG: 2,
 		}
 		var out bytes.Buffer
 		if _, err := runTrainGen(context.Background(), &out, o); err != nil {

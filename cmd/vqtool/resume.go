@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -64,4 +65,86 @@ func checkFresh(dir string, force bool) error {
 		return usagef("%v: choose another --out, or --force to overwrite it", err)
 	}
 	return err
+}
+
+// runOptions are the flags of every training command: where the run lives,
+// how long it is, and how it starts and ends.
+type runOptions struct {
+	Out       string
+	Steps     int
+	Epochs    float64
+	Batch     int
+	SaveEvery int
+	Resume    bool
+	Force     bool
+	JSON      bool
+	flags     map[string]string // the flags that define the run, saved with it (set by settle)
+}
+
+// AddFlags defines the flags with d's defaults; items names what a batch
+// holds ("images").
+func (o *runOptions) AddFlags(cmd *cobra.Command, d runOptions, items string) {
+	f := cmd.Flags()
+	f.StringVarP(&o.Out, "out", "o", d.Out, "checkpoint folder to write (config.json, model.safetensors, resume.safetensors, pictures)")
+	f.IntVar(&o.Steps, "steps", d.Steps, "optimiser steps")
+	f.Float64Var(&o.Epochs, "epochs", 0, "passes over the training "+items+" (overrides --steps)")
+	f.IntVar(&o.Batch, "batch", d.Batch, items+" per step")
+	f.IntVar(&o.SaveEvery, "save-every", d.SaveEvery, "checkpoint every N steps")
+	f.BoolVar(&o.Resume, "resume", false, "continue the run saved in --out")
+	f.BoolVar(&o.Force, "force", false, "overwrite a model in --out")
+	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
+}
+
+// settle records the flags that define the run. With --resume they are the
+// ones the run in --out was started with (see restoreRunFlags), which saved
+// reads from its checkpoint; a folder without one keeps the flags given.
+func (o *runOptions) settle(cmd *cobra.Command, saved func(dir string) (map[string]string, error)) error {
+	if o.Resume {
+		if flags, err := saved(o.Out); err == nil {
+			if err := restoreRunFlags(cmd, flags, o.Out); err != nil {
+				return err
+			}
+		}
+	}
+	o.flags = runFlags(cmd)
+	return nil
+}
+
+// steps is the run's length for n training items: --epochs passes over
+// them when given, --steps otherwise.
+func (o runOptions) steps(n int) int {
+	if o.Epochs > 0 {
+		return int(math.Ceil(o.Epochs * float64(n) / float64(o.Batch)))
+	}
+	return o.Steps
+}
+
+// openRun returns the run resumed from --out with --resume; without it,
+// once --out is free for a new run (see checkFresh), the one fresh makes.
+func openRun[T interface{ Progress() (int, int) }, I any](o runOptions, resume, fresh func() (T, I, error)) (T, I, error) {
+	if o.Resume {
+		t, info, err := resume()
+		if err == nil {
+			done, total := t.Progress()
+			logf("resuming %s at step %d of %d", o.Out, done, total)
+		}
+		return t, info, err
+	}
+	if err := checkFresh(o.Out, o.Force); err != nil {
+		var t T
+		var info I
+		return t, info, err
+	}
+	return fresh()
+}
+
+// usage returns the first error that is not nil, as a usage error: a
+// config the flags made cannot work.
+func usage(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"time"
@@ -85,10 +84,7 @@ type trainGenOptions struct {
 	Tokens    string
 	HeldOut   string
 	EvalLimit int
-	Out       string
-	Steps     int
-	Epochs    float64
-	Batch     int
+	runOptions
 	LR        float64
 	Warmup    int
 	Decay     float64
@@ -99,22 +95,17 @@ type trainGenOptions struct {
 	Layers    int
 	Heads     int
 	MLP       int
-	Resume    bool
 	EvalEvery int
-	SaveEvery int
 	SampleCFG float64
-	JSON      bool
-	Force     bool
-	flags     map[string]string // the run's flags, saved with it (set by the command)
 }
 
 // defaultTrainGenOptions is train-gen without flags: the library's defaults.
 func defaultTrainGenOptions() trainGenOptions {
 	d, t := generator.DefaultConfig(), generator.DefaultTrainConfig()
 	return trainGenOptions{dataOptions: dataOptions{Data: "embedded", Split: "train"}, lossOptions: defaultLossOptions(),
-		EvalLimit: 2000, Out: "gen", Steps: t.Steps, Batch: t.Batch, LR: t.LR, Warmup: t.Warmup, Decay: t.WeightDecay,
+		EvalLimit: 2000, runOptions: runOptions{Out: "gen", Steps: t.Steps, Batch: t.Batch, SaveEvery: 250}, LR: t.LR, Warmup: t.Warmup, Decay: t.WeightDecay,
 		Clip: t.Clip, CondDrop: t.CondDrop, Seed: t.Seed, Dim: d.Dim, Layers: d.Layers, Heads: d.Heads, MLP: d.MLP,
-		EvalEvery: 250, SaveEvery: 250, SampleCFG: 2}
+		EvalEvery: 250, SampleCFG: 2}
 }
 
 func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
@@ -126,10 +117,7 @@ func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Tokens, "tokens", "", "training token file from vqtool encode (default: encode --data once, cached in the VQ checkpoint)")
 	f.StringVar(&o.HeldOut, "held-out", "", "held-out token file (default: the test split of a named --data set)")
 	f.IntVar(&o.EvalLimit, "eval-limit", d.EvalLimit, "held-out grids measured at each evaluation (0: all)")
-	f.StringVarP(&o.Out, "out", "o", d.Out, "checkpoint folder to write")
-	f.IntVar(&o.Steps, "steps", d.Steps, "optimiser steps")
-	f.Float64Var(&o.Epochs, "epochs", 0, "passes over the training grids (overrides --steps)")
-	f.IntVar(&o.Batch, "batch", d.Batch, "grids per step")
+	o.runOptions.AddFlags(cmd, d.runOptions, "grids")
 	f.Float64Var(&o.LR, "lr", d.LR, "peak learning rate (AdamW), after warm-up, then cosine decay")
 	f.IntVar(&o.Warmup, "warmup", d.Warmup, "warm-up steps")
 	f.Float64Var(&o.Decay, "weight-decay", d.Decay, "AdamW weight decay on matrices")
@@ -140,12 +128,8 @@ func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Layers, "layers", d.Layers, "transformer blocks")
 	f.IntVar(&o.Heads, "heads", d.Heads, "attention heads")
 	f.IntVar(&o.MLP, "mlp", d.MLP, "MLP width")
-	f.BoolVar(&o.Resume, "resume", false, "continue the run saved in --out")
 	f.IntVar(&o.EvalEvery, "eval-every", d.EvalEvery, "measure held-out NLL and write a sample grid every N steps (0: at the end only)")
-	f.IntVar(&o.SaveEvery, "save-every", d.SaveEvery, "checkpoint every N steps")
 	f.Float64Var(&o.SampleCFG, "sample-cfg", d.SampleCFG, "guidance scale of the sample grids written during training")
-	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
-	f.BoolVar(&o.Force, "force", false, "overwrite a model in --out")
 }
 
 func newTrainGenCommand() *cobra.Command {
@@ -157,15 +141,13 @@ func newTrainGenCommand() *cobra.Command {
   vqtool train-gen --vq fmnist.vq --tokens train.npy --held-out test.npy --loss ce --limit 1000 --out gen-ce`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Resume {
-				if info, err := generator.ReadInfo(opts.Out); err == nil {
-					if err := restoreRunFlags(cmd, info.Flags, opts.Out); err != nil {
-						return err
-					}
-				}
+			err := opts.settle(cmd, func(dir string) (map[string]string, error) {
+				info, err := generator.ReadInfo(dir)
+				return info.Flags, err
+			})
+			if err == nil {
+				_, err = runTrainGen(cmd.Context(), cmd.OutOrStdout(), opts)
 			}
-			opts.flags = runFlags(cmd)
-			_, err := runTrainGen(cmd.Context(), cmd.OutOrStdout(), opts)
 			return err
 		},
 	}
@@ -300,42 +282,29 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	}
 	nClasses := train.NumClasses(classes)
 	data := genTokens(train)
-	var tr *generator.Trainer
-	var info generator.Info
-	if opts.Resume {
-		tr, info, err = generator.Resume(opts.Out, data, loss)
-		if err != nil {
-			return err
-		}
-		logf("resuming %s at step %d of %d", opts.Out, tr.Step, tr.Config.Steps)
-	} else {
-		if err := checkFresh(opts.Out, opts.Force); err != nil {
-			return err
-		}
-		info.Flags = opts.flags
+	tr, info, err := openRun(opts.runOptions, func() (*generator.Trainer, generator.Info, error) {
+		return generator.Resume(opts.Out, data, loss)
+	}, func() (tr *generator.Trainer, info generator.Info, err error) {
 		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
 			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP}
-		if err := cfg.Validate(); err != nil {
-			return usageError{err}
-		}
-		tc := generator.TrainConfig{Batch: opts.Batch, Steps: opts.Steps, LR: opts.LR, Warmup: opts.Warmup,
+		tc := generator.TrainConfig{Batch: opts.Batch, Steps: opts.steps(train.N), LR: opts.LR, Warmup: opts.Warmup,
 			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Seed: opts.Seed}
-		if opts.Epochs > 0 {
-			tc.Steps = int(math.Ceil(opts.Epochs * float64(train.N) / float64(opts.Batch)))
-		}
-		if err := tc.Validate(train.N); err != nil {
-			return usageError{err}
+		if err := usage(cfg.Validate(), tc.Validate(train.N)); err != nil {
+			return nil, info, err
 		}
 		m, err := generator.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x6e4)))
-		if err != nil {
-			return err
+		if err == nil {
+			tr, err = generator.NewTrainer(m, data, loss, tc)
 		}
-		if tr, err = generator.NewTrainer(m, data, loss, tc); err != nil {
-			return err
+		if err == nil {
+			logf("train-gen: %d grids of %dx%d, %d classes, %d steps of %d (%.1f epochs), loss %s, %d weights",
+				train.N, train.H, train.W, nClasses, tc.Steps, tc.Batch, float64(tc.Steps*tc.Batch)/float64(train.N),
+				lossInfo.Kind, m.NumParams())
 		}
-		logf("train-gen: %d grids of %dx%d, %d classes, %d steps of %d (%.1f epochs), loss %s, %d weights",
-			train.N, train.H, train.W, nClasses, tc.Steps, tc.Batch, float64(tc.Steps*tc.Batch)/float64(train.N),
-			lossInfo.Kind, m.NumParams())
+		return tr, generator.Info{Flags: opts.flags}, err
+	})
+	if err != nil {
+		return err
 	}
 	info.Loss, info.VQ, info.Data, info.Classes = lossInfo, opts.VQ, opts.Data, classes
 	if opts.Tokens != "" {

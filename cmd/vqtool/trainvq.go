@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -20,10 +19,7 @@ import (
 
 type trainVQOptions struct {
 	dataOptions
-	Out        string
-	Epochs     float64
-	Steps      int
-	Batch      int
+	runOptions
 	LR         float64
 	Warmup     int
 	Codebook   int
@@ -38,32 +34,24 @@ type trainVQOptions struct {
 	Normalize  bool
 	L1         bool
 	Seed       uint64
-	Resume     bool
 	GridEvery  int
-	SaveEvery  int
 	EvalSplit  string
-	JSON       bool
-	Force      bool
-	flags      map[string]string // the run's flags, saved with it (set by the command)
 }
 
 // defaultTrainVQOptions is train-vq without flags: the library's defaults.
 func defaultTrainVQOptions() trainVQOptions {
 	d, t := vqvae.DefaultConfig(), vqvae.DefaultTrainConfig()
-	return trainVQOptions{dataOptions: dataOptions{Data: "embedded", Split: "train"}, Out: "model.vq",
-		Steps: t.Steps, Batch: t.Batch, LR: t.LR, Warmup: t.Warmup, Codebook: d.CodebookSize, CodeDim: d.CodeDim,
+	return trainVQOptions{dataOptions: dataOptions{Data: "embedded", Split: "train"},
+		runOptions: runOptions{Out: "model.vq", Steps: t.Steps, Batch: t.Batch, SaveEvery: 500}, LR: t.LR, Warmup: t.Warmup, Codebook: d.CodebookSize, CodeDim: d.CodeDim,
 		Hidden: d.Hidden, ResBlocks: d.ResBlocks, Downsample: d.Downsample, Beta: d.Beta, EMA: d.EMA, Decay: d.Decay,
-		Restart: t.Restart, Normalize: d.Normalize, L1: d.L1, Seed: t.Seed, GridEvery: 500, SaveEvery: 500, EvalSplit: "test"}
+		Restart: t.Restart, Normalize: d.Normalize, L1: d.L1, Seed: t.Seed, GridEvery: 500, EvalSplit: "test"}
 }
 
 func (o *trainVQOptions) AddFlags(cmd *cobra.Command) {
 	o.dataOptions.AddFlags(cmd)
 	d := defaultTrainVQOptions()
 	f := cmd.Flags()
-	f.StringVarP(&o.Out, "out", "o", d.Out, "checkpoint folder to write (config.json, model.safetensors, resume.safetensors, pictures)")
-	f.Float64Var(&o.Epochs, "epochs", 0, "passes over the training images (overrides --steps)")
-	f.IntVar(&o.Steps, "steps", d.Steps, "optimiser steps")
-	f.IntVar(&o.Batch, "batch", d.Batch, "images per step")
+	o.runOptions.AddFlags(cmd, d.runOptions, "images")
 	f.Float64Var(&o.LR, "lr", d.LR, "peak learning rate (Adam), after a linear warm-up, then cosine decay")
 	f.IntVar(&o.Warmup, "warmup", d.Warmup, "warm-up steps")
 	f.IntVar(&o.Codebook, "codebook-size", d.Codebook, "codes in the codebook (K)")
@@ -78,12 +66,8 @@ func (o *trainVQOptions) AddFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.Normalize, "normalize", d.Normalize, "l2-normalised (cosine) codes")
 	f.BoolVar(&o.L1, "l1", d.L1, "L1 reconstruction loss instead of MSE")
 	f.Uint64Var(&o.Seed, "seed", d.Seed, "seed of weights, data order and restarts: the same seed repeats a run")
-	f.BoolVar(&o.Resume, "resume", false, "continue the run saved in --out")
 	f.IntVar(&o.GridEvery, "grid-every", d.GridEvery, "write inputs against reconstructions every N steps (0: only at the end)")
-	f.IntVar(&o.SaveEvery, "save-every", d.SaveEvery, "checkpoint every N steps")
 	f.StringVar(&o.EvalSplit, "eval-split", d.EvalSplit, "held-out split measured at each epoch end (none: skip)")
-	f.BoolVar(&o.JSON, "json", false, "print the final metrics as one JSON object")
-	f.BoolVar(&o.Force, "force", false, "overwrite a model in --out")
 }
 
 func newTrainVQCommand() *cobra.Command {
@@ -95,15 +79,13 @@ func newTrainVQCommand() *cobra.Command {
   vqtool train-vq --data fashion-mnist --out fmnist.vq --resume`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Resume {
-				if info, err := vqvae.ReadInfo(opts.Out); err == nil {
-					if err := restoreRunFlags(cmd, info.Flags, opts.Out); err != nil {
-						return err
-					}
-				}
+			err := opts.settle(cmd, func(dir string) (map[string]string, error) {
+				info, err := vqvae.ReadInfo(dir)
+				return info.Flags, err
+			})
+			if err == nil {
+				_, err = runTrainVQ(cmd.Context(), cmd.OutOrStdout(), opts)
 			}
-			opts.flags = runFlags(cmd)
-			_, err := runTrainVQ(cmd.Context(), cmd.OutOrStdout(), opts)
 			return err
 		},
 	}
@@ -149,50 +131,39 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 			return err
 		}
 	}
-	var tr *vqvae.Trainer
-	var info vqvae.Info
-	if opts.Resume {
-		tr, info, err = vqvae.Resume(opts.Out, toImages(train))
-		if err != nil {
-			return err
-		}
-		logf("resuming %s at step %d of %d", opts.Out, tr.Step, tr.Config.Steps)
-	} else {
-		if err := checkFresh(opts.Out, opts.Force); err != nil {
-			return err
+	tr, info, err := openRun(opts.runOptions, func() (*vqvae.Trainer, vqvae.Info, error) {
+		return vqvae.Resume(opts.Out, toImages(train))
+	}, func() (tr *vqvae.Trainer, info vqvae.Info, err error) {
+		if train.H != train.W {
+			return nil, info, usagef("images of %dx%d: want square images (use --size)", train.W, train.H)
 		}
 		cfg := vqvae.DefaultConfig()
 		cfg.Channels, cfg.Size = train.C, train.H
 		cfg.CodebookSize, cfg.CodeDim, cfg.Hidden, cfg.ResBlocks = opts.Codebook, opts.CodeDim, opts.Hidden, opts.ResBlocks
 		cfg.Downsample, cfg.Beta, cfg.EMA, cfg.Decay = opts.Downsample, opts.Beta, opts.EMA, opts.Decay
 		cfg.Normalize, cfg.L1 = opts.Normalize, opts.L1
-		if train.H != train.W {
-			return usagef("images of %dx%d: want square images (use --size)", train.W, train.H)
-		}
-		if err := cfg.Validate(); err != nil {
-			return usageError{err}
-		}
 		tc := vqvae.DefaultTrainConfig()
 		tc.Batch, tc.LR, tc.Warmup, tc.Restart, tc.Seed = opts.Batch, opts.LR, opts.Warmup, opts.Restart, opts.Seed
-		tc.Steps = opts.Steps
-		if opts.Epochs > 0 {
-			tc.Steps = int(math.Ceil(opts.Epochs * float64(train.N) / float64(opts.Batch)))
-		}
-		if err := tc.Validate(train.N); err != nil {
-			return usageError{err}
+		tc.Steps = opts.steps(train.N)
+		if err := usage(cfg.Validate(), tc.Validate(train.N)); err != nil {
+			return nil, info, err
 		}
 		m, err := vqvae.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x3e1)))
-		if err != nil {
-			return err
+		if err == nil {
+			tr, err = vqvae.NewTrainer(m, toImages(train), tc)
 		}
-		if tr, err = vqvae.NewTrainer(m, toImages(train), tc); err != nil {
-			return err
+		if err != nil {
+			return nil, info, err
 		}
 		info = vqvae.Info{Data: vqvae.DataInfo{Name: train.Name, Channels: train.C, Size: train.H,
 			Range: [2]float64{-1, 1}, Fit: opts.Fit, Classes: train.Classes}, Flags: opts.flags}
 		logf("train-vq: %d images of %dx%dx%d from %s, %d steps of %d (%.1f epochs), %d weights, BLAS %s",
 			train.N, train.C, train.H, train.W, train.Name, tc.Steps, tc.Batch,
 			float64(tc.Steps*tc.Batch)/float64(train.N), tr.Model.NumParams(), blasName())
+		return tr, info, nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
