@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"sort"
@@ -15,6 +16,7 @@ import (
 )
 
 type benchOptions struct {
+	Rounds  int
 	Reps    int
 	Warmup  int
 	Peer    string
@@ -33,15 +35,21 @@ batch 256) and ref-gen (a training step at batch 64 with CE and with DIST2Loss,
 sampling 64 grids with the KV cache), float32, each the median of --reps runs
 after --warmup.
 With --peer it also runs the PyTorch peer script in the same session and
-reports ratios (vqtool time / PyTorch time: under 1.0 is faster).`,
+reports ratios (vqtool time / PyTorch time: under 1.0 is faster).
+With --rounds N it runs vqtool's keys and then the peer N times, back to
+back, and reports the median of each side's figures and of the rounds'
+ratios, with the range of the ratios: a machine whose speed drifts from
+minute to minute moves one round's ratio more than the median.`,
 		Example: `  vqtool bench --json
-  vqtool bench --peer ../shared/bench/peer_torch.py`,
+  vqtool bench --peer ../shared/bench/peer_torch.py
+  vqtool bench --peer ../shared/bench/peer_torch.py --rounds 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd.Context(), cmd.OutOrStdout(), opts)
 		},
 	}
 	f := cmd.Flags()
+	f.IntVar(&opts.Rounds, "rounds", 1, "times to run every key (and the peer after them); the medians are reported")
 	f.IntVar(&opts.Reps, "reps", 10, "timed repetitions")
 	f.IntVar(&opts.Warmup, "warmup", 3, "untimed repetitions first")
 	f.StringVar(&opts.Peer, "peer", "", "PyTorch peer script to run with --threads 2 and compare against")
@@ -57,13 +65,23 @@ type benchResult struct {
 	Keys   map[string]float64 `json:"vqtool"`
 	Peer   map[string]float64 `json:"pytorch,omitempty"`
 	Ratios map[string]float64 `json:"ratio,omitempty"` // vqtool time / PyTorch time
-	BLAS   string             `json:"blas"`
-	CPUs   int                `json:"cpus"`
+	// Rounds are each round's figures when there are more than one; the
+	// maps above are then their medians.
+	Rounds []benchRound `json:"rounds,omitempty"`
+	BLAS   string       `json:"blas"`
+	CPUs   int          `json:"cpus"`
+}
+
+// benchRound is one round of --rounds: vqtool's keys, then the peer's.
+type benchRound struct {
+	Keys   map[string]float64 `json:"vqtool"`
+	Peer   map[string]float64 `json:"pytorch,omitempty"`
+	Ratios map[string]float64 `json:"ratio,omitempty"`
 }
 
 func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
-	if opts.Reps < 1 || opts.Warmup < 0 {
-		return usagef("--reps %d --warmup %d: want reps >= 1, warmup >= 0", opts.Reps, opts.Warmup)
+	if opts.Reps < 1 || opts.Warmup < 0 || opts.Rounds < 1 {
+		return usagef("--rounds %d --reps %d --warmup %d: want rounds >= 1, reps >= 1, warmup >= 0", opts.Rounds, opts.Reps, opts.Warmup)
 	}
 	res := benchResult{BLAS: blasName(), CPUs: runtime.GOMAXPROCS(0)}
 	logf("bench: %s, %d CPUs", res.BLAS, res.CPUs)
@@ -71,16 +89,30 @@ func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
 	if opts.Profile {
 		bo.Profile = func(key string, times map[string]time.Duration, reps int) { printOpTimes(os.Stderr, key, times, reps) }
 	}
-	var err error
-	if res.Keys, err = bench.Run(ctx, bo); err != nil {
-		return err
-	}
-	if opts.Peer != "" {
-		logf("bench: running the PyTorch peer %s", opts.Peer)
-		if res.Peer, err = bench.Peer(ctx, opts.Python, opts.Peer, opts.Reps, opts.Warmup); err != nil {
+	var ours, peers, ratios []map[string]float64
+	for i := range opts.Rounds {
+		if opts.Rounds > 1 {
+			logf("bench: round %d of %d", i+1, opts.Rounds)
+		}
+		var r benchRound
+		var err error
+		if r.Keys, err = bench.Run(ctx, bo); err != nil {
 			return err
 		}
-		res.Ratios = bench.Ratios(res.Keys, res.Peer)
+		ours = append(ours, r.Keys)
+		if opts.Peer != "" {
+			logf("bench: running the PyTorch peer %s", opts.Peer)
+			if r.Peer, err = bench.Peer(ctx, opts.Python, opts.Peer, opts.Reps, opts.Warmup); err != nil {
+				return err
+			}
+			r.Ratios = bench.Ratios(r.Keys, r.Peer)
+			peers, ratios = append(peers, r.Peer), append(ratios, r.Ratios)
+		}
+		res.Rounds = append(res.Rounds, r)
+	}
+	res.Keys, res.Peer, res.Ratios = bench.Median(ours), bench.Median(peers), bench.Median(ratios)
+	if opts.Rounds == 1 {
+		res.Rounds = nil
 	}
 	if opts.JSON {
 		return printJSON(w, res)
@@ -90,7 +122,11 @@ func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	fprintf(w, "%-26s %12s %12s %8s\n", "key", "vqtool", "pytorch", "ratio")
+	fprintf(w, "%-26s %12s %12s %8s", "key", "vqtool", "pytorch", "ratio")
+	if len(res.Rounds) > 1 {
+		fprintf(w, " %12s", "ratio range")
+	}
+	fprintf(w, "\n")
 	for _, k := range keys {
 		p, r := "-", "-"
 		if v, ok := res.Peer[k]; ok {
@@ -99,9 +135,21 @@ func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
 		if v, ok := res.Ratios[k]; ok {
 			r = fmt.Sprintf("%.2f", v)
 		}
-		fprintf(w, "%-26s %12.1f %12s %8s\n", k, res.Keys[k], p, r)
+		fprintf(w, "%-26s %12.1f %12s %8s", k, res.Keys[k], p, r)
+		if len(res.Rounds) > 1 && r != "-" {
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, round := range res.Rounds {
+				lo, hi = min(lo, round.Ratios[k]), max(hi, round.Ratios[k])
+			}
+			fprintf(w, "    %.2f-%.2f", lo, hi)
+		}
+		fprintf(w, "\n")
 	}
-	fprintf(w, "ratio = vqtool time / PyTorch time (under 1.0: faster than PyTorch)\n")
+	fprintf(w, "ratio = vqtool time / PyTorch time (under 1.0: faster than PyTorch)")
+	if len(res.Rounds) > 1 {
+		fprintf(w, "; figures and ratios are medians over %d rounds", len(res.Rounds))
+	}
+	fprintf(w, "\n")
 	return nil
 }
 

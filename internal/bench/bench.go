@@ -95,6 +95,36 @@ func Ratios(ours, peer map[string]float64) map[string]float64 {
 	return r
 }
 
+// Median returns, for each key that every round has, the median of the
+// rounds' figures (the mean of the middle two for an even count). Figures
+// from rounds run back to back, ours then the peer's, and their ratios per
+// round, are what it is for: on a machine whose speed drifts, the median
+// of paired ratios moves less than one round's.
+func Median(rounds []map[string]float64) map[string]float64 {
+	if len(rounds) == 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for k := range rounds[0] {
+		vs := make([]float64, 0, len(rounds))
+		for _, r := range rounds {
+			if v, ok := r[k]; ok {
+				vs = append(vs, v)
+			}
+		}
+		if len(vs) < len(rounds) {
+			continue
+		}
+		slices.Sort(vs)
+		h := len(vs) / 2
+		out[k] = vs[h]
+		if len(vs)%2 == 0 {
+			out[k] = (vs[h-1] + vs[h]) / 2
+		}
+	}
+	return out
+}
+
 // IsRate reports whether a key is a rate (higher is faster) rather than a time.
 func IsRate(key string) bool { return len(key) > 6 && key[len(key)-6:] == "_per_s" }
 

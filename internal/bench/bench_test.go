@@ -21,6 +21,25 @@ func TestRatios(t *testing.T) {
 	}
 }
 
+func TestMedian(t *testing.T) {
+	rounds := []map[string]float64{
+		{"a_ms": 3, "b_ms": 10, "partial_ms": 1},
+		{"a_ms": 1, "b_ms": 20},
+		{"a_ms": 2, "b_ms": 40},
+		{"a_ms": 100, "b_ms": 30},
+	}
+	got := Median(rounds)
+	if len(got) != 2 || got["a_ms"] != 2.5 || got["b_ms"] != 25 {
+		t.Errorf("median of four rounds %v: want a_ms 2.5, b_ms 25, and no key that a round lacks", got)
+	}
+	if got := Median(rounds[:3]); got["a_ms"] != 2 || got["b_ms"] != 20 {
+		t.Errorf("median of three rounds %v: want a_ms 2, b_ms 20", got)
+	}
+	if Median(nil) != nil {
+		t.Error("median of no rounds: want nil")
+	}
+}
+
 func TestRunRejectsNoReps(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Reps: 0}); err == nil {
 		t.Error("Run with 0 reps: no error")
