@@ -49,6 +49,7 @@ type buffers struct {
 	a    [mr * kc]float32 // an edge panel of A, column-major, rows past m zero
 	tile [mr * nr]float32
 	wide [wr * wn]float32 // an edge tile of kernelIndirect
+	at   []float32         // op(A)'s packed panels when A is transposed (packAT), grown as needed
 }
 
 var pool = sync.Pool{New: func() any { return new(buffers) }}
@@ -112,15 +113,21 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 				last := nb - nb%nr
 				packB(buf.b[last*kb:], tB, b, ldb, pc, kb, jc+last, nb-last)
 			}
+			if tA {
+				if need := (m + mr - 1) / mr * mr * kb; len(buf.at) < need {
+					buf.at = make([]float32, need)
+				}
+				packAT(buf.at, a, lda, m, pc, kb)
+			}
 			for ir := 0; ir < m; ir += mr {
 				rows := min(mr, m-ir)
 				kernel, ap, ld := kernelRows, (*float32)(nil), lda
 				switch {
+				case tA: // op(A)'s panels, packed row by row below
+					kernel, ap, ld = kernelCols, &buf.at[ir*kb], mr
 				case rows < mr:
-					packA(buf.a[:], tA, a, lda, ir, rows, pc, kb)
+					packA(buf.a[:], false, a, lda, ir, rows, pc, kb)
 					kernel, ap, ld = kernelCols, &buf.a[0], mr
-				case tA: // op(A)[i, p] = a[p*lda+i]
-					kernel, ap = kernelCols, &a[pc*lda+ir]
 				default:
 					ap = &a[ir*lda+pc]
 				}
@@ -205,28 +212,69 @@ func packA(dst []float32, tA bool, a []float32, lda, i0, rows, p0, kb int) {
 	}
 }
 
+// packAT writes the panels of op(A) = A^T's rows [0, m), columns
+// [p0, p0+kb) into dst: panel ir/mr at dst[ir*kb:], [kb][mr], rows past m
+// zero. A^T's column p is row p0+p of A, read once and in order; read
+// panel by panel, its 12-float strips would be lda apart and every line
+// would wait on memory.
+func packAT(dst []float32, a []float32, lda, m, p0, kb int) {
+	full := m / mr
+	for p := range kb {
+		src := a[(p0+p)*lda:]
+		src = src[:m]
+		for ir := range full {
+			*(*[mr]float32)(dst[ir*mr*kb+p*mr:]) = *(*[mr]float32)(src[ir*mr:])
+		}
+		if rest := m - full*mr; rest > 0 {
+			d := dst[full*mr*kb+p*mr : full*mr*kb+p*mr+mr]
+			copy(d, src[full*mr:])
+			clear(d[rest:])
+		}
+	}
+}
+
 // packB writes op(B)[p0:p0+kb, j0:j0+nb] as panels of nr columns, each stored
 // row by row ([kb][nr]), columns past nb zero.
 func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, j0, nb int) {
-	for jr := 0; jr < nb; jr += nr {
-		panel := dst[jr*kb : jr*kb+nr*kb]
-		cols := min(nr, nb-jr)
-		if cols < nr {
-			clear(panel)
-		}
-		if tB { // op(B)[p, j] = b[j*ldb+p]
-			for j := range cols {
+	if edge := nb % nr; edge != 0 {
+		last := nb - edge
+		clear(dst[last*kb : last*kb+nr*kb])
+	}
+	if tB { // op(B)[p, j] = b[j*ldb+p]
+		for jr := 0; jr < nb; jr += nr {
+			panel := dst[jr*kb : jr*kb+nr*kb]
+			for j := range min(nr, nb-jr) {
 				src := b[(j0+jr+j)*ldb+p0:]
 				src = src[:kb]
 				for p, v := range src {
 					panel[p*nr+j] = v
 				}
 			}
-			continue
 		}
-		for p := range kb {
-			src := b[(p0+p)*ldb+j0+jr:]
-			copy(panel[p*nr:p*nr+cols], src[:cols])
+		return
+	}
+	// Row by row: each row of the block is read once, in order, which the
+	// prefetcher follows; read panel by panel, the rows are a stride of
+	// ldb apart and every line waits on memory (a fifth of a weight
+	// gradient's time went there).
+	for p := range kb {
+		src := b[(p0+p)*ldb+j0:]
+		src = src[:nb]
+		full := nb / nr
+		if full > 0 {
+			_ = dst[(full-1)*kb*nr+p*nr+nr-1] // the last block packRow writes
+			packRow(&dst[p*nr], &src[0], full, kb*nr*4)
 		}
+		if jr := full * nr; jr < nb {
+			copy(dst[jr*kb+p*nr:jr*kb+p*nr+nb-jr], src[jr:])
+		}
+	}
+}
+
+// packRowLoop is packRow's reference: it copies blocks of nr floats, block j
+// from src[j*nr:] to dst[j*stride:] (stride in floats).
+func packRowLoop(dst, src []float32, blocks, stride int) {
+	for j := range blocks {
+		copy(dst[j*stride:j*stride+nr], src[j*nr:])
 	}
 }

@@ -242,3 +242,29 @@ func TestSgemmGatherMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// packRow lays out the blocks as its loop does, and writes nothing else.
+func TestPackRowMatchesLoop(t *testing.T) {
+	if !enabled {
+		t.Skip("no AVX-512 here")
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, blocks := range []int{1, 2, 5} {
+		const stride = 3 * nr // floats from one block to the next in dst
+		src := make([]float32, blocks*nr+7)
+		for i := range src {
+			src[i] = r.Float32()
+		}
+		got, want := make([]float32, blocks*stride), make([]float32, blocks*stride)
+		for i := range got {
+			got[i], want[i] = -1, -1
+		}
+		packRow(&got[0], &src[0], blocks, stride*4)
+		packRowLoop(want, src, blocks, stride)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%d blocks: dst[%d] = %v, want %v", blocks, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -31,6 +31,13 @@ func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 //go:noescape
 func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)
 
+// packRow copies blocks of 32 floats, block j from src+32j to dst+j*stride
+// (stride in bytes): one row of B into the panels packB lays out
+// (packRowLoop is its reference).
+//
+//go:noescape
+func packRow(dst, src *float32, blocks, stride int)
+
 //go:noescape
 func dotRows(q, k *float32, stride, n, dh int, scale float32, out *float32)
 

@@ -13,6 +13,8 @@ func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 	panic("avx512: no micro-kernel on this processor")
 }
 
+func packRow(dst, src *float32, blocks, stride int) { panic("avx512: no kernel on this processor") }
+
 func dotRows(q, k *float32, stride, n, dh int, scale float32, out *float32) {
 	panic("avx512: no kernel on this processor")
 }

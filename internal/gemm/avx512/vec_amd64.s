@@ -468,3 +468,24 @@ sgout:
 	JNE sgout
 	VZEROUPPER
 	RET
+
+// func packRow(dst, src *float32, blocks, stride int)
+TEXT ·packRow(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	MOVQ stride+24(FP), DX
+	TESTQ CX, CX
+	JEQ prdone
+prloop:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNE prloop
+prdone:
+	VZEROUPPER
+	RET
