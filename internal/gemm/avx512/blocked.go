@@ -49,7 +49,7 @@ type buffers struct {
 	a    [mr * kc]float32 // an edge panel of A, column-major, rows past m zero
 	tile [mr * nr]float32
 	wide [wr * wn]float32 // an edge tile of kernelIndirect
-	at   []float32         // op(A)'s packed panels when A is transposed (packAT), grown as needed
+	at   []float32        // op(A)'s packed panels when A is transposed (packAT), grown as needed
 }
 
 var pool = sync.Pool{New: func() any { return new(buffers) }}
