@@ -124,7 +124,18 @@ func (hv head) forwardRows(o []float32, ldo int, scale float32, kt []float32) {
 // transpose writes the rows x cols matrix src (rows lds apart) into dst as
 // cols x rows (rows ldd apart), leaving dst's columns past rows as they are.
 func transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
-	for i := range rows {
+	i := 0
+	for ; i+4 <= rows; i += 4 { // four rows at a time: four floats side by side in each row of dst
+		s0 := src[i*lds : i*lds+cols]
+		s1 := src[(i+1)*lds:][:len(s0)]
+		s2 := src[(i+2)*lds:][:len(s0)]
+		s3 := src[(i+3)*lds:][:len(s0)]
+		for c, v := range s0 {
+			d := dst[c*ldd+i:][:4]
+			d[0], d[1], d[2], d[3] = v, s1[c], s2[c], s3[c]
+		}
+	}
+	for ; i < rows; i++ {
 		s := src[i*lds : i*lds+cols]
 		for c, v := range s {
 			dst[c*ldd+i] = v
@@ -183,7 +194,25 @@ func softmaxGrad(p, ds []float32, l int, scale float32) {
 // transposeLower writes the lower triangle (j <= i) of the n x n matrix src
 // (rows lds apart) into dst as its upper triangle (rows ldd apart).
 func transposeLower(dst []float32, ldd int, src []float32, lds, n int) {
-	for i := range n {
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		// Columns j <= i hold all four rows; the small triangle after them
+		// goes one by one.
+		s0 := src[i*lds : i*lds+i+1]
+		s1 := src[(i+1)*lds:][:len(s0)]
+		s2 := src[(i+2)*lds:][:len(s0)]
+		s3 := src[(i+3)*lds:][:len(s0)]
+		for j, v := range s0 {
+			d := dst[j*ldd+i:][:4]
+			d[0], d[1], d[2], d[3] = v, s1[j], s2[j], s3[j]
+		}
+		for r := i + 1; r < i+4; r++ {
+			for j := i + 1; j <= r; j++ {
+				dst[j*ldd+r] = src[r*lds+j]
+			}
+		}
+	}
+	for ; i < n; i++ {
 		s := src[i*lds : i*lds+i+1]
 		for j, v := range s {
 			dst[j*ldd+i] = v

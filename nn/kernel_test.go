@@ -407,3 +407,50 @@ func TestWinogradMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+// transpose and transposeLower against the element-by-element definition,
+// at sizes around their four-row blocks; entries they do not own stay.
+func TestTransposes(t *testing.T) {
+	for rows := 1; rows <= 13; rows++ {
+		for _, cols := range []int{1, 5, 16} {
+			lds, ldd := cols+3, rows+5
+			src := make([]float32, rows*lds)
+			for i := range src {
+				src[i] = float32(i + 1)
+			}
+			got := make([]float32, max(cols, rows)*ldd)
+			for i := range got {
+				got[i] = -1
+			}
+			want := append([]float32(nil), got...)
+			transpose(got, ldd, src, lds, rows, cols)
+			for i := range rows {
+				for c := range cols {
+					want[c*ldd+i] = src[i*lds+c]
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("transpose %dx%d: %v, want %v", rows, cols, got, want)
+			}
+		}
+		n, lds, ldd := rows, rows+2, rows+7
+		src := make([]float32, n*lds)
+		for i := range src {
+			src[i] = float32(i + 1)
+		}
+		got := make([]float32, n*ldd)
+		for i := range got {
+			got[i] = -1
+		}
+		want := append([]float32(nil), got...)
+		transposeLower(got, ldd, src, lds, n)
+		for i := range n {
+			for j := 0; j <= i; j++ {
+				want[j*ldd+i] = src[i*lds+j]
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("transposeLower %d: %v, want %v", n, got, want)
+		}
+	}
+}
