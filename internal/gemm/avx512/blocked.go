@@ -240,10 +240,22 @@ func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, j0, nb int) {
 		last := nb - edge
 		clear(dst[last*kb : last*kb+nr*kb])
 	}
-	if tB { // op(B)[p, j] = b[j*ldb+p]
+	if tB { // op(B)[p, j] = b[j*ldb+p]: rows of b become columns of the panels
 		for jr := 0; jr < nb; jr += nr {
 			panel := dst[jr*kb : jr*kb+nr*kb]
-			for j := range min(nr, nb-jr) {
+			cols := min(nr, nb-jr)
+			j := 0
+			for ; j+4 <= cols; j += 4 { // four rows at a time: four floats side by side in the panel
+				s0 := b[(j0+jr+j)*ldb+p0:][:kb]
+				s1 := b[(j0+jr+j+1)*ldb+p0:][:len(s0)]
+				s2 := b[(j0+jr+j+2)*ldb+p0:][:len(s0)]
+				s3 := b[(j0+jr+j+3)*ldb+p0:][:len(s0)]
+				for p, v := range s0 {
+					d := panel[p*nr+j:][:4]
+					d[0], d[1], d[2], d[3] = v, s1[p], s2[p], s3[p]
+				}
+			}
+			for ; j < cols; j++ {
 				src := b[(j0+jr+j)*ldb+p0:]
 				src = src[:kb]
 				for p, v := range src {
