@@ -49,7 +49,7 @@ func (c Config) spec(r RunSpec) dist2.Spec {
 // the checkpoint of the lowest validation NLL in dir/best.
 func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator.Tokens, dir string, logf func(string, ...any)) (*trained, error) {
 	vq := s.VQ
-	loss, built, err := c.spec(r).Build(vq.Config.CodebookSize, func(k dist2.VectorKind) (dist2.Distance, error) { return vq.Codebook.Distance(k) })
+	loss, built, err := vq.Loss(c.spec(r))
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", r.Name, err)
 	}

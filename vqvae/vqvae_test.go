@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vqtool/vqtool/codebook"
+	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/nn"
 )
@@ -315,5 +316,45 @@ func TestUsageCountsTheEncodedCodes(t *testing.T) {
 	}
 	if _, err := m.Usage(data.Pix[:10], 30); err == nil {
 		t.Error("too few pixels: no error")
+	}
+}
+
+// The DIST2 targets of a tokenizer's loss follow its codebook: the nearest
+// code of each code (itself excluded) gets the most target mass after it.
+func TestLossTargetsFollowTheCodebook(t *testing.T) {
+	m, err := New(tinyConfig(), rand.New(rand.NewPCG(7, 7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, b, err := m.Loss(dist2.Spec{Kind: "dist2", Alpha: 0.1, Tau: 0.5, Distance: "l2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := m.Config.CodebookSize
+	if l.Table == nil || l.Table.K != k || b.Tau != 0.5 {
+		t.Fatalf("table %v, built %+v: want a dense %d-code table at tau 0.5", l.Table, b, k)
+	}
+	d, err := m.Codebook.Distance(dist2.SquaredL2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]float32, k)
+	for c := range k {
+		_, p := l.Table.Row(c)
+		d.RowTo(row, c)
+		near := -1
+		for j, dj := range row {
+			if j != c && (near < 0 || dj < row[near]) {
+				near = j
+			}
+		}
+		for j := range k {
+			if j != c && j != near && p[j] > p[near] {
+				t.Fatalf("code %d: target mass %v on code %d, more than %v on its nearest code %d", c, p[j], j, p[near], near)
+			}
+		}
+	}
+	if l, _, err := m.Loss(dist2.Spec{Kind: "ce"}); err != nil || l.Table != nil {
+		t.Errorf("CE: table %v, %v; want none", l.Table, err)
 	}
 }

@@ -87,7 +87,7 @@ func TestLossMatchesPyTorch(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		loss, _, err := c.spec.Build(k, codebookDistance(vq))
+		loss, _, err := vq.Loss(c.spec)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -65,16 +65,11 @@ func buildLoss(o lossOptions, vq *vqvae.Model) (*dist2.Loss, generator.LossInfo,
 	if err != nil {
 		return nil, generator.LossInfo{}, err
 	}
-	l, b, err := s.Build(vq.Config.CodebookSize, codebookDistance(vq))
+	l, b, err := vq.Loss(s)
 	if err != nil {
 		return nil, b, usageError{err}
 	}
 	return l, b, nil
-}
-
-// codebookDistance gives the distances between a tokenizer's codes.
-func codebookDistance(vq *vqvae.Model) func(dist2.VectorKind) (dist2.Distance, error) {
-	return func(k dist2.VectorKind) (dist2.Distance, error) { return vq.Codebook.Distance(k) }
 }
 
 type trainGenOptions struct {
