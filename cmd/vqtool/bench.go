@@ -67,16 +67,9 @@ type benchResult struct {
 	Ratios map[string]float64 `json:"ratio,omitempty"` // vqtool time / PyTorch time
 	// Rounds are each round's figures when there are more than one; the
 	// maps above are then their medians.
-	Rounds []benchRound `json:"rounds,omitempty"`
-	BLAS   string       `json:"blas"`
-	CPUs   int          `json:"cpus"`
-}
-
-// benchRound is one round of --rounds: vqtool's keys, then the peer's.
-type benchRound struct {
-	Keys   map[string]float64 `json:"vqtool"`
-	Peer   map[string]float64 `json:"pytorch,omitempty"`
-	Ratios map[string]float64 `json:"ratio,omitempty"`
+	Rounds []bench.Round `json:"rounds,omitempty"`
+	BLAS   string        `json:"blas"`
+	CPUs   int           `json:"cpus"`
 }
 
 func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
@@ -89,28 +82,18 @@ func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
 	if opts.Profile {
 		bo.Profile = func(key string, times map[string]time.Duration, reps int) { printOpTimes(os.Stderr, key, times, reps) }
 	}
-	var ours, peers, ratios []map[string]float64
-	for i := range opts.Rounds {
-		if opts.Rounds > 1 {
-			logf("bench: round %d of %d", i+1, opts.Rounds)
-		}
-		var r benchRound
-		var err error
-		if r.Keys, err = bench.Run(ctx, bo); err != nil {
-			return err
-		}
-		ours = append(ours, r.Keys)
-		if opts.Peer != "" {
+	var peer func() (map[string]float64, error)
+	if opts.Peer != "" {
+		peer = func() (map[string]float64, error) {
 			logf("bench: running the PyTorch peer %s", opts.Peer)
-			if r.Peer, err = bench.Peer(ctx, opts.Python, opts.Peer, opts.Reps, opts.Warmup); err != nil {
-				return err
-			}
-			r.Ratios = bench.Ratios(r.Keys, r.Peer)
-			peers, ratios = append(peers, r.Peer), append(ratios, r.Ratios)
+			return bench.Peer(ctx, opts.Python, opts.Peer, opts.Reps, opts.Warmup)
 		}
-		res.Rounds = append(res.Rounds, r)
 	}
-	res.Keys, res.Peer, res.Ratios = bench.Median(ours), bench.Median(peers), bench.Median(ratios)
+	var err error
+	if res.Rounds, err = bench.Rounds(ctx, bo, opts.Rounds, peer); err != nil {
+		return err
+	}
+	res.Keys, res.Peer, res.Ratios = bench.Summary(res.Rounds)
 	if opts.Rounds == 1 {
 		res.Rounds = nil
 	}

@@ -95,6 +95,50 @@ func Ratios(ours, peer map[string]float64) map[string]float64 {
 	return r
 }
 
+// A Round is one run of every key and, with a peer, the peer's run after it.
+type Round struct {
+	Keys   map[string]float64 `json:"vqtool"`
+	Peer   map[string]float64 `json:"pytorch,omitempty"`
+	Ratios map[string]float64 `json:"ratio,omitempty"` // ours over the peer's, as Ratios
+}
+
+// Rounds runs every key n times, each run followed by peer's when peer is
+// not nil: back to back, so that each round's ratios pair figures taken
+// under the same load.
+func Rounds(ctx context.Context, o Options, n int, peer func() (map[string]float64, error)) ([]Round, error) {
+	rounds := make([]Round, n)
+	for i := range rounds {
+		if n > 1 && o.Logf != nil {
+			o.Logf("bench: round %d of %d", i+1, n)
+		}
+		r := &rounds[i]
+		var err error
+		if r.Keys, err = Run(ctx, o); err != nil {
+			return nil, err
+		}
+		if peer != nil {
+			if r.Peer, err = peer(); err != nil {
+				return nil, err
+			}
+			r.Ratios = Ratios(r.Keys, r.Peer)
+		}
+	}
+	return rounds, nil
+}
+
+// Summary returns the medians over the rounds of our figures, the peer's
+// and the rounds' ratios (nil without a peer).
+func Summary(rounds []Round) (keys, peer, ratios map[string]float64) {
+	var k, p, r []map[string]float64
+	for _, round := range rounds {
+		k = append(k, round.Keys)
+		if round.Peer != nil {
+			p, r = append(p, round.Peer), append(r, round.Ratios)
+		}
+	}
+	return Median(k), Median(p), Median(r)
+}
+
 // Median returns, for each key that every round has, the median of the
 // rounds' figures (the mean of the middle two for an even count). Figures
 // from rounds run back to back, ours then the peer's, and their ratios per

@@ -40,6 +40,26 @@ func TestMedian(t *testing.T) {
 	}
 }
 
+// The summary of rounds is the median of each side and of the paired
+// ratios, which is not the ratio of the medians.
+func TestSummary(t *testing.T) {
+	rounds := []Round{
+		{Keys: map[string]float64{"a_ms": 10}, Peer: map[string]float64{"a_ms": 20}},
+		{Keys: map[string]float64{"a_ms": 30}, Peer: map[string]float64{"a_ms": 30}},
+		{Keys: map[string]float64{"a_ms": 12}, Peer: map[string]float64{"a_ms": 10}},
+	}
+	for i := range rounds {
+		rounds[i].Ratios = Ratios(rounds[i].Keys, rounds[i].Peer)
+	}
+	keys, peer, ratios := Summary(rounds)
+	if keys["a_ms"] != 12 || peer["a_ms"] != 20 || ratios["a_ms"] != 1 {
+		t.Errorf("summary %v %v %v: want ours 12, peer 20, ratio 1 (the middle of 0.5, 1, 1.2)", keys, peer, ratios)
+	}
+	if _, peer, ratios := Summary([]Round{{Keys: map[string]float64{"a_ms": 1}}}); peer != nil || ratios != nil {
+		t.Errorf("no peer: %v %v, want nil", peer, ratios)
+	}
+}
+
 func TestRunRejectsNoReps(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Reps: 0}); err == nil {
 		t.Error("Run with 0 reps: no error")
