@@ -133,10 +133,10 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 				rows := min(mr, m-ir)
 				kernel, ap, ld := kernelRows, (*float32)(nil), lda
 				switch {
-				case tA: // op(A)'s panels, packed row by row below
+				case tA: // op(A)'s panels, packed by packAT above
 					kernel, ap, ld = kernelCols, &buf.at[ir*kb], mr
 				case rows < mr:
-					packA(buf.a[:], false, a, lda, ir, rows, pc, kb)
+					packA(buf.a[:], a, lda, ir, rows, pc, kb)
 					kernel, ap, ld = kernelCols, &buf.a[0], mr
 				default:
 					ap = &a[ir*lda+pc]
@@ -207,17 +207,13 @@ func scale(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// packA writes op(A)[i0:i0+rows, p0:p0+kb] column by column into dst
-// ([kb][mr]), rows past rows zero.
-func packA(dst []float32, tA bool, a []float32, lda, i0, rows, p0, kb int) {
+// packA writes A[i0:i0+rows, p0:p0+kb] (A not transposed: packAT packs
+// A^T) column by column into dst ([kb][mr]), rows past rows zero.
+func packA(dst []float32, a []float32, lda, i0, rows, p0, kb int) {
 	clear(dst[:kb*mr])
 	for i := range rows {
 		for p := range kb {
-			if tA {
-				dst[p*mr+i] = a[(p0+p)*lda+i0+i]
-			} else {
-				dst[p*mr+i] = a[(i0+i)*lda+p0+p]
-			}
+			dst[p*mr+i] = a[(i0+i)*lda+p0+p]
 		}
 	}
 }

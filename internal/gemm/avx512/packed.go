@@ -76,7 +76,7 @@ func SgemmPacked(m int, a []float32, lda int, p *PackedB, j0, j1 int, bias []flo
 			rows := min(mr, m-ir)
 			kernel, ap, ld := kernelRows, (*float32)(nil), lda
 			if rows < mr {
-				packA(buf.a[:], false, a, lda, ir, rows, pc, kb)
+				packA(buf.a[:], a, lda, ir, rows, pc, kb)
 				kernel, ap, ld = kernelCols, &buf.a[0], mr
 			} else {
 				ap = &a[ir*lda+pc]
