@@ -140,10 +140,12 @@ func (f Format[I, M]) save(dir string, m M, info I) error {
 }
 
 // SaveRun writes a trainer's checkpoint folder: resume.safetensors (the
-// weights, the optimiser, the run's state and the training config), then the model and info as Save does. config.json goes
-// last: it is the commit point. The files beside it are of its step or of
-// the save after it (a kill between the writes), and Resume continues from
-// the resume file either way.
+// weights, the optimiser, the run's state and the training config), then
+// the model and info as Save does. config.json goes last: it is the commit
+// point. The files beside it are of its step or of the save after it (a
+// kill between the writes), and Resume continues from the resume file
+// either way (the architecture, which config.json gives it, is the run's
+// throughout).
 func (f Format[I, M]) SaveRun(dir string, m M, r Run, train any, info I) error {
 	return f.wrap(f.saveRun(dir, m, r, train, info))
 }
