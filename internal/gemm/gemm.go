@@ -1,17 +1,17 @@
-// Package gemm runs matrix products on the BLAS the build chose: OpenBLAS
-// through cgo with -tags openblas, gonum's pure-Go BLAS otherwise, or on
-// AVX-512 kernels where the processor has them; with the products go the
-// few vector loops that feed them (attention rows, argmin, ReLU, the Winograd
-// transforms). It is the one place that decides which path runs: callers
-// never see package avx512, and each kernel has the plain loop it must equal
-// beside it, as its fallback and its tests' reference.
+// Package gemm runs matrix products and the vector loops around them on
+// the fastest kernels the processor has (package kernel: AVX-512, AVX2 or
+// NEON, chosen by the processor's features; VQTOOL_CPU forces a lower
+// path), and on gonum's pure-Go BLAS and plain loops otherwise. It is the
+// one place that decides which path runs: callers never see package
+// kernel, and each kernel has the plain loop it must equal beside it, as
+// its fallback and its tests' reference.
 package gemm
 
 import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
-	"github.com/vqtool/vqtool/internal/gemm/avx512"
+	"github.com/vqtool/vqtool/internal/gemm/kernel"
 	"github.com/vqtool/vqtool/internal/par"
 )
 
@@ -31,20 +31,26 @@ var name = "gonum (pure Go)"
 // missing. A command may re-execute itself with them; libraries never do.
 func EnvForSpeed() []string { return blasEnv() }
 
-// Name names the BLAS in use, and the AVX-512 kernels when they run.
+// Name names the kernel path in use and the BLAS behind the generic path.
 func Name() string {
-	if avx512.Enabled() {
-		return name + " + avx512 kernels"
+	if kernel.Enabled() {
+		return string(kernel.Current()) + " kernels (" + name + " for the rest)"
 	}
-	return name
+	return "generic: " + name
 }
+
+// Path returns the kernel path in use: avx512, avx2, neon or generic.
+func Path() string { return string(kernel.Current()) }
+
+// PathError returns why VQTOOL_CPU was not followed, or nil.
+func PathError() error { return kernel.EnvError() }
 
 // serial runs one single-threaded product: on the AVX-512 kernels when the
 // processor has them (about twice the speed of OpenBLAS's AVX2 kernels, which
 // Debian's build picks here), on the BLAS otherwise.
 func serial(ta, tb blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if avx512.Enabled() {
-		avx512.Sgemm(ta == blas.Trans, tb == blas.Trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if kernel.Enabled() {
+		kernel.Sgemm(ta == blas.Trans, tb == blas.Trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	Impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -124,8 +130,8 @@ func SerialBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []
 	if m == 0 || n == 0 {
 		return
 	}
-	if avx512.Enabled() {
-		avx512.SgemmBias(m, n, k, a, lda, b, ldb, bias, relu, c, ldc)
+	if kernel.Enabled() {
+		kernel.SgemmBias(m, n, k, a, lda, b, ldb, bias, relu, c, ldc)
 		return
 	}
 	Impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
@@ -147,7 +153,7 @@ func SerialBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []
 // DotRows sets out[j] = scale * (q . k[j*stride : j*stride+len(q)]) for
 // j < n, on one thread: attention scores of one query against n keys.
 func DotRows(out, q, k []float32, stride, n int, scale float32) {
-	if !avx512.DotRows(out, q, k, stride, n, scale) {
+	if !kernel.DotRows(out, q, k, stride, n, scale) {
 		Gemv(false, n, len(q), scale, k, stride, q, 0, out[:n])
 	}
 }
@@ -155,7 +161,7 @@ func DotRows(out, q, k []float32, stride, n int, scale float32) {
 // AxpyRows sets out = sum_j p[j] * v[j*stride : j*stride+len(out)] for
 // j < len(p), on one thread: attention's weighted sum of values.
 func AxpyRows(out, p, v []float32, stride int) {
-	if !avx512.AxpyRows(out, p, v, stride) {
+	if !kernel.AxpyRows(out, p, v, stride) {
 		Gemv(true, len(p), len(out), 1, v, stride, p, 0, out)
 	}
 }
@@ -163,14 +169,14 @@ func AxpyRows(out, p, v []float32, stride int) {
 // Argmin returns the index of the smallest element of x (the first on
 // ties) and its value: the reduction of a nearest-neighbour search. x must
 // not be empty.
-func Argmin(x []float32) (int, float32) { return avx512.Argmin(x) }
+func Argmin(x []float32) (int, float32) { return kernel.Argmin(x) }
 
 // ReLU sets dst[i] = max(src[i], 0) for i < len(src); dst may be src.
-func ReLU(dst, src []float32) { avx512.ReLU(dst, src) }
+func ReLU(dst, src []float32) { kernel.ReLU(dst, src) }
 
 // MaskPositive sets dst[i] = src[i] where ref[i] > 0 and 0 elsewhere, for
 // i < len(src): a ReLU's gradient. dst may be src.
-func MaskPositive(dst, src, ref []float32) { avx512.MaskPositive(dst, src, ref) }
+func MaskPositive(dst, src, ref []float32) { kernel.MaskPositive(dst, src, ref) }
 
 // Gemv computes y = alpha * op(A) x + beta * y for a row-major m x n matrix
 // A with row stride lda, on one thread.

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/vqtool/vqtool/internal/gemm/avx512"
+	"github.com/vqtool/vqtool/internal/gemm/kernel"
 )
 
 func TestSgemmSplitMatchesSerial(t *testing.T) {
@@ -87,11 +87,8 @@ func BenchmarkSgemm(b *testing.B) {
 
 func TestSgemmBiasOnEitherPath(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
-	for _, kernels := range []bool{true, false} {
-		if kernels && !avx512.Enabled() {
-			continue
-		}
-		restore := avx512.SetForTest(kernels)
+	for _, kernels := range kernel.Paths() {
+		restore := kernel.SetForTest(kernels)
 		for _, s := range [][3]int{{300, 70, 33}, {40, 300, 33}, {5, 7, 3}} {
 			m, n, k := s[0], s[1], s[2]
 			a, b, bias := make([]float32, m*k), make([]float32, k*n), make([]float32, n)
@@ -118,11 +115,8 @@ func TestSgemmBiasOnEitherPath(t *testing.T) {
 
 func TestPackedMatchesSgemmBias(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
-	for _, kernels := range []bool{true, false} {
-		if kernels && !avx512.Enabled() {
-			continue
-		}
-		restore := avx512.SetForTest(kernels)
+	for _, kernels := range kernel.Paths() {
+		restore := kernel.SetForTest(kernels)
 		for _, s := range [][3]int{{300, 70, 33}, {64, 300, 257}, {5, 7, 3}} {
 			m, n, k := s[0], s[1], s[2]
 			a, b, bias := make([]float32, m*k), make([]float32, k*n), make([]float32, n)

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/vqtool/vqtool/internal/gemm/avx512"
+	"github.com/vqtool/vqtool/internal/gemm/kernel"
 )
 
-// BenchmarkKernels compares the AVX-512 kernels with the BLAS on the shapes of
+// BenchmarkKernels compares each path's kernels with the BLAS on the shapes of
 // ref-gen (64 rows when sampling, 49 x 49 attention) and of ref-vq's
 // convolutions (patches x weights, and the two gradients).
 func BenchmarkKernels(b *testing.B) {
@@ -15,12 +15,9 @@ func BenchmarkKernels(b *testing.B) {
 		m, n, k := s[0], s[1], s[2]
 		a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 		flops := 2 * float64(m*n*k)
-		for _, on := range []bool{true, false} {
-			b.Run(fmt.Sprintf("avx=%v/%dx%dx%d", on, m, n, k), func(b *testing.B) {
-				if on && !avx512.Enabled() {
-					b.Skip("no AVX-512 here")
-				}
-				defer avx512.SetForTest(on)()
+		for _, p := range kernel.Paths() {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", p, m, n, k), func(b *testing.B) {
+				defer kernel.SetForTest(p)()
 				for b.Loop() {
 					Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
 				}

@@ -1,7 +1,7 @@
 package gemm
 
 import (
-	"github.com/vqtool/vqtool/internal/gemm/avx512"
+	"github.com/vqtool/vqtool/internal/gemm/kernel"
 	"github.com/vqtool/vqtool/internal/par"
 )
 
@@ -12,14 +12,14 @@ import (
 type Packed struct {
 	k, n, ldb int
 	b         []float32
-	p         avx512.PackedB
+	p         kernel.PackedB
 }
 
 // Pack prepares the row-major k x n matrix b (rows ldb apart), reusing the
 // memory of an earlier Pack.
 func (p *Packed) Pack(b []float32, ldb, k, n int) {
 	p.k, p.n, p.ldb, p.b = k, n, ldb, b
-	if avx512.Enabled() {
+	if kernel.Enabled() {
 		p.p.Pack(b, ldb, k, n)
 		p.b = nil
 	}
@@ -31,7 +31,7 @@ func (p *Packed) N() int { return p.n }
 // PackWide prepares b for Indirect and reports true, or reports false when
 // Indirect cannot run here (no AVX-512 kernels).
 func (p *Packed) PackWide(b []float32, ldb, k, n int) bool {
-	if !avx512.Enabled() {
+	if !kernel.Enabled() {
 		return false
 	}
 	p.k, p.n, p.ldb, p.b = k, n, ldb, nil
@@ -45,7 +45,7 @@ func (p *Packed) PackWide(b []float32, ldb, k, n int) bool {
 // convolution's window rows, multiplied without copying them. It runs on the
 // calling goroutine.
 func (p *Packed) Indirect(m int, rows []*float32, segs, span int, bias []float32, relu bool, c []float32, ldc int) {
-	avx512.SgemmIndirect(m, rows, segs, span, &p.p, bias, relu, c, ldc)
+	kernel.SgemmIndirect(m, rows, segs, span, &p.p, bias, relu, c, ldc)
 }
 
 // MulBias computes C = A B + bias (bias added to every row), then
@@ -66,7 +66,7 @@ func (p *Packed) MulBias(m int, a []float32, lda int, bias []float32, relu bool,
 	const panel = 32
 	panels := (p.n + panel - 1) / panel
 	par.For(panels, 2, func(lo, hi int) {
-		avx512.SgemmPacked(m, a, lda, &p.p, lo*panel, min(hi*panel, p.n), bias, relu, c, ldc)
+		kernel.SgemmPacked(m, a, lda, &p.p, lo*panel, min(hi*panel, p.n), bias, relu, c, ldc)
 	})
 }
 
@@ -76,12 +76,12 @@ func (p *Packed) SerialBias(m int, a []float32, lda int, bias []float32, relu bo
 		SerialBias(m, p.n, p.k, a, lda, p.b, p.ldb, bias, relu, c, ldc)
 		return
 	}
-	avx512.SgemmPacked(m, a, lda, &p.p, 0, p.n, bias, relu, c, ldc)
+	kernel.SgemmPacked(m, a, lda, &p.p, 0, p.n, bias, relu, c, ldc)
 }
 
 // Kernels reports whether the AVX-512 kernels run here, and with them
 // Indirect and Gather.
-func Kernels() bool { return avx512.Enabled() }
+func Kernels() bool { return kernel.Enabled() }
 
 // Gather computes rows [i0, i1) of C = A B for a B prepared by Pack and an
 // A whose column q is the contiguous floats at cols[q]: a convolution's
@@ -90,7 +90,7 @@ func Kernels() bool { return avx512.Enabled() }
 // behind each cols[q] must hold GatherPanel floats past A's rows. Only when
 // Kernels() is true; on the calling goroutine.
 func (p *Packed) Gather(i0, i1 int, cols []*float32, c []float32, ldc int) {
-	avx512.SgemmGather(i0, i1, cols, &p.p, c, ldc)
+	kernel.SgemmGather(i0, i1, cols, &p.p, c, ldc)
 }
 
 // GatherPanel is the row granularity of Gather.

@@ -1,7 +1,7 @@
 package gemm
 
 import (
-	"github.com/vqtool/vqtool/internal/gemm/avx512"
+	"github.com/vqtool/vqtool/internal/gemm/kernel"
 	"github.com/vqtool/vqtool/internal/par"
 )
 
@@ -21,25 +21,25 @@ func forBlocks(n, grain int, f func(lo, hi int)) {
 // GELU sets dst[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) for
 // x = src[i], split across the CPUs; dst may be src.
 func GELU(dst, src []float32) {
-	forBlocks(len(src), elemGrain, func(lo, hi int) { avx512.GELU(dst[lo:hi], src[lo:hi]) })
+	forBlocks(len(src), elemGrain, func(lo, hi int) { kernel.GELU(dst[lo:hi], src[lo:hi]) })
 }
 
 // GELUGrad sets dst[i] = dy[i] * GELU'(x[i]), split across the CPUs; dst
 // may be dy.
 func GELUGrad(dst, dy, x []float32) {
-	forBlocks(len(x), elemGrain, func(lo, hi int) { avx512.GELUGrad(dst[lo:hi], dy[lo:hi], x[lo:hi]) })
+	forBlocks(len(x), elemGrain, func(lo, hi int) { kernel.GELUGrad(dst[lo:hi], dy[lo:hi], x[lo:hi]) })
 }
 
 // LayerNormRow normalises the row x, keeps the normalised row in xhat and
 // writes out = xhat * g + b; it returns 1/sqrt(var + eps).
 func LayerNormRow(out, xhat, x, g, b []float32, eps float32) float32 {
-	return avx512.LayerNormRow(out, xhat, x, g, b, eps)
+	return kernel.LayerNormRow(out, xhat, x, g, b, eps)
 }
 
 // LayerNormGradRow sets dx to rstd * (dy g - mean(dy g) - xhat mean(dy g xhat)),
 // the gradient of layer norm's input for one row.
 func LayerNormGradRow(dx, dy, xhat, g []float32, rstd float32) {
-	avx512.LayerNormGradRow(dx, dy, xhat, g, rstd)
+	kernel.LayerNormGradRow(dx, dy, xhat, g, rstd)
 }
 
 const colGrain = 64 // columns per piece of a column reduction
@@ -48,45 +48,50 @@ const colGrain = 64 // columns per piece of a column reduction
 // j < len(dst), split across the CPUs by columns: each column is summed in
 // row order, so the result does not depend on the split.
 func ColSums(dst, m []float32, rows, ld int) {
-	par.For(len(dst), colGrain, func(lo, hi int) { avx512.ColSums(dst[lo:hi], m[lo:], rows, ld) })
+	par.For(len(dst), colGrain, func(lo, hi int) { kernel.ColSums(dst[lo:hi], m[lo:], rows, ld) })
 }
 
 // ColDots sets dst[j] to the sum over r < rows of a[r*ld+j] * b[r*ld+j],
 // split like ColSums.
 func ColDots(dst, a, b []float32, rows, ld int) {
-	par.For(len(dst), colGrain, func(lo, hi int) { avx512.ColDots(dst[lo:hi], a[lo:], b[lo:], rows, ld) })
+	par.For(len(dst), colGrain, func(lo, hi int) { kernel.ColDots(dst[lo:hi], a[lo:], b[lo:], rows, ld) })
 }
 
 // SumSquares returns the sum of x[i]^2 in float64, on one thread; it is NaN
 // or +Inf when x holds a NaN or an infinity.
-func SumSquares(x []float32) float64 { return avx512.SumSquares(x) }
+func SumSquares(x []float32) float64 { return kernel.SumSquares(x) }
 
 // AdamConsts are the constants of one AdamW step over a tensor.
-type AdamConsts = avx512.AdamConsts
+type AdamConsts = kernel.AdamConsts
 
 // AdamStep applies one AdamW update to w with gradient g * c.GradScale and
 // moments m and v, split across the CPUs.
 func AdamStep(w, g, m, v []float32, c *AdamConsts) {
-	forBlocks(len(w), 1<<15, func(lo, hi int) { avx512.AdamStep(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c) })
+	forBlocks(len(w), 1<<15, func(lo, hi int) { kernel.AdamStep(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c) })
 }
 
 // SoftmaxPrefix replaces row[:n] by the softmax of scale * row[:n] and
 // zeroes the rest of row, on one thread; 1 <= n <= len(row), scale > 0.
 // The vector kernel runs when row reaches n rounded up to 16.
-func SoftmaxPrefix(row []float32, n int, scale float32) { avx512.SoftmaxPrefix(row, n, scale) }
+func SoftmaxPrefix(row []float32, n int, scale float32) { kernel.SoftmaxPrefix(row, n, scale) }
 
 // SoftmaxGrad turns the gradient ds of SoftmaxPrefix's output p (weights
 // past n zero) into the gradient of its input, in place:
 // ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale; on one thread.
-func SoftmaxGrad(p, ds []float32, n int, scale float32) { avx512.SoftmaxGrad(p, ds, n, scale) }
+func SoftmaxGrad(p, ds []float32, n int, scale float32) { kernel.SoftmaxGrad(p, ds, n, scale) }
 
 // FastRows reports whether DotRows and AxpyRows run on vector kernels, so
 // that many of them beat one small product (attention by rows, a head's
 // causal half only); otherwise they are BLAS calls.
-func FastRows() bool { return avx512.Enabled() }
+func FastRows() bool { return kernel.Enabled() }
 
-// SetKernelsForTest runs the AVX-512 kernels (on, where the processor has
-// them) or the BLAS and the loops (off) until restore is called, so that a
-// test in another package can compare the two paths. Not safe while other
+// SetKernelsForTest runs the fastest kernels this processor has (on) or
+// the BLAS and the plain loops (off) until restore is called, so that a
+// test in another package can compare the two. Not safe while other
 // goroutines compute.
-func SetKernelsForTest(on bool) (restore func()) { return avx512.SetForTest(on) }
+func SetKernelsForTest(on bool) (restore func()) {
+	if on {
+		return kernel.SetForTest(kernel.Paths()[0])
+	}
+	return kernel.SetForTest(kernel.Generic)
+}

@@ -1,9 +1,9 @@
 package gemm
 
-import "github.com/vqtool/vqtool/internal/gemm/avx512"
+import "github.com/vqtool/vqtool/internal/gemm/kernel"
 
 // WinogradTmp is the scratch of the Winograd transforms.
-type WinogradTmp = avx512.WinogradTmp
+type WinogradTmp = kernel.WinogradTmp
 
 // The transforms of Winograd's F(4x4, 3x3) for the 3 x 3 convolutions of
 // package nn: the AVX-512 kernels for whole groups of 16 channels, and the
@@ -15,7 +15,7 @@ type WinogradTmp = avx512.WinogradTmp
 // 16 channels at a time on AVX-512, the rest one by one.
 func WinogradInput(v []float32, stride int, d []float32, rowStride, cin int, tmp *WinogradTmp) {
 	done := 0
-	if avx512.WinogradInput(v, stride, d, rowStride, cin, cin/16, tmp) {
+	if kernel.WinogradInput(v, stride, d, rowStride, cin, cin/16, tmp) {
 		done = cin / 16 * 16
 	}
 	for ci := done; ci < cin; ci++ {
@@ -51,7 +51,7 @@ func WinogradInput(v []float32, stride int, d []float32, rowStride, cin int, tmp
 func WinogradOutput(out, m []float32, stride int, bias []float32, bi, y0, x0, h, wd, cout int, relu bool, tmp *WinogradTmp) {
 	rows, cols := min(4, h-y0), min(4, wd-x0)
 	done := 0
-	if avx512.WinogradOutput(out[((bi*h+y0)*wd+x0)*cout:], wd*cout, cout, m, stride, cout/16, bias, relu, rows, cols, tmp) {
+	if kernel.WinogradOutput(out[((bi*h+y0)*wd+x0)*cout:], wd*cout, cout, m, stride, cout/16, bias, relu, rows, cols, tmp) {
 		done = cout / 16 * 16
 	}
 	for co := done; co < cout; co++ {

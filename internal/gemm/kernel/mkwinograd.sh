@@ -82,7 +82,7 @@ echo
 echo '#include "textflag.h"'
 echo
 echo '// func wgInput16(v *float32, stride int, d *float32, rowStride, pix, groups int, tmp *float32)'
-echo 'TEXT ·wgInput16(SB), NOSPLIT, $0-56'
+echo 'TEXT ·wgInput16AVX512(SB), NOSPLIT, $0-56'
 echo '	MOVQ v+0(FP), BX'
 echo '	MOVQ stride+8(FP), R10'
 echo '	SHLQ $2, R10'
@@ -119,7 +119,7 @@ echo '	RET'
 
 echo
 echo '// func wgOutput16(out *float32, rowStride, pix int, m *float32, mstride, groups int, bias *float32, relu bool, rows, cols int, tmp *float32)'
-echo 'TEXT ·wgOutput16(SB), NOSPLIT, $0-88'
+echo 'TEXT ·wgOutput16AVX512(SB), NOSPLIT, $0-88'
 echo '	MOVQ out+0(FP), BX'
 echo '	MOVQ rowStride+8(FP), R9'
 echo '	SHLQ $2, R9'

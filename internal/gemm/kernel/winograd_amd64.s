@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func wgInput16(v *float32, stride int, d *float32, rowStride, pix, groups int, tmp *float32)
-TEXT ·wgInput16(SB), NOSPLIT, $0-56
+TEXT ·wgInput16AVX512(SB), NOSPLIT, $0-56
 	MOVQ v+0(FP), BX
 	MOVQ stride+8(FP), R10
 	SHLQ $2, R10
@@ -437,7 +437,7 @@ wginloop:
 	RET
 
 // func wgOutput16(out *float32, rowStride, pix int, m *float32, mstride, groups int, bias *float32, relu bool, rows, cols int, tmp *float32)
-TEXT ·wgOutput16(SB), NOSPLIT, $0-88
+TEXT ·wgOutput16AVX512(SB), NOSPLIT, $0-88
 	MOVQ out+0(FP), BX
 	MOVQ rowStride+8(FP), R9
 	SHLQ $2, R9

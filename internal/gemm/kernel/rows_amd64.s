@@ -6,7 +6,7 @@
 //
 // out[j] = scale * sum_c q[c] k[j*stride+c] for j < n, c < dh (dh a multiple
 // of 16).
-TEXT ·dotRows(SB), NOSPLIT, $0-56
+TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-56
 	MOVQ q+0(FP), SI
 	MOVQ k+8(FP), DI
 	MOVQ stride+16(FP), R8
@@ -49,7 +49,7 @@ dotdone:
 // func axpyRows(p, v *float32, stride, n, dh int, out *float32)
 //
 // out[c] = sum_j p[j] v[j*stride+c] for c < dh (a multiple of 16), j < n.
-TEXT ·axpyRows(SB), NOSPLIT, $0-48
+TEXT ·axpyRowsAVX512(SB), NOSPLIT, $0-48
 	MOVQ p+0(FP), SI
 	MOVQ v+8(FP), DI
 	MOVQ stride+16(FP), R8
@@ -97,7 +97,7 @@ axpystore:
 //
 // Lane l of vals and idx gets the smallest x[i] over i = l (mod 16), and the
 // first i where it occurs; n is a positive multiple of 16.
-TEXT ·argmin16(SB), NOSPLIT, $0-40
+TEXT ·argmin16AVX512(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	SHRQ $4, CX
@@ -130,7 +130,7 @@ argmindone:
 // func reluCopy(dst, src *float32, n int)
 //
 // dst[i] = max(src[i], 0) for i < n, n a multiple of 16.
-TEXT ·reluCopy(SB), NOSPLIT, $0-24
+TEXT ·reluCopyAVX512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
@@ -151,7 +151,7 @@ reludone:
 // func maskPositive(dst, src, ref *float32, n int)
 //
 // dst[i] = src[i] where ref[i] > 0, else 0, for i < n (a multiple of 16).
-TEXT ·maskPositive(SB), NOSPLIT, $0-32
+TEXT ·maskPositiveAVX512(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ ref+16(FP), DX

@@ -1,4 +1,4 @@
-package avx512
+package kernel
 
 // DotRows sets out[j] = scale * (q . k[j*stride : j*stride+len(q)]) for j < n:
 // attention scores of one query against n cached keys. It reports false,

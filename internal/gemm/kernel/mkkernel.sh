@@ -25,7 +25,7 @@ exec > kernel_amd64.s
 header() {
 	echo
 	echo "// func $1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)"
-	echo "TEXT ·$1(SB), NOSPLIT, \$0-73"
+	echo "TEXT ·${1}AVX512(SB), NOSPLIT, \$0-73"
 	echo '	MOVQ k+0(FP), CX'
 	echo '	MOVQ a+8(FP), SI'
 	echo '	MOVQ lda+16(FP), R9'
@@ -164,7 +164,7 @@ each4() {
 
 echo
 echo '// func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, add bool, bias *float32, relu bool)'
-echo 'TEXT ·kernelIndirect(SB), NOSPLIT, $0-57'
+echo 'TEXT ·kernelIndirectAVX512(SB), NOSPLIT, $0-57'
 echo '	MOVQ k+0(FP), CX'
 echo '	SHLQ $2, CX'
 echo '	MOVQ rows+8(FP), DX'
@@ -220,7 +220,7 @@ echo '	RET'
 # and B's k x 32 panel is packed. Registers as in kernelCols; R11 walks ptrs.
 echo
 echo '// func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc int, add bool)'
-echo 'TEXT ·kernelGather(SB), NOSPLIT, $0-49'
+echo 'TEXT ·kernelGatherAVX512(SB), NOSPLIT, $0-49'
 echo '	MOVQ k+0(FP), CX'
 echo '	MOVQ ptrs+8(FP), R11'
 echo '	MOVQ off+16(FP), R9'

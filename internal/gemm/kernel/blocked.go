@@ -1,32 +1,20 @@
-// Package avx512 holds vqtool's AVX-512 kernels in Go assembly: float32
-// matrix products (a 12 x 32 micro-kernel reading A in place, an indirect
-// one for convolution windows, a gathering one for their weight gradient),
-// Winograd F(4x4, 3x3) transforms, and the vector loops around them
-// (attention rows, argmin, ReLU and its gradient). kernel_amd64.s and
-// winograd_amd64.s are generated (go generate) by mkkernel.sh, which reads
-// the tile sizes below, and mkwinograd.sh; TestGeneratedAssemblyIsCurrent
-// fails when the committed files differ from what they write. Enabled says whether they run; when it
-// is false, package gemm, their only caller, takes the BLAS and plain Go
-// paths.
-package avx512
+// Package kernel holds vqtool's vector kernels in Go assembly, for AVX-512
+// and AVX2 (amd64) and NEON (arm64): float32 matrix products (a 12 x 32
+// micro-kernel reading A in place, an indirect one for convolution windows,
+// a gathering one for their weight gradient), Winograd F(4x4, 3x3)
+// transforms, and the vector loops around them (attention rows, argmin,
+// ReLU and its gradient, GELU, softmax, layer norm, AdamW). Every path
+// computes the same contracts, documented on the dispatching functions;
+// path.go picks the path from the processor's features and VQTOOL_CPU.
+// When the path is Generic, package gemm, their only caller, takes the
+// BLAS and plain Go paths, which are the kernels' tests' reference.
+package kernel
 
-import "sync"
+import (
+	"sync"
 
-// enabled is whether the kernels run: supported, unless a test switched
-// them off with SetForTest.
-var enabled = supported
-
-// Enabled reports whether the AVX-512 kernels run.
-func Enabled() bool { return enabled }
-
-// SetForTest runs the kernels (on) or the fallbacks (off) until restore is
-// called, so that a test can compare the two. It never turns on kernels the
-// processor or the environment does not allow.
-func SetForTest(on bool) (restore func()) {
-	old := enabled
-	enabled = on && supported
-	return func() { enabled = old }
-}
+	"github.com/vqtool/vqtool/internal/gemm/kernel/internal/plan"
+)
 
 // Block sizes. A 12 x 32 tile of C fills 24 of the 32 AVX-512 registers. A
 // 12 x kc panel of A (12 KiB) stays in L1 while the kernel walks the packed
@@ -49,6 +37,10 @@ const (
 	wr = 6  // rows of C per kernelIndirect tile
 	wn = 64 // and columns
 )
+
+// The tiles here are plan's, which the generators read (mkkernel.sh reads
+// the literals above: compile error when they differ).
+var _ = [1]struct{}{}[(mr-plan.MR)*(mr-plan.MR)+(nr-plan.NR)*(nr-plan.NR)+(wr-plan.WR)*(wr-plan.WR)+(wn-plan.WN)*(wn-plan.WN)]
 
 // Sgemm's B block fits the buffer sized for the convolutions' (compile error otherwise).
 var _ = [1]struct{}{}[skc*snc-kc*nc]

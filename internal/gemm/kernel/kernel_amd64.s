@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)
-TEXT ·kernelRows(SB), NOSPLIT, $0-73
+TEXT ·kernelRowsAVX512(SB), NOSPLIT, $0-73
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R9
@@ -262,7 +262,7 @@ kernelRowswrite:
 	RET
 
 // func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)
-TEXT ·kernelCols(SB), NOSPLIT, $0-73
+TEXT ·kernelColsAVX512(SB), NOSPLIT, $0-73
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R9
@@ -510,7 +510,7 @@ kernelColswrite:
 	RET
 
 // func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, add bool, bias *float32, relu bool)
-TEXT ·kernelIndirect(SB), NOSPLIT, $0-57
+TEXT ·kernelIndirectAVX512(SB), NOSPLIT, $0-57
 	MOVQ k+0(FP), CX
 	SHLQ $2, CX
 	MOVQ rows+8(FP), DX
@@ -728,7 +728,7 @@ indirectwrite:
 	RET
 
 // func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc int, add bool)
-TEXT ·kernelGather(SB), NOSPLIT, $0-49
+TEXT ·kernelGatherAVX512(SB), NOSPLIT, $0-49
 	MOVQ k+0(FP), CX
 	MOVQ ptrs+8(FP), R11
 	MOVQ off+16(FP), R9

@@ -58,7 +58,7 @@
 	VADDSS X1, X0, X0
 
 // func geluForward(dst, src *float32, n int, c *[14]float32)
-TEXT ·geluForward(SB), NOSPLIT, $0-32
+TEXT ·geluForwardAVX512(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
@@ -81,7 +81,7 @@ gfdone:
 	RET
 
 // func geluBackward(dst, dy, x *float32, n int, c *[14]float32)
-TEXT ·geluBackward(SB), NOSPLIT, $0-40
+TEXT ·geluBackwardAVX512(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ dy+8(FP), DX
 	MOVQ x+16(FP), SI
@@ -116,7 +116,7 @@ gbdone:
 // func layerNormRow(out, xhat, x, gamma, beta *float32, d int, eps float32) float32
 //
 // d is a positive multiple of 16.
-TEXT ·layerNormRow(SB), NOSPLIT, $0-60
+TEXT ·layerNormRowAVX512(SB), NOSPLIT, $0-60
 	MOVQ out+0(FP), DI
 	MOVQ xhat+8(FP), R8
 	MOVQ x+16(FP), SI
@@ -178,7 +178,7 @@ lnout:
 // func layerNormGradRow(dx, dy, xhat, gamma *float32, d int, rstd float32)
 //
 // d is a positive multiple of 16.
-TEXT ·layerNormGradRow(SB), NOSPLIT, $0-44
+TEXT ·layerNormGradRowAVX512(SB), NOSPLIT, $0-44
 	MOVQ dx+0(FP), DI
 	MOVQ dy+8(FP), SI
 	MOVQ xhat+16(FP), R8
@@ -227,7 +227,7 @@ lngout:
 //
 // dst[j] += a[r*ld+j] (times b[r*ld+j] unless b is nil) for r < rows in
 // order and j < n: rows > 0, n a positive multiple of 16.
-TEXT ·colSums(SB), NOSPLIT, $0-48
+TEXT ·colSumsAVX512(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -274,7 +274,7 @@ csdot:
 // func sumSquares(x *float32, n int) float64
 //
 // n is a positive multiple of 16; the squares are summed in float64.
-TEXT ·sumSquares(SB), NOSPLIT, $0-24
+TEXT ·sumSquaresAVX512(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	SHRQ $4, CX
@@ -302,7 +302,7 @@ ssloop:
 // func adamStep(w, grad, m, v *float32, n int, c *AdamConsts)
 //
 // n is a positive multiple of 16.
-TEXT ·adamStep(SB), NOSPLIT, $0-48
+TEXT ·adamStepAVX512(SB), NOSPLIT, $0-48
 	MOVQ w+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ m+16(FP), R8
@@ -361,7 +361,7 @@ adamloop:
 // multiple of 16); entries of -Inf become 0. c holds log2(e), ln2 in two
 // parts (hi, lo), the Taylor coefficients 1/2 to 1/5040, 1 and the clamp
 // -110, below which exp underflows to 0 through VSCALEFPS.
-TEXT ·softmaxRow(SB), NOSPLIT, $0-32
+TEXT ·softmaxRowAVX512(SB), NOSPLIT, $0-32
 	MOVQ row+0(FP), SI
 	MOVQ width+8(FP), R11
 	SHRQ $4, R11
@@ -438,7 +438,7 @@ smnorm:
 //
 // ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale for j < width (a positive
 // multiple of 16).
-TEXT ·softmaxGradRow(SB), NOSPLIT, $0-28
+TEXT ·softmaxGradRowAVX512(SB), NOSPLIT, $0-28
 	MOVQ p+0(FP), SI
 	MOVQ ds+8(FP), DI
 	MOVQ width+16(FP), R11
@@ -470,7 +470,7 @@ sgout:
 	RET
 
 // func packRow(dst, src *float32, blocks, stride int)
-TEXT ·packRow(SB), NOSPLIT, $0-32
+TEXT ·packRowAVX512(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ blocks+16(FP), CX

@@ -1,14 +1,13 @@
-package avx512
+package kernel
 
 import (
 	"math/rand/v2"
 	"testing"
 )
 
-func TestRowsMatchLoops(t *testing.T) {
-	if !enabled {
-		t.Skip("no kernels on this processor")
-	}
+func TestRowsMatchLoops(t *testing.T) { eachVectorPath(t, testRowsMatchLoops) }
+
+func testRowsMatchLoops(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	for _, dh := range []int{16, 32, 64} {
 		for _, n := range []int{0, 1, 2, 3, 7, 50} {

@@ -1,4 +1,4 @@
-package avx512
+package kernel
 
 import (
 	"fmt"
@@ -26,10 +26,9 @@ func reference(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 	}
 }
 
-func TestBlockedMatchesReference(t *testing.T) {
-	if !enabled {
-		t.Skip("no micro-kernel on this processor")
-	}
+func TestBlockedMatchesReference(t *testing.T) { eachVectorPath(t, testBlockedMatchesReference) }
+
+func testBlockedMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
 	// Shapes that exercise full and edge tiles and every blocking loop:
 	// m past mc, n past nc, k past kc, and sizes under one tile.
@@ -100,10 +99,9 @@ func BenchmarkBlocked(b *testing.B) {
 	}
 }
 
-func TestSgemmBiasMatchesReference(t *testing.T) {
-	if !enabled {
-		t.Skip("no micro-kernel on this processor")
-	}
+func TestSgemmBiasMatchesReference(t *testing.T) { eachVectorPath(t, testSgemmBiasMatchesReference) }
+
+func testSgemmBiasMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	for _, s := range [][3]int{{12, 32, 5}, {13, 33, 7}, {200, 70, 513}, {64, 16, 128}, {30, 40, 0}} {
 		m, n, k := s[0], s[1], s[2]
@@ -125,10 +123,9 @@ func TestSgemmBiasMatchesReference(t *testing.T) {
 	}
 }
 
-func TestSgemmPackedMatchesReference(t *testing.T) {
-	if !enabled {
-		t.Skip("no micro-kernel on this processor")
-	}
+func TestSgemmPackedMatchesReference(t *testing.T) { eachVectorPath(t, testSgemmPackedMatchesReference) }
+
+func testSgemmPackedMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 6))
 	for _, s := range [][3]int{{12, 32, 5}, {13, 70, 7}, {64, 100, 513}, {5, 16, 0}} {
 		m, n, k := s[0], s[1], s[2]
@@ -155,10 +152,9 @@ func TestSgemmPackedMatchesReference(t *testing.T) {
 	}
 }
 
-func TestSgemmIndirectMatchesReference(t *testing.T) {
-	if !enabled {
-		t.Skip("no micro-kernel on this processor")
-	}
+func TestSgemmIndirectMatchesReference(t *testing.T) { eachVectorPath(t, testSgemmIndirectMatchesReference) }
+
+func testSgemmIndirectMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	src := randSlice(r, 20000)
 	for _, s := range [][4]int{{1, 64, 1, 5}, {6, 128, 3, 7}, {7, 16, 2, 33}, {50, 100, 3, 384}} {
@@ -207,10 +203,9 @@ func biasReLU(c []float32, m, n, ldc int, bias []float32, relu bool) {
 	}
 }
 
-func TestSgemmGatherMatchesReference(t *testing.T) {
-	if !enabled {
-		t.Skip("no micro-kernel on this processor")
-	}
+func TestSgemmGatherMatchesReference(t *testing.T) { eachVectorPath(t, testSgemmGatherMatchesReference) }
+
+func testSgemmGatherMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 11))
 	src := randSlice(r, 30000)
 	for _, s := range [][3]int{{12, 32, 1}, {40, 64, 300}, {384, 70, 600}, {5, 16, 3}} {
@@ -244,10 +239,9 @@ func TestSgemmGatherMatchesReference(t *testing.T) {
 }
 
 // packRow lays out the blocks as its loop does, and writes nothing else.
-func TestPackRowMatchesLoop(t *testing.T) {
-	if !enabled {
-		t.Skip("no AVX-512 here")
-	}
+func TestPackRowMatchesLoop(t *testing.T) { eachVectorPath(t, testPackRowMatchesLoop) }
+
+func testPackRowMatchesLoop(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, blocks := range []int{1, 2, 5} {
 		const stride = 3 * nr // floats from one block to the next in dst

@@ -1,4 +1,4 @@
-package avx512
+package kernel
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package avx512
+package kernel
 
 // WinogradTmp is the scratch the Winograd transforms work in.
 type WinogradTmp [36 * 16]float32

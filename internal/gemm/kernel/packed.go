@@ -1,4 +1,4 @@
-package avx512
+package kernel
 
 // PackedB is a k x n matrix B stored as the kernels read it: panels of 32
 // columns, each k rows of 32 contiguous floats, the last panel zero-padded.

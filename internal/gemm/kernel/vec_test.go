@@ -1,4 +1,4 @@
-package avx512
+package kernel
 
 import (
 	"math"
@@ -23,10 +23,10 @@ func TestTanh(t *testing.T) {
 	}
 }
 
-func TestGELUMatchesLoopAndErf(t *testing.T) {
-	if !enabled {
-		t.Log("no kernels on this processor: checking the loops only")
-	}
+func TestGELUMatchesLoopAndErf(t *testing.T) { eachVectorPath(t, testGELUMatchesLoopAndErf) }
+
+func testGELUMatchesLoopAndErf(t *testing.T) {
+	vector := path
 	r := rand.New(rand.NewPCG(3, 3))
 	for _, n := range vecLengths {
 		x := randSlice(r, n)
@@ -40,12 +40,12 @@ func TestGELUMatchesLoopAndErf(t *testing.T) {
 		kOut, lOut := make([]float32, n), make([]float32, n)
 		kGrad, lGrad := make([]float32, n), make([]float32, n)
 		func() {
-			defer SetForTest(true)()
+			defer SetForTest(vector)()
 			GELU(kOut, x)
 			GELUGrad(kGrad, dy, x)
 		}()
 		func() {
-			defer SetForTest(false)()
+			defer SetForTest(Generic)()
 			GELU(lOut, x)
 			GELUGrad(lGrad, dy, x)
 		}()
@@ -66,7 +66,7 @@ func TestGELUMatchesLoopAndErf(t *testing.T) {
 }
 
 func TestGELUGradMatchesFiniteDifference(t *testing.T) {
-	for _, on := range []bool{true, false} {
+	for _, on := range Paths() {
 		restore := SetForTest(on)
 		x := make([]float32, 32)
 		for i := range x {
@@ -85,14 +85,17 @@ func TestGELUGradMatchesFiniteDifference(t *testing.T) {
 			GELU(lo[:], []float32{v - h})
 			fd := (float64(hi[0]) - float64(lo[0])) / (2 * h)
 			if !(math.Abs(fd-float64(grad[i])) <= 2e-3) {
-				t.Fatalf("kernels %v: GELU'(%v) = %v, finite difference %v", enabled, v, grad[i], fd)
+				t.Fatalf("path %v: GELU'(%v) = %v, finite difference %v", path, v, grad[i], fd)
 			}
 		}
 		restore()
 	}
 }
 
-func TestLayerNormRowsMatchLoops(t *testing.T) {
+func TestLayerNormRowsMatchLoops(t *testing.T) { eachVectorPath(t, testLayerNormRowsMatchLoops) }
+
+func testLayerNormRowsMatchLoops(t *testing.T) {
+	vector := path
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, d := range []int{1, 16, 17, 64, 256} {
 		x, g, b, dy := randSlice(r, d), randSlice(r, d), randSlice(r, d), randSlice(r, d)
@@ -101,7 +104,7 @@ func TestLayerNormRowsMatchLoops(t *testing.T) {
 		}
 		var outs, xhats, dxs [2][]float32
 		var rstds [2]float32
-		for k, on := range []bool{true, false} {
+		for k, on := range []Path{vector, Generic} {
 			restore := SetForTest(on)
 			outs[k], xhats[k], dxs[k] = make([]float32, d), make([]float32, d), make([]float32, d)
 			rstds[k] = LayerNormRow(outs[k], xhats[k], x, g, b, 1e-5)
@@ -145,7 +148,7 @@ func TestLayerNormGradRowMatchesFiniteDifference(t *testing.T) {
 		}
 		return s
 	}
-	for _, on := range []bool{true, false} {
+	for _, on := range Paths() {
 		restore := SetForTest(on)
 		out, xhat, dx := make([]float32, d), make([]float32, d), make([]float32, d)
 		rstd := LayerNormRow(out, xhat, x, g, b, 1e-5)
@@ -158,7 +161,7 @@ func TestLayerNormGradRowMatchesFiniteDifference(t *testing.T) {
 			xm[j] -= h
 			fd := (loss(xp) - loss(xm)) / (2 * h)
 			if !(math.Abs(fd-float64(dx[j])) <= 2e-2*(1+math.Abs(fd))) {
-				t.Fatalf("kernels %v: dx[%d] = %v, finite difference %v", enabled, j, dx[j], fd)
+				t.Fatalf("path %v: dx[%d] = %v, finite difference %v", path, j, dx[j], fd)
 			}
 		}
 		restore()
@@ -178,7 +181,7 @@ func TestColSumsMatchLoops(t *testing.T) {
 					wantDot[j] += a[r*ld+j] * b[r*ld+j]
 				}
 			}
-			for _, on := range []bool{true, false} {
+			for _, on := range Paths() {
 				restore := SetForTest(on)
 				got, gotDot := randSlice(r, n), randSlice(r, n) // overwritten, not added to
 				ColSums(got, a, rows, ld)
@@ -203,7 +206,7 @@ func TestSumSquares(t *testing.T) {
 		for _, v := range x {
 			want += float64(v) * float64(v)
 		}
-		for _, on := range []bool{true, false} {
+		for _, on := range Paths() {
 			restore := SetForTest(on)
 			got := SumSquares(x)
 			if !(math.Abs(got-want) <= 1e-12*(1+want)) {
@@ -237,7 +240,7 @@ func TestAdamStepMatchesFormula(t *testing.T) {
 		bc1, bc2 := 1-math.Pow(b1, steps), 1-math.Pow(b2, steps)
 		c := AdamConsts{GradScale: clip, B1: b1, OneMinusB1: 1 - b1, B2: b2, OneMinusB2: 1 - b2,
 			Decay: 1 - lr*wd, Step: float32(lr / bc1), RBC2: float32(1 / math.Sqrt(bc2)), Eps: eps}
-		for _, on := range []bool{true, false} {
+		for _, on := range Paths() {
 			restore := SetForTest(on)
 			w, m, v := append([]float32(nil), w0...), append([]float32(nil), m0...), append([]float32(nil), v0...)
 			AdamStep(w, g, m, v, &c)
@@ -350,7 +353,7 @@ func TestSoftmaxPrefix(t *testing.T) {
 				want[j] = math.Exp(float64(scale) * (float64(x[j]) - m))
 				s += want[j]
 			}
-			for _, on := range []bool{true, false} {
+			for _, on := range Paths() {
 				restore := SetForTest(on)
 				got := append([]float32(nil), x...)
 				SoftmaxPrefix(got, n, scale)
@@ -388,7 +391,7 @@ func TestSoftmaxGrad(t *testing.T) {
 			for k := range n {
 				pw += float64(p[k]) * float64(w[k])
 			}
-			for _, on := range []bool{true, false} {
+			for _, on := range Paths() {
 				restore := SetForTest(on)
 				ds := append([]float32(nil), w...)
 				for j := n; j < width; j++ {
@@ -407,5 +410,20 @@ func TestSoftmaxGrad(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// eachVectorPath runs test once on each vector path this processor has,
+// as a subtest named by the path; it skips when there is none.
+func eachVectorPath(t *testing.T, test func(t *testing.T)) {
+	paths := Paths()
+	if len(paths) == 1 {
+		t.Skip("no vector path on this processor")
+	}
+	for _, p := range paths[:len(paths)-1] {
+		t.Run(string(p), func(t *testing.T) {
+			defer SetForTest(p)()
+			test(t)
+		})
 	}
 }
