@@ -123,7 +123,9 @@ func testSgemmBiasMatchesReference(t *testing.T) {
 	}
 }
 
-func TestSgemmPackedMatchesReference(t *testing.T) { eachVectorPath(t, testSgemmPackedMatchesReference) }
+func TestSgemmPackedMatchesReference(t *testing.T) {
+	eachVectorPath(t, testSgemmPackedMatchesReference)
+}
 
 func testSgemmPackedMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 6))
@@ -152,7 +154,9 @@ func testSgemmPackedMatchesReference(t *testing.T) {
 	}
 }
 
-func TestSgemmIndirectMatchesReference(t *testing.T) { eachVectorPath(t, testSgemmIndirectMatchesReference) }
+func TestSgemmIndirectMatchesReference(t *testing.T) {
+	eachVectorPath(t, testSgemmIndirectMatchesReference)
+}
 
 func testSgemmIndirectMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
@@ -203,7 +207,9 @@ func biasReLU(c []float32, m, n, ldc int, bias []float32, relu bool) {
 	}
 }
 
-func TestSgemmGatherMatchesReference(t *testing.T) { eachVectorPath(t, testSgemmGatherMatchesReference) }
+func TestSgemmGatherMatchesReference(t *testing.T) {
+	eachVectorPath(t, testSgemmGatherMatchesReference)
+}
 
 func testSgemmGatherMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 11))
