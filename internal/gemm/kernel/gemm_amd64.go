@@ -6,9 +6,6 @@ package kernel
 // path; the AVX2 ones compute their 12 x 32 (or 6 x 64) tile as 6 x 16
 // pieces, which fill 12 of the 16 ymm registers with accumulators.
 
-// avx2Ready: the AVX2 path has every kernel (see archPaths).
-const avx2Ready = false
-
 // kernelRows sets the 12 x 32 block of C at c (rows ldc apart) to
 // alpha (A B) + C, or to alpha (A B) when add is false, for A's 12 x k panel
 // stored row-major (rows lda apart) and B's k x 32 panel stored row-major
