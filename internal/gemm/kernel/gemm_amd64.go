@@ -16,7 +16,7 @@ func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 	case AVX512:
 		kernelRowsAVX512(k, a, lda, b, ldb, c, ldc, alpha, add, bias, relu)
 	default:
-		noAVX2()
+		kernelRowsAVX2(k, a, lda, b, ldb, c, ldc, alpha, add, bias, relu)
 	}
 }
 
@@ -27,7 +27,7 @@ func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 	case AVX512:
 		kernelColsAVX512(k, a, lda, b, ldb, c, ldc, alpha, add, bias, relu)
 	default:
-		noAVX2()
+		kernelColsAVX2(k, a, lda, b, ldb, c, ldc, alpha, add, bias, relu)
 	}
 }
 
@@ -39,7 +39,7 @@ func packRow(dst, src *float32, blocks, stride int) {
 	case AVX512:
 		packRowAVX512(dst, src, blocks, stride)
 	default:
-		noAVX2()
+		packRowAVX2(dst, src, blocks, stride)
 	}
 }
 
@@ -52,7 +52,7 @@ func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, a
 	case AVX512:
 		kernelIndirectAVX512(k, rows, b, c, ldc, add, bias, relu)
 	default:
-		noAVX2()
+		kernelIndirectAVX2(k, rows, b, c, ldc, add, bias, relu)
 	}
 }
 
@@ -64,8 +64,6 @@ func kernelGather(k int, ptrs **float32, off int, b *float32, c *float32, ldc in
 	case AVX512:
 		kernelGatherAVX512(k, ptrs, off, b, c, ldc, add)
 	default:
-		noAVX2()
+		kernelGatherAVX2(k, ptrs, off, b, c, ldc, add)
 	}
 }
-
-func noAVX2() { panic("kernel: no AVX2 kernel yet") }

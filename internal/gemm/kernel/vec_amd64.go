@@ -152,3 +152,5 @@ func softmaxGradRow(p, ds *float32, width int, scale float32) {
 		noAVX2()
 	}
 }
+
+func noAVX2() { panic("kernel: no AVX2 kernel yet") }

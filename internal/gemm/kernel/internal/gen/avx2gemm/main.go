@@ -1,0 +1,372 @@
+// Command avx2gemm writes the AVX2 product kernels of package kernel
+// (go generate in internal/gemm/kernel): kernelRowsAVX2, kernelColsAVX2,
+// kernelIndirectAVX2, kernelGatherAVX2 and packRowAVX2, with the contracts
+// of the dispatching functions in gemm_amd64.go.
+//
+// The register plan is BLIS's for 16 ymm registers: a 6 x 16 piece of C in
+// Y0-Y11 (row i in Y(2i), Y(2i+1)), the B row in Y12 and Y13, broadcasts of
+// A alternating between Y14 and Y15. Per step of k, 12 FMAs against 2 loads
+// of B and 6 broadcasts: two FMA units stay busy while the loads fit the
+// load ports. A kernel's tile (plan.MR x plan.NR, or plan.WR x plan.WN) is
+// computed piece by piece, each piece over the whole k, so that A's and B's
+// panels stay where the drivers' blocking put them (L1 and L2).
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	"github.com/vqtool/vqtool/internal/gemm/kernel/internal/plan"
+)
+
+// The piece of C one pass of the k loop computes.
+const (
+	pr = 6  // rows
+	pc = 16 // columns: two ymm registers
+)
+
+func init() {
+	if plan.MR%pr != 0 || plan.NR%pc != 0 || plan.WR != pr || plan.WN%pc != 0 {
+		panic(fmt.Sprintf("avx2gemm: tiles %dx%d and %dx%d do not split into %dx%d pieces", plan.MR, plan.NR, plan.WR, plan.WN, pr, pc))
+	}
+}
+
+// acc returns the accumulator of row i, column half h of a piece.
+func acc(i, h int) VecPhysical { return []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}[2*i+h] }
+
+func zeroAcc() {
+	for i := range pr {
+		for h := range 2 {
+			VXORPS(acc(i, h), acc(i, h), acc(i, h))
+		}
+	}
+}
+
+// fmaStep multiplies the B row at b (16 floats) by the six A elements at
+// a(0..5) into the accumulators.
+func fmaStep(b Mem, a func(i int) Mem) {
+	VMOVUPS(b, Y12)
+	VMOVUPS(b.Offset(32), Y13)
+	for i := range pr {
+		t := []VecPhysical{Y14, Y15}[i%2]
+		VBROADCASTSS(a(i), t)
+		VFMADD231PS(Y12, t, acc(i, 0))
+		VFMADD231PS(Y13, t, acc(i, 1))
+	}
+}
+
+// epilogue is how a piece is written to C.
+type epilogue struct {
+	alpha bool // scale by alpha (a parameter), else by 1
+	add   bool // the add parameter exists: C is added when it is set
+	bias  bool // the bias and relu parameters exist
+}
+
+// finish writes the accumulators into C at c (rows ldc bytes apart, ldc in
+// R8), as e says; biasOff is the piece's column offset into bias, in bytes.
+// It uses AX and BX.
+func finish(name string, c Register, e epilogue, biasOff int) {
+	if e.alpha {
+		VBROADCASTSS(arg("alpha"), Y14)
+	}
+	if e.add {
+		MOVBLZX(arg("add"), EAX)
+		TESTL(EAX, EAX)
+		next := name + "noadd"
+		if e.alpha {
+			JEQ(LabelRef(name + "scale"))
+		} else {
+			JEQ(LabelRef(next))
+		}
+		MOVQ(c, RBX)
+		for i := range pr {
+			for h := range 2 {
+				m := Mem{Base: RBX, Disp: 32 * h}
+				if e.alpha {
+					VFMADD213PS(m, Y14, acc(i, h))
+				} else {
+					VADDPS(m, acc(i, h), acc(i, h))
+				}
+			}
+			if i < pr-1 {
+				ADDQ(R8, RBX)
+			}
+		}
+		if e.alpha {
+			JMP(LabelRef(name + "bias"))
+			Label(name + "scale")
+			for i := range pr {
+				for h := range 2 {
+					VMULPS(Y14, acc(i, h), acc(i, h))
+				}
+			}
+			Label(name + "bias")
+		} else {
+			Label(next)
+		}
+	}
+	if e.bias {
+		MOVQ(arg("bias"), RAX)
+		TESTQ(RAX, RAX)
+		JEQ(LabelRef(name + "relu"))
+		VMOVUPS(Mem{Base: RAX, Disp: biasOff}, Y12)
+		VMOVUPS(Mem{Base: RAX, Disp: biasOff + 32}, Y13)
+		for i := range pr {
+			VADDPS(Y12, acc(i, 0), acc(i, 0))
+			VADDPS(Y13, acc(i, 1), acc(i, 1))
+		}
+		Label(name + "relu")
+		MOVBLZX(arg("relu"), EAX)
+		TESTL(EAX, EAX)
+		JEQ(LabelRef(name + "write"))
+		VXORPS(Y12, Y12, Y12)
+		for i := range pr {
+			for h := range 2 {
+				// max(acc, 0) as the AVX-512 kernels take it: a NaN becomes 0.
+				VMAXPS(Y12, acc(i, h), acc(i, h))
+			}
+		}
+		Label(name + "write")
+	}
+	MOVQ(c, RBX)
+	for i := range pr {
+		VMOVUPS(acc(i, 0), Mem{Base: RBX})
+		VMOVUPS(acc(i, 1), Mem{Base: RBX, Disp: 32})
+		if i < pr-1 {
+			ADDQ(R8, RBX)
+		}
+	}
+}
+
+// arg is the frame address of the parameter name.
+func arg(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(fmt.Sprintf("avx2gemm: parameter %s: %v", name, err))
+	}
+	return b.Addr
+}
+
+const productSig = "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)"
+
+// rowsOrCols writes kernelRowsAVX2 (A row-major, cols false) or
+// kernelColsAVX2 (A column-major).
+func rowsOrCols(name string, cols bool) {
+	TEXT(name, NOSPLIT, productSig)
+	Pragma("noescape")
+	if cols {
+		Doc(name+" is kernelCols on AVX2: the 12 x 32 tile as four 6 x 16 pieces.")
+	} else {
+		Doc(name+" is kernelRows on AVX2: the 12 x 32 tile as four 6 x 16 pieces.")
+	}
+	MOVQ(arg("lda"), R9)
+	SHLQ(U8(2), R9)
+	MOVQ(arg("ldb"), R10)
+	SHLQ(U8(2), R10)
+	MOVQ(arg("ldc"), R8)
+	SHLQ(U8(2), R8)
+	for ih := 0; ih < plan.MR/pr; ih++ {
+		for jh := 0; jh < plan.NR/pc; jh++ {
+			piece := fmt.Sprintf("%sp%d%d", name, ih, jh)
+			Commentf("Rows %d-%d, columns %d-%d.", ih*pr, ih*pr+pr-1, jh*pc, jh*pc+pc-1)
+			MOVQ(arg("k"), RCX)
+			MOVQ(arg("a"), RSI)
+			if ih > 0 {
+				if cols { // row i of the panel at a + 4i
+					ADDQ(U32(4*pr*ih), RSI)
+				} else { // rows lda apart: 6 lda further
+					LEAQ(Mem{Base: R9, Index: R9, Scale: 2}, RAX)
+					LEAQ(Mem{Base: RSI, Index: RAX, Scale: 2}, RSI)
+				}
+			}
+			if !cols { // rows 3-5 from R11 = a + 3 lda
+				LEAQ(Mem{Base: RSI, Index: R9, Scale: 2}, R11)
+				ADDQ(R9, R11)
+			}
+			MOVQ(arg("b"), RDI)
+			if jh > 0 {
+				ADDQ(U32(4*pc*jh), RDI)
+			}
+			zeroAcc()
+			TESTQ(RCX, RCX)
+			JEQ(LabelRef(piece + "store"))
+			Label(piece + "loop")
+			fmaStep(Mem{Base: RDI}, func(i int) Mem {
+				if cols {
+					return Mem{Base: RSI, Disp: 4 * i}
+				}
+				base := []Register{RSI, R11}[i/3]
+				switch i % 3 {
+				case 0:
+					return Mem{Base: base}
+				case 1:
+					return Mem{Base: base, Index: R9, Scale: 1}
+				}
+				return Mem{Base: base, Index: R9, Scale: 2}
+			})
+			if cols {
+				ADDQ(R9, RSI)
+			} else {
+				ADDQ(U8(4), RSI)
+				ADDQ(U8(4), R11)
+			}
+			ADDQ(R10, RDI)
+			DECQ(RCX)
+			JNE(LabelRef(piece + "loop"))
+			Label(piece + "store")
+			MOVQ(arg("c"), RDX)
+			if ih > 0 {
+				LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, RAX)
+				LEAQ(Mem{Base: RDX, Index: RAX, Scale: 2}, RDX)
+			}
+			if jh > 0 {
+				ADDQ(U32(4*pc*jh), RDX)
+			}
+			finish(piece, RDX, epilogue{alpha: true, add: true, bias: true}, 4*pc*jh)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// indirect writes kernelIndirectAVX2: row i of A is the k floats at
+// rows[i]. The row pointers are biased by 4k and CX counts bytes up from
+// -4k to 0, so one register indexes all six rows.
+func indirect() {
+	name := "kernelIndirectAVX2"
+	TEXT(name, NOSPLIT, "func(k int, rows *[6]*float32, b *float32, c *float32, ldc int, add bool, bias *float32, relu bool)")
+	Pragma("noescape")
+	Doc(name + " is kernelIndirect on AVX2: the 6 x 64 tile as four 6 x 16 pieces.")
+	rowRegs := []Register{R9, R10, R11, R12, R13, R14}
+	MOVQ(arg("k"), RCX)
+	SHLQ(U8(2), RCX)
+	MOVQ(arg("rows"), RDX)
+	for i, r := range rowRegs {
+		MOVQ(Mem{Base: RDX, Disp: 8 * i}, r)
+		ADDQ(RCX, r)
+	}
+	MOVQ(arg("ldc"), R8)
+	SHLQ(U8(2), R8)
+	for jh := 0; jh < plan.WN/pc; jh++ {
+		piece := fmt.Sprintf("%sp%d", name, jh)
+		Commentf("Columns %d-%d.", jh*pc, jh*pc+pc-1)
+		MOVQ(arg("k"), RCX)
+		SHLQ(U8(2), RCX)
+		NEGQ(RCX)
+		MOVQ(arg("b"), RDI)
+		if jh > 0 {
+			ADDQ(U32(4*pc*jh), RDI)
+		}
+		zeroAcc()
+		TESTQ(RCX, RCX)
+		JEQ(LabelRef(piece + "store"))
+		Label(piece + "loop")
+		fmaStep(Mem{Base: RDI}, func(i int) Mem { return Mem{Base: rowRegs[i], Index: RCX, Scale: 1} })
+		ADDQ(U32(4*plan.WN), RDI)
+		ADDQ(U8(4), RCX)
+		JNE(LabelRef(piece + "loop"))
+		Label(piece + "store")
+		MOVQ(arg("c"), RDX)
+		if jh > 0 {
+			ADDQ(U32(4*pc*jh), RDX)
+		}
+		finish(piece, RDX, epilogue{add: true, bias: true}, 4*pc*jh)
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// gather writes kernelGatherAVX2: column p of A is the 12 floats off
+// bytes past ptrs[p].
+func gather() {
+	name := "kernelGatherAVX2"
+	TEXT(name, NOSPLIT, "func(k int, ptrs **float32, off int, b *float32, c *float32, ldc int, add bool)")
+	Pragma("noescape")
+	Doc(name + " is kernelGather on AVX2: the 12 x 32 tile as four 6 x 16 pieces.")
+	MOVQ(arg("ldc"), R8)
+	SHLQ(U8(2), R8)
+	for ih := 0; ih < plan.MR/pr; ih++ {
+		for jh := 0; jh < plan.NR/pc; jh++ {
+			piece := fmt.Sprintf("%sp%d%d", name, ih, jh)
+			Commentf("Rows %d-%d, columns %d-%d.", ih*pr, ih*pr+pr-1, jh*pc, jh*pc+pc-1)
+			MOVQ(arg("k"), RCX)
+			MOVQ(arg("ptrs"), R11)
+			MOVQ(arg("off"), R9)
+			if ih > 0 {
+				ADDQ(U32(4*pr*ih), R9)
+			}
+			MOVQ(arg("b"), RDI)
+			if jh > 0 {
+				ADDQ(U32(4*pc*jh), RDI)
+			}
+			zeroAcc()
+			TESTQ(RCX, RCX)
+			JEQ(LabelRef(piece + "store"))
+			Label(piece + "loop")
+			MOVQ(Mem{Base: R11}, RSI)
+			fmaStep(Mem{Base: RDI}, func(i int) Mem { return Mem{Base: RSI, Index: R9, Scale: 1, Disp: 4 * i} })
+			ADDQ(U8(8), R11)
+			ADDQ(U32(4*plan.NR), RDI)
+			DECQ(RCX)
+			JNE(LabelRef(piece + "loop"))
+			Label(piece + "store")
+			MOVQ(arg("c"), RDX)
+			if ih > 0 {
+				LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, RAX)
+				LEAQ(Mem{Base: RDX, Index: RAX, Scale: 2}, RDX)
+			}
+			if jh > 0 {
+				ADDQ(U32(4*pc*jh), RDX)
+			}
+			finish(piece, RDX, epilogue{add: true}, 0)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// packRow writes packRowAVX2: blocks of plan.NR floats, block j from
+// src+NR j to dst+j stride (stride in bytes).
+func packRow() {
+	name := "packRowAVX2"
+	TEXT(name, NOSPLIT, "func(dst, src *float32, blocks, stride int)")
+	Pragma("noescape")
+	Doc(name + " is packRow on AVX2.")
+	MOVQ(arg("dst"), RDI)
+	MOVQ(arg("src"), RSI)
+	MOVQ(arg("blocks"), RCX)
+	MOVQ(arg("stride"), RDX)
+	TESTQ(RCX, RCX)
+	JEQ(LabelRef("packRowAVX2done"))
+	Label("packRowAVX2loop")
+	regs := []VecPhysical{Y0, Y1, Y2, Y3}
+	for q, r := range regs {
+		VMOVUPS(Mem{Base: RSI, Disp: 32 * q}, r)
+	}
+	for q, r := range regs {
+		VMOVUPS(r, Mem{Base: RDI, Disp: 32 * q})
+	}
+	ADDQ(U32(4*plan.NR), RSI)
+	ADDQ(RDX, RDI)
+	DECQ(RCX)
+	JNE(LabelRef("packRowAVX2loop"))
+	Label("packRowAVX2done")
+	VZEROUPPER()
+	RET()
+}
+
+func main() {
+	if plan.NR != 4*8 {
+		panic("avx2gemm: packRow copies 32 floats a block")
+	}
+	ConstraintExpr("amd64,!purego")
+	rowsOrCols("kernelRowsAVX2", false)
+	rowsOrCols("kernelColsAVX2", true)
+	indirect()
+	gather()
+	packRow()
+	Generate()
+}
