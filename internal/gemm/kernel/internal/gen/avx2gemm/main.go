@@ -35,7 +35,9 @@ func init() {
 }
 
 // acc returns the accumulator of row i, column half h of a piece.
-func acc(i, h int) VecPhysical { return []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}[2*i+h] }
+func acc(i, h int) VecPhysical {
+	return []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}[2*i+h]
+}
 
 func zeroAcc() {
 	for i := range pr {
@@ -158,9 +160,9 @@ func rowsOrCols(name string, cols bool) {
 	TEXT(name, NOSPLIT, productSig)
 	Pragma("noescape")
 	if cols {
-		Doc(name+" is kernelCols on AVX2: the 12 x 32 tile as four 6 x 16 pieces.")
+		Doc(name + " is kernelCols on AVX2: the 12 x 32 tile as four 6 x 16 pieces.")
 	} else {
-		Doc(name+" is kernelRows on AVX2: the 12 x 32 tile as four 6 x 16 pieces.")
+		Doc(name + " is kernelRows on AVX2: the 12 x 32 tile as four 6 x 16 pieces.")
 	}
 	MOVQ(arg("lda"), R9)
 	SHLQ(U8(2), R9)
