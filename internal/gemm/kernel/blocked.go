@@ -6,8 +6,11 @@
 // ReLU and its gradient, GELU, softmax, layer norm, AdamW). Every path
 // computes the same contracts, documented on the dispatching functions;
 // path.go picks the path from the processor's features and VQTOOL_CPU.
-// When the path is Generic, package gemm, their only caller, takes the
-// BLAS and plain Go paths, which are the kernels' tests' reference.
+// The assembly is generated from Go: go generate runs the avo programs
+// under internal/gen, which take their tiles from internal/plan as the
+// drivers here do. When the path is Generic, package gemm, their only
+// caller, takes the BLAS and plain Go paths, which are the kernels' tests'
+// reference.
 package kernel
 
 import (
@@ -25,8 +28,8 @@ import (
 // (the ref-gen step about 5% faster, median of nine paired runs); the
 // convolutions' products keep kc.
 const (
-	mr  = 12
-	nr  = 32
+	mr  = plan.MR
+	nr  = plan.NR
 	kc  = 256
 	nc  = 1024
 	skc = 512
@@ -34,13 +37,9 @@ const (
 
 	directRows = 8 * mr // at most this many rows of A: B is read in place
 
-	wr = 6  // rows of C per kernelIndirect tile
-	wn = 64 // and columns
+	wr = plan.WR // rows of C per kernelIndirect tile
+	wn = plan.WN // and columns
 )
-
-// The tiles here are plan's, which the generators read (mkkernel.sh reads
-// the literals above: compile error when they differ).
-var _ = [1]struct{}{}[(mr-plan.MR)*(mr-plan.MR)+(nr-plan.NR)*(nr-plan.NR)+(wr-plan.WR)*(wr-plan.WR)+(wn-plan.WN)*(wn-plan.WN)]
 
 // Sgemm's B block fits the buffer sized for the convolutions' (compile error otherwise).
 var _ = [1]struct{}{}[skc*snc-kc*nc]
