@@ -1,0 +1,206 @@
+//go:build arm64 && !purego
+
+package kernel
+
+import (
+	"math"
+	"unsafe"
+)
+
+// Plain Go for the kernels that have no NEON assembly yet, on their raw
+// contracts (the loops of vec.go and winograd.go's documentation), so that
+// the NEON path is complete. They compute what the generic path computes,
+// without its slices' bounds checks: the exported callers checked them.
+
+func floats(p *float32, n int) []float32 { return unsafe.Slice(p, n) }
+
+// wgInput16Go writes V = B^T d B for 16*groups channels; see WinogradInput.
+func wgInput16Go(v *float32, stride int, d *float32, rowStride, pix, groups int) {
+	vs := floats(v, 35*stride+16*groups)
+	ds := floats(d, 5*rowStride+5*pix+16*groups)
+	bt := func(x [6]float32) [6]float32 {
+		return [6]float32{
+			4*x[0] - 5*x[2] + x[4],
+			x[3] + x[4] - 4*(x[1]+x[2]),
+			x[4] - x[3] + 4*(x[1]-x[2]),
+			x[4] - x[2] + 2*(x[3]-x[1]),
+			x[4] - x[2] - 2*(x[3]-x[1]),
+			x[5] + 4*x[1] - 5*x[3],
+		}
+	}
+	for c := range 16 * groups {
+		var t [6][6]float32 // t[k][j] = (B^T d)[k][j]
+		for j := range 6 {
+			var col [6]float32
+			for k := range 6 {
+				col[k] = ds[k*rowStride+j*pix+c]
+			}
+			r := bt(col)
+			for k := range 6 {
+				t[k][j] = r[k]
+			}
+		}
+		for i := range 6 {
+			r := bt(t[i])
+			for s := range 6 {
+				vs[(6*i+s)*stride+c] = r[s]
+			}
+		}
+	}
+}
+
+// wgOutput16Go writes Y = A^T m A + bias (then max(0, .) if relu) for
+// 16*groups channels; see WinogradOutput.
+func wgOutput16Go(out *float32, rowStride, pix int, m *float32, mstride, groups int, bias *float32, relu bool, rows, cols int) {
+	os := floats(out, (rows-1)*rowStride+(cols-1)*pix+16*groups)
+	ms := floats(m, 35*mstride+16*groups)
+	bs := floats(bias, 16*groups)
+	at := func(x [6]float32) [4]float32 {
+		a, b, c, e := x[1]+x[2], x[1]-x[2], x[3]+x[4], x[3]-x[4]
+		return [4]float32{x[0] + a + c, b + 2*e, a + 4*c, b + 8*e + x[5]}
+	}
+	for ch := range 16 * groups {
+		var t [4][6]float32 // t[r][j] = (A^T m)[r][j]
+		for j := range 6 {
+			var col [6]float32
+			for k := range 6 {
+				col[k] = ms[(6*k+j)*mstride+ch]
+			}
+			r := at(col)
+			for i := range 4 {
+				t[i][j] = r[i]
+			}
+		}
+		for i := range rows {
+			r := at(t[i])
+			for j := range cols {
+				y := r[j] + bs[ch]
+				if relu {
+					y = max(y, 0)
+				}
+				os[i*rowStride+j*pix+ch] = y
+			}
+		}
+	}
+}
+
+func geluForwardGo(dst, src *float32, n int) {
+	d, s := floats(dst, n), floats(src, n)
+	for i, v := range s {
+		th := Tanh(geluC * (v + geluA*v*v*v))
+		d[i] = 0.5 * v * (1 + th)
+	}
+}
+
+func geluBackwardGo(dst, dy, x *float32, n int) {
+	d, g, xs := floats(dst, n), floats(dy, n), floats(x, n)
+	for i, v := range xs {
+		th := Tanh(geluC * (v + geluA*v*v*v))
+		du := geluC * (1 + 3*geluA*v*v)
+		d[i] = g[i] * (0.5*(1+th) + 0.5*v*(1-th*th)*du)
+	}
+}
+
+func layerNormRowGo(out, xhat, x, gamma, beta *float32, d int, eps float32) float32 {
+	o, xh, xs, g, b := floats(out, d), floats(xhat, d), floats(x, d), floats(gamma, d), floats(beta, d)
+	var mean float32
+	for _, v := range xs {
+		mean += v
+	}
+	mean /= float32(d)
+	var vr float32
+	for _, v := range xs {
+		vr += (v - mean) * (v - mean)
+	}
+	rstd := 1 / float32(math.Sqrt(float64(vr/float32(d)+eps)))
+	for j, v := range xs {
+		xh[j] = (v - mean) * rstd
+		o[j] = xh[j]*g[j] + b[j]
+	}
+	return rstd
+}
+
+func layerNormGradRowGo(dx, dy, xhat, gamma *float32, d int, rstd float32) {
+	dxs, dys, xh, g := floats(dx, d), floats(dy, d), floats(xhat, d), floats(gamma, d)
+	var m1, m2 float32
+	for j := range d {
+		t := dys[j] * g[j]
+		m1 += t
+		m2 += t * xh[j]
+	}
+	m1 /= float32(d)
+	m2 /= float32(d)
+	for j := range d {
+		dxs[j] = rstd * (dys[j]*g[j] - m1 - xh[j]*m2)
+	}
+}
+
+// colSumsGo adds to dst[j] a[r*ld+j] (times b[r*ld+j] unless b is nil)
+// for r < rows, in order, and j < n.
+func colSumsGo(dst, a, b *float32, rows, n, ld int) {
+	ds := floats(dst, n)
+	as := floats(a, (rows-1)*ld+n)
+	var bs []float32
+	if b != nil {
+		bs = floats(b, (rows-1)*ld+n)
+	}
+	for r := range rows {
+		for j := range n {
+			if bs == nil {
+				ds[j] += as[r*ld+j]
+			} else {
+				ds[j] += as[r*ld+j] * bs[r*ld+j]
+			}
+		}
+	}
+}
+
+func sumSquaresGo(x *float32, n int) float64 {
+	var s float64
+	for _, v := range floats(x, n) {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
+func adamStepGo(w, grad, m, v *float32, n int, c *AdamConsts) {
+	ws, gs, ms, vs := floats(w, n), floats(grad, n), floats(m, n), floats(v, n)
+	for j := range n {
+		gj := gs[j] * c.GradScale
+		mj := c.B1*ms[j] + c.OneMinusB1*gj
+		vj := c.B2*vs[j] + c.OneMinusB2*gj*gj
+		ms[j], vs[j] = mj, vj
+		ws[j] = ws[j]*c.Decay - c.Step*(mj/(float32(math.Sqrt(float64(vj)))*c.RBC2+c.Eps))
+	}
+}
+
+// softmaxRowGo sets row[j] = exp(scale (row[j] - max)) / sum for j < width;
+// entries of -Inf become 0.
+func softmaxRowGo(row *float32, width int, scale float32) {
+	r := floats(row, width)
+	mx := r[0]
+	for _, v := range r[1:] {
+		mx = max(mx, v)
+	}
+	var s float32
+	for j, v := range r {
+		e := Exp((v - mx) * scale)
+		r[j] = e
+		s += e
+	}
+	inv := 1 / s
+	for j := range r {
+		r[j] *= inv
+	}
+}
+
+func softmaxGradRowGo(p, ds *float32, width int, scale float32) {
+	ps, d := floats(p, width), floats(ds, width)
+	var s float32
+	for j, v := range ps {
+		s += v * d[j]
+	}
+	for j, v := range ps {
+		d[j] = v * (d[j] - s) * scale
+	}
+}
