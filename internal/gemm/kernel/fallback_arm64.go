@@ -2,10 +2,7 @@
 
 package kernel
 
-import (
-	"math"
-	"unsafe"
-)
+import "unsafe"
 
 // Plain Go for the kernels that have no NEON assembly yet, on their raw
 // contracts (the loops of vec.go and winograd.go's documentation), so that
@@ -101,79 +98,6 @@ func geluBackwardGo(dst, dy, x *float32, n int) {
 	}
 }
 
-func layerNormRowGo(out, xhat, x, gamma, beta *float32, d int, eps float32) float32 {
-	o, xh, xs, g, b := floats(out, d), floats(xhat, d), floats(x, d), floats(gamma, d), floats(beta, d)
-	var mean float32
-	for _, v := range xs {
-		mean += v
-	}
-	mean /= float32(d)
-	var vr float32
-	for _, v := range xs {
-		vr += (v - mean) * (v - mean)
-	}
-	rstd := 1 / float32(math.Sqrt(float64(vr/float32(d)+eps)))
-	for j, v := range xs {
-		xh[j] = (v - mean) * rstd
-		o[j] = xh[j]*g[j] + b[j]
-	}
-	return rstd
-}
-
-func layerNormGradRowGo(dx, dy, xhat, gamma *float32, d int, rstd float32) {
-	dxs, dys, xh, g := floats(dx, d), floats(dy, d), floats(xhat, d), floats(gamma, d)
-	var m1, m2 float32
-	for j := range d {
-		t := dys[j] * g[j]
-		m1 += t
-		m2 += t * xh[j]
-	}
-	m1 /= float32(d)
-	m2 /= float32(d)
-	for j := range d {
-		dxs[j] = rstd * (dys[j]*g[j] - m1 - xh[j]*m2)
-	}
-}
-
-// colSumsGo adds to dst[j] a[r*ld+j] (times b[r*ld+j] unless b is nil)
-// for r < rows, in order, and j < n.
-func colSumsGo(dst, a, b *float32, rows, n, ld int) {
-	ds := floats(dst, n)
-	as := floats(a, (rows-1)*ld+n)
-	var bs []float32
-	if b != nil {
-		bs = floats(b, (rows-1)*ld+n)
-	}
-	for r := range rows {
-		for j := range n {
-			if bs == nil {
-				ds[j] += as[r*ld+j]
-			} else {
-				ds[j] += as[r*ld+j] * bs[r*ld+j]
-			}
-		}
-	}
-}
-
-func sumSquaresGo(x *float32, n int) float64 {
-	var s float64
-	for _, v := range floats(x, n) {
-		s += float64(v) * float64(v)
-	}
-	return s
-}
-
-func adamStepGo(w, grad, m, v *float32, n int, c *AdamConsts) {
-	ws, gs, ms, vs := floats(w, n), floats(grad, n), floats(m, n), floats(v, n)
-	for j := range n {
-		gj := gs[j] * c.GradScale
-		mj := c.B1*ms[j] + c.OneMinusB1*gj
-		vj := c.B2*vs[j] + c.OneMinusB2*gj*gj
-		ms[j], vs[j] = mj, vj
-		ws[j] = ws[j]*c.Decay - c.Step*(mj/(float32(math.Sqrt(float64(vj)))*c.RBC2+c.Eps))
-	}
-}
-
 // softmaxRowGo sets row[j] = exp(scale (row[j] - max)) / sum for j < width;
 // entries of -Inf become 0.
 func softmaxRowGo(row *float32, width int, scale float32) {
@@ -191,16 +115,5 @@ func softmaxRowGo(row *float32, width int, scale float32) {
 	inv := 1 / s
 	for j := range r {
 		r[j] *= inv
-	}
-}
-
-func softmaxGradRowGo(p, ds *float32, width int, scale float32) {
-	ps, d := floats(p, width), floats(ds, width)
-	var s float32
-	for j, v := range ps {
-		s += v * d[j]
-	}
-	for j, v := range ps {
-		d[j] = v * (d[j] - s) * scale
 	}
 }

@@ -59,29 +59,25 @@ func geluForward(dst, src *float32, n int, c *[14]float32) { geluForwardGo(dst, 
 // Go.
 func geluBackward(dst, dy, x *float32, n int, c *[14]float32) { geluBackwardGo(dst, dy, x, n) }
 
-// Go.
 func layerNormRow(out, xhat, x, gamma, beta *float32, d int, eps float32) float32 {
-	return layerNormRowGo(out, xhat, x, gamma, beta, d, eps)
+	return layerNormRowNEON(out, xhat, x, gamma, beta, d, eps)
 }
 
-// Go.
 func layerNormGradRow(dx, dy, xhat, gamma *float32, d int, rstd float32) {
-	layerNormGradRowGo(dx, dy, xhat, gamma, d, rstd)
+	layerNormGradRowNEON(dx, dy, xhat, gamma, d, rstd)
 }
 
-// Go.
-func colSums(dst, a, b *float32, rows, n, ld int) { colSumsGo(dst, a, b, rows, n, ld) }
+func colSums(dst, a, b *float32, rows, n, ld int) { colSumsNEON(dst, a, b, rows, n, ld) }
 
-// Go.
-func sumSquares(x *float32, n int) float64 { return sumSquaresGo(x, n) }
+func sumSquares(x *float32, n int) float64 { return sumSquaresNEON(x, n) }
 
-// Go.
-func adamStep(w, grad, m, v *float32, n int, c *AdamConsts) { adamStepGo(w, grad, m, v, n, c) }
+func adamStep(w, grad, m, v *float32, n int, c *AdamConsts) { adamStepNEON(w, grad, m, v, n, c) }
 
 // Go.
 func softmaxRow(row *float32, width int, scale float32, c *[11]float32) {
 	softmaxRowGo(row, width, scale)
 }
 
-// Go.
-func softmaxGradRow(p, ds *float32, width int, scale float32) { softmaxGradRowGo(p, ds, width, scale) }
+func softmaxGradRow(p, ds *float32, width int, scale float32) {
+	softmaxGradRowNEON(p, ds, width, scale)
+}

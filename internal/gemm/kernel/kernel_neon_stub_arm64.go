@@ -73,3 +73,43 @@ func reluCopyNEON(dst, src *float32, n int)
 //
 //go:noescape
 func maskPositiveNEON(dst, src, ref *float32, n int)
+
+// dst[j] += a[r*ld+j] (times b[r*ld+j] unless b is nil) for r < rows in
+// order and j < n: rows > 0, n a positive multiple of 16. Each product is
+// added by FMLA, unrounded, as Go on arm64 compiles the loop's s += a*b.
+//
+//go:noescape
+func colSumsNEON(dst, a, b *float32, rows, n, ld int)
+
+// n is a positive multiple of 16; the squares are summed in float64 (a
+// float32's square is exact there), eight lanes of two doubles.
+//
+//go:noescape
+func sumSquaresNEON(x *float32, n int) float64
+
+// One AdamW update of n floats (a positive multiple of 16). The constants
+// sit in lanes: V24 = GradScale, B1, 1-B1, B2; V25 = 1-B2, Decay, Step,
+// RBC2; V27 = Eps in every lane.
+//
+//go:noescape
+func adamStepNEON(w, grad, m, v *float32, n int, c *AdamConsts)
+
+// Normalises x to zero mean and unit variance into xhat, writes
+// out = xhat gamma + beta and returns 1/sqrt(var + eps); d is a positive
+// multiple of 16. Three passes: the mean, the variance about it, the
+// outputs.
+//
+//go:noescape
+func layerNormRowNEON(out, xhat, x, gamma, beta *float32, d int, eps float32) float32
+
+// dx = rstd (dy gamma - mean(dy gamma) - xhat mean(dy gamma xhat)); d is
+// a positive multiple of 16.
+//
+//go:noescape
+func layerNormGradRowNEON(dx, dy, xhat, gamma *float32, d int, rstd float32)
+
+// ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale for j < width (a positive
+// multiple of 16).
+//
+//go:noescape
+func softmaxGradRowNEON(p, ds *float32, width int, scale float32)

@@ -9,6 +9,12 @@ func vectors(a *asm) {
 	argmin16(a)
 	reluCopy(a)
 	maskPositive(a)
+	colSums(a)
+	sumSquares(a)
+	adamStep(a)
+	layerNormRow(a)
+	layerNormGradRow(a)
+	softmaxGradRow(a)
 }
 
 func dotRows(a *asm) {
