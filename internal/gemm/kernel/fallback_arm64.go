@@ -81,23 +81,6 @@ func wgOutput16Go(out *float32, rowStride, pix int, m *float32, mstride, groups 
 	}
 }
 
-func geluForwardGo(dst, src *float32, n int) {
-	d, s := floats(dst, n), floats(src, n)
-	for i, v := range s {
-		th := Tanh(geluC * (v + geluA*v*v*v))
-		d[i] = 0.5 * v * (1 + th)
-	}
-}
-
-func geluBackwardGo(dst, dy, x *float32, n int) {
-	d, g, xs := floats(dst, n), floats(dy, n), floats(x, n)
-	for i, v := range xs {
-		th := Tanh(geluC * (v + geluA*v*v*v))
-		du := geluC * (1 + 3*geluA*v*v)
-		d[i] = g[i] * (0.5*(1+th) + 0.5*v*(1-th*th)*du)
-	}
-}
-
 // softmaxRowGo sets row[j] = exp(scale (row[j] - max)) / sum for j < width;
 // entries of -Inf become 0.
 func softmaxRowGo(row *float32, width int, scale float32) {

@@ -53,11 +53,11 @@ func wgOutput16(out *float32, rowStride, pix int, m *float32, mstride, groups in
 	wgOutput16Go(out, rowStride, pix, m, mstride, groups, bias, relu, rows, cols)
 }
 
-// Go.
-func geluForward(dst, src *float32, n int, c *[14]float32) { geluForwardGo(dst, src, n) }
+func geluForward(dst, src *float32, n int, c *[14]float32) { geluForwardNEON(dst, src, n, c) }
 
-// Go.
-func geluBackward(dst, dy, x *float32, n int, c *[14]float32) { geluBackwardGo(dst, dy, x, n) }
+func geluBackward(dst, dy, x *float32, n int, c *[14]float32) {
+	geluBackwardNEON(dst, dy, x, n, c)
+}
 
 func layerNormRow(out, xhat, x, gamma, beta *float32, d int, eps float32) float32 {
 	return layerNormRowNEON(out, xhat, x, gamma, beta, d, eps)

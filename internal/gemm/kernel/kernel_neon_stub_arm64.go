@@ -113,3 +113,15 @@ func layerNormGradRowNEON(dx, dy, xhat, gamma *float32, d int, rstd float32)
 //
 //go:noescape
 func softmaxGradRowNEON(p, ds *float32, width int, scale float32)
+
+// dst[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) for x = src[i],
+// i < n (a multiple of 16); c is geluConsts.
+//
+//go:noescape
+func geluForwardNEON(dst, src *float32, n int, c *[14]float32)
+
+// dst[i] = dy[i] GELU'(x[i]) for i < n (a multiple of 16), where
+// GELU'(x) = 0.5 (1 + th) + 0.5 x (1 - th^2) sqrt(2/pi) (1 + 3 0.044715 x^2).
+//
+//go:noescape
+func geluBackwardNEON(dst, dy, x *float32, n int, c *[14]float32)

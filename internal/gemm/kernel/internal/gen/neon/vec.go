@@ -15,6 +15,8 @@ func vectors(a *asm) {
 	layerNormRow(a)
 	layerNormGradRow(a)
 	softmaxGradRow(a)
+	geluForward(a)
+	geluBackward(a)
 }
 
 func dotRows(a *asm) {
