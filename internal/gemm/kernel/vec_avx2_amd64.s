@@ -327,10 +327,10 @@ TEXT ·reluCopyAVX2(SB), NOSPLIT, $0-24
 	VXORPS Y0, Y0, Y0
 	MOVQ   DX, BX
 	XORQ   DX, DX
+	SUBQ   $0x00000080, BX
+	JL     group_20
 
 big_19:
-	CMPQ    BX, $0x00000080
-	JL      group_20
 	VMAXPS  (CX)(DX*1), Y0, Y1
 	VMOVUPS Y1, (AX)(DX*1)
 	VMAXPS  32(CX)(DX*1), Y0, Y1
@@ -341,19 +341,21 @@ big_19:
 	VMOVUPS Y1, 96(AX)(DX*1)
 	ADDQ    $0x00000080, DX
 	SUBQ    $0x00000080, BX
-	JMP     big_19
+	JGE     big_19
 
 group_20:
+	ADDQ  $0x00000080, BX
+	TESTQ BX, BX
+	JEQ   end_22
+
 loop_21:
-	TESTQ   BX, BX
-	JEQ     end_22
 	VMAXPS  (CX)(DX*1), Y0, Y1
 	VMOVUPS Y1, (AX)(DX*1)
 	VMAXPS  32(CX)(DX*1), Y0, Y1
 	VMOVUPS Y1, 32(AX)(DX*1)
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, BX
-	JMP     loop_21
+	JNE     loop_21
 
 end_22:
 	VZEROUPPER
@@ -370,10 +372,10 @@ TEXT ·maskPositiveAVX2(SB), NOSPLIT, $0-32
 	VXORPS Y0, Y0, Y0
 	MOVQ   BX, SI
 	XORQ   BX, BX
+	SUBQ   $0x00000080, SI
+	JL     group_24
 
 big_23:
-	CMPQ    SI, $0x00000080
-	JL      group_24
 	VCMPPS  $0x01, (DX)(BX*1), Y0, Y1
 	VANDPS  (CX)(BX*1), Y1, Y1
 	VMOVUPS Y1, (AX)(BX*1)
@@ -388,12 +390,14 @@ big_23:
 	VMOVUPS Y1, 96(AX)(BX*1)
 	ADDQ    $0x00000080, BX
 	SUBQ    $0x00000080, SI
-	JMP     big_23
+	JGE     big_23
 
 group_24:
+	ADDQ  $0x00000080, SI
+	TESTQ SI, SI
+	JEQ   end_26
+
 loop_25:
-	TESTQ   SI, SI
-	JEQ     end_26
 	VCMPPS  $0x01, (DX)(BX*1), Y0, Y1
 	VANDPS  (CX)(BX*1), Y1, Y1
 	VMOVUPS Y1, (AX)(BX*1)
@@ -402,7 +406,7 @@ loop_25:
 	VMOVUPS Y1, 32(AX)(BX*1)
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x00000040, SI
-	JMP     loop_25
+	JNE     loop_25
 
 end_26:
 	VZEROUPPER
@@ -1202,10 +1206,10 @@ TEXT ·geluForwardAVX2(SB), NOSPLIT, $480-32
 	VMOVAPS      Y0, 416(SI)
 	MOVQ         DX, BX
 	XORQ         DX, DX
-
-loop_36:
 	TESTQ        BX, BX
 	JEQ          end_37
+
+loop_36:
 	VMOVUPS      (CX)(DX*1), Y0
 	VMULPS       Y0, Y0, Y1
 	VMULPS       32(SI), Y1, Y1
@@ -1258,7 +1262,7 @@ loop_36:
 	VMOVUPS      Y5, 32(AX)(DX*1)
 	ADDQ         $0x00000040, DX
 	SUBQ         $0x00000040, BX
-	JMP          loop_36
+	JNE          loop_36
 
 end_37:
 	VZEROUPPER
@@ -1306,10 +1310,10 @@ TEXT ·geluBackwardAVX2(SB), NOSPLIT, $480-40
 	VMOVAPS      Y0, 416(DI)
 	MOVQ         BX, SI
 	XORQ         BX, BX
-
-loop_38:
 	TESTQ        SI, SI
 	JEQ          end_39
+
+loop_38:
 	VMOVUPS      (DX)(BX*1), Y0
 	VMULPS       Y0, Y0, Y1
 	VMOVAPS      416(DI), Y2
@@ -1378,7 +1382,7 @@ loop_38:
 	VMOVUPS      Y1, 32(AX)(BX*1)
 	ADDQ         $0x00000040, BX
 	SUBQ         $0x00000040, SI
-	JMP          loop_38
+	JNE          loop_38
 
 end_39:
 	VZEROUPPER
@@ -1403,27 +1407,29 @@ TEXT ·layerNormRowAVX2(SB), NOSPLIT, $0-60
 	VXORPS     Y4, Y4, Y4
 	MOVQ       R8, R9
 	XORQ       DI, DI
+	SUBQ       $0x00000080, R9
+	JL         group_41
 
 big_40:
-	CMPQ   R9, $0x00000080
-	JL     group_41
 	VADDPS (DX)(DI*1), Y1, Y1
 	VADDPS 32(DX)(DI*1), Y2, Y2
 	VADDPS 64(DX)(DI*1), Y3, Y3
 	VADDPS 96(DX)(DI*1), Y4, Y4
 	ADDQ   $0x00000080, DI
 	SUBQ   $0x00000080, R9
-	JMP    big_40
+	JGE    big_40
 
 group_41:
+	ADDQ  $0x00000080, R9
+	TESTQ R9, R9
+	JEQ   end_43
+
 loop_42:
-	TESTQ  R9, R9
-	JEQ    end_43
 	VADDPS (DX)(DI*1), Y1, Y1
 	VADDPS 32(DX)(DI*1), Y2, Y2
 	ADDQ   $0x00000040, DI
 	SUBQ   $0x00000040, R9
-	JMP    loop_42
+	JNE    loop_42
 
 end_43:
 	VADDPS       Y3, Y1, Y1
@@ -1443,10 +1449,10 @@ end_43:
 	VXORPS       Y5, Y5, Y5
 	MOVQ         R8, R9
 	XORQ         DI, DI
+	SUBQ         $0x00000080, R9
+	JL           group_45
 
 big_44:
-	CMPQ        R9, $0x00000080
-	JL          group_45
 	VMOVUPS     (DX)(DI*1), Y6
 	VSUBPS      Y1, Y6, Y6
 	VFMADD231PS Y6, Y6, Y2
@@ -1461,12 +1467,14 @@ big_44:
 	VFMADD231PS Y6, Y6, Y5
 	ADDQ        $0x00000080, DI
 	SUBQ        $0x00000080, R9
-	JMP         big_44
+	JGE         big_44
 
 group_45:
+	ADDQ  $0x00000080, R9
+	TESTQ R9, R9
+	JEQ   end_47
+
 loop_46:
-	TESTQ       R9, R9
-	JEQ         end_47
 	VMOVUPS     (DX)(DI*1), Y6
 	VSUBPS      Y1, Y6, Y6
 	VFMADD231PS Y6, Y6, Y2
@@ -1475,7 +1483,7 @@ loop_46:
 	VFMADD231PS Y6, Y6, Y3
 	ADDQ        $0x00000040, DI
 	SUBQ        $0x00000040, R9
-	JMP         loop_46
+	JNE         loop_46
 
 end_47:
 	VADDPS       Y4, Y2, Y2
@@ -1496,10 +1504,10 @@ end_47:
 	VMOVSS       X0, ret+56(FP)
 	VBROADCASTSS X0, Y0
 	XORQ         DI, DI
+	TESTQ        R8, R8
+	JEQ          end_49
 
 loop_48:
-	TESTQ       R8, R8
-	JEQ         end_49
 	VMOVUPS     (DX)(DI*1), Y2
 	VSUBPS      Y1, Y2, Y2
 	VMULPS      Y0, Y2, Y2
@@ -1516,7 +1524,7 @@ loop_48:
 	VMOVUPS     Y2, 32(AX)(DI*1)
 	ADDQ        $0x00000040, DI
 	SUBQ        $0x00000040, R8
-	JMP         loop_48
+	JNE         loop_48
 
 end_49:
 	VZEROUPPER
@@ -1544,10 +1552,10 @@ TEXT ·layerNormGradRowAVX2(SB), NOSPLIT, $0-44
 	VXORPS     Y8, Y8, Y8
 	MOVQ       DI, R8
 	XORQ       SI, SI
+	SUBQ       $0x00000080, R8
+	JL         group_51
 
 big_50:
-	CMPQ        R8, $0x00000080
-	JL          group_51
 	VMOVUPS     (CX)(SI*1), Y9
 	VMULPS      (BX)(SI*1), Y9, Y9
 	VADDPS      Y9, Y1, Y1
@@ -1566,12 +1574,14 @@ big_50:
 	VFMADD231PS 96(DX)(SI*1), Y9, Y8
 	ADDQ        $0x00000080, SI
 	SUBQ        $0x00000080, R8
-	JMP         big_50
+	JGE         big_50
 
 group_51:
+	ADDQ  $0x00000080, R8
+	TESTQ R8, R8
+	JEQ   end_53
+
 loop_52:
-	TESTQ       R8, R8
-	JEQ         end_53
 	VMOVUPS     (CX)(SI*1), Y9
 	VMULPS      (BX)(SI*1), Y9, Y9
 	VADDPS      Y9, Y1, Y1
@@ -1582,7 +1592,7 @@ loop_52:
 	VFMADD231PS 32(DX)(SI*1), Y9, Y6
 	ADDQ        $0x00000040, SI
 	SUBQ        $0x00000040, R8
-	JMP         loop_52
+	JNE         loop_52
 
 end_53:
 	VADDPS       Y3, Y1, Y1
@@ -1609,10 +1619,10 @@ end_53:
 	VBROADCASTSS X5, Y0
 	VBROADCASTSS rstd+40(FP), Y2
 	XORQ         SI, SI
-
-loop_54:
 	TESTQ        DI, DI
 	JEQ          end_55
+
+loop_54:
 	VMOVUPS      (CX)(SI*1), Y3
 	VMULPS       (BX)(SI*1), Y3, Y3
 	VSUBPS       Y1, Y3, Y3
@@ -1627,7 +1637,7 @@ loop_54:
 	VMOVUPS      Y3, 32(AX)(SI*1)
 	ADDQ         $0x00000040, SI
 	SUBQ         $0x00000040, DI
-	JMP          loop_54
+	JNE          loop_54
 
 end_55:
 	VZEROUPPER
@@ -1871,10 +1881,10 @@ TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-24
 	VXORPD Y7, Y7, Y7
 	MOVQ   CX, DX
 	XORQ   CX, CX
+	SUBQ   $0x00000080, DX
+	JL     group_71
 
 big_70:
-	CMPQ        DX, $0x00000080
-	JL          group_71
 	VCVTPS2PD   (AX)(CX*1), Y8
 	VFMADD231PD Y8, Y8, Y0
 	VCVTPS2PD   16(AX)(CX*1), Y8
@@ -1893,12 +1903,14 @@ big_70:
 	VFMADD231PD Y8, Y8, Y7
 	ADDQ        $0x00000080, CX
 	SUBQ        $0x00000080, DX
-	JMP         big_70
+	JGE         big_70
 
 group_71:
+	ADDQ  $0x00000080, DX
+	TESTQ DX, DX
+	JEQ   end_73
+
 loop_72:
-	TESTQ       DX, DX
-	JEQ         end_73
 	VCVTPS2PD   (AX)(CX*1), Y8
 	VFMADD231PD Y8, Y8, Y0
 	VCVTPS2PD   16(AX)(CX*1), Y8
@@ -1909,7 +1921,7 @@ loop_72:
 	VFMADD231PD Y8, Y8, Y3
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000040, DX
-	JMP         loop_72
+	JNE         loop_72
 
 end_73:
 	VADDPD       Y4, Y0, Y0
@@ -1948,10 +1960,10 @@ TEXT ·adamStepAVX2(SB), NOSPLIT, $0-48
 	VBROADCASTSS 32(DI), Y8
 	MOVQ         SI, DI
 	XORQ         SI, SI
-
-loop_74:
 	TESTQ        DI, DI
 	JEQ          end_75
+
+loop_74:
 	VMULPS       (CX)(SI*1), Y0, Y9
 	VMULPS       (DX)(SI*1), Y1, Y10
 	VFMADD231PS  Y2, Y9, Y10
@@ -1982,7 +1994,7 @@ loop_74:
 	VMOVUPS      Y9, 32(AX)(SI*1)
 	ADDQ         $0x00000040, SI
 	SUBQ         $0x00000040, DI
-	JMP          loop_74
+	JNE          loop_74
 
 end_75:
 	VZEROUPPER
@@ -2024,27 +2036,29 @@ TEXT ·softmaxRowAVX2(SB), NOSPLIT, $384-32
 	VMOVUPS      32(AX), Y1
 	MOVQ         CX, DI
 	XORQ         SI, SI
+	SUBQ         $0x00000080, DI
+	JL           group_77
 
 big_76:
-	CMPQ   DI, $0x00000080
-	JL     group_77
 	VMAXPS (AX)(SI*1), Y0, Y0
 	VMAXPS 32(AX)(SI*1), Y1, Y1
 	VMAXPS 64(AX)(SI*1), Y0, Y0
 	VMAXPS 96(AX)(SI*1), Y1, Y1
 	ADDQ   $0x00000080, SI
 	SUBQ   $0x00000080, DI
-	JMP    big_76
+	JGE    big_76
 
 group_77:
+	ADDQ  $0x00000080, DI
+	TESTQ DI, DI
+	JEQ   end_79
+
 loop_78:
-	TESTQ  DI, DI
-	JEQ    end_79
 	VMAXPS (AX)(SI*1), Y0, Y0
 	VMAXPS 32(AX)(SI*1), Y1, Y1
 	ADDQ   $0x00000040, SI
 	SUBQ   $0x00000040, DI
-	JMP    loop_78
+	JNE    loop_78
 
 end_79:
 	VMAXPS       Y1, Y0, Y0
@@ -2063,10 +2077,10 @@ end_79:
 	VXORPS       Y5, Y5, Y5
 	MOVQ         CX, DI
 	XORQ         SI, SI
-
-loop_80:
 	TESTQ        DI, DI
 	JEQ          end_81
+
+loop_80:
 	VMOVUPS      (AX)(SI*1), Y6
 	VSUBPS       Y0, Y6, Y6
 	VMULPS       Y1, Y6, Y6
@@ -2115,7 +2129,7 @@ loop_80:
 	VADDPS       Y8, Y5, Y5
 	ADDQ         $0x00000040, SI
 	SUBQ         $0x00000040, DI
-	JMP          loop_80
+	JNE          loop_80
 
 end_81:
 	VADDPS       Y5, Y4, Y4
@@ -2129,10 +2143,10 @@ end_81:
 	VDIVSS       X4, X0, X0
 	VBROADCASTSS X0, Y0
 	XORQ         SI, SI
+	SUBQ         $0x00000080, CX
+	JL           group_83
 
 big_82:
-	CMPQ    CX, $0x00000080
-	JL      group_83
 	VMULPS  (AX)(SI*1), Y0, Y1
 	VMOVUPS Y1, (AX)(SI*1)
 	VMULPS  32(AX)(SI*1), Y0, Y1
@@ -2143,19 +2157,21 @@ big_82:
 	VMOVUPS Y1, 96(AX)(SI*1)
 	ADDQ    $0x00000080, SI
 	SUBQ    $0x00000080, CX
-	JMP     big_82
+	JGE     big_82
 
 group_83:
+	ADDQ  $0x00000080, CX
+	TESTQ CX, CX
+	JEQ   end_85
+
 loop_84:
-	TESTQ   CX, CX
-	JEQ     end_85
 	VMULPS  (AX)(SI*1), Y0, Y1
 	VMOVUPS Y1, (AX)(SI*1)
 	VMULPS  32(AX)(SI*1), Y0, Y1
 	VMOVUPS Y1, 32(AX)(SI*1)
 	ADDQ    $0x00000040, SI
 	SUBQ    $0x00000040, CX
-	JMP     loop_84
+	JNE     loop_84
 
 end_85:
 	VZEROUPPER
@@ -2174,10 +2190,10 @@ TEXT ·softmaxGradRowAVX2(SB), NOSPLIT, $0-28
 	VXORPS Y3, Y3, Y3
 	MOVQ   DX, SI
 	XORQ   BX, BX
+	SUBQ   $0x00000080, SI
+	JL     group_87
 
 big_86:
-	CMPQ        SI, $0x00000080
-	JL          group_87
 	VMOVUPS     (AX)(BX*1), Y4
 	VFMADD231PS (CX)(BX*1), Y4, Y0
 	VMOVUPS     32(AX)(BX*1), Y4
@@ -2188,19 +2204,21 @@ big_86:
 	VFMADD231PS 96(CX)(BX*1), Y4, Y3
 	ADDQ        $0x00000080, BX
 	SUBQ        $0x00000080, SI
-	JMP         big_86
+	JGE         big_86
 
 group_87:
+	ADDQ  $0x00000080, SI
+	TESTQ SI, SI
+	JEQ   end_89
+
 loop_88:
-	TESTQ       SI, SI
-	JEQ         end_89
 	VMOVUPS     (AX)(BX*1), Y4
 	VFMADD231PS (CX)(BX*1), Y4, Y0
 	VMOVUPS     32(AX)(BX*1), Y4
 	VFMADD231PS 32(CX)(BX*1), Y4, Y1
 	ADDQ        $0x00000040, BX
 	SUBQ        $0x00000040, SI
-	JMP         loop_88
+	JNE         loop_88
 
 end_89:
 	VADDPS       Y2, Y0, Y0
@@ -2215,10 +2233,10 @@ end_89:
 	VBROADCASTSS X0, Y0
 	VBROADCASTSS scale+24(FP), Y1
 	XORQ         BX, BX
+	SUBQ         $0x00000080, DX
+	JL           group_91
 
 big_90:
-	CMPQ    DX, $0x00000080
-	JL      group_91
 	VMOVUPS (CX)(BX*1), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  (AX)(BX*1), Y2, Y2
@@ -2241,12 +2259,14 @@ big_90:
 	VMOVUPS Y2, 96(CX)(BX*1)
 	ADDQ    $0x00000080, BX
 	SUBQ    $0x00000080, DX
-	JMP     big_90
+	JGE     big_90
 
 group_91:
+	ADDQ  $0x00000080, DX
+	TESTQ DX, DX
+	JEQ   end_93
+
 loop_92:
-	TESTQ   DX, DX
-	JEQ     end_93
 	VMOVUPS (CX)(BX*1), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  (AX)(BX*1), Y2, Y2
@@ -2259,7 +2279,7 @@ loop_92:
 	VMOVUPS Y2, 32(CX)(BX*1)
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x00000040, DX
-	JMP     loop_92
+	JNE     loop_92
 
 end_93:
 	VZEROUPPER

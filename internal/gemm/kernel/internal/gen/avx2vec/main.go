@@ -216,28 +216,30 @@ func loop(off, nbytes reg.Register, unroll int, body func(disp int)) {
 	rem := asm.GP64()
 	asm.MOVQ(nbytes, rem)
 	asm.XORQ(off, off)
+	// Each loop tests its count once, at the bottom.
 	if unroll > 2 {
 		big, small := label("big"), label("group")
-		asm.Label(big)
-		asm.CMPQ(rem, U32(32*unroll))
+		asm.SUBQ(U32(32*unroll), rem)
 		asm.JL(LabelRef(small))
+		asm.Label(big)
 		for k := range unroll {
 			body(32 * k)
 		}
 		asm.ADDQ(U32(32*unroll), off)
 		asm.SUBQ(U32(32*unroll), rem)
-		asm.JMP(LabelRef(big))
+		asm.JGE(LabelRef(big))
 		asm.Label(small)
+		asm.ADDQ(U32(32*unroll), rem)
 	}
 	top, end := label("loop"), label("end")
-	asm.Label(top)
 	asm.TESTQ(rem, rem)
 	asm.JEQ(LabelRef(end))
+	asm.Label(top)
 	body(0)
 	body(32)
 	asm.ADDQ(U32(groupBytes), off)
 	asm.SUBQ(U32(groupBytes), rem)
-	asm.JMP(LabelRef(top))
+	asm.JNE(LabelRef(top))
 	asm.Label(end)
 }
 
