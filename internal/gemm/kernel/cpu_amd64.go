@@ -12,7 +12,7 @@ func archPaths() []Path {
 	if cpu.X86.HasAVX512F {
 		ps = append(ps, AVX512)
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && avx2Ready {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		ps = append(ps, AVX2)
 	}
 	return ps

@@ -118,6 +118,8 @@ argminloop:
 	VPADDD    Z4, Z3, Z3
 	VMOVUPS   (SI), Z1
 	VCMPPS    $0x01, Z0, Z1, K1
+	VCMPPS    $0x03, Z0, Z0, K2
+	KORW      K2, K1, K1
 	VMOVAPS   Z1, K1, Z0
 	VMOVDQA32 Z3, K1, Z2
 	ADDQ      $0x40, SI

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -51,7 +52,9 @@ func testRowsMatchLoops(t *testing.T) {
 	}
 }
 
-func TestArgminMatchesLoop(t *testing.T) {
+func TestArgminMatchesLoop(t *testing.T) { eachVectorPath(t, testArgminMatchesLoop) }
+
+func testArgminMatchesLoop(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	for _, n := range []int{1, 7, 16, 48, 512} {
 		for trial := range 20 {
@@ -59,21 +62,34 @@ func TestArgminMatchesLoop(t *testing.T) {
 			if trial%4 == 1 && n > 3 { // ties: the first must win
 				x[n-1], x[n/2] = -9, -9
 			}
+			nan := float32(math.NaN())
+			switch {
+			case trial%4 == 2: // NaNs are never chosen over numbers
+				for i := 0; i < n; i += 3 {
+					x[i] = nan
+				}
+			case trial%4 == 3 && n >= 32: // a lane's first element, or all of the first 16
+				for i := range 16 {
+					x[i] = nan
+				}
+			}
 			want, wantV := 0, x[0]
 			for i, v := range x {
-				if v < wantV {
+				if v < wantV || wantV != wantV {
 					want, wantV = i, v
 				}
 			}
 			got, gotV := Argmin(x)
-			if got != want || gotV != wantV {
+			if got != want || gotV != wantV && !(gotV != gotV && wantV != wantV) {
 				t.Fatalf("n=%d trial %d: Argmin = %d (%v), want %d (%v)", n, trial, got, gotV, want, wantV)
 			}
 		}
 	}
 }
 
-func TestReLU(t *testing.T) {
+func TestReLU(t *testing.T) { eachVectorPath(t, testReLU) }
+
+func testReLU(t *testing.T) {
 	r := rand.New(rand.NewPCG(10, 10))
 	for _, n := range []int{0, 5, 16, 37, 256} {
 		src := randSlice(r, n)
@@ -93,7 +109,9 @@ func TestReLU(t *testing.T) {
 	}
 }
 
-func TestMaskPositive(t *testing.T) {
+func TestMaskPositive(t *testing.T) { eachVectorPath(t, testMaskPositive) }
+
+func testMaskPositive(t *testing.T) {
 	r := rand.New(rand.NewPCG(12, 12))
 	for _, n := range []int{0, 5, 16, 37, 256} {
 		src, ref := randSlice(r, n), randSlice(r, n)

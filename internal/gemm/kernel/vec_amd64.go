@@ -11,8 +11,10 @@ func dotRows(q, k *float32, stride, n, dh int, scale float32, out *float32) {
 	switch path {
 	case AVX512:
 		dotRowsAVX512(q, k, stride, n, dh, scale, out)
+	case AVX2:
+		dotRowsAVX2(q, k, stride, n, dh, scale, out)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -20,8 +22,10 @@ func axpyRows(p, v *float32, stride, n, dh int, out *float32) {
 	switch path {
 	case AVX512:
 		axpyRowsAVX512(p, v, stride, n, dh, out)
+	case AVX2:
+		axpyRowsAVX2(p, v, stride, n, dh, out)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -29,8 +33,10 @@ func argmin16(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]in
 	switch path {
 	case AVX512:
 		argmin16AVX512(x, n, iota, vals, idx)
+	case AVX2:
+		argmin16AVX2(x, n, iota, vals, idx)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -38,8 +44,10 @@ func reluCopy(dst, src *float32, n int) {
 	switch path {
 	case AVX512:
 		reluCopyAVX512(dst, src, n)
+	case AVX2:
+		reluCopyAVX2(dst, src, n)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -47,8 +55,10 @@ func maskPositive(dst, src, ref *float32, n int) {
 	switch path {
 	case AVX512:
 		maskPositiveAVX512(dst, src, ref, n)
+	case AVX2:
+		maskPositiveAVX2(dst, src, ref, n)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -56,8 +66,10 @@ func wgInput16(v *float32, stride int, d *float32, rowStride, pix, groups int, t
 	switch path {
 	case AVX512:
 		wgInput16AVX512(v, stride, d, rowStride, pix, groups, tmp)
+	case AVX2:
+		wgInput16AVX2(v, stride, d, rowStride, pix, groups, tmp)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -65,8 +77,10 @@ func wgOutput16(out *float32, rowStride, pix int, m *float32, mstride, groups in
 	switch path {
 	case AVX512:
 		wgOutput16AVX512(out, rowStride, pix, m, mstride, groups, bias, relu, rows, cols, tmp)
+	case AVX2:
+		wgOutput16AVX2(out, rowStride, pix, m, mstride, groups, bias, relu, rows, cols, tmp)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -74,8 +88,10 @@ func geluForward(dst, src *float32, n int, c *[14]float32) {
 	switch path {
 	case AVX512:
 		geluForwardAVX512(dst, src, n, c)
+	case AVX2:
+		geluForwardAVX2(dst, src, n, c)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -83,8 +99,10 @@ func geluBackward(dst, dy, x *float32, n int, c *[14]float32) {
 	switch path {
 	case AVX512:
 		geluBackwardAVX512(dst, dy, x, n, c)
+	case AVX2:
+		geluBackwardAVX2(dst, dy, x, n, c)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -92,9 +110,10 @@ func layerNormRow(out, xhat, x, gamma, beta *float32, d int, eps float32) float3
 	switch path {
 	case AVX512:
 		return layerNormRowAVX512(out, xhat, x, gamma, beta, d, eps)
+	case AVX2:
+		return layerNormRowAVX2(out, xhat, x, gamma, beta, d, eps)
 	default:
-		noAVX2()
-		return 0
+		panic(noVector())
 	}
 }
 
@@ -102,8 +121,10 @@ func layerNormGradRow(dx, dy, xhat, gamma *float32, d int, rstd float32) {
 	switch path {
 	case AVX512:
 		layerNormGradRowAVX512(dx, dy, xhat, gamma, d, rstd)
+	case AVX2:
+		layerNormGradRowAVX2(dx, dy, xhat, gamma, d, rstd)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -111,8 +132,10 @@ func colSums(dst, a, b *float32, rows, n, ld int) {
 	switch path {
 	case AVX512:
 		colSumsAVX512(dst, a, b, rows, n, ld)
+	case AVX2:
+		colSumsAVX2(dst, a, b, rows, n, ld)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -120,9 +143,10 @@ func sumSquares(x *float32, n int) float64 {
 	switch path {
 	case AVX512:
 		return sumSquaresAVX512(x, n)
+	case AVX2:
+		return sumSquaresAVX2(x, n)
 	default:
-		noAVX2()
-		return 0
+		panic(noVector())
 	}
 }
 
@@ -130,8 +154,10 @@ func adamStep(w, grad, m, v *float32, n int, c *AdamConsts) {
 	switch path {
 	case AVX512:
 		adamStepAVX512(w, grad, m, v, n, c)
+	case AVX2:
+		adamStepAVX2(w, grad, m, v, n, c)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -139,8 +165,10 @@ func softmaxRow(row *float32, width int, scale float32, c *[11]float32) {
 	switch path {
 	case AVX512:
 		softmaxRowAVX512(row, width, scale, c)
+	case AVX2:
+		softmaxRowAVX2(row, width, scale, c)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
@@ -148,9 +176,13 @@ func softmaxGradRow(p, ds *float32, width int, scale float32) {
 	switch path {
 	case AVX512:
 		softmaxGradRowAVX512(p, ds, width, scale)
+	case AVX2:
+		softmaxGradRowAVX2(p, ds, width, scale)
 	default:
-		noAVX2()
+		panic(noVector())
 	}
 }
 
-func noAVX2() { panic("kernel: no AVX2 kernel yet") }
+// noVector is the message of a kernel called on a path that has none: the
+// drivers call them only when a vector path is in use.
+func noVector() string { return "kernel: no vector kernels on path " + string(path) }

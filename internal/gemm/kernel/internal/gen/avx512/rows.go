@@ -125,6 +125,8 @@ func (g gen) argmin16() {
 	g.VPADDD(z(4), z(3), z(3))
 	g.VMOVUPS(at(reg.RSI, 0), z(1))
 	g.VCMPPS(imm(1), z(0), z(1), reg.K1) // x < smallest: the first stays
+	g.VCMPPS(imm(3), z(0), z(0), reg.K2) // or the lane holds a NaN, which a number replaces
+	g.KORW(reg.K2, reg.K1, reg.K1)
 	g.VMOVAPS(z(1), reg.K1, z(0))
 	g.VMOVDQA32(z(3), reg.K1, z(2))
 	g.ADDQ(imm(64), reg.RSI)
