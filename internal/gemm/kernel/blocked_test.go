@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -109,12 +110,21 @@ func testSgemmBiasMatchesReference(t *testing.T) {
 			lda, ldb, ldc := k+1, n+3, n+2
 			a, b := randSlice(r, m*lda), randSlice(r, max(k, 1)*ldb)
 			bias := randSlice(r, n)
+			if k > 0 {
+				a[0] = float32(math.NaN()) // row 0 of C is NaN, through the ReLU too
+			}
 			want, got := randSlice(r, m*ldc), randSlice(r, m*ldc)
 			copy(want, got)
 			reference(false, false, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
 			biasReLU(want, m, n, ldc, bias, relu)
 			SgemmBias(m, n, k, a, lda, b, ldb, bias, relu, got, ldc)
 			for i := range got {
+				if want[i] != want[i] {
+					if got[i] == got[i] {
+						t.Fatalf("%v relu=%v: c[%d] = %v, want NaN", s, relu, i, got[i])
+					}
+					continue
+				}
 				if d := want[i] - got[i]; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
 					t.Fatalf("%v relu=%v: c[%d] = %v, want %v", s, relu, i, got[i], want[i])
 				}

@@ -644,25 +644,25 @@ wgoutloop:
 	VADDPS      Z20, Z6, Z6
 	TESTQ       AX, AX
 	JEQ         wgout00
-	VMAXPS      Z21, Z6, Z6
+	VMAXPS      Z6, Z21, Z6
 
 wgout00:
 	VADDPS Z20, Z8, Z8
 	TESTQ  AX, AX
 	JEQ    wgout01
-	VMAXPS Z21, Z8, Z8
+	VMAXPS Z8, Z21, Z8
 
 wgout01:
 	VADDPS Z20, Z10, Z10
 	TESTQ  AX, AX
 	JEQ    wgout02
-	VMAXPS Z21, Z10, Z10
+	VMAXPS Z10, Z21, Z10
 
 wgout02:
 	VADDPS Z20, Z12, Z12
 	TESTQ  AX, AX
 	JEQ    wgout03
-	VMAXPS Z21, Z12, Z12
+	VMAXPS Z12, Z21, Z12
 
 wgout03:
 	MOVQ    R11, R12
@@ -708,25 +708,25 @@ wgrow0:
 	VADDPS      Z20, Z6, Z6
 	TESTQ       AX, AX
 	JEQ         wgout10
-	VMAXPS      Z21, Z6, Z6
+	VMAXPS      Z6, Z21, Z6
 
 wgout10:
 	VADDPS Z20, Z8, Z8
 	TESTQ  AX, AX
 	JEQ    wgout11
-	VMAXPS Z21, Z8, Z8
+	VMAXPS Z8, Z21, Z8
 
 wgout11:
 	VADDPS Z20, Z10, Z10
 	TESTQ  AX, AX
 	JEQ    wgout12
-	VMAXPS Z21, Z10, Z10
+	VMAXPS Z10, Z21, Z10
 
 wgout12:
 	VADDPS Z20, Z12, Z12
 	TESTQ  AX, AX
 	JEQ    wgout13
-	VMAXPS Z21, Z12, Z12
+	VMAXPS Z12, Z21, Z12
 
 wgout13:
 	MOVQ    R11, R12
@@ -772,25 +772,25 @@ wgrow1:
 	VADDPS      Z20, Z6, Z6
 	TESTQ       AX, AX
 	JEQ         wgout20
-	VMAXPS      Z21, Z6, Z6
+	VMAXPS      Z6, Z21, Z6
 
 wgout20:
 	VADDPS Z20, Z8, Z8
 	TESTQ  AX, AX
 	JEQ    wgout21
-	VMAXPS Z21, Z8, Z8
+	VMAXPS Z8, Z21, Z8
 
 wgout21:
 	VADDPS Z20, Z10, Z10
 	TESTQ  AX, AX
 	JEQ    wgout22
-	VMAXPS Z21, Z10, Z10
+	VMAXPS Z10, Z21, Z10
 
 wgout22:
 	VADDPS Z20, Z12, Z12
 	TESTQ  AX, AX
 	JEQ    wgout23
-	VMAXPS Z21, Z12, Z12
+	VMAXPS Z12, Z21, Z12
 
 wgout23:
 	MOVQ    R11, R12
@@ -836,25 +836,25 @@ wgrow2:
 	VADDPS      Z20, Z6, Z6
 	TESTQ       AX, AX
 	JEQ         wgout30
-	VMAXPS      Z21, Z6, Z6
+	VMAXPS      Z6, Z21, Z6
 
 wgout30:
 	VADDPS Z20, Z8, Z8
 	TESTQ  AX, AX
 	JEQ    wgout31
-	VMAXPS Z21, Z8, Z8
+	VMAXPS Z8, Z21, Z8
 
 wgout31:
 	VADDPS Z20, Z10, Z10
 	TESTQ  AX, AX
 	JEQ    wgout32
-	VMAXPS Z21, Z10, Z10
+	VMAXPS Z10, Z21, Z10
 
 wgout32:
 	VADDPS Z20, Z12, Z12
 	TESTQ  AX, AX
 	JEQ    wgout33
-	VMAXPS Z21, Z12, Z12
+	VMAXPS Z12, Z21, Z12
 
 wgout33:
 	MOVQ    R11, R12

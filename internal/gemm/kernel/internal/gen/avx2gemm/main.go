@@ -127,8 +127,10 @@ func finish(name string, c Register, e epilogue, biasOff int) {
 		VXORPS(Y12, Y12, Y12)
 		for i := range pr {
 			for h := range 2 {
-				// max(acc, 0) as the AVX-512 kernels take it: a NaN becomes 0.
-				VMAXPS(Y12, acc(i, h), acc(i, h))
+				// max(0, acc) with acc as the second source, which
+				// VMAXPS returns when either is NaN: a NaN passes
+				// through, as in the plain loop.
+				VMAXPS(acc(i, h), Y12, acc(i, h))
 			}
 		}
 		Label(name + "write")

@@ -205,7 +205,9 @@ func (g gen) epilogue(name string, rows, n int, bias, relu operand.Mem) {
 	for j := range n {
 		g.VPXORD(z(e+j), z(e+j), z(e+j))
 	}
-	g.each(rows, n, func(r, e reg.VecPhysical) { g.VMAXPS(e, r, r) })
+	// max(0, r) with r as the second source, which VMAXPS returns when
+	// either is NaN: a NaN passes through, as in the plain loop.
+	g.each(rows, n, func(r, e reg.VecPhysical) { g.VMAXPS(r, e, r) })
 }
 
 // store writes a rows x n tile to C at DX.

@@ -198,7 +198,7 @@ func (g gen) wgOutput() {
 			g.VADDPS(bias, r, r)
 			g.TESTQ(reg.RAX, reg.RAX)
 			g.JEQ(lbl(skip))
-			g.VMAXPS(zero, r, r)
+			g.VMAXPS(r, zero, r) // a NaN passes through
 			g.Label(skip)
 		}
 		g.MOVQ(reg.R11, reg.R12)
