@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vqtool/vqtool/internal/gemm"
 	"github.com/vqtool/vqtool/study"
 )
 
@@ -89,21 +88,6 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 	return root
 }
 
-// reexecForSpeed restarts the process with the environment settings the
-// BLAS reads only at load time, when they are missing.
-func reexecForSpeed() {
-	kv := gemm.EnvForSpeed()
-	if len(kv) == 0 || os.Getenv("VQTOOL_REEXEC") != "" {
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	env := append(append(os.Environ(), kv...), "VQTOOL_REEXEC=1")
-	_ = syscall.Exec(exe, os.Args, env) // on failure, run on as we are
-}
-
 // isUsage reports an error in the command line: ours, or cobra's for an
 // unknown command or a wrong number of arguments (which it does not type).
 func isUsage(err error) bool {
@@ -121,7 +105,6 @@ func isUsage(err error) bool {
 }
 
 func main() {
-	reexecForSpeed()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := newRootCommand().ExecuteContext(ctx)
