@@ -57,12 +57,12 @@ grids and back, and trains autoregressive generators over the tokens with
 DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       currentVersion().Version,
+		Version:       currentVersion().text(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return routeOut(cmd)
 		},
 	}
-	root.SetVersionTemplate("vqtool {{.Version}}\n")
+	root.SetVersionTemplate("vqtool {{.Version}}") // the same text as vqtool version
 	root.PersistentFlags().BoolVarP(&global.Quiet, "quiet", "q", false, "no progress bars or logs on stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
