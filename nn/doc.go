@@ -2,9 +2,8 @@
 // BLAS choice, fast kernels wrapped as gorgonia ops, layers, optimisers and
 // checkpoints.
 //
-// The products run on vqtool's AVX-512 kernels where the processor has them
-// and otherwise on the BLAS: package internal/gemm decides, and nn calls only
-// it (VQTOOL_NO_AVX512=1 turns the kernels off). The BLAS is OpenBLAS with
-// -tags openblas (and cgo, and libopenblas-dev installed), the pure-Go gonum
-// BLAS without the tag.
+// The products run on vqtool's vector kernels (AVX-512, AVX2 or NEON, as the
+// processor has them) and otherwise on gonum's pure-Go BLAS: package
+// internal/gemm decides, and nn calls only it (VQTOOL_CPU=avx2 or generic
+// forces a lower path). There is no cgo and no system BLAS.
 package nn

@@ -27,7 +27,8 @@ const ExitNeedSweep = 3
 // with the same one. The process gets its share of the cores and the same
 // split of every loop as this one (par.SplitEnv), so it computes the same
 // bits; it logs to dir/log.txt. When ctx ends the process gets SIGTERM: it
-// saves its run and stops.
+// saves its run and stops. Windows has no SIGTERM to send: there the process
+// is killed and resumes from its last save.
 func Command(exe string, args func(shard Shard, dir string, with []string) []string, classifier string) Start {
 	return func(ctx context.Context, shard Shard, dir string, with []string) error {
 		for _, f := range []string{"config.json", "model.safetensors"} {
@@ -52,7 +53,12 @@ func Command(exe string, args func(shard Shard, dir string, with []string) []str
 		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(max(1, runtime.GOMAXPROCS(0)/shard.N)),
 			par.SplitEnv+"="+strconv.Itoa(par.Split()))
 		cmd.Stdout, cmd.Stderr = log, log
-		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		cmd.Cancel = func() error {
+			if runtime.GOOS == "windows" {
+				return cmd.Process.Kill()
+			}
+			return cmd.Process.Signal(syscall.SIGTERM)
+		}
 		cmd.WaitDelay = time.Minute
 		err = cmd.Run()
 		var ee *exec.ExitError

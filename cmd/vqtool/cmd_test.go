@@ -7,10 +7,12 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/gemm"
 )
 
 func TestKernelJSON(t *testing.T) {
@@ -96,8 +98,30 @@ func TestVersion(t *testing.T) {
 	if err := runVersion(context.Background(), &out, versionOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "blas") {
-		t.Errorf("version output %q names no BLAS", out.String())
+	if !strings.Contains(out.String(), "kernels "+gemm.Name()) {
+		t.Errorf("version output %q does not name the kernels (%s)", out.String(), gemm.Name())
+	}
+	if err := gemm.PathError(); err != nil && !strings.Contains(out.String(), err.Error()) {
+		t.Errorf("version output %q does not say why VQTOOL_CPU was not followed (%v)", out.String(), err)
+	}
+
+	// The version comes from the build: a module version, else the commit.
+	for _, c := range []struct {
+		version string
+		vcs     []debug.BuildSetting
+		want    string
+	}{
+		{"v1.2.0", nil, "v1.2.0"},
+		{"v0.0.0-20260101000000-0123456789ab+dirty", []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef"}, {Key: "vcs.modified", Value: "true"}}, "v0.0.0-20260101000000-0123456789ab+dirty"},
+		{"(devel)", []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef"}, {Key: "vcs.modified", Value: "false"}}, "0123456789ab"},
+		{"(devel)", []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef"}, {Key: "vcs.modified", Value: "true"}}, "0123456789ab+dirty"},
+		{"(devel)", nil, "(devel)"},
+	} {
+		v := versionInfo{Version: "(devel)"}
+		v.setBuild(&debug.BuildInfo{Main: debug.Module{Version: c.version}, Settings: c.vcs})
+		if v.Version != c.want {
+			t.Errorf("built as %s %v: version %q, want %q", c.version, c.vcs, v.Version, c.want)
+		}
 	}
 }
 

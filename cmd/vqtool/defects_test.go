@@ -12,6 +12,7 @@ import (
 
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/runlock"
 )
 
 // smallVQ is a copy of the committed small tokenizer (testdata/fmnist-small.vq)
@@ -149,9 +150,12 @@ func TestOutputsAreNotClobbered(t *testing.T) {
 
 	// A live holder: this very process, as a second run would see it.
 	busy := filepath.Join(dir, "busy.vq")
-	os.MkdirAll(busy, 0o755)
-	os.WriteFile(filepath.Join(busy, ".vqtool.lock"), []byte(strconv.Itoa(os.Getpid())), 0o644)
-	err := execute(t, append(args[:len(args)-12], "--out", busy, "--steps", "1", "--batch", "16", "--codebook-size", "16", "--code-dim", "4",
+	release, _, err := runlock.Acquire(busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	err = execute(t, append(args[:len(args)-12], "--out", busy, "--steps", "1", "--batch", "16", "--codebook-size", "16", "--code-dim", "4",
 		"--hidden", "16", "--res-blocks", "1", "--eval-split", "none")...)
 	if err == nil || !strings.Contains(err.Error(), busy) || !strings.Contains(err.Error(), strconv.Itoa(os.Getpid())) {
 		t.Errorf("a second writer: %v, want an error naming the folder and the holder's pid", err)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vqtool/vqtool/internal/gemm"
 	"github.com/vqtool/vqtool/study"
 )
 
@@ -58,12 +57,12 @@ grids and back, and trains autoregressive generators over the tokens with
 DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       currentVersion().Version,
+		Version:       currentVersion().text(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return routeOut(cmd)
 		},
 	}
-	root.SetVersionTemplate("vqtool {{.Version}}\n")
+	root.SetVersionTemplate("vqtool {{.Version}}") // the same text as vqtool version
 	root.PersistentFlags().BoolVarP(&global.Quiet, "quiet", "q", false, "no progress bars or logs on stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
@@ -89,21 +88,6 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 	return root
 }
 
-// reexecForSpeed restarts the process with the environment settings the
-// BLAS reads only at load time, when they are missing.
-func reexecForSpeed() {
-	kv := gemm.EnvForSpeed()
-	if len(kv) == 0 || os.Getenv("VQTOOL_REEXEC") != "" {
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	env := append(append(os.Environ(), kv...), "VQTOOL_REEXEC=1")
-	_ = syscall.Exec(exe, os.Args, env) // on failure, run on as we are
-}
-
 // isUsage reports an error in the command line: ours, or cobra's for an
 // unknown command or a wrong number of arguments (which it does not type).
 func isUsage(err error) bool {
@@ -121,7 +105,6 @@ func isUsage(err error) bool {
 }
 
 func main() {
-	reexecForSpeed()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := newRootCommand().ExecuteContext(ctx)

@@ -24,12 +24,7 @@ var Impl interface {
 	blas.Complex128
 } = gonum.Implementation{}
 
-var name = "gonum (pure Go)"
-
-// EnvForSpeed returns the environment settings ("KEY=value") that the BLAS
-// must see when the process starts to run at full speed and that are
-// missing. A command may re-execute itself with them; libraries never do.
-func EnvForSpeed() []string { return blasEnv() }
+const name = "gonum (pure Go)"
 
 // Name names the kernel path in use and the BLAS behind the generic path.
 func Name() string {
@@ -45,9 +40,8 @@ func Path() string { return string(kernel.Current()) }
 // PathError returns why VQTOOL_CPU was not followed, or nil.
 func PathError() error { return kernel.EnvError() }
 
-// serial runs one single-threaded product: on the AVX-512 kernels when the
-// processor has them (about twice the speed of OpenBLAS's AVX2 kernels, which
-// Debian's build picks here), on the BLAS otherwise.
+// serial runs one single-threaded product: on the vector kernels when a
+// vector path runs, on gonum's BLAS otherwise.
 func serial(ta, tb blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if kernel.Enabled() {
 		kernel.Sgemm(ta == blas.Trans, tb == blas.Trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -58,8 +52,8 @@ func serial(ta, tb blas.Transpose, m, n, k int, alpha float32, a []float32, lda 
 
 // Sgemm computes C = alpha * op(A) * op(B) + beta * C for row-major matrices,
 // op(A) m x k and C m x n, on the BLAS in use, split across the CPUs along the
-// larger of m and n. Each piece is one single-threaded BLAS call: goroutines
-// own the parallelism, so OpenBLAS must run with one thread.
+// larger of m and n. Each piece is one single-threaded call: goroutines
+// own the parallelism.
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return

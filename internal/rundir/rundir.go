@@ -71,7 +71,7 @@ func Lock(dir string, logf func(format string, args ...any)) (release func(), er
 		return nil, err
 	}
 	if stale != 0 {
-		logf("%s: took over the lock of process %d, which is gone", dir, stale)
+		logf("%s: took over the lock that process %d left when it ended", dir, stale)
 	}
 	if n, err := atomicfile.Clean(dir); err != nil {
 		release()

@@ -1,5 +1,0 @@
-//go:build !(openblas && cgo)
-
-package gemm
-
-func blasEnv() []string { return nil }
