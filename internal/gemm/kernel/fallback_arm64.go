@@ -80,23 +80,3 @@ func wgOutput16Go(out *float32, rowStride, pix int, m *float32, mstride, groups 
 		}
 	}
 }
-
-// softmaxRowGo sets row[j] = exp(scale (row[j] - max)) / sum for j < width;
-// entries of -Inf become 0.
-func softmaxRowGo(row *float32, width int, scale float32) {
-	r := floats(row, width)
-	mx := r[0]
-	for _, v := range r[1:] {
-		mx = max(mx, v)
-	}
-	var s float32
-	for j, v := range r {
-		e := Exp((v - mx) * scale)
-		r[j] = e
-		s += e
-	}
-	inv := 1 / s
-	for j := range r {
-		r[j] *= inv
-	}
-}

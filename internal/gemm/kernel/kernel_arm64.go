@@ -73,9 +73,8 @@ func sumSquares(x *float32, n int) float64 { return sumSquaresNEON(x, n) }
 
 func adamStep(w, grad, m, v *float32, n int, c *AdamConsts) { adamStepNEON(w, grad, m, v, n, c) }
 
-// Go.
 func softmaxRow(row *float32, width int, scale float32, c *[11]float32) {
-	softmaxRowGo(row, width, scale)
+	softmaxRowNEON(row, width, scale, c)
 }
 
 func softmaxGradRow(p, ds *float32, width int, scale float32) {

@@ -108,6 +108,14 @@ func layerNormRowNEON(out, xhat, x, gamma, beta *float32, d int, eps float32) fl
 //go:noescape
 func layerNormGradRowNEON(dx, dy, xhat, gamma *float32, d int, rstd float32)
 
+// softmaxRow sets row[j] = exp(scale (row[j] - max)) / sum over j < width (a
+// positive multiple of 16); entries of -Inf become 0. c is expConsts:
+// log2(e), ln2 in two parts (hi, lo), the Taylor coefficients 1/2 to
+// 1/5040, 1 and the clamp -110.
+//
+//go:noescape
+func softmaxRowNEON(row *float32, width int, scale float32, c *[11]float32)
+
 // ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale for j < width (a positive
 // multiple of 16).
 //

@@ -14,6 +14,7 @@ func vectors(a *asm) {
 	adamStep(a)
 	layerNormRow(a)
 	layerNormGradRow(a)
+	softmaxRow(a)
 	softmaxGradRow(a)
 	geluForward(a)
 	geluBackward(a)
