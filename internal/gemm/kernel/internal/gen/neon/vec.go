@@ -18,6 +18,8 @@ func vectors(a *asm) {
 	softmaxGradRow(a)
 	geluForward(a)
 	geluBackward(a)
+	wgInput16(a)
+	wgOutput16(a)
 }
 
 func dotRows(a *asm) {
