@@ -8,8 +8,7 @@ func archPaths() []Path { return []Path{NEON} }
 
 // The kernels on arm64, where NEON is the one vector path: each has the
 // contract of its namesake in gemm_amd64.go or vec_amd64.go. The NEON
-// assembly is kernel_neon_arm64.s (go generate); the functions marked Go
-// have no NEON kernel yet and run the plain loops of fallback_arm64.go.
+// assembly is kernel_neon_arm64.s (go generate).
 
 func kernelRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool) {
 	kernelRowsNEON(k, a, lda, b, ldb, c, ldc, alpha, add, bias, relu)
@@ -43,14 +42,12 @@ func reluCopy(dst, src *float32, n int) { reluCopyNEON(dst, src, n) }
 
 func maskPositive(dst, src, ref *float32, n int) { maskPositiveNEON(dst, src, ref, n) }
 
-// Go.
 func wgInput16(v *float32, stride int, d *float32, rowStride, pix, groups int, tmp *float32) {
-	wgInput16Go(v, stride, d, rowStride, pix, groups)
+	wgInput16NEON(v, stride, d, rowStride, pix, groups, tmp)
 }
 
-// Go.
 func wgOutput16(out *float32, rowStride, pix int, m *float32, mstride, groups int, bias *float32, relu bool, rows, cols int, tmp *float32) {
-	wgOutput16Go(out, rowStride, pix, m, mstride, groups, bias, relu, rows, cols)
+	wgOutput16NEON(out, rowStride, pix, m, mstride, groups, bias, relu, rows, cols, tmp)
 }
 
 func geluForward(dst, src *float32, n int, c *[14]float32) { geluForwardNEON(dst, src, n, c) }
@@ -73,9 +70,8 @@ func sumSquares(x *float32, n int) float64 { return sumSquaresNEON(x, n) }
 
 func adamStep(w, grad, m, v *float32, n int, c *AdamConsts) { adamStepNEON(w, grad, m, v, n, c) }
 
-// Go.
 func softmaxRow(row *float32, width int, scale float32, c *[11]float32) {
-	softmaxRowGo(row, width, scale)
+	softmaxRowNEON(row, width, scale, c)
 }
 
 func softmaxGradRow(p, ds *float32, width int, scale float32) {

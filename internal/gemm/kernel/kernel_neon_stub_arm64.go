@@ -108,6 +108,14 @@ func layerNormRowNEON(out, xhat, x, gamma, beta *float32, d int, eps float32) fl
 //go:noescape
 func layerNormGradRowNEON(dx, dy, xhat, gamma *float32, d int, rstd float32)
 
+// softmaxRow sets row[j] = exp(scale (row[j] - max)) / sum over j < width (a
+// positive multiple of 16); entries of -Inf become 0. c is expConsts:
+// log2(e), ln2 in two parts (hi, lo), the Taylor coefficients 1/2 to
+// 1/5040, 1 and the clamp -110.
+//
+//go:noescape
+func softmaxRowNEON(row *float32, width int, scale float32, c *[11]float32)
+
 // ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale for j < width (a positive
 // multiple of 16).
 //
@@ -125,3 +133,19 @@ func geluForwardNEON(dst, src *float32, n int, c *[14]float32)
 //
 //go:noescape
 func geluBackwardNEON(dst, dy, x *float32, n int, c *[14]float32)
+
+// wgInput16 sets V = B^T d B for groups groups of 16 channels of one 6 x 6
+// input tile: point (k, j) of channel c at d[k*rowStride+j*pix+c], of V at
+// v[(6k+j)*stride+c]. tmp holds 36 x 16 floats.
+//
+//go:noescape
+func wgInput16NEON(v *float32, stride int, d *float32, rowStride, pix, groups int, tmp *float32)
+
+// wgOutput16 sets Y = A^T m A (+ bias, then max(0, .) if relu is set) for
+// groups groups of 16 channels of one 4 x 4 output tile, writing its first
+// rows rows and cols columns (1 to 4 each): point (k, j) of channel c of m
+// at m[(6k+j)*mstride+c], pixel (i, j) of out at out[i*rowStride+j*pix+c],
+// bias[c]. tmp holds at least 24 x 16 floats.
+//
+//go:noescape
+func wgOutput16NEON(out *float32, rowStride, pix int, m *float32, mstride, groups int, bias *float32, relu bool, rows, cols int, tmp *float32)

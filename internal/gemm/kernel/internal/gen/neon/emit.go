@@ -8,10 +8,11 @@ import (
 // The emitter: a buffer of Go arm64 assembly text, with helpers for the
 // registers, labels and function headers, and encoders for the NEON
 // instructions Go's assembler has no mnemonic for (floating-point vector
-// arithmetic, by-element forms, conversions). Those go out as WORD
+// arithmetic, by-element forms, conversions, SSHR). Those go out as WORD
 // directives, commented with the instruction in Arm's syntax (destination
 // first); the instructions Go does know (VLD1, VST1, VLD1R, VFMLA, VEOR,
-// VMOV, VDUP, VADD, VAND, VBIT, FLDPQ, FSTPQ, ...) are written as text.
+// VMOV, VDUP, VADD, VSUB, VSHL, VAND, VBIT, FLDPQ, FSTPQ, ...) are written
+// as text.
 
 // V is a vector register, V0-V31; F is the same register as a scalar or
 // q register in Go's syntax.
@@ -117,6 +118,7 @@ const (
 	encFMAXPs  = 0x6e20f400 // FMAXP Vd.4S, Vn.4S, Vm.4S
 	encFMLAd   = 0x4e60cc00 // FMLA Vd.2D, Vn.2D, Vm.2D
 	encFMLAvec = 0x4e20cc00 // FMLA Vd.4S, Vn.4S, Vm.4S
+	encSSHR    = 0x4f000400 // SSHR Vd.4S, Vn.4S, #shift: immh:immb = 64 - shift
 )
 
 var names3 = map[uint32]string{
@@ -139,6 +141,7 @@ func (a *asm) fmin(d, n, m V)  { a.three(encFMIN, d, n, m) }
 func (a *asm) fcmgt(d, n, m V) { a.three(encFCMGT, d, n, m) }
 func (a *asm) faddp(d, n, m V) { a.three(encFADDP, d, n, m) }
 func (a *asm) fmls(d, n, m V)  { a.three(encFMLS, d, n, m) }
+func (a *asm) fmaxp(d, n, m V) { a.three(encFMAXPs, d, n, m) }
 
 // fmla is d += n m, in Go's own mnemonic (operands reversed).
 func (a *asm) fmla(d, n, m V) { a.op("VFMLA %s, %s, %s", m.S4(), n.S4(), d.S4()) }
@@ -170,6 +173,15 @@ func (a *asm) faddpD(d, n V) { a.two(encFADDPd, "FADDP D%d, V%d.2D", d, n) }
 
 func (a *asm) faddD(d, n, m V) {
 	a.word(encFADDd|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("FADD V%d.2D, V%d.2D, V%d.2D", d, n, m))
+}
+
+// sshr is the arithmetic shift right of the four int32 lanes of n by
+// shift, 1 to 32, into d (Go's assembler has VUSHR only).
+func (a *asm) sshr(d, n V, shift int) {
+	if shift < 1 || shift > 32 {
+		panic("sshr: shift out of range")
+	}
+	a.word(encSSHR|uint32(64-shift)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("SSHR V%d.4S, V%d.4S, #%d", d, n, shift))
 }
 
 func (a *asm) fmlaD(d, n, m V) { a.op("VFMLA %s, %s, %s", m.D2(), n.D2(), d.D2()) }

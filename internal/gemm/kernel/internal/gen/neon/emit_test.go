@@ -34,6 +34,10 @@ func TestEncodings(t *testing.T) {
 		{func(a *asm) { a.faddpD(1, 2) }, "0x7e70d841"},
 		{func(a *asm) { a.fcvtns(1, 2) }, "0x4e21a841"},
 		{func(a *asm) { a.scvtf(1, 2) }, "0x4e21d841"},
+		{func(a *asm) { a.fmaxp(1, 2, 3) }, "0x6e23f441"},
+		{func(a *asm) { a.sshr(1, 2, 1) }, "0x4f3f0441"},
+		{func(a *asm) { a.sshr(1, 2, 31) }, "0x4f210441"},
+		{func(a *asm) { a.sshr(1, 2, 32) }, "0x4f200441"},
 	} {
 		var a asm
 		c.emit(&a)

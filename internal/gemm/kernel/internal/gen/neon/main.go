@@ -7,7 +7,8 @@
 // small emitter (emit.go), in the manner of avo; the product kernels take
 // their tiles from package plan. It only writes text, so it runs on any
 // host. The contracts are those of the dispatching functions in
-// gemm_amd64.go, vec_amd64.go and the plain loops of vec.go and rows.go.
+// gemm_amd64.go, vec_amd64.go, the plain loops of vec.go and rows.go, and
+// winograd.go.
 //
 // No arm64 machine was at hand when this was written: the kernels were
 // checked under qemu for results, not timed, and the register plans are

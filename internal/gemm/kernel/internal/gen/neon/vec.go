@@ -14,9 +14,12 @@ func vectors(a *asm) {
 	adamStep(a)
 	layerNormRow(a)
 	layerNormGradRow(a)
+	softmaxRow(a)
 	softmaxGradRow(a)
 	geluForward(a)
 	geluBackward(a)
+	wgInput16(a)
+	wgOutput16(a)
 }
 
 func dotRows(a *asm) {
