@@ -3412,8 +3412,8 @@ axpyRowsdone:
 
 // func argmin16NEON(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]int32)
 // Lane l of vals and idx gets the smallest x[i] over i = l (mod 16), and the
-// first i where it occurs; n is a positive multiple of 16. A lane holding a
-// NaN keeps it (no comparison with it is true), as on AVX-512.
+// first i where it occurs; n is a positive multiple of 16. A NaN is kept
+// only until a number comes, as in the plain loop.
 TEXT ·argmin16NEON(SB), NOSPLIT, $0-40
 	MOVD x+0(FP), R0
 	MOVD n+8(FP), R1
@@ -3432,18 +3432,30 @@ TEXT ·argmin16NEON(SB), NOSPLIT, $0-40
 argmin16loop:
 	VLD1.P 64(R0), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VADD V12.S4, V8.S4, V8.S4
+	WORD $0x4e20e418 // FCMEQ V24.4S, V0.4S, V0.4S
+	VBIF V24.B16, V16.B16, V0.B16
+	VBIF V24.B16, V8.B16, V4.B16
 	WORD $0x6eb0e414 // FCMGT V20.4S, V0.4S, V16.4S
 	VBIT V20.B16, V16.B16, V0.B16
 	VBIT V20.B16, V8.B16, V4.B16
 	VADD V12.S4, V9.S4, V9.S4
+	WORD $0x4e21e439 // FCMEQ V25.4S, V1.4S, V1.4S
+	VBIF V25.B16, V17.B16, V1.B16
+	VBIF V25.B16, V9.B16, V5.B16
 	WORD $0x6eb1e435 // FCMGT V21.4S, V1.4S, V17.4S
 	VBIT V21.B16, V17.B16, V1.B16
 	VBIT V21.B16, V9.B16, V5.B16
 	VADD V12.S4, V10.S4, V10.S4
+	WORD $0x4e22e45a // FCMEQ V26.4S, V2.4S, V2.4S
+	VBIF V26.B16, V18.B16, V2.B16
+	VBIF V26.B16, V10.B16, V6.B16
 	WORD $0x6eb2e456 // FCMGT V22.4S, V2.4S, V18.4S
 	VBIT V22.B16, V18.B16, V2.B16
 	VBIT V22.B16, V10.B16, V6.B16
 	VADD V12.S4, V11.S4, V11.S4
+	WORD $0x4e23e47b // FCMEQ V27.4S, V3.4S, V3.4S
+	VBIF V27.B16, V19.B16, V3.B16
+	VBIF V27.B16, V11.B16, V7.B16
 	WORD $0x6eb3e477 // FCMGT V23.4S, V3.4S, V19.4S
 	VBIT V23.B16, V19.B16, V3.B16
 	VBIT V23.B16, V11.B16, V7.B16

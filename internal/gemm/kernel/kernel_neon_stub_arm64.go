@@ -58,8 +58,8 @@ func dotRowsNEON(q, k *float32, stride, n, dh int, scale float32, out *float32)
 func axpyRowsNEON(p, v *float32, stride, n, dh int, out *float32)
 
 // Lane l of vals and idx gets the smallest x[i] over i = l (mod 16), and the
-// first i where it occurs; n is a positive multiple of 16. A lane holding a
-// NaN keeps it (no comparison with it is true), as on AVX-512.
+// first i where it occurs; n is a positive multiple of 16. A NaN is kept
+// only until a number comes, as in the plain loop.
 //
 //go:noescape
 func argmin16NEON(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]int32)

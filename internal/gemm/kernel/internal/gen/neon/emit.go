@@ -101,6 +101,7 @@ const (
 	encFMAX    = 0x4e20f400 // FMAX
 	encFMIN    = 0x4ea0f400 // FMIN
 	encFCMGT   = 0x6ea0e400 // FCMGT Vd.4S, Vn.4S, Vm.4S: Vn > Vm
+	encFCMEQ   = 0x4e20e400 // FCMEQ Vd.4S, Vn.4S, Vm.4S: Vn == Vm (false where either is NaN)
 	encFADDP   = 0x6e20d400 // FADDP, pairwise
 	encFMLS    = 0x4ea0cc00 // FMLS Vd.4S, Vn.4S, Vm.4S: Vd -= Vn Vm
 	encFMLAe   = 0x4f801000 // FMLA Vd.4S, Vn.4S, Vm.S[i]
@@ -123,7 +124,7 @@ const (
 
 var names3 = map[uint32]string{
 	encFADD: "FADD", encFSUB: "FSUB", encFMUL: "FMUL", encFDIV: "FDIV",
-	encFMAX: "FMAX", encFMIN: "FMIN", encFCMGT: "FCMGT", encFADDP: "FADDP",
+	encFMAX: "FMAX", encFMIN: "FMIN", encFCMGT: "FCMGT", encFCMEQ: "FCMEQ", encFADDP: "FADDP",
 	encFMLS: "FMLS", encFMAXPs: "FMAXP", encFMLAvec: "FMLA",
 }
 
@@ -139,6 +140,7 @@ func (a *asm) fdiv(d, n, m V)  { a.three(encFDIV, d, n, m) }
 func (a *asm) fmax(d, n, m V)  { a.three(encFMAX, d, n, m) }
 func (a *asm) fmin(d, n, m V)  { a.three(encFMIN, d, n, m) }
 func (a *asm) fcmgt(d, n, m V) { a.three(encFCMGT, d, n, m) }
+func (a *asm) fcmeq(d, n, m V) { a.three(encFCMEQ, d, n, m) }
 func (a *asm) faddp(d, n, m V) { a.three(encFADDP, d, n, m) }
 func (a *asm) fmls(d, n, m V)  { a.three(encFMLS, d, n, m) }
 func (a *asm) fmaxp(d, n, m V) { a.three(encFMAXPs, d, n, m) }

@@ -19,6 +19,7 @@ func TestEncodings(t *testing.T) {
 		{func(a *asm) { a.fmax(1, 2, 3) }, "0x4e23f441"},
 		{func(a *asm) { a.fmin(1, 2, 3) }, "0x4ea3f441"},
 		{func(a *asm) { a.fcmgt(1, 2, 3) }, "0x6ea3e441"},
+		{func(a *asm) { a.fcmeq(1, 2, 3) }, "0x4e23e441"},
 		{func(a *asm) { a.fcmgtz(1, 2) }, "0x4ea0c841"},
 		{func(a *asm) { a.faddp(1, 2, 3) }, "0x6e23d441"},
 		{func(a *asm) { a.fmlaE(1, 2, 3, 0) }, "0x4f831041"},

@@ -121,8 +121,8 @@ func axpyRows(a *asm) {
 func argmin16(a *asm) {
 	a.text("argmin16", "(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]int32)", 40,
 		"Lane l of vals and idx gets the smallest x[i] over i = l (mod 16), and the",
-		"first i where it occurs; n is a positive multiple of 16. A lane holding a",
-		"NaN keeps it (no comparison with it is true), as on AVX-512.")
+		"first i where it occurs; n is a positive multiple of 16. A NaN is kept",
+		"only until a number comes, as in the plain loop.")
 	a.op("MOVD x+0(FP), R0")
 	a.op("MOVD n+8(FP), R1")
 	a.op("LSR $4, R1")
@@ -140,6 +140,9 @@ func argmin16(a *asm) {
 	a.op("VLD1.P 64(R0), %s", list(16, 4))
 	for j := V(0); j < 4; j++ {
 		a.op("VADD %s, %s, %s", V(12).S4(), (8 + j).S4(), (8 + j).S4())
+		a.fcmeq(24+j, j, j) // best is a number: else new replaces it
+		a.op("VBIF %s, %s, %s", (24 + j).B16(), (16 + j).B16(), j.B16())
+		a.op("VBIF %s, %s, %s", (24 + j).B16(), (8 + j).B16(), (4 + j).B16())
 		a.fcmgt(20+j, j, 16+j) // best > new
 		a.op("VBIT %s, %s, %s", (20 + j).B16(), (16 + j).B16(), j.B16())
 		a.op("VBIT %s, %s, %s", (20 + j).B16(), (8 + j).B16(), (4 + j).B16())
