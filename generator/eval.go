@@ -67,8 +67,8 @@ func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 		logits := gr.logitsOf()
 		n := k * c.Len
 		type sums struct{ nll, acc, ed, ad float64 }
-		parts := make([]sums, n)
-		par.For(n, 64, func(plo, phi int) {
+		parts := make([]sums, n) // sums per range: ForRanges keeps the ranges, and so the bits, those of the split
+		par.ForRanges(n, 64, func(plo, phi int) {
 			p := make([]float64, c.Vocab)
 			var s sums
 			for pos := plo; pos < phi; pos++ {

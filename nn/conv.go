@@ -141,7 +141,7 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 	c.colKept, c.padKept = false, false
 	if c.pointwise() {
 		c.pw.Pack(w, cout, kk, cout)
-		par.For(rows, 32, func(lo, hi int) {
+		gemm.For(rows, 32, func(lo, hi int) {
 			c.pw.SerialBias(hi-lo, xs[lo*kk:], kk, bias, c.ReLU, out[lo*cout:], cout)
 		})
 		return
@@ -160,7 +160,7 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 	}
 	c.col = grow(c.col, rows*kk)
 	c.pw.Pack(w, cout, kk, cout)
-	par.For(rows, 32, func(lo, hi int) {
+	gemm.For(rows, 32, func(lo, hi int) {
 		// Block by block, so that the GEMM reads patches still in cache.
 		for b0 := lo; b0 < hi; b0 += convBlock {
 			b1 := min(b0+convBlock, hi)
@@ -200,7 +200,7 @@ func (c *Conv2D) Backward(i int, dst []float32, in []*tensor.Dense, out, dOut []
 		per := ho * wo
 		hp, wp := h+2*c.Pad, wd+2*c.Pad
 		c.dpad = grow(c.dpad, b*hp*wp*cin)
-		par.For(b, 1, func(lo, hi int) {
+		gemm.For(b, 1, func(lo, hi int) {
 			r0, r1 := lo*per, hi*per
 			gemm.Serial(false, true, r1-r0, kk, cout, 1, dOut[r0*cout:], cout, w, cout, 0, c.dcol[r0*kk:], kk)
 			clear(c.dpad[lo*hp*wp*cin : hi*hp*wp*cin])
@@ -391,7 +391,7 @@ func (c *ConvTranspose2D) Forward(out []float32, in []*tensor.Dense) {
 	g := Geometry{K: c.K, Stride: c.Stride, Pad: c.Pad}
 	hp, wp := ho+2*c.Pad, wo+2*c.Pad
 	c.pad = grow(c.pad, b*hp*wp*cout)
-	par.For(b, 1, func(lo, hi int) {
+	gemm.For(b, 1, func(lo, hi int) {
 		r0, r1 := lo*per, hi*per
 		gemm.Serial(false, false, r1-r0, kk, cin, 1, x[r0*cin:], cin, wt, kk, 0, c.cols[r0*kk:], kk)
 		clear(c.pad[lo*hp*wp*cout : hi*hp*wp*cout])

@@ -41,6 +41,8 @@ func (t *TokenLoss) Forward(out []float32, in []*tensor.Dense) {
 	v := len(logits) / n
 	t.grad = grow(t.grad, len(logits))
 	// Rows are independent: split them, then combine the per-chunk means.
+	// The means, and so the bits, depend on the chunks: ForRanges keeps
+	// them those of the split.
 	var counted int
 	for _, x := range t.Targets {
 		if x >= 0 {
@@ -48,7 +50,7 @@ func (t *TokenLoss) Forward(out []float32, in []*tensor.Dense) {
 		}
 	}
 	parts := make([]dist2.Stats, n)
-	par.For(n, 256, func(lo, hi int) {
+	par.ForRanges(n, 256, func(lo, hi int) {
 		s := t.Loss.GradTo(t.grad[lo*v:hi*v], logits[lo*v:hi*v], t.Targets[lo:hi])
 		parts[lo] = s
 	})
@@ -61,7 +63,7 @@ func (t *TokenLoss) Forward(out []float32, in []*tensor.Dense) {
 		loss /= float64(counted)
 		nll /= float64(counted)
 		// GradTo scaled each chunk by 1/(its positions): rescale to the batch mean.
-		par.For(n, 256, func(lo, hi int) {
+		par.ForRanges(n, 256, func(lo, hi int) {
 			if parts[lo].Positions == 0 {
 				return
 			}

@@ -12,7 +12,6 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/vqtool/vqtool/internal/gemm/kernel"
-	"github.com/vqtool/vqtool/internal/par"
 )
 
 // Impl is the BLAS in use. It also implements float64 and complex routines
@@ -67,7 +66,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	}
 	const grain = 64 // rows or columns per piece, below which splitting costs more than it saves
 	if m >= n {
-		par.For(m, grain, func(lo, hi int) {
+		For(m, grain, func(lo, hi int) {
 			// Rows lo..hi of op(A) start at row lo of A, or column lo of A^T.
 			aOff := lo * lda
 			if tA {
@@ -77,7 +76,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		})
 		return
 	}
-	par.For(n, grain, func(lo, hi int) {
+	For(n, grain, func(lo, hi int) {
 		bOff := lo
 		if tB {
 			bOff = lo * ldb
@@ -109,12 +108,12 @@ func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
 	const grain = 64
 	if m >= n {
-		par.For(m, grain, func(lo, hi int) {
+		For(m, grain, func(lo, hi int) {
 			SerialBias(hi-lo, n, k, a[lo*lda:], lda, b, ldb, bias, relu, c[lo*ldc:], ldc)
 		})
 		return
 	}
-	par.For(n, grain, func(lo, hi int) {
+	For(n, grain, func(lo, hi int) {
 		SerialBias(m, hi-lo, k, a, lda, b[lo:], ldb, bias[lo:hi], relu, c[lo:], ldc)
 	})
 }

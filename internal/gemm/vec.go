@@ -10,6 +10,20 @@ import (
 
 const elemGrain = 16 << 10 // elements per piece of an element-wise pass
 
+// For is par.For for an f that cuts a product, computing rows or columns
+// [lo, hi) of C with this package's serial functions. On the vector paths a
+// product cut anywhere has the bits of the product whole
+// (TestProductPiecesKeepTheBits), so For's pieces do; the BLAS's bits
+// depend on where a product is cut, so on the Generic path For keeps the
+// split's ranges (par.ForRanges), and with them the bits of a given Split.
+func For(n, grain int, f func(lo, hi int)) {
+	if kernel.Enabled() {
+		par.For(n, grain, f)
+		return
+	}
+	par.ForRanges(n, grain, f)
+}
+
 // forBlocks is par.For over [0, n) with pieces that start at multiples of
 // 16, so that which elements a kernel or its loop computes does not depend
 // on the split.

@@ -2,8 +2,10 @@
 package par
 
 import (
+	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,18 +23,38 @@ var split = func() int {
 	return runtime.GOMAXPROCS(0)
 }()
 
-// Split is how many ranges For splits a loop into (at most).
+// Split is how many ranges ForRanges splits a loop into (at most), and For
+// piecesPerRange times as many pieces.
 func Split() int { return split }
 
-// For calls f on contiguous ranges covering [0, n), in parallel, one range per
-// CPU when each range gets at least grain items; f must be safe to run
-// concurrently on disjoint ranges.
+// piecesPerRange is how many pieces For cuts a loop into per range of the
+// split. The CPUs claim pieces as they come free, so a CPU that the system
+// takes away for a while (another process, a wake-up that waits) holds up
+// a loop by at most the piece it is running, and the others do the rest;
+// more pieces cost an atomic claim and a call of f each.
+const piecesPerRange = 4
+
+// For calls f on contiguous pieces covering [0, n), in parallel, each piece
+// at least grain items; f must be safe to run concurrently on disjoint
+// pieces, and its results must not depend on where the pieces fall (an
+// element-wise pass, rows computed each on its own): see ForRanges.
 //
-// The ranges depend on Split, fixed when the process starts, not on the
-// GOMAXPROCS of the moment: with fewer Ps the same ranges run in turn. A
-// process started with SplitEnv set to another's Split (and fewer Ps, as
-// the jobs of vqtool experiment --jobs are) computes the same bits.
-func For(n, grain int, f func(lo, hi int)) {
+// The pieces depend on n, grain and Split, fixed when the process starts,
+// not on the GOMAXPROCS of the moment nor on which goroutine runs which
+// piece. A process started with SplitEnv set to another's Split (and fewer
+// Ps, as the jobs of vqtool experiment --jobs are) computes the same bits.
+//
+// A panic in f, on whichever goroutine it ran, panics in the caller of For
+// once no piece is running (a helper's panic as a *HelperPanic); the
+// pieces not yet started then never run.
+func For(n, grain int, f func(lo, hi int)) { loop(n, grain, piecesPerRange, f) }
+
+// ForRanges is For with one piece per range of the split: at most Split
+// ranges, the same as long as Split is. It is for f whose results depend on
+// its ranges, such as sums per range combined afterwards.
+func ForRanges(n, grain int, f func(lo, hi int)) { loop(n, grain, 1, f) }
+
+func loop(n, grain, per int, f func(lo, hi int)) {
 	if grain < 1 {
 		grain = 1
 	}
@@ -43,38 +65,126 @@ func For(n, grain int, f func(lo, hi int)) {
 		}
 		return
 	}
-	workers := min(runtime.GOMAXPROCS(0), ranges)
+	j := &job{f: f, n: n, pieces: int64(min(ranges*per, n/grain))}
+	workers := min(runtime.GOMAXPROCS(0), int(j.pieces))
 	if workers <= 1 {
-		runRanges(f, n, ranges, 1, 0)
+		for i := range j.pieces {
+			j.run(i)
+		}
 		return
 	}
 	if helpers.TryLock() { // the common case: one loop at a time, on the waiting helpers
 		defer helpers.Unlock()
-		helpers.run(f, n, ranges, workers)
+		helpers.run(j, workers)
 		return
 	}
-	var wg sync.WaitGroup // a loop inside a loop, or loops side by side
-	for w := 1; w < workers; w++ {
-		wg.Go(func() { runRanges(f, n, ranges, workers, w) })
+	for range workers - 1 { // a loop inside a loop, or loops side by side
+		go j.work(true)
 	}
-	defer wg.Wait() // even when f panics here: no range runs after For returns
-	runRanges(f, n, ranges, workers, 0)
+	defer j.wait() // even when f panics here: no piece runs after For returns
+	j.work(false)
 }
 
-// runRanges calls f on the ranges of worker w: r = w, w+workers, ... of
-// the ranges that split [0, n).
-func runRanges(f func(lo, hi int), n, ranges, workers, w int) {
-	for r := w; r < ranges; r += workers {
-		f(r*n/ranges, (r+1)*n/ranges)
+// A job is one loop's pieces, claimed in order by whoever comes. A job is
+// never reused: a helper that arrives late finds no piece left to claim.
+type job struct {
+	f      func(lo, hi int)
+	n      int
+	pieces int64
+	next   atomic.Int64 // pieces claimed; closed and beyond once a piece panicked
+	done   atomic.Int64 // pieces finished, panicked, or never to run
+	panic  atomic.Pointer[HelperPanic]
+	// callerPanicked is set, on the caller's goroutine, when f panicked there.
+	callerPanicked bool
+}
+
+// closed is next once a piece has panicked: no claim succeeds after.
+const closed = 1 << 62
+
+// run calls f on piece i.
+func (j *job) run(i int64) {
+	n := int64(j.n)
+	j.f(int(i*n/j.pieces), int((i+1)*n/j.pieces))
+}
+
+// work claims and runs pieces until none is left. If f panics, the piece
+// counts as done, the pieces nobody claimed are closed (counted done,
+// never run), and a helper's panic is kept for the caller of For, which
+// re-raises it; on the caller's goroutine the panic goes on.
+func (j *job) work(helper bool) {
+	ok := false
+	defer func() {
+		if ok {
+			return
+		}
+		if !helper {
+			j.callerPanicked = true
+		} else if r := recover(); r != nil {
+			j.panic.CompareAndSwap(nil, &HelperPanic{Value: r, Stack: debug.Stack()})
+		}
+		if c := j.next.Swap(closed); c < closed {
+			j.done.Add(j.pieces - min(c, j.pieces))
+		}
+		j.done.Add(1)
+	}()
+	for {
+		i := j.next.Add(1) - 1
+		if i >= j.pieces {
+			ok = true
+			return
+		}
+		j.run(i)
+		j.done.Add(1)
 	}
+}
+
+// wait returns when every piece is done, and re-raises a helper's panic
+// unless the caller is panicking already. The pieces still running when
+// the caller runs out run on other CPUs: spin, and yield only if they take
+// long (the goroutine running one may be waiting for a P).
+func (j *job) wait() {
+	var start time.Time
+	for spins := 0; j.done.Load() < j.pieces; spins++ {
+		if spins%64 != 63 {
+			continue
+		}
+		if start.IsZero() {
+			start = time.Now()
+		}
+		if time.Since(start) > spinFor {
+			runtime.Gosched()
+		}
+	}
+	if p := j.panic.Load(); p != nil && !j.callerPanicked { // else the caller's own panic goes on
+		panic(p)
+	}
+}
+
+// HelperPanic is what For panics with when f panicked on another goroutine:
+// the value f panicked with and that goroutine's stack.
+type HelperPanic struct {
+	Value any
+	Stack []byte
+}
+
+func (p *HelperPanic) Error() string {
+	return fmt.Sprintf("%v [in a par.For piece on another goroutine]\n\n%s", p.Value, p.Stack)
+}
+
+// Unwrap returns the value f panicked with if it is an error.
+func (p *HelperPanic) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
 }
 
 // A new goroutine lands in the run queue of the P that starts it, and an
 // idle P is woken by the OS, which on a virtual machine takes tens of
 // microseconds (measured here: 60-80 us a loop, 217 loops a generator
-// step). So For hands its ranges to helper goroutines that, after a loop,
+// step). So For hands its pieces to helper goroutines that, after a loop,
 // spin for spinFor before they sleep: a step's loops, a few hundred
-// microseconds apart, start on the other CPUs at once.
+// microseconds apart, start on the other CPUs at once. The caller does not
+// wait for a helper to arrive: it claims pieces too, and a helper that
+// comes late (woken, or its thread without a CPU) finds fewer to do.
 const spinFor = 300 * time.Microsecond
 
 var helpers pool
@@ -83,36 +193,34 @@ var helpers pool
 // the check whether it sleeps: a sender held up there.
 var testHookAfterBump func()
 
-// pool is the helper goroutines and the loop they are running; its mutex
+// testHookHelper, when set by a test, runs on a helper before it looks for
+// the job it was called to: a helper whose thread has no CPU.
+var testHookHelper atomic.Pointer[func()]
+
+// pool is the helper goroutines and the job they are to work on; its mutex
 // is held by the For using them.
 type pool struct {
 	sync.Mutex
-	hs   []*helper
-	f    func(lo, hi int)
-	n    int
-	rng  int          // ranges
-	wk   int          // workers
-	left atomic.Int32 // helpers still running the loop
+	hs  []*helper
+	job atomic.Pointer[job] // nil between loops
 }
 
 type helper struct {
 	seq   atomic.Uint64 // bumped for each loop
-	w     int
 	sleep atomic.Bool   // parked on wake
 	wake  chan struct{} // cap 1
 }
 
-// run runs f's ranges of workers 1 .. workers-1 on helpers and of worker 0
-// here, and returns when all are done.
-func (p *pool) run(f func(lo, hi int), n, ranges, workers int) {
+// run calls on workers-1 helpers to work on j, works on it here, and
+// returns when all its pieces are done.
+func (p *pool) run(j *job, workers int) {
 	for len(p.hs) < workers-1 {
-		h := &helper{w: len(p.hs) + 1, wake: make(chan struct{}, 1)}
+		h := &helper{wake: make(chan struct{}, 1)}
 		p.hs = append(p.hs, h)
 		go p.loop(h)
 	}
-	p.f, p.n, p.rng, p.wk = f, n, ranges, workers
-	p.left.Store(int32(workers - 1))
-	woke := false
+	p.job.Store(j)
+	defer p.job.Store(nil) // the job's f is not kept alive past the loop
 	for _, h := range p.hs[:workers-1] {
 		h.seq.Add(1)
 		if testHookAfterBump != nil {
@@ -120,36 +228,14 @@ func (p *pool) run(f func(lo, hi int), n, ranges, workers int) {
 		}
 		if h.sleep.CompareAndSwap(true, false) {
 			h.wake <- struct{}{}
-			woke = true
 		}
 	}
-	defer p.wait(woke) // even when f panics here, so that the next loop finds the helpers idle
-	runRanges(f, n, ranges, workers, 0)
+	defer j.wait() // even when f panics here: no piece runs after For returns
+	j.work(false)
 }
 
-// wait returns when the helpers are done with the loop. A helper woken from
-// sleep waits in this P's queue until another P, itself woken, takes it:
-// yield to it (woke) rather than wait for that. A spinning helper is
-// already running elsewhere: yield only if it is still not done after a
-// long while.
-func (p *pool) wait(woke bool) {
-	var start time.Time
-	for spins := 0; p.left.Load() > 0; spins++ {
-		if spins%64 != 63 {
-			continue
-		}
-		if start.IsZero() {
-			start = time.Now()
-		}
-		if woke || time.Since(start) > spinFor {
-			runtime.Gosched()
-		}
-	}
-	p.f = nil
-}
-
-// loop is helper h: it runs its share of each loop the pool starts,
-// spinning for spinFor after each before it sleeps.
+// loop is helper h: it works on each job the pool starts, spinning for
+// spinFor after each before it sleeps.
 func (p *pool) loop(h *helper) {
 	var seen uint64
 	for {
@@ -171,15 +257,17 @@ func (p *pool) loop(h *helper) {
 			}
 			// A wake may be stale: a sender held up between its bump and
 			// its CompareAndSwap can find this helper asleep again, after
-			// it ran that loop. So the loop condition decides, not the
-			// wake.
+			// it worked on that loop. So the loop condition decides, not
+			// the wake.
 			<-h.wake
 			start, spins = time.Now(), 0
 		}
 		seen = h.seq.Load()
-		if h.w < p.wk {
-			runRanges(p.f, p.n, p.rng, p.wk, h.w)
+		if hook := testHookHelper.Load(); hook != nil {
+			(*hook)()
 		}
-		p.left.Add(-1)
+		if j := p.job.Load(); j != nil { // nil: the loop is over already
+			j.work(true)
+		}
 	}
 }
