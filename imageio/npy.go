@@ -19,6 +19,12 @@ func WriteNPY(w io.Writer, data []int32, shape []int) error {
 	return writeNPY(w, "<i4", len(data), shape, func(buf []byte, i int) { binary.LittleEndian.PutUint32(buf, uint32(data[i])) })
 }
 
+// WriteNPYInt64 writes int32 values widened to int64 ('<i8') as WriteNPY
+// does.
+func WriteNPYInt64(w io.Writer, data []int32, shape []int) error {
+	return writeNPY(w, "<i8", len(data), shape, func(buf []byte, i int) { binary.LittleEndian.PutUint64(buf, uint64(int64(data[i]))) })
+}
+
 // WriteNPYFloat32 writes a float32 array ('<f4') as WriteNPY does.
 func WriteNPYFloat32(w io.Writer, data []float32, shape []int) error {
 	return writeNPY(w, "<f4", len(data), shape, func(buf []byte, i int) { binary.LittleEndian.PutUint32(buf, math.Float32bits(data[i])) })
@@ -267,11 +273,13 @@ func LabelsPath(path string) string {
 	return strings.TrimSuffix(path, ".npy") + ".labels.npy"
 }
 
-// SaveTokens writes t.Codes as an [N, H, W] int32 .npy file and, when there
-// are labels, an [N] file at LabelsPath(path).
+// SaveTokens writes t.Codes as an [N, H, W] int64 .npy file (the index type
+// of PyTorch: torch.from_numpy gives a LongTensor that cross_entropy and
+// embedding lookups take as it is) and, when there are labels, an [N] int64
+// file at LabelsPath(path). LoadTokens reads int32 files too.
 func SaveTokens(path string, t *Tokens) error {
 	if err := WriteFile(path, func(w io.Writer) error {
-		return WriteNPY(w, t.Codes, []int{t.N, t.H, t.W})
+		return WriteNPYInt64(w, t.Codes, []int{t.N, t.H, t.W})
 	}); err != nil {
 		return err
 	}
@@ -283,12 +291,13 @@ func SaveTokens(path string, t *Tokens) error {
 		return nil
 	}
 	return WriteFile(LabelsPath(path), func(w io.Writer) error {
-		return WriteNPY(w, t.Labels, []int{t.N})
+		return WriteNPYInt64(w, t.Labels, []int{t.N})
 	})
 }
 
-// LoadTokens reads an [N, H, W] token file and its labels when present, or
-// a folder in LlamaGen's layout (see LoadLlamaGen).
+// LoadTokens reads an [N, H, W] token file of any integer type (int64 as
+// SaveTokens writes it, int32 as well) and its labels when present, or a
+// folder in LlamaGen's layout (see LoadLlamaGen).
 func LoadTokens(path string) (*Tokens, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return LoadLlamaGen(path)

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/vqtool/vqtool/imageio"
+)
+
+// needPython returns the Python that runs the interop tests, skipping the
+// test when it or one of the modules is missing.
+func needPython(t *testing.T, modules string) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import "+modules).Run(); err != nil {
+		t.Skipf("python3 with %s is not installed (Debian: python3-torch python3-numpy): %v", modules, err)
+	}
+	return py
+}
+
+// pythonBlockWith returns the ```python block of a page in docs/ that holds
+// text.
+func pythonBlockWith(t *testing.T, page, text string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile("(?s)```python\n(.*?)```").FindAllSubmatch(b, -1) {
+		if strings.Contains(string(m[1]), text) {
+			return string(m[1])
+		}
+	}
+	t.Fatalf("docs/%s has no python block holding %q", page, text)
+	return ""
+}
+
+// runPython runs script in dir with args, failing the test with its output.
+func runPython(t *testing.T, py, dir, script string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// The snippets of docs/pytorch.md and docs/checkpoints.md on token files run
+// on what encode writes, with no cast: the loss, cross-entropy and the
+// decoder take the tokens as numpy loads them.
+func TestTokenFilesInPyTorch(t *testing.T) {
+	py := needPython(t, "torch, numpy")
+	dir := t.TempDir()
+	o := encodeOptions{dataOptions: dataOptions{Data: "embedded", Split: "test", Limit: 9}, Model: smallVQ, Out: filepath.Join(dir, "train.npy")}
+	if err := runEncode(context.Background(), &bytes.Buffer{}, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	to := targetsExportOptions{VQ: smallVQ, Distance: "l2", Tau: "auto", Perplexity: 4, TargetTopK: 8, Out: filepath.Join(dir, "targets.safetensors")}
+	if err := runTargetsExport(context.Background(), &bytes.Buffer{}, to); err != nil {
+		t.Fatal(err)
+	}
+	script := pythonBlock(t, "pytorch.md") + pythonBlockWith(t, "pytorch.md", `np.load("train.npy")`) +
+		pythonBlockWith(t, "checkpoints.md", "def decode(") + `
+import sys
+assert tokens.dtype == torch.int64 and labels.dtype == torch.int64, (tokens.dtype, labels.dtype)
+F.cross_entropy(torch.zeros(x.numel(), probs.shape[0]), x.reshape(-1))
+F.cross_entropy(torch.zeros(len(labels), 10), labels)
+with torch.no_grad():
+    images = decode(sys.argv[1], tokens)
+assert images.shape == (9, 1, 28, 28), images.shape
+`
+	runPython(t, py, dir, script, smallVQ)
+}
+
+// Token files of int32 (an older vqtool wrote them, or numpy by default on
+// some platforms) still train a generator and decode.
+func TestInt32TokenFilesStillRead(t *testing.T) {
+	dir := t.TempDir()
+	o := encodeOptions{dataOptions: dataOptions{Data: "embedded", Split: "test", Limit: 16}, Model: smallVQ, Out: filepath.Join(dir, "new.npy")}
+	if err := runEncode(context.Background(), &bytes.Buffer{}, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := imageio.LoadTokens(o.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "old.npy")
+	if err := imageio.WriteFile(old, func(w io.Writer) error { return imageio.WriteNPY(w, tok.Codes, []int{tok.N, tok.H, tok.W}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := imageio.WriteFile(imageio.LabelsPath(old), func(w io.Writer) error { return imageio.WriteNPY(w, tok.Labels, []int{tok.N}) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{old, o.Out} {
+		if err := execute(t, "train-gen", "--vq", smallVQ, "--tokens", f, "--held-out", f, "--out", filepath.Join(dir, "g"+filepath.Base(f)),
+			"--steps", "1", "--batch", "4", "--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32"); err != nil {
+			t.Errorf("train-gen --tokens %s: %v", f, err)
+		}
+		if err := execute(t, "decode", "--vq", smallVQ, f, "--out", filepath.Join(dir, filepath.Base(f)+".png")); err != nil {
+			t.Errorf("decode %s: %v", f, err)
+		}
+	}
+}
