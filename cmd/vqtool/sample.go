@@ -54,7 +54,7 @@ func newSampleCommand() *cobra.Command {
 	f.Uint64Var(&o.Seed, "seed", 1, "seed: the same seed draws the same grids")
 	f.StringVarP(&o.Out, "out", "o", "samples.png", "PNG grid to write")
 	f.StringVar(&o.Tokens, "tokens", "", "also save the drawn grids and their classes as .npy")
-	f.StringVar(&o.Images, "images", "", "also write the decoded samples: FILE.npz (uint8 [N, H, W, C] as arr_0, for guided-diffusion/LlamaGen FID) or DIR/ (one PNG a sample, for clean-fid and torch-fidelity)")
+	f.StringVar(&o.Images, "images", "", "also write the decoded samples as RGB (grey repeated): FILE.npz (arr_0 uint8 [N, H, W, 3], arr_1 the int64 classes when there are classes: guided-diffusion's evaluator, which LlamaGen's FID scripts use) or DIR/ (000000.png, ...: clean-fid, torch-fidelity, LlamaGen's create_npz_from_sample_folder)")
 	f.IntVar(&o.Scale, "scale", 2, "draw each pixel SCALE times")
 	return cmd
 }
@@ -123,7 +123,11 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 		if err := vq.DecodeTo(pix, tokens, len(classes)); err != nil {
 			return err
 		}
-		if err := imageio.WriteImages(o.Images, pix, len(classes), c, sz, sz); err != nil {
+		var labels []int32 // arr_1 when the samples have classes
+		if gen.Config.Classes > 0 && classes[0] >= 0 {
+			labels = classes
+		}
+		if err := imageio.WriteImages(o.Images, pix, len(classes), c, sz, sz, labels); err != nil {
 			return err
 		}
 	}
