@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/nn"
 )
 
 // needPython returns the Python that runs the interop tests, skipping the
@@ -108,5 +110,82 @@ func TestInt32TokenFilesStillRead(t *testing.T) {
 		if err := execute(t, "decode", "--vq", smallVQ, f, "--out", filepath.Join(dir, filepath.Base(f)+".png")); err != nil {
 			t.Errorf("decode %s: %v", f, err)
 		}
+	}
+}
+
+// copyDir copies the files of folder src into dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(dst, 0o755)
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A generator's config.json names its tokenizer relative to the run folder:
+// a project folder moved elsewhere samples when opened from another
+// directory; a config.json naming it relative to where train-gen ran still
+// works from there; a tokenizer that cannot be found is an error that says
+// --vq points at it.
+func TestSampleFromAMovedRunFolder(t *testing.T) {
+	root := t.TempDir()
+	project := filepath.Join(root, "project")
+	copyDir(t, smallVQ, filepath.Join(project, "tok.vq"))
+	t.Chdir(project)
+	if err := execute(t, "train-gen", "--vq", "tok.vq", "--tokens", "", "--data", "embedded", "--limit", "16", "--out", filepath.Join("runs", "gen1"),
+		"--steps", "1", "--batch", "4", "--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32", "--eval-limit", "4"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := generator.ReadInfo(filepath.Join("runs", "gen1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.VQ != "../../tok.vq" {
+		t.Errorf("config.json names the tokenizer %q, want ../../tok.vq", info.VQ)
+	}
+	elsewhere := filepath.Join(root, "elsewhere")
+	os.MkdirAll(elsewhere, 0o755)
+	t.Chdir(elsewhere)
+	moved := filepath.Join(root, "moved")
+	if err := os.Rename(project, moved); err != nil {
+		t.Fatal(err)
+	}
+	gen := filepath.Join("..", "moved", "runs", "gen1")
+	if err := execute(t, "sample", "--gen", gen, "--n", "2", "--out", "s.png"); err != nil {
+		t.Errorf("sample from a moved run folder: %v", err)
+	}
+
+	// The older form: the path as typed where train-gen ran.
+	cfg := filepath.Join(moved, "runs", "gen1", nn.ConfigFile)
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := bytes.Replace(b, []byte(`"vq": "../../tok.vq"`), []byte(`"vq": "tok.vq"`), 1)
+	if bytes.Equal(old, b) {
+		t.Fatalf("%s does not hold \"vq\": \"../../tok.vq\":\n%s", cfg, b)
+	}
+	os.WriteFile(cfg, old, 0o644)
+	t.Chdir(moved)
+	if err := execute(t, "sample", "--gen", filepath.Join("runs", "gen1"), "--n", "2", "--out", filepath.Join(elsewhere, "s.png")); err != nil {
+		t.Errorf("sample with a tokenizer named relative to the working directory: %v", err)
+	}
+	t.Chdir(elsewhere)
+	err = execute(t, "sample", "--gen", filepath.Join(moved, "runs", "gen1"), "--n", "2", "--out", "s.png")
+	if err == nil || !strings.Contains(err.Error(), "--vq") || !strings.Contains(err.Error(), "tok.vq") {
+		t.Errorf("a tokenizer not found: %v, want an error naming tok.vq and --vq", err)
 	}
 }

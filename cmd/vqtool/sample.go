@@ -67,13 +67,11 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.VQ == "" {
-		o.VQ = info.VQ
-	}
-	vq, _, err := loadVQ(o.VQ)
+	vq, _, vqPath, err := genVQ(o.Gen, o.VQ, info.VQ)
 	if err != nil {
 		return err
 	}
+	o.VQ = vqPath
 	if err := explore.CheckPair(gen, o.Gen, vq, o.VQ); err != nil {
 		return err
 	}

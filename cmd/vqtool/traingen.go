@@ -301,7 +301,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if err != nil {
 		return err
 	}
-	info.Loss, info.VQ, info.Data, info.Classes = lossInfo, opts.VQ, opts.Data, classes
+	info.Loss, info.VQ, info.Data, info.Classes = lossInfo, vqRef(opts.Out, opts.VQ), opts.Data, classes
 	if opts.Tokens != "" {
 		info.Data = opts.Tokens
 	}
