@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -187,5 +188,83 @@ func TestSampleFromAMovedRunFolder(t *testing.T) {
 	err = execute(t, "sample", "--gen", filepath.Join(moved, "runs", "gen1"), "--n", "2", "--out", "s.png")
 	if err == nil || !strings.Contains(err.Error(), "--vq") || !strings.Contains(err.Error(), "tok.vq") {
 		t.Errorf("a tokenizer not found: %v, want an error naming tok.vq and --vq", err)
+	}
+}
+
+// executeLogged runs a command line with stderr captured, as a file
+// (terminal false) or a terminal, and returns what it printed there.
+func executeLogged(t *testing.T, terminal bool, args ...string) (string, error) {
+	t.Helper()
+	var log bytes.Buffer
+	oldErr, oldTerm := stderr, stderrIsTerminal
+	stderr, stderrIsTerminal = &log, func() bool { return terminal }
+	defer func() { stderr, stderrIsTerminal = oldErr, oldTerm }()
+	root := newRootCommand()
+	root.SetArgs(args)
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&log)
+	err := root.ExecuteContext(context.Background())
+	global.Quiet = false
+	return log.String(), err
+}
+
+// With stderr a file, train-gen prints a plain progress line at every
+// interval (here every 10 steps: 10 lines for 100 steps), with the step,
+// loss, rate and ETA, and the held-out evaluation once one has run; on a
+// terminal it draws its bar instead; under --quiet it prints nothing.
+func TestProgressLinesInALog(t *testing.T) {
+	dir := t.TempDir()
+	args := func(out string, extra ...string) []string {
+		return append([]string{"train-gen", "--vq", smallVQ, "--data", "embedded", "--limit", "32", "--out", filepath.Join(dir, out),
+			"--steps", "100", "--batch", "4", "--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32",
+			"--eval-every", "50", "--eval-limit", "4", "--save-every", "100"}, extra...)
+	}
+	log, err := executeLogged(t, false, args("g1", "--progress-every", "10")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.HasPrefix(l, "train-gen: ") && strings.Contains(l, "/100 (") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 10 {
+		t.Fatalf("%d progress lines, want 10 (one every 10 steps):\n%s", len(lines), log)
+	}
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "train-gen: "+strconv.Itoa(10*(i+1))+"/100 (") || !strings.Contains(l, "loss ") || !strings.Contains(l, "/s") {
+			t.Errorf("line %d: %q: want step %d, the loss and a rate", i, l, 10*(i+1))
+		}
+		if i < 9 && !strings.Contains(l, "ETA ") {
+			t.Errorf("line %d: %q: no ETA", i, l)
+		}
+		if i >= 5 && !strings.Contains(l, "held-out nll") {
+			t.Errorf("line %d: %q: no held-out evaluation after the one at step 50", i, l)
+		}
+	}
+
+	// A time interval: at least one line, and the last at the end.
+	log, err = executeLogged(t, false, args("g2", "--progress-every", "1ms")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log, "train-gen: 100/100 (100%)") {
+		t.Errorf("--progress-every 1ms: no line at the end:\n%s", log)
+	}
+
+	log, err = executeLogged(t, true, args("g3")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log, "/100 (") {
+		t.Errorf("a terminal got plain progress lines:\n%s", log)
+	}
+	log, err = executeLogged(t, false, args("g4", "--quiet", "--progress-every", "10")...)
+	if err != nil || log != "" {
+		t.Errorf("--quiet: %v, printed %q", err, log)
+	}
+	if _, err := executeLogged(t, false, args("g5", "--progress-every", "0")...); err == nil {
+		t.Error("--progress-every 0: no error")
 	}
 }

@@ -59,7 +59,7 @@ func newSampleCommand() *cobra.Command {
 	return cmd
 }
 
-func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
+func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 	if o.Gen == "" {
 		return usagef("--gen: want a generator checkpoint folder written by vqtool train-gen")
 	}
@@ -105,7 +105,9 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	if err := cfg.Validate(gen.Config.Vocab); err != nil {
 		return usageError{err}
 	}
-	tokens, err := gen.Sample(classes, cfg)
+	bar := newBar(len(classes), "sample")
+	tokens, err := gen.SampleMany(classes, cfg, func(n int) error { _ = bar.Set(n); return ctx.Err() })
+	bar.Finish()
 	if err != nil {
 		return err
 	}

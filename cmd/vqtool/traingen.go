@@ -331,7 +331,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		}
 		return writePNG(filepath.Join(opts.Out, "samples.png"), img)
 	}
-	start, startStep := time.Now(), tr.Step
+	start := time.Now()
 	var last generator.StepStats
 	save := func() error { return tr.SaveCheckpoint(opts.Out, info) }
 	loop := rundir.Loop{Dir: opts.Out, Done: func() int { return tr.Step }, Total: tr.Config.Steps,
@@ -343,7 +343,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			}
 			last = s
 			writeJSONLine(metrics, s)
-			desc := fmt.Sprintf("loss %.3f nll %.2f bits %.1f steps/s", s.Loss, s.NLL, float64(tr.Step-startStep)/time.Since(start).Seconds())
+			desc := fmt.Sprintf("loss %.3f nll %.2f bits", s.Loss, s.NLL)
 			if lastEval != nil {
 				desc += fmt.Sprintf(" | held-out nll %.2f acc %.2f", lastEval.NLL, lastEval.Accuracy)
 			}
