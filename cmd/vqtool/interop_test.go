@@ -268,3 +268,54 @@ func TestProgressLinesInALog(t *testing.T) {
 		t.Error("--progress-every 0: no error")
 	}
 }
+
+// The metadata of a targets file says what each key of docs/pytorch.md
+// says: K, k, the perplexity of the untruncated rows (computed here from the
+// codebook) and of the rows as written (from the file's probs), for a given
+// and a calibrated tau; docs/pytorch.md's targets_metadata reads older
+// files' keys as the new ones.
+func TestTargetsMetadata(t *testing.T) {
+	py := needPython(t, "torch, numpy")
+	dir := t.TempDir()
+	cb := filepath.Join(dir, "codebook.npy")
+	if err := execute(t, "codebook", "export", "--vq", smallVQ, "--out", cb); err != nil {
+		t.Fatal(err)
+	}
+	for _, tau := range []string{"auto", "0.05"} {
+		out := filepath.Join(dir, "t-"+tau+".safetensors")
+		o := targetsExportOptions{Codebook: cb, Distance: "l2", Tau: tau, Perplexity: 6, TargetTopK: 8, Out: out}
+		if err := runTargetsExport(context.Background(), &bytes.Buffer{}, o); err != nil {
+			t.Fatal(err)
+		}
+		runPython(t, py, dir, pythonBlock(t, "pytorch.md")+`
+import sys
+m = targets_metadata(sys.argv[1])
+for old in ("k", "topk", "perplexity"):
+    assert old not in m, m
+indices, probs = load_targets(sys.argv[1])
+c = np.load(sys.argv[2]).astype(np.float64)
+K = c.shape[0]
+assert int(m["codebook_size"]) == K and int(m["target_topk"]) == probs.shape[1] == 8, m
+d = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+p = torch.softmax(-torch.from_numpy(d) / float(m["tau"]), 1)
+full = torch.exp(-(torch.xlogy(p, p)).sum(1)).mean().item()
+q = probs.double()
+kept = torch.exp(-(torch.xlogy(q, q)).sum(1)).mean().item()
+assert abs(float(m["perplexity_full"]) - full) < 1e-4 * full, (m["perplexity_full"], full)
+assert abs(float(m["perplexity_kept"]) - kept) < 1e-4 * kept, (m["perplexity_kept"], kept)
+assert kept < full
+if sys.argv[3] == "auto":
+    assert abs(full - 6) < 1e-3, full
+`, out, cb, tau)
+	}
+	old := filepath.Join(dir, "old.safetensors")
+	meta := map[string]string{"k": "4", "topk": "2", "perplexity": "1.5", "tau_auto": "true", "tau": "0.1"}
+	if err := imageio.WriteTargets(old, imageio.Targets{K: 4, TopK: 2, Indices: make([]int32, 8), Probs: make([]float32, 8), Meta: meta}); err != nil {
+		t.Fatal(err)
+	}
+	runPython(t, py, dir, pythonBlock(t, "pytorch.md")+`
+import sys
+m = targets_metadata(sys.argv[1])
+assert m["codebook_size"] == "4" and m["target_topk"] == "2" and m["perplexity_full"] == "1.5", m
+`, old)
+}
