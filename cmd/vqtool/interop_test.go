@@ -319,3 +319,70 @@ m = targets_metadata(sys.argv[1])
 assert m["codebook_size"] == "4" and m["target_topk"] == "2" and m["perplexity_full"] == "1.5", m
 `, old)
 }
+
+// llamaGenCustomDataset is LlamaGen's CustomDataset (dataset/imagenet.py) as
+// it behaves: ImageNet's 1,281,167 files whatever the folder holds, a random
+// augmentation when "flip" is in the path.
+const llamaGenCustomDataset = `
+import os, numpy as np, torch
+from torch.utils.data import Dataset
+
+class CustomDataset(Dataset):
+    def __init__(self, feature_dir, label_dir):
+        self.feature_dir = feature_dir
+        self.label_dir = label_dir
+        self.flip = 'flip' in self.feature_dir
+        self.aug_feature_dir = None
+        self.aug_label_dir = None
+        self.feature_files = [f"{i}.npy" for i in range(1281167)]
+        self.label_files = [f"{i}.npy" for i in range(1281167)]
+
+    def __len__(self):
+        return len(self.feature_files)
+
+    def __getitem__(self, idx):
+        features = np.load(os.path.join(self.feature_dir, self.feature_files[idx]))
+        if self.flip:
+            aug_idx = torch.randint(low=0, high=features.shape[1], size=(1,)).item()
+            features = features[:, aug_idx]
+        labels = np.load(os.path.join(self.label_dir, self.label_files[idx]))
+        return torch.from_numpy(features), torch.from_numpy(labels)
+`
+
+// The dataset of docs/pytorch.md, over LlamaGen's CustomDataset, reads a
+// folder written as the doc says through a shuffled DataLoader: every image
+// once, as LlamaGen's GPT takes it. LlamaGen's CustomDataset alone fails there.
+func TestLlamaGenDatasetFromTheDocs(t *testing.T) {
+	py := needPython(t, "torch, numpy")
+	root := filepath.Join(t.TempDir(), "codes_flip")
+	o := encodeOptions{dataOptions: dataOptions{Data: "embedded", Split: "test", Limit: 30}, Model: smallVQ, Out: root,
+		Format: "llamagen", Flip: true, Dataset: "imagenet"}
+	if err := runEncode(context.Background(), &bytes.Buffer{}, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	block := pythonBlockWith(t, "pytorch.md", "class CodeFolderDataset")
+	script := llamaGenCustomDataset + `
+import argparse, sys, textwrap
+args = argparse.Namespace(code_path=sys.argv[1], image_size=28)
+
+plain = CustomDataset(f"{args.code_path}/imagenet28_codes", f"{args.code_path}/imagenet28_labels")
+assert len(plain) == 1281167
+try:
+    for _ in torch.utils.data.DataLoader(plain, batch_size=8, shuffle=True):
+        pass
+    raise SystemExit("LlamaGen's CustomDataset read a 30-image folder through a shuffled loader")
+except FileNotFoundError:
+    pass
+
+exec(textwrap.dedent(sys.argv[2]))
+ds = build_imagenet_code(args)
+assert len(ds) == 30, len(ds)
+seen = []
+for x, y in torch.utils.data.DataLoader(ds, batch_size=8, shuffle=True):
+    assert x.dtype == torch.int64 and x.shape[1:] == (1, 49), (x.dtype, x.shape)
+    assert y.dtype == torch.int64 and y.shape[1:] == (1,), (y.dtype, y.shape)
+    seen += y.reshape(-1).tolist()
+assert len(seen) == 30, len(seen)
+`
+	runPython(t, py, t.TempDir(), script, root, block)
+}
