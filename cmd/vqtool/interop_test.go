@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -385,4 +388,103 @@ for x, y in torch.utils.data.DataLoader(ds, batch_size=8, shuffle=True):
 assert len(seen) == 30, len(seen)
 `
 	runPython(t, py, t.TempDir(), script, root, block)
+}
+
+// jsonBlock returns the first ```json block of a page in docs/.
+func jsonBlock(t *testing.T, page string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```json\n(.*?)```").FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("docs/%s has no json block", page)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(m[1], &v); err != nil {
+		t.Fatalf("docs/%s: json block: %v", page, err)
+	}
+	return v
+}
+
+// docs/checkpoints.md's generator config.json has the keys train-gen writes,
+// and names each in its table; it documents normalize and the attention
+// scale.
+func TestGeneratorConfigDocumented(t *testing.T) {
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "gen")
+	if err := execute(t, "train-gen", "--vq", smallVQ, "--data", "embedded", "--limit", "16", "--out", gen, "--steps", "1", "--batch", "4",
+		"--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32", "--eval-limit", "4"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(gen, nn.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	doc := jsonBlock(t, "checkpoints.md")
+	keys := func(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
+	if !slices.Equal(keys(doc), keys(got)) {
+		t.Errorf("documented keys %v, written %v", keys(doc), keys(got))
+	}
+	for _, k := range []string{"config", "loss", "train", "metrics"} {
+		d, _ := doc[k].(map[string]any)
+		g, _ := got[k].(map[string]any)
+		if !slices.Equal(keys(d), keys(g)) {
+			t.Errorf("%s: documented keys %v, written %v", k, keys(d), keys(g))
+		}
+	}
+	text, _ := os.ReadFile(filepath.Join("..", "..", "docs", "checkpoints.md"))
+	for _, k := range append(keys(got), "normalize", "sqrt(d / heads)") {
+		if !bytes.Contains(text, []byte("`"+k)) && !bytes.Contains(text, []byte(k)) {
+			t.Errorf("docs/checkpoints.md does not mention %s", k)
+		}
+	}
+}
+
+// docs/pytorch.md's per-position loss (reduction="none") is zero at
+// ignored positions and its mean over the others is dist2_loss, dense and
+// top-k.
+func TestPerPositionLossInPyTorch(t *testing.T) {
+	py := needPython(t, "torch, numpy")
+	dir := t.TempDir()
+	for _, k := range []int{0, 8} {
+		out := filepath.Join(dir, "t"+strconv.Itoa(k)+".safetensors")
+		o := targetsExportOptions{VQ: smallVQ, Distance: "l2", Tau: "auto", Perplexity: 4, TargetTopK: k, Out: out}
+		if err := runTargetsExport(context.Background(), &bytes.Buffer{}, o); err != nil {
+			t.Fatal(err)
+		}
+		runPython(t, py, dir, pythonBlock(t, "pytorch.md")+pythonBlockWith(t, "pytorch.md", "def dist2_loss_per_position")+`
+import sys
+torch.manual_seed(1)
+indices, probs = load_targets(sys.argv[1])
+K = probs.shape[0]
+z = torch.randn(40, K, dtype=torch.float64)
+t = torch.randint(0, K, (40,))
+t[::7] = -100
+per = dist2_loss_per_position(z, t, probs, indices, alpha=0.3)
+assert per.shape == (40,) and (per[::7] == 0).all()
+mean = per[t != -100].mean().item()
+want = dist2_loss(z, t, probs, indices, alpha=0.3).item()
+assert abs(mean - want) < 1e-9 * abs(want), (mean, want)
+`, out)
+	}
+}
+
+// train-gen --tokens and decode say, in their help, which augmentation of
+// a LlamaGen folder they read.
+func TestHelpNamesTheAugmentation(t *testing.T) {
+	gen := newTrainGenCommand()
+	for _, name := range []string{"tokens", "held-out"} {
+		if u := gen.Flags().Lookup(name).Usage; !strings.Contains(u, "augmentation 0") {
+			t.Errorf("train-gen --%s: %q does not name the augmentation", name, u)
+		}
+	}
+	if long := newDecodeCommand().Long; !strings.Contains(long, "augmentation 0") {
+		t.Errorf("decode's help %q does not name the augmentation", long)
+	}
 }
