@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -487,4 +488,38 @@ func TestHelpNamesTheAugmentation(t *testing.T) {
 	if long := newDecodeCommand().Long; !strings.Contains(long, "augmentation 0") {
 		t.Errorf("decode's help %q does not name the augmentation", long)
 	}
+}
+
+// kernel --codebook reads a float16 16,384 x 8 codebook, as LlamaGen's
+// (np.save of a transposed tensor: Fortran order), and gives the same row
+// as the codebook read in C order.
+func TestKernelOnALlamaGenSizedCodebook(t *testing.T) {
+	py := needPython(t, "numpy")
+	dir := t.TempDir()
+	runPython(t, py, dir, `
+import numpy as np
+c = np.random.default_rng(1).standard_normal((16384, 8)).astype(np.float16)
+np.save("c.npy", c)
+np.save("f.npy", np.ascontiguousarray(c.T).T)
+`)
+	var rows [2]kernelResult
+	for i, name := range []string{"c.npy", "f.npy"} {
+		var out bytes.Buffer
+		o := kernelOptions{Codebook: filepath.Join(dir, name), Token: 17, Tau: "auto", Perplexity: 8, JSON: true}
+		if err := runKernel(context.Background(), &out, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(out.Bytes(), &rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := rows[0]
+	if len(r.P) != 16384 || r.Token != 17 || math.Abs(r.MeanPerplexity-8) > 0.01 || r.Distance != "l2" {
+		t.Errorf("row of %d entries, token %d, mean perplexity %v, distance %s", len(r.P), r.Token, r.MeanPerplexity, r.Distance)
+	}
+	if !slices.Equal(r.P, rows[1].P) {
+		t.Error("the Fortran-order codebook gives another row")
+	}
+	err := runKernel(context.Background(), &bytes.Buffer{}, kernelOptions{Codebook: filepath.Join(dir, "c.npy"), Token: 16384, Tau: "1"})
+	wantUsage(t, "--token 16384", err, "--token 16384")
 }
