@@ -311,3 +311,26 @@ func TestValidate(t *testing.T) {
 		t.Error("tau 0: no error")
 	}
 }
+
+// FullPerplexity is the perplexity Calibrate aims at, and, for a dense
+// table, the table's own mean perplexity.
+func TestFullPerplexity(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	d, _ := NewVectors(randomCodebook(r, 64, 4), 4, SquaredL2)
+	tau, got, err := Calibrate(d, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := FullPerplexity(d, tau)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dense, _ := NewTable(d, tau, 0)
+	if math.Abs(full-got) > 1e-6*got || math.Abs(full-dense.MeanPerplexity()) > 1e-4*full {
+		t.Errorf("full perplexity %v, calibration %v, dense table %v", full, got, dense.MeanPerplexity())
+	}
+	top, _ := NewTable(d, tau, 4)
+	if kept := top.MeanPerplexity(); kept >= full || kept > 4 {
+		t.Errorf("top-4 table: perplexity %v, want below the full %v and at most 4", kept, full)
+	}
+}

@@ -323,6 +323,32 @@ func Calibrate(d Distance, perplexity float64) (tau, got float64, err error) {
 	return tau, ppl(tau), nil
 }
 
+// FullPerplexity returns the mean over target tokens x of exp(H(p_d(. | x)))
+// for the untruncated rows softmax(-d(., x)/tau), over every row for K up to
+// 1,024 and over 1,024 evenly spaced rows above (as Calibrate measures it).
+func FullPerplexity(d Distance, tau float64) (float64, error) {
+	if !(tau > 0) || math.IsInf(tau, 1) {
+		return 0, fmt.Errorf("dist2: tau %v: want a finite number > 0", tau)
+	}
+	k := d.Size()
+	n := min(k, maxCalibrationRows)
+	row := make([]float32, k)
+	var total float64
+	for i := range n {
+		x := i * k / n
+		d.RowTo(row, x)
+		if err := checkRow(row, x); err != nil {
+			return 0, err
+		}
+		minD := slices.Min(row)
+		for v := range row {
+			row[v] -= minD
+		}
+		total += math.Exp(rowEntropy(row, tau))
+	}
+	return total / float64(n), nil
+}
+
 // rowEntropy returns the entropy in nats of softmax(-dist/tau), for a row
 // whose smallest entry is 0.
 func rowEntropy(dist []float32, tau float64) float64 {

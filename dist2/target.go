@@ -17,7 +17,7 @@ type Target struct {
 	P              []float32 `json:"target"`
 	Entropy        float64   `json:"entropy"`         // nats
 	Perplexity     float64   `json:"perplexity"`      // exp(Entropy): effective neighbours of this row
-	MeanPerplexity float64   `json:"mean_perplexity"` // over every row at Tau
+	MeanPerplexity float64   `json:"mean_perplexity"` // over the rows at Tau (1,024 evenly spaced rows when K > 1,024)
 }
 
 // TargetRow builds the target row of token x under d at temperature tau, or,
@@ -35,14 +35,38 @@ func TargetRow(d Distance, x int, tau, perplexity float64) (Target, error) {
 		}
 		t.TauAuto = true
 	}
-	tab, err := NewTable(d, t.Tau, 0)
-	if err != nil {
+	if !(t.Tau > 0) || math.IsInf(t.Tau, 1) {
+		return t, fmt.Errorf("dist2: tau %v: want a finite number > 0", t.Tau)
+	}
+	// Row x alone: O(K) memory, so that a 16,384-code codebook is cheap.
+	dist := make([]float32, d.Size())
+	d.RowTo(dist, x)
+	if err := checkRow(dist, x); err != nil {
 		return t, err
 	}
-	_, t.P = tab.Row(x)
-	t.Entropy = -float64(tab.NegEnt[x])
+	minD := float64(dist[0])
+	for _, v := range dist {
+		minD = math.Min(minD, float64(v))
+	}
+	p := make([]float64, len(dist))
+	var z float64
+	for v, dv := range dist {
+		p[v] = math.Exp(-(float64(dv) - minD) / t.Tau)
+		z += p[v]
+	}
+	t.P = make([]float32, len(p))
+	for v := range p {
+		p[v] /= z
+		t.P[v] = float32(p[v])
+		if p[v] > 0 {
+			t.Entropy -= p[v] * math.Log(p[v])
+		}
+	}
 	t.Perplexity = math.Exp(t.Entropy)
-	t.MeanPerplexity = tab.MeanPerplexity()
+	var err error
+	if t.MeanPerplexity, err = FullPerplexity(d, t.Tau); err != nil {
+		return t, err
+	}
 	return t, nil
 }
 

@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -9,7 +10,7 @@ import (
 )
 
 // ReadFloatNPY reads a .npy array of float16, float32 or float64 (either
-// byte order, C order) as float32, and returns its shape. (npyio, the
+// byte order, C or Fortran order) as float32 in C order, and returns its shape. (npyio, the
 // maintained Go reader, panics on a truncated header; this one shares the
 // fuzzed header parser of ReadNPY.)
 func ReadFloatNPY(r io.Reader) ([]float32, []int, error) {
@@ -36,6 +37,9 @@ func ReadFloatNPY(r io.Reader) ([]float32, []int, error) {
 		default:
 			out = append(out, float32(math.Float64frombits(h.bo.Uint64(buf))))
 		}
+	}
+	if h.fortran {
+		out = fromFortran(out, h.shape)
 	}
 	return out, h.shape, nil
 }
@@ -68,6 +72,15 @@ func LoadMatrix(path string) (data []float32, rows, cols int, err error) {
 		return nil, 0, 0, fmt.Errorf("imageio: %w", err)
 	}
 	defer f.Close()
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	if what := notNPY(magic[:n]); what != "" {
+		return nil, 0, 0, fmt.Errorf("imageio: %s is %s, not a .npy array: save the array alone with numpy.save(%q, a), e.g. a = vq_model.quantize.embedding.weight.detach().cpu().numpy()",
+			path, what, "codebook.npy")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, 0, 0, fmt.Errorf("imageio: %w", err)
+	}
 	data, shape, err := ReadFloatNPY(f)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("imageio: %s: %w", path, err)
@@ -76,4 +89,16 @@ func LoadMatrix(path string) (data []float32, rows, cols int, err error) {
 		return nil, 0, 0, fmt.Errorf("imageio: %s: shape %v: want a matrix [rows, cols]", path, shape)
 	}
 	return data, shape[0], shape[1], nil
+}
+
+// notNPY names the kind of file that starts with magic when it is one that
+// users give for a .npy array by mistake, or returns "".
+func notNPY(magic []byte) string {
+	switch {
+	case bytes.HasPrefix(magic, []byte("PK\x03\x04")):
+		return "a zip archive (a numpy .npz, or a PyTorch .pt/.pth written by torch.save)"
+	case len(magic) > 0 && magic[0] == 0x80:
+		return "a Python pickle (a PyTorch .pt/.pth written by torch.save)"
+	}
+	return ""
 }

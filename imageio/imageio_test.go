@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -456,5 +457,41 @@ func TestTokensNumClasses(t *testing.T) {
 	}
 	if n := (&Tokens{}).NumClasses(make([]string, 10)); n != 0 {
 		t.Errorf("no labels: %d classes, want 0", n)
+	}
+}
+
+// SaveTokens writes int64 (PyTorch's index type) codes and labels, and
+// LoadTokens reads those and int32 files alike.
+func TestTokensInt64AndInt32(t *testing.T) {
+	dir := t.TempDir()
+	tok := &Tokens{Codes: []int32{1, 2, 3, 4, 5, 6, 7, 8}, N: 2, H: 2, W: 2, Labels: []int32{3, 9}}
+	path := filepath.Join(dir, "new.npy")
+	if err := SaveTokens(path, tok); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, LabelsPath(path)} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte("'descr': '<i8'")) {
+			t.Errorf("%s: header %q, want '<i8'", p, b[10:40])
+		}
+	}
+	old := filepath.Join(dir, "old.npy")
+	if err := WriteFile(old, func(w io.Writer) error { return WriteNPY(w, tok.Codes, []int{2, 2, 2}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(LabelsPath(old), func(w io.Writer) error { return WriteNPY(w, tok.Labels, []int{2}) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, old} {
+		got, err := LoadTokens(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Codes, tok.Codes) || !slices.Equal(got.Labels, tok.Labels) {
+			t.Errorf("%s: codes %v labels %v, want %v %v", p, got.Codes, got.Labels, tok.Codes, tok.Labels)
+		}
 	}
 }

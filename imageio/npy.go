@@ -19,6 +19,12 @@ func WriteNPY(w io.Writer, data []int32, shape []int) error {
 	return writeNPY(w, "<i4", len(data), shape, func(buf []byte, i int) { binary.LittleEndian.PutUint32(buf, uint32(data[i])) })
 }
 
+// WriteNPYInt64 writes int32 values widened to int64 ('<i8') as WriteNPY
+// does.
+func WriteNPYInt64(w io.Writer, data []int32, shape []int) error {
+	return writeNPY(w, "<i8", len(data), shape, func(buf []byte, i int) { binary.LittleEndian.PutUint64(buf, uint64(int64(data[i]))) })
+}
+
 // WriteNPYFloat32 writes a float32 array ('<f4') as WriteNPY does.
 func WriteNPYFloat32(w io.Writer, data []float32, shape []int) error {
 	return writeNPY(w, "<f4", len(data), shape, func(buf []byte, i int) { binary.LittleEndian.PutUint32(buf, math.Float32bits(data[i])) })
@@ -82,11 +88,40 @@ const maxNPYElems = 1 << 31
 
 // npyHeader is what a .npy header says of its array.
 type npyHeader struct {
-	kind  string // i, u or f
-	size  int    // bytes a value
-	bo    binary.ByteOrder
-	shape []int
-	n     int // values
+	kind    string // i, u or f
+	size    int    // bytes a value
+	bo      binary.ByteOrder
+	shape   []int
+	n       int  // values
+	fortran bool // data in column-major order (numpy.save of a transposed array)
+}
+
+// fromFortran returns column-major data of shape in row-major (C) order.
+func fromFortran[T any](data []T, shape []int) []T {
+	if len(shape) < 2 {
+		return data
+	}
+	stride := make([]int, len(shape)) // C strides
+	stride[len(shape)-1] = 1
+	for k := len(shape) - 2; k >= 0; k-- {
+		stride[k] = stride[k+1] * shape[k+1]
+	}
+	out := make([]T, len(data))
+	idx := make([]int, len(shape))
+	for _, v := range data { // the first axis varies fastest
+		c := 0
+		for k, i := range idx {
+			c += i * stride[k]
+		}
+		out[c] = v
+		for k := range idx {
+			if idx[k]++; idx[k] < shape[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+	return out
 }
 
 // readNPYHeader reads the magic and header of a .npy stream.
@@ -132,9 +167,11 @@ func readNPYHeader(br *bufio.Reader) (npyHeader, error) {
 	if m[1] == ">" {
 		h.bo = binary.BigEndian
 	}
-	if f := npyFortran.FindStringSubmatch(header); f == nil || f[1] == "True" {
-		return h, fmt.Errorf("%w: npy header %q: want fortran_order False", ErrFormat, strings.TrimSpace(header))
+	f := npyFortran.FindStringSubmatch(header)
+	if f == nil {
+		return h, fmt.Errorf("%w: npy header %q: no fortran_order", ErrFormat, strings.TrimSpace(header))
 	}
+	h.fortran = f[1] == "True"
 	sm := npyShape.FindStringSubmatch(header)
 	if sm == nil {
 		return h, fmt.Errorf("%w: npy header %q: no shape", ErrFormat, strings.TrimSpace(header))
@@ -161,7 +198,7 @@ func readNPYHeader(br *bufio.Reader) (npyHeader, error) {
 }
 
 // ReadNPY reads an integer .npy array (int8 to int64, uint8 to uint64, either
-// byte order, C order) into int32, and returns its shape. A value outside the
+// byte order, C or Fortran order) into int32 in C order, and returns its shape. A value outside the
 // int32 range is an error.
 func ReadNPY(r io.Reader) ([]int32, []int, error) {
 	br := bufio.NewReader(r)
@@ -207,6 +244,9 @@ func ReadNPY(r io.Reader) ([]int32, []int, error) {
 			return nil, nil, fmt.Errorf("%w: npy value %d at index %d: outside int32", ErrFormat, v, i)
 		}
 		out = append(out, int32(v))
+	}
+	if h.fortran {
+		out = fromFortran(out, shape)
 	}
 	return out, shape, nil
 }
@@ -267,11 +307,13 @@ func LabelsPath(path string) string {
 	return strings.TrimSuffix(path, ".npy") + ".labels.npy"
 }
 
-// SaveTokens writes t.Codes as an [N, H, W] int32 .npy file and, when there
-// are labels, an [N] file at LabelsPath(path).
+// SaveTokens writes t.Codes as an [N, H, W] int64 .npy file (the index type
+// of PyTorch: torch.from_numpy gives a LongTensor that cross_entropy and
+// embedding lookups take as it is) and, when there are labels, an [N] int64
+// file at LabelsPath(path). LoadTokens reads int32 files too.
 func SaveTokens(path string, t *Tokens) error {
 	if err := WriteFile(path, func(w io.Writer) error {
-		return WriteNPY(w, t.Codes, []int{t.N, t.H, t.W})
+		return WriteNPYInt64(w, t.Codes, []int{t.N, t.H, t.W})
 	}); err != nil {
 		return err
 	}
@@ -283,12 +325,13 @@ func SaveTokens(path string, t *Tokens) error {
 		return nil
 	}
 	return WriteFile(LabelsPath(path), func(w io.Writer) error {
-		return WriteNPY(w, t.Labels, []int{t.N})
+		return WriteNPYInt64(w, t.Labels, []int{t.N})
 	})
 }
 
-// LoadTokens reads an [N, H, W] token file and its labels when present, or
-// a folder in LlamaGen's layout (see LoadLlamaGen).
+// LoadTokens reads an [N, H, W] token file of any integer type (int64 as
+// SaveTokens writes it, int32 as well) and its labels when present, or a
+// folder in LlamaGen's layout (see LoadLlamaGen).
 func LoadTokens(path string) (*Tokens, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return LoadLlamaGen(path)

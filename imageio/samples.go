@@ -23,15 +23,38 @@ func toBytesHWC(pix []float32, n, c, h, w int) []byte {
 	return out
 }
 
+// rgb repeats the one channel of n channel-major images three times; other
+// images it returns as they are.
+func rgb(pix []float32, n, c, h, w int) ([]float32, int) {
+	if c != 1 {
+		return pix, c
+	}
+	out := make([]float32, 3*len(pix))
+	for i := range n {
+		src := pix[i*h*w : (i+1)*h*w]
+		for ch := range 3 {
+			copy(out[(3*i+ch)*h*w:], src)
+		}
+	}
+	return out, 3
+}
+
 // WriteImages writes n decoded images (channel-major in [-1, 1]) for the
-// standard evaluators: path ending in .npz gives one array arr_0 of uint8
-// [n, h, w, c] (the layout of guided-diffusion's evaluator, which LlamaGen's
-// FID scripts read); a path ending in "/" gives a folder of PNGs, one an
-// image, NNNNNN.png (what clean-fid and torch-fidelity read).
-func WriteImages(path string, pix []float32, n, c, h, w int) error {
+// standard evaluators, grey images repeated to RGB as those evaluators want:
+// a path ending in .npz gives arr_0, uint8 [n, h, w, 3], and arr_1, the
+// labels as int64 [n] when labels is not nil (the layout of guided-diffusion's
+// class-conditional sampler and evaluator, which LlamaGen's FID scripts
+// read); a path ending in "/" gives a folder of RGB PNGs, one an image,
+// NNNNNN.png (what clean-fid, torch-fidelity and LlamaGen's
+// create_npz_from_sample_folder read).
+func WriteImages(path string, pix []float32, n, c, h, w int, labels []int32) error {
 	if len(pix) != n*c*h*w {
 		return fmt.Errorf("imageio: %d values for %d images of %dx%dx%d", len(pix), n, c, h, w)
 	}
+	if labels != nil && len(labels) != n {
+		return fmt.Errorf("imageio: %d labels for %d images", len(labels), n)
+	}
+	pix, c = rgb(pix, n, c, h, w)
 	switch {
 	case strings.HasSuffix(path, "/"):
 		if err := os.MkdirAll(path, 0o755); err != nil {
@@ -55,6 +78,14 @@ func WriteImages(path string, pix []float32, n, c, h, w int) error {
 			shape := []int{n, h, w, c}
 			if err := writeNPY(f, "|u1", len(data), shape, func(buf []byte, i int) { buf[0] = data[i] }); err != nil {
 				return err
+			}
+			if labels != nil {
+				if f, err = z.CreateHeader(&zip.FileHeader{Name: "arr_1.npy", Method: zip.Store}); err != nil {
+					return err
+				}
+				if err := WriteNPYInt64(f, labels, []int{n}); err != nil {
+					return err
+				}
 			}
 			return z.Close()
 		})

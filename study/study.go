@@ -73,6 +73,9 @@ type Options struct {
 	// finished sweep runs count when choosing the DIST2 setting.
 	With []string
 	Logf func(format string, args ...any) // progress; nil is silent
+	// OnStep, if not nil, hears each training step of a run: its name, the
+	// steps done and to do, and the step's loss.
+	OnStep func(run string, step, steps int, loss float64)
 }
 
 const (
@@ -127,7 +130,7 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 			case pass == 2:
 				r.Alpha, r.Perplexity = choice.Alpha, choice.Perplexity
 			}
-			if _, err := c.runOne(ctx, s, r, o.Dir, logf); err != nil {
+			if _, err := c.runOne(ctx, s, r, o.Dir, logf, o.OnStep); err != nil {
 				return nil, err
 			}
 		}
@@ -177,7 +180,7 @@ func diff(saved, given Config) string {
 }
 
 // runOne trains and scores one run, or reads its result when it is done.
-func (c Config) runOne(ctx context.Context, s *split, r RunSpec, dir string, logf func(string, ...any)) (Result, error) {
+func (c Config) runOne(ctx context.Context, s *split, r RunSpec, dir string, logf func(string, ...any), onStep func(string, int, int, float64)) (Result, error) {
 	rdir := filepath.Join(dir, "runs", r.Name)
 	if res, err := readResult(filepath.Join(rdir, resultFile)); err == nil {
 		if res.RunSpec != r {
@@ -191,7 +194,7 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, dir string, log
 	}
 	subset := gather(s.pool, idx)
 	logf("run %s: %d grids, %d steps", r.Name, subset.N, c.Steps(subset.N))
-	t, err := c.train(ctx, s, r, subset, rdir, logf)
+	t, err := c.train(ctx, s, r, subset, rdir, logf, onStep)
 	if err != nil {
 		return Result{}, err
 	}

@@ -46,8 +46,9 @@ func (c Config) spec(r RunSpec) dist2.Spec {
 }
 
 // train trains run r in dir (resuming what is there) on its subset and keeps
-// the checkpoint of the lowest validation NLL in dir/best.
-func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator.Tokens, dir string, logf func(string, ...any)) (*trained, error) {
+// the checkpoint of the lowest validation NLL in dir/best; onStep, if not
+// nil, hears each step.
+func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator.Tokens, dir string, logf func(string, ...any), onStep func(string, int, int, float64)) (*trained, error) {
 	vq := s.VQ
 	loss, built, err := vq.Loss(c.spec(r))
 	if err != nil {
@@ -91,8 +92,12 @@ func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator
 			}
 			return nil, err
 		}
-		if _, err := tr.TrainStep(); err != nil {
+		st, err := tr.TrainStep()
+		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", r.Name, err)
+		}
+		if onStep != nil {
+			onStep(r.Name, tr.Step, tr.Config.Steps, st.Loss)
 		}
 		if tr.Step%c.EvalEvery != 0 && tr.Step != tr.Config.Steps {
 			continue

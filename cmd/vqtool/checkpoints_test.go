@@ -46,7 +46,7 @@ func TestDecoderInPyTorch(t *testing.T) {
 	script := pythonBlock(t, "checkpoints.md") + `
 import sys
 d, ckpt = sys.argv[1], sys.argv[2]
-tok = torch.from_numpy(np.load(d + "/t.npy").astype(np.int64))
+tok = torch.from_numpy(np.load(d + "/t.npy"))  # int64 as written: no cast
 with torch.no_grad():
     x = decode(ckpt, tok).numpy()
 ref = np.load(d + "/go.npy")

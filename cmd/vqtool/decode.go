@@ -32,11 +32,16 @@ func (o *decodeOptions) AddFlags(cmd *cobra.Command) {
 func newDecodeCommand() *cobra.Command {
 	var opts decodeOptions
 	cmd := &cobra.Command{
-		Use:         "decode TOKENS.npy",
+		Use:         "decode TOKENS.npy|DIR",
 		Annotations: streamAnnotation,
 		Short:       "Turn token grids back into images",
-		Example:     `  vqtool decode --vq fmnist.vq tokens.npy --out grid.png`,
-		Args:        cobra.ExactArgs(1),
+		Long: `decode turns token grids back into images: an [N, H, W] .npy token file
+(int64 or int32), or a folder in LlamaGen's layout (encode --format llamagen),
+of which it decodes augmentation 0 of each image only (the image, not its
+flip).`,
+		Example: `  vqtool decode --vq fmnist.vq tokens.npy --out grid.png
+  vqtool decode --vq fmnist.vq codes_flip/ --out grid.png`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDecode(cmd.Context(), cmd.OutOrStdout(), opts, args[0])
 		},

@@ -55,7 +55,7 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 		return err
 	}
 	step := func(format string, args ...any) {
-		fprintf(os.Stderr, "[%5.0fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+		fprintf(stderr, "[%5.0fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
 	// 1. Tokenizer.
 	vqDir := filepath.Join(o.Out, "vq")

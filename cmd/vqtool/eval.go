@@ -178,13 +178,11 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 	if err != nil {
 		return res, err
 	}
-	if o.VQ == "" {
-		o.VQ = ginfo.VQ
-	}
-	vq, vinfo, err := loadVQ(o.VQ)
+	vq, vinfo, vqPath, err := genVQ(o.Gen, o.VQ, ginfo.VQ)
 	if err != nil {
 		return res, err
 	}
+	o.VQ = vqPath
 	if err := explore.CheckPair(gen, o.Gen, vq, o.VQ); err != nil {
 		return res, err
 	}

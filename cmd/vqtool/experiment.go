@@ -186,7 +186,9 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 			logf("interrupted: the jobs saved their runs in %s; continue with the same command", filepath.Join(o.Out, "jobs"))
 		}
 	} else {
-		res, err = study.Run(ctx, c, d, study.Options{Dir: o.Out, Shard: shard, With: o.With, Logf: logf})
+		steps := runProgress()
+		res, err = study.Run(ctx, c, d, study.Options{Dir: o.Out, Shard: shard, With: o.With, Logf: logf, OnStep: steps.step})
+		steps.finish()
 	}
 	if res != nil {
 		logf("%s: %d of %d runs done in %.0f s; wrote results.json, report.md and report.html", o.Out, len(res.Runs), res.Planned, time.Since(start).Seconds())

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/imageio"
 )
 
 type kernelOptions struct {
@@ -21,6 +22,7 @@ type kernelOptions struct {
 	Show       int
 	JSON       bool
 	Model      string
+	Codebook   string
 	Token      int
 }
 
@@ -33,7 +35,8 @@ func (o *kernelOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Distance, "distance", "", "scalar tokens: squared (default) or absolute; codebook: l2 (default), mse or cosine")
 	f.StringVar(&o.Model, "vq", "", "VQ-VAE checkpoint folder: the kernel over its codebook")
 	hiddenAlias(f, "model", "m", "vq")
-	f.IntVar(&o.Token, "token", 0, "the target code (with --vq)")
+	f.StringVar(&o.Codebook, "codebook", "", "a codebook [K, D] as a float .npy file (numpy.save; float16, 32 or 64), instead of --vq: LlamaGen's, say")
+	f.IntVar(&o.Token, "token", 0, "the target code (with --vq or --codebook)")
 	f.IntVar(&o.Show, "show", 10, "entries to list in the text output (0: all)")
 	hiddenAlias(f, "topk", "", "show")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
@@ -50,7 +53,8 @@ perplexity (the effective number of neighbours). With --tau auto, tau is
 calibrated so that the mean perplexity over all targets equals --perplexity.`,
 		Example: `  vqtool kernel --scalar 0:9 --target 5 --tau 1 --distance squared --json
   vqtool kernel --scalar 0:99 --target 50 --tau auto --perplexity 4
-  vqtool kernel --vq fmnist.vq --token 17 --tau auto --perplexity 8`,
+  vqtool kernel --vq fmnist.vq --token 17 --tau auto --perplexity 8
+  vqtool kernel --codebook vq_ds16_c2i_codebook.npy --token 17 --tau auto --perplexity 8`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runKernel(cmd.Context(), cmd.OutOrStdout(), opts)
@@ -75,6 +79,26 @@ func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
 	name := func(v int) string { return strconv.Itoa(v) }
 	x, distance := opts.Token, opts.Distance
 	switch {
+	case opts.Model != "" && opts.Codebook != "":
+		return usagef("--vq %q, --codebook %q: want one of them", opts.Model, opts.Codebook)
+	case opts.Codebook != "":
+		if distance == "" {
+			distance = "l2"
+		}
+		kind, err := dist2.ParseVectorKind(distance)
+		if err != nil {
+			return usageError{err}
+		}
+		vecs, k, dim, err := imageio.LoadMatrix(opts.Codebook)
+		if err != nil {
+			return err
+		}
+		if x < 0 || x >= k {
+			return usagef("--token %d: want a code in [0, %d)", x, k)
+		}
+		if d, err = dist2.NewVectors(vecs, dim, kind); err != nil {
+			return err
+		}
 	case opts.Model != "":
 		if distance == "" {
 			distance = "l2"
@@ -104,7 +128,7 @@ func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
 		d, distance = dist2.Scalar{Values: values, Kind: kind}, kind.String()
 		name = func(v int) string { return strconv.FormatFloat(float64(values[v]), 'g', -1, 32) }
 	default:
-		return usagef("kernel needs --scalar values or a --vq checkpoint")
+		return usagef("kernel needs --scalar values, a --vq checkpoint or a --codebook .npy")
 	}
 	row, err := dist2.TargetRow(d, x, tau, opts.Perplexity)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -83,7 +84,9 @@ print("one step, loss", loss.item())
 }
 
 // sample --images writes what the standard evaluators read: an .npz with
-// arr_0 uint8 [N, H, W, C], or a folder of PNGs.
+// arr_0 uint8 [N, H, W, 3] (grey repeated to RGB) and, for classes, arr_1
+// int64 [N] as guided-diffusion's class-conditional sampler writes; or a
+// folder of RGB PNGs, as LlamaGen's create_npz_from_sample_folder asserts.
 func TestSampleImagesForEvaluators(t *testing.T) {
 	dir := t.TempDir()
 	gen := filepath.Join(dir, "gen")
@@ -91,14 +94,25 @@ func TestSampleImagesForEvaluators(t *testing.T) {
 		"--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32", "--eval-limit", "8"); err != nil {
 		t.Fatal(err)
 	}
-	npz, pngs := filepath.Join(dir, "s.npz"), filepath.Join(dir, "pngs")+"/"
+	npz, uncond, pngs := filepath.Join(dir, "s.npz"), filepath.Join(dir, "u.npz"), filepath.Join(dir, "pngs")+"/"
 	for _, out := range []string{npz, pngs} {
-		if err := execute(t, "sample", "--gen", gen, "--vq", smallVQ, "--n", "6", "--out", filepath.Join(dir, "grid.png"), "--images", out); err != nil {
+		if err := execute(t, "sample", "--gen", gen, "--vq", smallVQ, "--n", "6", "--class", "3", "--out", filepath.Join(dir, "grid.png"), "--images", out); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if names, _ := filepath.Glob(pngs + "*.png"); len(names) != 6 {
-		t.Errorf("%d PNGs, want 6", len(names))
+	if err := execute(t, "sample", "--gen", gen, "--vq", smallVQ, "--n", "6", "--out", filepath.Join(dir, "grid.png"), "--images", uncond); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := filepath.Glob(pngs + "*.png")
+	if len(names) != 6 {
+		t.Fatalf("%d PNGs, want 6", len(names))
+	}
+	b, err := os.ReadFile(names[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 26 || b[25] != 2 { // IHDR colour type 2: RGB, no alpha
+		t.Errorf("%s: PNG colour type %d, want 2 (RGB)", names[0], b[25])
 	}
 	py := "/usr/bin/python3"
 	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
@@ -106,9 +120,14 @@ func TestSampleImagesForEvaluators(t *testing.T) {
 	}
 	out, err := exec.Command(py, "-c", `
 import sys, numpy as np
-a = np.load(sys.argv[1])["arr_0"]
-assert a.dtype == np.uint8 and a.shape == (6, 28, 28, 1), (a.dtype, a.shape)
-`, npz).CombinedOutput()
+z = np.load(sys.argv[1])
+a, l = z["arr_0"], z["arr_1"]
+assert a.dtype == np.uint8 and a.shape == (6, 28, 28, 3), (a.dtype, a.shape)
+assert (a[..., 0] == a[..., 1]).all() and (a[..., 0] == a[..., 2]).all()
+assert l.dtype == np.int64 and l.shape == (6,) and (l == 3).all(), (l.dtype, l)
+u = np.load(sys.argv[2])
+assert u.files == ["arr_0"], u.files
+`, npz, uncond).CombinedOutput()
 	if err != nil {
 		t.Errorf("numpy: %v\n%s", err, out)
 	}

@@ -43,7 +43,8 @@ func nonNegative(flags ...flagValue) error {
 
 // globalOptions are the flags every command takes.
 type globalOptions struct {
-	Quiet bool
+	Quiet         bool
+	ProgressEvery interval // when stderr is not a terminal; zero: defaultProgressEvery
 }
 
 var global globalOptions
@@ -64,6 +65,8 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 	}
 	root.SetVersionTemplate("vqtool {{.Version}}") // the same text as vqtool version
 	root.PersistentFlags().BoolVarP(&global.Quiet, "quiet", "q", false, "no progress bars or logs on stderr")
+	global.ProgressEvery = interval{every: defaultProgressEvery}
+	root.PersistentFlags().Var(&global.ProgressEvery, "progress-every", "when stderr is not a terminal (a log file, nohup, Slurm), print a progress line every DURATION (30s) or every N steps or items (50)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newVersionCommand(),

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -58,4 +63,49 @@ func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Data
 		return nil, usageError{err}
 	}
 	return imageio.OpenFiles(files, imageio.Options{Size: o.Size, Channels: o.Channels, Fit: fit})
+}
+
+// vqRef is how a generator's config.json names its tokenizer vq: relative
+// to the run folder dir, so that the two can move together and the run be
+// opened from any directory; absolute when no relative path leads there
+// (another drive).
+func vqRef(dir, vq string) string {
+	absDir, err1 := filepath.Abs(dir)
+	absVQ, err2 := filepath.Abs(vq)
+	if err1 != nil || err2 != nil {
+		return vq
+	}
+	if rel, err := filepath.Rel(absDir, absVQ); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return absVQ
+}
+
+// genVQ returns the tokenizer of the generator in dir: flag (--vq) when
+// given; else the one its config.json names (stored), relative to dir, or
+// as it stands (absolute, or relative to the directory train-gen ran in)
+// when dir holds no tokenizer there. It returns the path it loaded.
+func genVQ(dir, flag, stored string) (*vqvae.Model, vqvae.Info, string, error) {
+	if flag != "" {
+		m, info, err := loadVQ(flag)
+		return m, info, flag, err
+	}
+	if stored == "" {
+		return nil, vqvae.Info{}, "", usagef("the generator %s names no tokenizer: want --vq, the tokenizer's checkpoint folder written by vqtool train-vq", dir)
+	}
+	path := filepath.FromSlash(stored)
+	if !filepath.IsAbs(path) {
+		inRun := filepath.Join(dir, path)
+		if _, err := os.Stat(filepath.Join(inRun, nn.ConfigFile)); err == nil {
+			path = inRun
+		} else if _, err := os.Stat(path); err != nil {
+			path = inRun // neither exists: name the one the folder means
+		}
+	}
+	m, info, err := vqvae.Load(path)
+	if err != nil {
+		return nil, info, path, fmt.Errorf("%w\nthe generator %s names its tokenizer %q in %s; --vq points at the tokenizer: give --vq, its checkpoint folder written by vqtool train-vq",
+			err, dir, stored, nn.ConfigFile)
+	}
+	return m, info, path, nil
 }

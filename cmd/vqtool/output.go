@@ -12,10 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/nn"
@@ -79,40 +77,16 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// showProgress reports whether progress bars and logs go to stderr: not under
-// --quiet and only when stderr is a terminal.
-func showProgress() bool {
-	return !global.Quiet && term.IsTerminal(int(os.Stderr.Fd()))
-}
-
 // logf writes a log line to stderr unless --quiet.
 func logf(format string, args ...any) {
 	if global.Quiet {
 		return
 	}
-	fprintf(os.Stderr, format+"\n", args...)
+	fprintf(stderr, format+"\n", args...)
 }
 
 func fprintf(w io.Writer, format string, args ...any) {
 	_, _ = fmt.Fprintf(w, format, args...)
-}
-
-// newBar returns a progress bar on stderr, or a silent one when progress is off.
-func newBar(total int, desc string) *progressbar.ProgressBar {
-	if !showProgress() {
-		return progressbar.DefaultSilent(int64(total), desc)
-	}
-	return progressbar.NewOptions(total,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("it"),
-		progressbar.OptionSetWidth(24),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionClearOnFinish(),
-	)
 }
 
 // writeJSONLine appends one JSON object and a newline to a log.

@@ -54,12 +54,12 @@ func newSampleCommand() *cobra.Command {
 	f.Uint64Var(&o.Seed, "seed", 1, "seed: the same seed draws the same grids")
 	f.StringVarP(&o.Out, "out", "o", "samples.png", "PNG grid to write")
 	f.StringVar(&o.Tokens, "tokens", "", "also save the drawn grids and their classes as .npy")
-	f.StringVar(&o.Images, "images", "", "also write the decoded samples: FILE.npz (uint8 [N, H, W, C] as arr_0, for guided-diffusion/LlamaGen FID) or DIR/ (one PNG a sample, for clean-fid and torch-fidelity)")
+	f.StringVar(&o.Images, "images", "", "also write the decoded samples as RGB (grey repeated): FILE.npz (arr_0 uint8 [N, H, W, 3], arr_1 the int64 classes when there are classes: guided-diffusion's evaluator, which LlamaGen's FID scripts use) or DIR/ (000000.png, ...: clean-fid, torch-fidelity, LlamaGen's create_npz_from_sample_folder)")
 	f.IntVar(&o.Scale, "scale", 2, "draw each pixel SCALE times")
 	return cmd
 }
 
-func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
+func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 	if o.Gen == "" {
 		return usagef("--gen: want a generator checkpoint folder written by vqtool train-gen")
 	}
@@ -67,13 +67,11 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.VQ == "" {
-		o.VQ = info.VQ
-	}
-	vq, _, err := loadVQ(o.VQ)
+	vq, _, vqPath, err := genVQ(o.Gen, o.VQ, info.VQ)
 	if err != nil {
 		return err
 	}
+	o.VQ = vqPath
 	if err := explore.CheckPair(gen, o.Gen, vq, o.VQ); err != nil {
 		return err
 	}
@@ -107,7 +105,9 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 	if err := cfg.Validate(gen.Config.Vocab); err != nil {
 		return usageError{err}
 	}
-	tokens, err := gen.Sample(classes, cfg)
+	bar := newBar(len(classes), "sample")
+	tokens, err := gen.SampleMany(classes, cfg, func(n int) error { _ = bar.Set(n); return ctx.Err() })
+	bar.Finish()
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,11 @@ func runSample(_ context.Context, w io.Writer, o sampleOptions) error {
 		if err := vq.DecodeTo(pix, tokens, len(classes)); err != nil {
 			return err
 		}
-		if err := imageio.WriteImages(o.Images, pix, len(classes), c, sz, sz); err != nil {
+		var labels []int32 // arr_1 when the samples have classes
+		if gen.Config.Classes > 0 && classes[0] >= 0 {
+			labels = classes
+		}
+		if err := imageio.WriteImages(o.Images, pix, len(classes), c, sz, sz, labels); err != nil {
 			return err
 		}
 	}

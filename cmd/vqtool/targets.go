@@ -38,7 +38,10 @@ tokenizer (--vq) or of any codebook saved as a float .npy [K, D] (--codebook:
 float16, float32 or float64, LlamaGen's for one) and writes them as
 safetensors: "probs" [K, K] float32 when dense, or "indices" [K, k] int64
 (nearest first) and "probs" [K, k] float32 renormalised over those entries,
-with the distance, tau, perplexity, k and the dropped mass as metadata.
+with the metadata codebook_size (K), target_topk (k, K when dense), distance,
+tau, tau_auto, perplexity_full (mean exp(entropy) of the untruncated rows,
+over 1,024 evenly spaced rows when K > 1,024), perplexity_kept (the same of
+the rows as written, exact), dropped_mass_mean and _max, and codebook.
 docs/pytorch.md shows the loss that reads it.`,
 		Example: `  vqtool targets export --vq fmnist.vq --out targets.safetensors
   vqtool targets export --codebook llamagen_codebook.npy --target-topk 64 --perplexity 8 --out targets.safetensors`,
@@ -99,9 +102,19 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 	}
 	start := time.Now()
 	spec := dist2.Spec{Kind: "dist2", Tau: tau, Perplexity: o.Perplexity, Distance: o.Distance, TargetTopK: o.TargetTopK}
-	tab, b, err := spec.Table(func(kind dist2.VectorKind) (dist2.Distance, error) { return dist2.NewVectors(vecs, d, kind) })
+	var dist dist2.Distance
+	tab, b, err := spec.Table(func(kind dist2.VectorKind) (dist2.Distance, error) {
+		dist, err = dist2.NewVectors(vecs, d, kind)
+		return dist, err
+	})
 	if err != nil {
 		return usageError{err}
+	}
+	full := b.Perplexity // the calibration's, of the untruncated rows
+	if !b.TauAuto {
+		if full, err = dist2.FullPerplexity(dist, b.Tau); err != nil {
+			return err
+		}
 	}
 	mean, worst := tab.DroppedMass()
 	src := o.Codebook
@@ -112,8 +125,8 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 		Perplexity: b.Perplexity, DroppedMean: mean, DroppedMax: worst, Seconds: time.Since(start).Seconds(), SourceCodebook: src}
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	meta := map[string]string{"format": "vqtool.dist2.targets", "version": "1", "layout": map[bool]string{true: "dense", false: "topk"}[tab.Dense()],
-		"k": strconv.Itoa(k), "topk": strconv.Itoa(tab.TopK), "distance": o.Distance, "tau": g(b.Tau), "tau_auto": strconv.FormatBool(b.TauAuto),
-		"perplexity": g(b.Perplexity), "dropped_mass_mean": g(mean), "dropped_mass_max": g(worst), "codebook": src}
+		"codebook_size": strconv.Itoa(k), "target_topk": strconv.Itoa(tab.TopK), "distance": o.Distance, "tau": g(b.Tau), "tau_auto": strconv.FormatBool(b.TauAuto),
+		"perplexity_full": g(full), "perplexity_kept": g(tab.MeanPerplexity()), "dropped_mass_mean": g(mean), "dropped_mass_max": g(worst), "codebook": src}
 	if err := imageio.WriteTargets(o.Out, imageio.Targets{K: k, TopK: tab.TopK, Indices: tab.Idx, Probs: tab.P, Meta: meta}); err != nil {
 		return err
 	}

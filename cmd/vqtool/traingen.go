@@ -109,8 +109,8 @@ func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	d := defaultTrainGenOptions()
 	f := cmd.Flags()
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder: its codebook defines the DIST2 targets")
-	f.StringVar(&o.Tokens, "tokens", "", "training token file from vqtool encode (default: encode --data once, cached in the VQ checkpoint)")
-	f.StringVar(&o.HeldOut, "held-out", "", "held-out token file (default: the test split of a named --data set)")
+	f.StringVar(&o.Tokens, "tokens", "", "training tokens from vqtool encode: an [N, H, W] .npy, or a folder in LlamaGen's layout (encode --format llamagen), of which augmentation 0 only (the image, not its flip) (default: encode --data once, cached in the VQ checkpoint)")
+	f.StringVar(&o.HeldOut, "held-out", "", "held-out tokens, a file or a LlamaGen folder (augmentation 0 only) (default: the test split of a named --data set)")
 	f.IntVar(&o.EvalLimit, "eval-limit", d.EvalLimit, "held-out grids measured at each evaluation (0: all)")
 	o.runOptions.AddFlags(cmd, d.runOptions, "grids")
 	f.Float64Var(&o.LR, "lr", d.LR, "peak learning rate (AdamW), after warm-up, then cosine decay")
@@ -301,7 +301,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if err != nil {
 		return err
 	}
-	info.Loss, info.VQ, info.Data, info.Classes = lossInfo, opts.VQ, opts.Data, classes
+	info.Loss, info.VQ, info.Data, info.Classes = lossInfo, vqRef(opts.Out, opts.VQ), opts.Data, classes
 	if opts.Tokens != "" {
 		info.Data = opts.Tokens
 	}
@@ -331,7 +331,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		}
 		return writePNG(filepath.Join(opts.Out, "samples.png"), img)
 	}
-	start, startStep := time.Now(), tr.Step
+	start := time.Now()
 	var last generator.StepStats
 	save := func() error { return tr.SaveCheckpoint(opts.Out, info) }
 	loop := rundir.Loop{Dir: opts.Out, Done: func() int { return tr.Step }, Total: tr.Config.Steps,
@@ -343,7 +343,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			}
 			last = s
 			writeJSONLine(metrics, s)
-			desc := fmt.Sprintf("loss %.3f nll %.2f bits %.1f steps/s", s.Loss, s.NLL, float64(tr.Step-startStep)/time.Since(start).Seconds())
+			desc := fmt.Sprintf("loss %.3f nll %.2f bits", s.Loss, s.NLL)
 			if lastEval != nil {
 				desc += fmt.Sprintf(" | held-out nll %.2f acc %.2f", lastEval.NLL, lastEval.Accuracy)
 			}
