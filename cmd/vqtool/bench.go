@@ -8,11 +8,14 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/cpu"
 
 	"github.com/vqtool/vqtool/internal/bench"
+	"github.com/vqtool/vqtool/internal/gemm"
 )
 
 type benchOptions struct {
@@ -70,6 +73,8 @@ type benchResult struct {
 	Rounds []bench.Round `json:"rounds,omitempty"`
 	BLAS   string        `json:"blas"`
 	CPUs   int           `json:"cpus"`
+	// PeerEnv is what the peer ran with besides the environment (bench.PeerEnv).
+	PeerEnv []string `json:"peer_env,omitempty"`
 }
 
 func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
@@ -84,9 +89,11 @@ func runBench(ctx context.Context, w io.Writer, opts benchOptions) error {
 	}
 	var peer func() (map[string]float64, error)
 	if opts.Peer != "" {
+		env := bench.PeerEnv(gemm.Path(), cpu.X86.HasAVX2 && cpu.X86.HasFMA)
+		res.PeerEnv = env
 		peer = func() (map[string]float64, error) {
-			logf("bench: running the PyTorch peer %s", opts.Peer)
-			return bench.Peer(ctx, opts.Python, opts.Peer, opts.Reps, opts.Warmup)
+			logf("bench: running the PyTorch peer %s %s", opts.Peer, strings.Join(env, " "))
+			return bench.Peer(ctx, opts.Python, opts.Peer, opts.Reps, opts.Warmup, env)
 		}
 	}
 	var err error

@@ -53,13 +53,44 @@ func Run(ctx context.Context, o Options) (map[string]float64, error) {
 	return out, nil
 }
 
-// Peer runs the PyTorch peer script with python on two threads and returns
-// the numbers it printed under the same keys.
-func Peer(ctx context.Context, python, script string, reps, warmup int) (map[string]float64, error) {
+// PeerEnv returns the settings ("KEY=value") the peer runs with besides the
+// environment, so that it runs as it would on a processor of the kernel
+// path in use, path (gemm.Path()), with hasAVX2 saying whether the processor
+// has AVX2 and FMA:
+//   - OPENBLAS_CORETYPE=Haswell when unset on an AVX2 processor: PyTorch's
+//     matrix products run in OpenBLAS, and Debian's build takes AVX-512
+//     processors for a Prescott (SSE3), which would handicap the peer.
+//   - On the avx2 path, ONEDNN_MAX_CPU_ISA=AVX2 and ATEN_CPU_CAPABILITY=avx2:
+//     VQTOOL_CPU=avx2 on an AVX-512 processor stands in for an AVX2 one, and
+//     PyTorch is held to the same instructions (its convolutions would
+//     otherwise run on AVX-512).
+//
+// A variable already set is left as it is.
+func PeerEnv(path string, hasAVX2 bool) []string {
+	var env []string
+	set := func(k, v string) {
+		if _, ok := os.LookupEnv(k); !ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	if hasAVX2 {
+		set("OPENBLAS_CORETYPE", "Haswell")
+	}
+	if path == "avx2" {
+		set("ONEDNN_MAX_CPU_ISA", "AVX2")
+		set("ATEN_CPU_CAPABILITY", "avx2")
+	}
+	return env
+}
+
+// Peer runs the PyTorch peer script with python on two threads, with the
+// environment and env added, and returns the numbers it printed under the
+// same keys.
+func Peer(ctx context.Context, python, script string, reps, warmup int, env []string) (map[string]float64, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, python, script, "--threads", "2", "--reps", fmt.Sprint(reps), "--warmup", fmt.Sprint(warmup))
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("bench: peer %s: %w: %s", script, err, lastLine(stderr.String()))
 	}

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"os"
+	"slices"
 	"testing"
 	"time"
 )
@@ -86,5 +88,34 @@ func TestRun(t *testing.T) {
 		if k != "gen_sample_img_per_s" && !heard[k] {
 			t.Errorf("the profile did not hear %s", k)
 		}
+	}
+}
+
+func TestPeerEnv(t *testing.T) {
+	keys := []string{"OPENBLAS_CORETYPE", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"}
+	for _, k := range keys {
+		if v, ok := os.LookupEnv(k); ok {
+			t.Cleanup(func() { os.Setenv(k, v) })
+			os.Unsetenv(k)
+		}
+	}
+	cases := []struct {
+		path    string
+		hasAVX2 bool
+		want    []string
+	}{
+		{"avx512", true, []string{"OPENBLAS_CORETYPE=Haswell"}},
+		{"avx2", true, []string{"OPENBLAS_CORETYPE=Haswell", "ONEDNN_MAX_CPU_ISA=AVX2", "ATEN_CPU_CAPABILITY=avx2"}},
+		{"generic", false, nil},
+		{"neon", false, nil},
+	}
+	for _, c := range cases {
+		if got := PeerEnv(c.path, c.hasAVX2); !slices.Equal(got, c.want) {
+			t.Errorf("PeerEnv(%s, %v) = %q, want %q", c.path, c.hasAVX2, got, c.want)
+		}
+	}
+	t.Setenv("OPENBLAS_CORETYPE", "Zen") // a setting of the user's is kept
+	if got := PeerEnv("avx2", true); slices.Contains(got, "OPENBLAS_CORETYPE=Haswell") {
+		t.Errorf("PeerEnv overrode OPENBLAS_CORETYPE=Zen: %q", got)
 	}
 }
