@@ -28,3 +28,8 @@ func kernelGatherAVX2(k int, ptrs **float32, off int, b *float32, c *float32, ld
 //
 //go:noescape
 func packRowAVX2(dst *float32, src *float32, blocks int, stride int)
+
+// fmaPeakAVX2 runs n rounds of 12 independent 8-wide FMAs (192 flops a round).
+//
+//go:noescape
+func fmaPeakAVX2(n int)

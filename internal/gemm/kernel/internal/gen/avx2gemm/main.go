@@ -362,6 +362,33 @@ func packRow() {
 	RET()
 }
 
+// fmaPeak writes fmaPeakAVX2: n rounds of 12 independent FMAs on
+// registers, nothing read or written: the processor's FMA rate, against
+// which BenchmarkBlocked's GFLOP/s are judged without knowing the clock.
+func fmaPeak() {
+	name := "fmaPeakAVX2"
+	TEXT(name, NOSPLIT, "func(n int)")
+	Pragma("noescape")
+	Doc(name + " runs n rounds of 12 independent 8-wide FMAs (192 flops a round).")
+	MOVQ(arg("n"), RCX)
+	zeroAcc()
+	VXORPS(Y12, Y12, Y12)
+	VXORPS(Y13, Y13, Y13)
+	TESTQ(RCX, RCX)
+	JEQ(LabelRef(name + "done"))
+	Label(name + "loop")
+	for i := range pr {
+		for h := range 2 {
+			VFMADD231PS(Y12, Y13, acc(i, h))
+		}
+	}
+	DECQ(RCX)
+	JNE(LabelRef(name + "loop"))
+	Label(name + "done")
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	if plan.NR != 4*8 {
 		panic("avx2gemm: packRow copies 32 floats a block")
@@ -372,5 +399,6 @@ func main() {
 	indirect()
 	gather()
 	packRow()
+	fmaPeak()
 	Generate()
 }
