@@ -12,7 +12,6 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/vqtool/vqtool/internal/gemm/kernel"
-	"github.com/vqtool/vqtool/internal/par"
 )
 
 // Impl is the BLAS in use. It also implements float64 and complex routines
@@ -44,23 +43,18 @@ func PathError() error { return kernel.EnvError() }
 // vector path runs, on gonum's BLAS otherwise.
 func serial(ta, tb blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if kernel.Enabled() {
-		kernel.Sgemm(nil, ta == blas.Trans, tb == blas.Trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		kernel.Sgemm(ta == blas.Trans, tb == blas.Trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	Impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Sgemm computes C = alpha * op(A) * op(B) + beta * C for row-major matrices,
-// op(A) m x k and C m x n, across the CPUs: on a vector path one product
-// whose packing and tiles are spread over them (kernel.Sgemm with
-// par.For), on the generic path one single-threaded BLAS call per CPU,
-// along the larger of m and n. Goroutines own the parallelism.
+// op(A) m x k and C m x n, on the BLAS in use, split across the CPUs along the
+// larger of m and n. Each piece is one single-threaded call: goroutines
+// own the parallelism.
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
-		return
-	}
-	if kernel.Enabled() {
-		kernel.Sgemm(par.For, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	ta, tb := blas.NoTrans, blas.NoTrans
@@ -72,7 +66,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	}
 	const grain = 64 // rows or columns per piece, below which splitting costs more than it saves
 	if m >= n {
-		par.ForRanges(m, grain, func(lo, hi int) {
+		For(m, grain, func(lo, hi int) {
 			// Rows lo..hi of op(A) start at row lo of A, or column lo of A^T.
 			aOff := lo * lda
 			if tA {
@@ -82,7 +76,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		})
 		return
 	}
-	par.ForRanges(n, grain, func(lo, hi int) {
+	For(n, grain, func(lo, hi int) {
 		bOff := lo
 		if tB {
 			bOff = lo * ldb
@@ -109,24 +103,17 @@ func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 
 // SgemmBias computes C = A B + bias (bias added to every row; nil for
 // none), then max(C, 0) if relu is set, for row-major A m x k and B k x n, split across
-// the CPUs like Sgemm. On the vector kernels the bias and the activation
+// the CPUs like Sgemm. On the AVX-512 kernels the bias and the activation
 // are applied as each tile of C is written.
 func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	if kernel.Enabled() {
-		kernel.SgemmBias(par.For, m, n, k, a, lda, b, ldb, bias, relu, c, ldc)
-		return
-	}
 	const grain = 64
 	if m >= n {
-		par.ForRanges(m, grain, func(lo, hi int) {
+		For(m, grain, func(lo, hi int) {
 			SerialBias(hi-lo, n, k, a[lo*lda:], lda, b, ldb, bias, relu, c[lo*ldc:], ldc)
 		})
 		return
 	}
-	par.ForRanges(n, grain, func(lo, hi int) {
+	For(n, grain, func(lo, hi int) {
 		SerialBias(m, hi-lo, k, a, lda, b[lo:], ldb, bias[lo:hi], relu, c[lo:], ldc)
 	})
 }
@@ -137,7 +124,7 @@ func SerialBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []
 		return
 	}
 	if kernel.Enabled() {
-		kernel.SgemmBias(nil, m, n, k, a, lda, b, ldb, bias, relu, c, ldc)
+		kernel.SgemmBias(m, n, k, a, lda, b, ldb, bias, relu, c, ldc)
 		return
 	}
 	Impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)

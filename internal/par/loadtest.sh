@@ -31,9 +31,16 @@ stop_busy() {
 trap 'stop_busy; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM HUP
 
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+
 vqtool=${VQTOOL:-}
 if [ -z "$vqtool" ]; then
-	(cd "$root" && CGO_ENABLED=0 go build -o "$tmp/vqtool" ./cmd/vqtool)
+	tags=""
+	if ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so '; then
+		tags=openblas
+	fi
+	(cd "$root" && go build -tags "$tags" -o "$tmp/vqtool" ./cmd/vqtool)
 	vqtool=$tmp/vqtool
 fi
 

@@ -55,43 +55,19 @@ type buffers struct {
 
 var pool = sync.Pool{New: func() any { return new(buffers) }}
 
-// A Splitter calls f on pieces that cover [0, n), at least grain items a
-// piece where there are enough, possibly at once on several goroutines, and
-// returns when all have run (par.For's contract). Sgemm spreads its packing
-// and its tiles over one; nil runs everything on the calling goroutine.
-type Splitter func(n, grain int, f func(lo, hi int))
-
-func serialSplit(n, _ int, f func(lo, hi int)) {
-	if n > 0 {
-		f(0, n)
-	}
-}
-
-// Grains of the pieces an Sgemm hands its Splitter: rows of a block to pack,
-// and 12 x 32 tiles of C (about 2 us each at k = 512).
-const (
-	packGrain = 32
-	tileGrain = 4
-)
-
-// Sgemm computes C = alpha op(A) op(B) + beta C for row-major matrices: B is
-// packed in skc x snc blocks and the kernel reads A in place, 12 rows at a
-// time; the last rows of A and edge tiles of C go through zero-padded
-// scratch. When A has few rows, packing B would cost more than it saves, and
-// the kernel reads B in place too. split spreads each block's packing and
-// then its tiles over the CPUs (nil: the calling goroutine does all): every
-// piece reads the one packed block, so a product cut into many pieces packs
-// B (and A^T) once, and a piece left behind by a CPU lost to other work
-// holds up only itself. Each tile is one kernel call whatever the pieces,
-// so the result has the same bits however it was split.
-func Sgemm(split Splitter, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemm(split, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false)
+// Sgemm computes C = alpha op(A) op(B) + beta C for row-major matrices on one
+// goroutine: B is packed in skc x snc blocks and the kernel reads A in place,
+// 12 rows at a time; the last rows of A and edge tiles of C go through
+// zero-padded scratch. When A has few rows, packing B would cost more than
+// it saves, and the kernel reads B in place too.
+func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false)
 }
 
 // SgemmBias computes C = A B + bias (bias added to every row; nil for
 // none), then max(C, 0) if relu is set: a layer's product and activation in
-// one pass over C. split is as for Sgemm.
-func SgemmBias(split Splitter, m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
+// one pass over C.
+func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
 	if bias != nil {
 		bias = bias[:n]
 	}
@@ -108,22 +84,10 @@ func SgemmBias(split Splitter, m, n, k int, a []float32, lda int, b []float32, l
 		}
 		return
 	}
-	sgemm(split, false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, relu)
+	sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, relu)
 }
 
-// edgeScratch is one piece's scratch: an edge panel of A, column-major,
-// rows past m zero, and an edge tile of C.
-type edgeScratch struct {
-	a    [mr * skc]float32
-	tile [mr * nr]float32
-}
-
-var edgePool = sync.Pool{New: func() any { return new(edgeScratch) }}
-
-func sgemm(split Splitter, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
-	if split == nil {
-		split = serialSplit
-	}
+func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
 	if k == 0 || alpha == 0 || m == 0 || n == 0 {
 		scale(m, n, beta, c, ldc)
 		return
@@ -131,13 +95,10 @@ func sgemm(split Splitter, tA, tB bool, m, n, k int, alpha float32, a []float32,
 	if beta != 0 {
 		scale(m, n, beta, c, ldc)
 	}
-	buf := pool.Get().(*buffers) // the packed blocks, shared by the pieces
+	buf := pool.Get().(*buffers)
 	defer pool.Put(buf)
-	rowPanels := (m + mr - 1) / mr
-	direct := !tB && m <= directRows
 	for jc := 0; jc < n; jc += snc {
 		nb := min(snc, n-jc)
-		colPanels := (nb + nr - 1) / nr
 		for pc := 0; pc < k; pc += skc {
 			kb := min(skc, k-pc)
 			add := pc > 0 || beta != 0 // else the first block overwrites C
@@ -146,40 +107,33 @@ func sgemm(split Splitter, tA, tB bool, m, n, k int, alpha float32, a []float32,
 				bb = bias[jc : jc+nb]
 			}
 			rl := relu && pc+kb == k // and the activation with the last
+			direct := !tB && m <= directRows
 			if !direct {
-				split(kb, packGrain, func(r0, r1 int) { packB(buf.b[:], tB, b, ldb, pc, kb, r0, r1, jc, nb) })
+				packB(buf.b[:], tB, b, ldb, pc, kb, jc, nb)
 			} else if nb%nr != 0 { // only the edge panel
 				last := nb - nb%nr
-				packB(buf.b[last*kb:], tB, b, ldb, pc, kb, 0, kb, jc+last, nb-last)
+				packB(buf.b[last*kb:], tB, b, ldb, pc, kb, jc+last, nb-last)
 			}
 			if tA {
-				if need := rowPanels * mr * kb; len(buf.at) < need {
+				if need := (m + mr - 1) / mr * mr * kb; len(buf.at) < need {
 					buf.at = make([]float32, need)
 				}
-				split(kb, packGrain, func(r0, r1 int) { packAT(buf.at, a, lda, m, pc, kb, r0, r1) })
+				packAT(buf.at, a, lda, m, pc, kb)
 			}
-			// Tiles in row-panel order, so that a piece walks B's panels
-			// with one panel of A in L1.
-			split(rowPanels*colPanels, tileGrain, func(lo, hi int) {
-				edge := edgePool.Get().(*edgeScratch)
-				defer edgePool.Put(edge)
-				packed := -1 // the row panel in edge.a
-				for t := lo; t < hi; t++ {
-					ir, jr := t/colPanels*mr, t%colPanels*nr
-					rows, cols := min(mr, m-ir), min(nr, nb-jr)
-					kernel, ap, ld := kernelRows, (*float32)(nil), lda
-					switch {
-					case tA: // op(A)'s panels, packed by packAT above
-						kernel, ap, ld = kernelCols, &buf.at[ir*kb], mr
-					case rows < mr:
-						if packed != ir {
-							packA(edge.a[:], a, lda, ir, rows, pc, kb)
-							packed = ir
-						}
-						kernel, ap, ld = kernelCols, &edge.a[0], mr
-					default:
-						ap = &a[ir*lda+pc]
-					}
+			for ir := 0; ir < m; ir += mr {
+				rows := min(mr, m-ir)
+				kernel, ap, ld := kernelRows, (*float32)(nil), lda
+				switch {
+				case tA: // op(A)'s panels, packed by packAT above
+					kernel, ap, ld = kernelCols, &buf.at[ir*kb], mr
+				case rows < mr:
+					packA(buf.a[:], a, lda, ir, rows, pc, kb)
+					kernel, ap, ld = kernelCols, &buf.a[0], mr
+				default:
+					ap = &a[ir*lda+pc]
+				}
+				for jr := 0; jr < nb; jr += nr {
+					cols := min(nr, nb-jr)
 					bp, ldp := &buf.b[jr*kb], nr
 					if direct && cols == nr {
 						bp, ldp = &b[pc*ldb+jc+jr], ldb
@@ -193,14 +147,14 @@ func sgemm(split Splitter, tA, tB bool, m, n, k int, alpha float32, a []float32,
 						kernel(kb, ap, ld, bp, ldp, &c[off], ldc, alpha, add, bj, rl)
 						continue
 					}
-					kernel(kb, ap, ld, bp, ldp, &edge.tile[0], nr, alpha, false, nil, false)
+					kernel(kb, ap, ld, bp, ldp, &buf.tile[0], nr, alpha, false, nil, false)
 					var bj []float32
 					if bb != nil {
 						bj = bb[jr : jr+cols]
 					}
-					finishTile(c[off:], ldc, edge.tile[:], nr, rows, cols, add, bj, rl)
+					finishTile(c[off:], ldc, buf.tile[:], nr, rows, cols, add, bj, rl)
 				}
-			})
+			}
 		}
 	}
 }
@@ -255,14 +209,14 @@ func packA(dst []float32, a []float32, lda, i0, rows, p0, kb int) {
 	}
 }
 
-// packAT writes columns [r0, r1) of the panels of op(A) = A^T's rows
-// [0, m), columns [p0, p0+kb), into dst: panel ir/mr at dst[ir*kb:],
-// [kb][mr], rows past m zero. A^T's column p is row p0+p of A, read once and
-// in order; read panel by panel, its 12-float strips would be lda apart and
-// every line would wait on memory.
-func packAT(dst []float32, a []float32, lda, m, p0, kb, r0, r1 int) {
+// packAT writes the panels of op(A) = A^T's rows [0, m), columns
+// [p0, p0+kb) into dst: panel ir/mr at dst[ir*kb:], [kb][mr], rows past m
+// zero. A^T's column p is row p0+p of A, read once and in order; read
+// panel by panel, its 12-float strips would be lda apart and every line
+// would wait on memory.
+func packAT(dst []float32, a []float32, lda, m, p0, kb int) {
 	full := m / mr
-	for p := r0; p < r1; p++ {
+	for p := range kb {
 		src := a[(p0+p)*lda:]
 		src = src[:m]
 		for ir := range full {
@@ -276,13 +230,12 @@ func packAT(dst []float32, a []float32, lda, m, p0, kb, r0, r1 int) {
 	}
 }
 
-// packB writes rows [r0, r1) of op(B)[p0:p0+kb, j0:j0+nb] into its panels
-// of nr columns, each stored row by row ([kb][nr]), columns past nb zero:
-// pieces of rows can be packed at once.
-func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, r0, r1, j0, nb int) {
+// packB writes op(B)[p0:p0+kb, j0:j0+nb] as panels of nr columns, each stored
+// row by row ([kb][nr]), columns past nb zero.
+func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, j0, nb int) {
 	if edge := nb % nr; edge != 0 {
 		last := nb - edge
-		clear(dst[last*kb+r0*nr : last*kb+r1*nr])
+		clear(dst[last*kb : last*kb+nr*kb])
 	}
 	if tB { // op(B)[p, j] = b[j*ldb+p]: rows of b become columns of the panels
 		for jr := 0; jr < nb; jr += nr {
@@ -290,20 +243,20 @@ func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, r0, r1, j0, nb int)
 			cols := min(nr, nb-jr)
 			j := 0
 			for ; j+4 <= cols; j += 4 { // four rows at a time: four floats side by side in the panel
-				s0 := b[(j0+jr+j)*ldb+p0+r0:][:r1-r0]
-				s1 := b[(j0+jr+j+1)*ldb+p0+r0:][:len(s0)]
-				s2 := b[(j0+jr+j+2)*ldb+p0+r0:][:len(s0)]
-				s3 := b[(j0+jr+j+3)*ldb+p0+r0:][:len(s0)]
+				s0 := b[(j0+jr+j)*ldb+p0:][:kb]
+				s1 := b[(j0+jr+j+1)*ldb+p0:][:len(s0)]
+				s2 := b[(j0+jr+j+2)*ldb+p0:][:len(s0)]
+				s3 := b[(j0+jr+j+3)*ldb+p0:][:len(s0)]
 				for p, v := range s0 {
-					d := panel[(r0+p)*nr+j:][:4]
+					d := panel[p*nr+j:][:4]
 					d[0], d[1], d[2], d[3] = v, s1[p], s2[p], s3[p]
 				}
 			}
 			for ; j < cols; j++ {
-				src := b[(j0+jr+j)*ldb+p0+r0:]
-				src = src[:r1-r0]
+				src := b[(j0+jr+j)*ldb+p0:]
+				src = src[:kb]
 				for p, v := range src {
-					panel[(r0+p)*nr+j] = v
+					panel[p*nr+j] = v
 				}
 			}
 		}
@@ -313,7 +266,7 @@ func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, r0, r1, j0, nb int)
 	// prefetcher follows; read panel by panel, the rows are a stride of
 	// ldb apart and every line waits on memory (a fifth of a weight
 	// gradient's time went there).
-	for p := r0; p < r1; p++ {
+	for p := range kb {
 		src := b[(p0+p)*ldb+j0:]
 		src = src[:nb]
 		full := nb / nr

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 )
 
@@ -54,15 +53,8 @@ func testBlockedMatchesReference(t *testing.T) {
 					c0 := randSlice(r, m*ldc)
 					want := append([]float32(nil), c0...)
 					got := append([]float32(nil), c0...)
-					split := append([]float32(nil), c0...)
 					reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
-					Sgemm(nil, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
-					Sgemm(randomSplit(r), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, split, ldc)
-					for i, v := range got {
-						if split[i] != v {
-							t.Fatalf("%v tA=%v tB=%v alpha=%v beta=%v: c[%d] = %v in pieces, %v whole", s, ta, tb, alpha, beta, i, split[i], v)
-						}
-					}
+					Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
 					for i := range m {
 						for j := range ldc {
 							w, g := want[i*ldc+j], got[i*ldc+j]
@@ -101,7 +93,7 @@ func BenchmarkBlocked(b *testing.B) {
 		flops := 2 * float64(m*n*k)
 		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
 			for b.Loop() {
-				Sgemm(nil, false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
@@ -125,7 +117,7 @@ func testSgemmBiasMatchesReference(t *testing.T) {
 			copy(want, got)
 			reference(false, false, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
 			biasReLU(want, m, n, ldc, bias, relu)
-			SgemmBias(randomSplit(r), m, n, k, a, lda, b, ldb, bias, relu, got, ldc)
+			SgemmBias(m, n, k, a, lda, b, ldb, bias, relu, got, ldc)
 			for i := range got {
 				if want[i] != want[i] {
 					if got[i] == got[i] {
@@ -284,21 +276,5 @@ func testPackRowMatchesLoop(t *testing.T) {
 				t.Fatalf("%d blocks: dst[%d] = %v, want %v", blocks, i, got[i], want[i])
 			}
 		}
-	}
-}
-
-// randomSplit returns a Splitter that cuts [0, n) at random places, ignoring
-// the grain, and runs every piece on a goroutine of its own, all at once.
-func randomSplit(r *rand.Rand) Splitter {
-	seed := r.Uint64()
-	return func(n, _ int, f func(lo, hi int)) {
-		cuts := rand.New(rand.NewPCG(seed, uint64(n)))
-		var wg sync.WaitGroup
-		for lo, hi := 0, 0; lo < n; lo = hi {
-			hi = min(n, lo+1+cuts.IntN(max(1, n/3)))
-			piece := [2]int{lo, hi}
-			wg.Go(func() { f(piece[0], piece[1]) })
-		}
-		wg.Wait()
 	}
 }
