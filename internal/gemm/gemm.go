@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/vqtool/vqtool/internal/gemm/kernel"
+	"github.com/vqtool/vqtool/internal/par"
 )
 
 // Impl is the BLAS in use. It also implements float64 and complex routines
@@ -50,9 +51,12 @@ func serial(ta, tb blas.Transpose, m, n, k int, alpha float32, a []float32, lda 
 }
 
 // Sgemm computes C = alpha * op(A) * op(B) + beta * C for row-major matrices,
-// op(A) m x k and C m x n, on the BLAS in use, split across the CPUs along the
-// larger of m and n. Each piece is one single-threaded call: goroutines
-// own the parallelism.
+// op(A) m x k and C m x n, split across the CPUs along the larger of m and
+// n, one range per CPU, each a single-threaded call that packs what it reads
+// on the core that reads it: finer pieces would each pack B again, and one
+// packing shared by all pieces would have each core read what another
+// packed. A helper that has not arrived leaves its range to the caller
+// (par.ForRanges).
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
@@ -66,7 +70,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	}
 	const grain = 64 // rows or columns per piece, below which splitting costs more than it saves
 	if m >= n {
-		For(m, grain, func(lo, hi int) {
+		par.ForRanges(m, grain, func(lo, hi int) {
 			// Rows lo..hi of op(A) start at row lo of A, or column lo of A^T.
 			aOff := lo * lda
 			if tA {
@@ -76,7 +80,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		})
 		return
 	}
-	For(n, grain, func(lo, hi int) {
+	par.ForRanges(n, grain, func(lo, hi int) {
 		bOff := lo
 		if tB {
 			bOff = lo * ldb
@@ -108,12 +112,12 @@ func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
 	const grain = 64
 	if m >= n {
-		For(m, grain, func(lo, hi int) {
+		par.ForRanges(m, grain, func(lo, hi int) {
 			SerialBias(hi-lo, n, k, a[lo*lda:], lda, b, ldb, bias, relu, c[lo*ldc:], ldc)
 		})
 		return
 	}
-	For(n, grain, func(lo, hi int) {
+	par.ForRanges(n, grain, func(lo, hi int) {
 		SerialBias(m, hi-lo, k, a, lda, b[lo:], ldb, bias[lo:hi], relu, c[lo:], ldc)
 	})
 }
