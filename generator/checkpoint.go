@@ -26,6 +26,8 @@ type Info struct {
 	Step    int                `json:"step"`
 	Train   *TrainConfig       `json:"train,omitempty"`
 	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Init is the trained generator the run started from, if any.
+	Init *InitRef `json:"init,omitempty"`
 	// Flags are the command-line settings that started the run, which a
 	// resumed run keeps.
 	Flags map[string]string `json:"flags,omitempty"`

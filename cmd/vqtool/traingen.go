@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,6 +93,8 @@ type trainGenOptions struct {
 	MLP       int
 	EvalEvery int
 	SampleCFG float64
+	Init      string         // a trained generator to start from
+	given     map[string]int // the architecture flags set on the command line
 }
 
 // defaultTrainGenOptions is train-gen without flags: the library's defaults.
@@ -125,6 +128,7 @@ func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.MLP, "mlp", d.MLP, "MLP width")
 	f.IntVar(&o.EvalEvery, "eval-every", d.EvalEvery, "measure held-out NLL and write a sample grid every N steps (0: at the end only)")
 	f.Float64Var(&o.SampleCFG, "sample-cfg", d.SampleCFG, "guidance scale of the sample grids written during training")
+	f.StringVar(&o.Init, "init", "", "start from the weights of a trained generator (its folder): architecture and classes from it, a fresh optimiser, the loss, learning rate and length given now; a new run, not a resume")
 }
 
 func newTrainGenCommand() *cobra.Command {
@@ -140,6 +144,12 @@ func newTrainGenCommand() *cobra.Command {
 				info, err := generator.ReadInfo(dir)
 				return info.Flags, err
 			})
+			opts.given = map[string]int{}
+			for name, v := range map[string]int{"dim": opts.Dim, "layers": opts.Layers, "heads": opts.Heads, "mlp": opts.MLP} {
+				if cmd.Flags().Changed(name) {
+					opts.given[name] = v
+				}
+			}
 			if err == nil {
 				_, err = runTrainGen(cmd.Context(), cmd.OutOrStdout(), opts)
 			}
@@ -286,6 +296,23 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Seed: opts.Seed}
 		if err := usage(cfg.Validate(), tc.Validate(train.N)); err != nil {
 			return nil, info, err
+		}
+		if opts.Init != "" {
+			m, start, err := generator.LoadInit(opts.Init, cfg, opts.given)
+			if err != nil {
+				return nil, info, usage(err)
+			}
+			start.Path = vqRef(opts.Out, opts.Init)
+			if opts.flags == nil {
+				opts.flags = map[string]string{}
+			}
+			for _, name := range generator.Architecture { // the run's flags say what it is
+				opts.flags[name] = strconv.Itoa(map[string]int{"dim": m.Config.Dim, "layers": m.Config.Layers, "heads": m.Config.Heads, "mlp": m.Config.MLP}[name])
+			}
+			if tr, err = generator.NewTrainer(m, data, loss, tc); err == nil {
+				logf("train-gen: from %s (step %d, %s), %d grids, %d steps of %d, loss %s", opts.Init, start.Step, start.Weights[:19], train.N, tc.Steps, tc.Batch, lossInfo.Kind)
+			}
+			return tr, generator.Info{Flags: opts.flags, Init: &start}, err
 		}
 		m, err := generator.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x6e4)))
 		if err == nil {

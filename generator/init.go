@@ -1,0 +1,84 @@
+package generator
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/vqtool/vqtool/nn"
+)
+
+// InitRef records the trained generator a run started from (train-gen
+// --init): where it was and a fingerprint of its weights, so that a chain of
+// runs can be followed and a changed start found.
+type InitRef struct {
+	Path    string `json:"path"`
+	Weights string `json:"weights"` // "sha256:" and the hex digest of its model.safetensors
+	Step    int    `json:"step"`    // the step it had reached
+}
+
+// Architecture names the fields of a Config that a start's weights fix,
+// as train-gen's flags name them.
+var Architecture = []string{"dim", "layers", "heads", "mlp"}
+
+func (c Config) arch(name string) int {
+	switch name {
+	case "dim":
+		return c.Dim
+	case "layers":
+		return c.Layers
+	case "heads":
+		return c.Heads
+	case "mlp":
+		return c.MLP
+	}
+	panic("generator: no architecture field " + name)
+}
+
+// LoadInit loads the generator saved in dir as the start of a new run whose
+// data fix want's Vocab, Classes, GridH and GridW: a start that disagrees
+// is an error naming both values. given holds the architecture fields
+// (Architecture's names) the caller set explicitly, which must equal the
+// start's; the others are taken from it.
+func LoadInit(dir string, want Config, given map[string]int) (*Model, InitRef, error) {
+	m, info, err := Load(dir)
+	if err != nil {
+		return nil, InitRef{}, err
+	}
+	c := m.Config
+	switch {
+	case c.Vocab != want.Vocab:
+		return nil, InitRef{}, fmt.Errorf("generator: start %s predicts %d codes: the tokenizer has %d", dir, c.Vocab, want.Vocab)
+	case c.GridH != want.GridH || c.GridW != want.GridW:
+		return nil, InitRef{}, fmt.Errorf("generator: start %s draws %dx%d grids: the tokens are %dx%d", dir, c.GridH, c.GridW, want.GridH, want.GridW)
+	case c.Classes != want.Classes:
+		return nil, InitRef{}, fmt.Errorf("generator: start %s has %d classes: the data has %d", dir, c.Classes, want.Classes)
+	}
+	for _, name := range Architecture {
+		if v, ok := given[name]; ok && v != c.arch(name) {
+			return nil, InitRef{}, fmt.Errorf("generator: %s %d: the start %s has %s %d (leave it out to take the start's)", name, v, dir, name, c.arch(name))
+		}
+	}
+	sum, err := fingerprint(filepath.Join(dir, nn.ModelFile))
+	if err != nil {
+		return nil, InitRef{}, err
+	}
+	return m, InitRef{Path: dir, Weights: sum, Step: info.Step}, nil
+}
+
+// fingerprint returns "sha256:" and the hex digest of the file.
+func fingerprint(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", fmt.Errorf("generator: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("generator: read %s: %w", file, err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
