@@ -164,7 +164,7 @@ func (d Demo) writePNG(name string, img image.Image) error {
 // report lays out what Write measured.
 func (d Demo) report(ev vqvae.Eval, swaps explore.SwapEval, scored [][2]demoScored) report.Report {
 	vq := d.VQ
-	table := &report.Table{Header: []string{"loss", "held-out NLL (bits)", "token acc", "E[code dist]", "sampling", "FLD", "KID", "precision", "recall", "class acc"}}
+	table := &report.Table{Header: []string{"loss", "held-out NLL (bits)", "token acc", "E[code dist]", "sampling", "FLD", "KID x1e3", "precision", "recall", "class acc"}}
 	var grids []report.Image
 	tauNote := ""
 	for i, g := range d.Gens {
@@ -179,7 +179,7 @@ func (d Demo) report(ev vqvae.Eval, swaps explore.SwapEval, scored [][2]demoScor
 			}
 			h, r := g.HeldOut, s.report
 			table.Rows = append(table.Rows, []string{g.Loss.Kind, fmt.Sprintf("%.3f", h.NLL), fmt.Sprintf("%.3f", h.Accuracy),
-				fmt.Sprintf("%.4g", h.ExpectedDistance), setting, fmt.Sprintf("%.2f", r.FLD), fmt.Sprintf("%.4g", r.KID),
+				fmt.Sprintf("%.4g", h.ExpectedDistance), setting, fmt.Sprintf("%.2f", r.FLD), fmt.Sprintf("%.4g", 1e3*r.KID),
 				fmt.Sprintf("%.3f", r.Precision), fmt.Sprintf("%.3f", r.Recall), fmt.Sprintf("%.3f", r.Accuracy)})
 			grids = append(grids, report.Image{Caption: g.Loss.Kind + ", " + setting, Path: s.grid})
 		}
