@@ -1,26 +1,18 @@
 package metrics
 
-import "math"
+import (
+	"math"
 
-// t975 holds the 0.975 quantile of Student's t for 1 to 30 degrees of
-// freedom.
-var t975 = [...]float64{12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-	2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-	2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
+	"gonum.org/v1/gonum/stat/distuv"
+)
 
 // TQuantile975 returns the 0.975 quantile of Student's t with df degrees of
 // freedom (the normal's 1.96 in the limit), NaN for df < 1.
 func TQuantile975(df int) float64 {
-	switch {
-	case df < 1:
+	if df < 1 {
 		return math.NaN()
-	case df <= len(t975):
-		return t975[df-1]
 	}
-	// Cornish-Fisher expansion around the normal quantile; within 1e-3 of
-	// the exact value beyond 30 degrees of freedom.
-	z, d := 1.959964, float64(df)
-	return z + (z*z*z+z)/(4*d) + (5*math.Pow(z, 5)+16*z*z*z+3*z)/(96*d*d)
+	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(0.975)
 }
 
 // Interval is a mean with its two-sided 95% confidence interval (Student's

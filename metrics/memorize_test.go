@@ -39,9 +39,9 @@ func TestOverlap(t *testing.T) {
 }
 
 func TestCI95(t *testing.T) {
-	// Known values: xs = 1..5, mean 3, sd sqrt(2.5), t(4) = 2.776.
+	// Known values: xs = 1..5, mean 3, sd sqrt(2.5), t(0.975, 4) = 2.7764451052.
 	iv := CI95([]float64{1, 2, 3, 4, 5})
-	h := 2.776 * math.Sqrt(2.5) / math.Sqrt(5)
+	h := 2.7764451052 * math.Sqrt(2.5) / math.Sqrt(5)
 	if math.Abs(iv.Mean-3) > 1e-12 || math.Abs(iv.Lo-(3-h)) > 1e-9 || math.Abs(iv.Hi-(3+h)) > 1e-9 || iv.N != 5 {
 		t.Errorf("CI95(1..5) = %+v, want 3 ± %.6f", iv, h)
 	}
