@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vqtool/vqtool/internal/gemm"
 	"os"
 	"os/signal"
 	"strings"
@@ -60,7 +61,13 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		SilenceErrors: true,
 		Version:       currentVersion().text(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return routeOut(cmd)
+			if err := routeOut(cmd); err != nil {
+				return err
+			}
+			if err := gemm.PathError(); err != nil && cmd.Name() != "version" {
+				logf("vqtool: %v", err) // a forced kernel path that did not take: say so before any timing
+			}
+			return nil
 		},
 	}
 	root.SetVersionTemplate("vqtool {{.Version}}") // the same text as vqtool version
