@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vqtool/vqtool/internal/gemm"
 	"os"
 	"os/signal"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vqtool/vqtool/internal/gemm"
 	"github.com/vqtool/vqtool/study"
 )
 
