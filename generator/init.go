@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/vqtool/vqtool/nn"
 )
@@ -20,29 +22,17 @@ type InitRef struct {
 	Step    int    `json:"step"`    // the step it had reached
 }
 
-// Architecture names the fields of a Config that a start's weights fix,
-// as train-gen's flags name them.
-var Architecture = []string{"dim", "layers", "heads", "mlp"}
-
-func (c Config) arch(name string) int {
-	switch name {
-	case "dim":
-		return c.Dim
-	case "layers":
-		return c.Layers
-	case "heads":
-		return c.Heads
-	case "mlp":
-		return c.MLP
-	}
-	panic("generator: no architecture field " + name)
+// Architecture returns the fields of c that a start's weights fix, by
+// train-gen's flag names.
+func (c Config) Architecture() map[string]int {
+	return map[string]int{"dim": c.Dim, "layers": c.Layers, "heads": c.Heads, "mlp": c.MLP}
 }
 
 // LoadInit loads the generator saved in dir as the start of a new run whose
 // data fix want's Vocab, Classes, GridH and GridW: a start that disagrees
 // is an error naming both values. given holds the architecture fields
-// (Architecture's names) the caller set explicitly, which must equal the
-// start's; the others are taken from it.
+// (Config.Architecture's names) the caller set explicitly, which must equal
+// the start's; the others are taken from it.
 func LoadInit(dir string, want Config, given map[string]int) (*Model, InitRef, error) {
 	m, info, err := Load(dir)
 	if err != nil {
@@ -57,9 +47,10 @@ func LoadInit(dir string, want Config, given map[string]int) (*Model, InitRef, e
 	case c.Classes != want.Classes:
 		return nil, InitRef{}, fmt.Errorf("generator: start %s has %d classes: the data has %d", dir, c.Classes, want.Classes)
 	}
-	for _, name := range Architecture {
-		if v, ok := given[name]; ok && v != c.arch(name) {
-			return nil, InitRef{}, fmt.Errorf("generator: %s %d: the start %s has %s %d (leave it out to take the start's)", name, v, dir, name, c.arch(name))
+	have := c.Architecture()
+	for _, name := range slices.Sorted(maps.Keys(given)) {
+		if v := given[name]; v != have[name] {
+			return nil, InitRef{}, fmt.Errorf("generator: %s %d: the start %s has %s %d (leave it out to take the start's)", name, v, dir, name, have[name])
 		}
 	}
 	sum, err := fingerprint(filepath.Join(dir, nn.ModelFile))

@@ -28,7 +28,7 @@ const convBlock = 96
 //
 // The forward pass takes the first of these that applies: a 1x1 convolution
 // is one GEMM on x itself; a 3x3 stride-1 one runs as Winograd's F(4x4, 3x3)
-// (winograd.go); with the AVX-512 kernels and windows of at least 32 floats,
+// (winograd.go); with the vector kernels and windows of at least 32 floats,
 // the kernels multiply the window rows of the padded input in place;
 // otherwise im2row patches, a block at a time, and a GEMM. The weight
 // gradient gathers window rows (or uses the patches); the input gradient of
@@ -276,7 +276,7 @@ func (c *Conv2D) flippedIndirect(dst, dOut []float32, b, h, wd, cin, ho, wo, cou
 }
 
 // winogradFits reports whether the convolution runs as Winograd's F(4x4, 3x3).
-// Its transforms run on AVX-512; without them the direct paths are faster.
+// Its transforms run on the vector kernels; without them the direct paths are faster.
 func (c *Conv2D) winogradFits() bool {
 	return c.K == 3 && c.Stride == 1 && c.Pad == 1 && gemm.Kernels()
 }

@@ -145,7 +145,7 @@ func newTrainGenCommand() *cobra.Command {
 				return info.Flags, err
 			})
 			opts.given = map[string]int{}
-			for name, v := range map[string]int{"dim": opts.Dim, "layers": opts.Layers, "heads": opts.Heads, "mlp": opts.MLP} {
+			for name, v := range (generator.Config{Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP}).Architecture() {
 				if cmd.Flags().Changed(name) {
 					opts.given[name] = v
 				}
@@ -306,8 +306,8 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			if opts.flags == nil {
 				opts.flags = map[string]string{}
 			}
-			for _, name := range generator.Architecture { // the run's flags say what it is
-				opts.flags[name] = strconv.Itoa(map[string]int{"dim": m.Config.Dim, "layers": m.Config.Layers, "heads": m.Config.Heads, "mlp": m.Config.MLP}[name])
+			for name, v := range m.Config.Architecture() { // the run's flags say what it is
+				opts.flags[name] = strconv.Itoa(v)
 			}
 			if tr, err = generator.NewTrainer(m, data, loss, tc); err == nil {
 				logf("train-gen: from %s (step %d, %s), %d grids, %d steps of %d, loss %s", opts.Init, start.Step, start.Weights[:19], train.N, tc.Steps, tc.Batch, lossInfo.Kind)

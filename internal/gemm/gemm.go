@@ -107,7 +107,7 @@ func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 
 // SgemmBias computes C = A B + bias (bias added to every row; nil for
 // none), then max(C, 0) if relu is set, for row-major A m x k and B k x n, split across
-// the CPUs like Sgemm. On the AVX-512 kernels the bias and the activation
+// the CPUs like Sgemm. On the vector kernels the bias and the activation
 // are applied as each tile of C is written.
 func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
 	const grain = 64

@@ -7,7 +7,7 @@ import (
 
 // Packed is a matrix B prepared once for many products A B: a layer's
 // weights during inference or across the blocks of one convolution. On the
-// AVX-512 kernels it holds B in their panel layout; otherwise it refers to
+// vector paths it holds B in the kernels' panel layout; otherwise it refers to
 // B itself, which must then not change while the Packed is used.
 type Packed struct {
 	k, n, ldb int
@@ -29,7 +29,7 @@ func (p *Packed) Pack(b []float32, ldb, k, n int) {
 func (p *Packed) N() int { return p.n }
 
 // PackWide prepares b for Indirect and reports true, or reports false when
-// Indirect cannot run here (no AVX-512 kernels).
+// Indirect cannot run here (the generic path).
 func (p *Packed) PackWide(b []float32, ldb, k, n int) bool {
 	if !kernel.Enabled() {
 		return false
@@ -79,7 +79,7 @@ func (p *Packed) SerialBias(m int, a []float32, lda int, bias []float32, relu bo
 	kernel.SgemmPacked(m, a, lda, &p.p, 0, p.n, bias, relu, c, ldc)
 }
 
-// Kernels reports whether the AVX-512 kernels run here, and with them
+// Kernels reports whether a vector path's kernels run here, and with them
 // Indirect and Gather.
 func Kernels() bool { return kernel.Enabled() }
 

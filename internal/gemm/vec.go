@@ -5,8 +5,8 @@ import (
 	"github.com/vqtool/vqtool/internal/par"
 )
 
-// The element-wise passes of a training step, on the AVX-512 kernels where
-// they run and on plain loops otherwise (package avx512 holds both).
+// The element-wise passes of a training step, on the vector kernels where
+// they run and on plain loops otherwise (package kernel holds both).
 
 const elemGrain = 16 << 10 // elements per piece of an element-wise pass
 

@@ -6,13 +6,13 @@ import "github.com/vqtool/vqtool/internal/gemm/kernel"
 type WinogradTmp = kernel.WinogradTmp
 
 // The transforms of Winograd's F(4x4, 3x3) for the 3 x 3 convolutions of
-// package nn: the AVX-512 kernels for whole groups of 16 channels, and the
+// package nn: the vector kernels for whole groups of 16 channels, and the
 // plain loops, which they must equal, for the rest (and everything when the
 // kernels are off).
 
 // WinogradInput writes B^T d B for the 6 x 6 input tile at d (rows rowStride
 // apart, pixels cin apart) into v[p*stride+ci] for each of the 36 points p:
-// 16 channels at a time on AVX-512, the rest one by one.
+// 16 channels at a time on a vector path, the rest one by one.
 func WinogradInput(v []float32, stride int, d []float32, rowStride, cin int, tmp *WinogradTmp) {
 	done := 0
 	if kernel.WinogradInput(v, stride, d, rowStride, cin, cin/16, tmp) {
@@ -47,7 +47,7 @@ func WinogradInput(v []float32, stride int, d []float32, rowStride, cin int, tmp
 // WinogradOutput writes A^T m A for one tile (m[p*stride+co] for the 36 points p),
 // plus bias and max(0, .) if relu, into the pixels of out [B, H, W, Cout]
 // from (y0, x0) that lie inside the image: 16 channels at a time on
-// AVX-512, the rest one by one.
+// a vector path, the rest one by one.
 func WinogradOutput(out, m []float32, stride int, bias []float32, bi, y0, x0, h, wd, cout int, relu bool, tmp *WinogradTmp) {
 	rows, cols := min(4, h-y0), min(4, wd-x0)
 	done := 0

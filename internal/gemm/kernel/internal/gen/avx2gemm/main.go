@@ -154,6 +154,27 @@ func arg(name string) Mem {
 	return b.Addr
 }
 
+// panelB sets RDI to column piece jh of B's panel.
+func panelB(jh int) {
+	MOVQ(arg("b"), RDI)
+	if jh > 0 {
+		ADDQ(U32(4*pc*jh), RDI)
+	}
+}
+
+// cornerC sets RDX to the corner of piece (ih, jh) in C, rows R8 bytes
+// apart; it uses RAX.
+func cornerC(ih, jh int) {
+	MOVQ(arg("c"), RDX)
+	if ih > 0 {
+		LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, RAX)
+		LEAQ(Mem{Base: RDX, Index: RAX, Scale: 2}, RDX)
+	}
+	if jh > 0 {
+		ADDQ(U32(4*pc*jh), RDX)
+	}
+}
+
 const productSig = "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)"
 
 // rowsOrCols writes kernelRowsAVX2 (A row-major, cols false) or
@@ -190,10 +211,7 @@ func rowsOrCols(name string, cols bool) {
 				LEAQ(Mem{Base: RSI, Index: R9, Scale: 2}, R11)
 				ADDQ(R9, R11)
 			}
-			MOVQ(arg("b"), RDI)
-			if jh > 0 {
-				ADDQ(U32(4*pc*jh), RDI)
-			}
+			panelB(jh)
 			zeroAcc()
 			TESTQ(RCX, RCX)
 			JEQ(LabelRef(piece + "store"))
@@ -221,14 +239,7 @@ func rowsOrCols(name string, cols bool) {
 			DECQ(RCX)
 			JNE(LabelRef(piece + "loop"))
 			Label(piece + "store")
-			MOVQ(arg("c"), RDX)
-			if ih > 0 {
-				LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, RAX)
-				LEAQ(Mem{Base: RDX, Index: RAX, Scale: 2}, RDX)
-			}
-			if jh > 0 {
-				ADDQ(U32(4*pc*jh), RDX)
-			}
+			cornerC(ih, jh)
 			finish(piece, RDX, epilogue{alpha: true, add: true, bias: true}, 4*pc*jh)
 		}
 	}
@@ -260,10 +271,7 @@ func indirect() {
 		MOVQ(arg("k"), RCX)
 		SHLQ(U8(2), RCX)
 		NEGQ(RCX)
-		MOVQ(arg("b"), RDI)
-		if jh > 0 {
-			ADDQ(U32(4*pc*jh), RDI)
-		}
+		panelB(jh)
 		zeroAcc()
 		TESTQ(RCX, RCX)
 		JEQ(LabelRef(piece + "store"))
@@ -273,10 +281,7 @@ func indirect() {
 		ADDQ(U8(4), RCX)
 		JNE(LabelRef(piece + "loop"))
 		Label(piece + "store")
-		MOVQ(arg("c"), RDX)
-		if jh > 0 {
-			ADDQ(U32(4*pc*jh), RDX)
-		}
+		cornerC(0, jh)
 		finish(piece, RDX, epilogue{add: true, bias: true}, 4*pc*jh)
 	}
 	VZEROUPPER()
@@ -302,10 +307,7 @@ func gather() {
 			if ih > 0 {
 				ADDQ(U32(4*pr*ih), R9)
 			}
-			MOVQ(arg("b"), RDI)
-			if jh > 0 {
-				ADDQ(U32(4*pc*jh), RDI)
-			}
+			panelB(jh)
 			zeroAcc()
 			TESTQ(RCX, RCX)
 			JEQ(LabelRef(piece + "store"))
@@ -317,14 +319,7 @@ func gather() {
 			DECQ(RCX)
 			JNE(LabelRef(piece + "loop"))
 			Label(piece + "store")
-			MOVQ(arg("c"), RDX)
-			if ih > 0 {
-				LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, RAX)
-				LEAQ(Mem{Base: RDX, Index: RAX, Scale: 2}, RDX)
-			}
-			if jh > 0 {
-				ADDQ(U32(4*pc*jh), RDX)
-			}
+			cornerC(ih, jh)
 			finish(piece, RDX, epilogue{add: true}, 0)
 		}
 	}
