@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/vqtool/vqtool/internal/seeds"
+
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/nn"
 )
@@ -112,7 +114,7 @@ func NewTrainer(m *Model, data Tokens, loss *dist2.Loss, cfg TrainConfig) (*Trai
 	if err := loss.Validate(c.Vocab); err != nil {
 		return nil, err
 	}
-	pcg := rand.NewPCG(cfg.Seed, 0xc1a55)
+	pcg := rand.NewPCG(cfg.Seed, seeds.ClassDropout)
 	t := &Trainer{Model: m, Config: cfg, Data: data, Loss: loss, TrainState: nn.TrainState{RNG: pcg}, rand: rand.New(pcg),
 		opt:   nn.NewAdam(cfg.WeightDecay),
 		sched: nn.Schedule{Peak: cfg.LR, Warmup: cfg.Warmup, Total: cfg.Steps, MinRatio: cfg.MinLRRatio}}

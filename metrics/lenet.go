@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/vqtool/vqtool/internal/seeds"
+
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/nn"
 )
@@ -148,7 +150,7 @@ func (l *LeNet) Train(images []float32, labels []int32, steps, batch int, lr flo
 	}
 	opt := nn.NewAdam(0)
 	sched := nn.Schedule{Peak: lr, Warmup: min(100, steps/10), Total: steps, MinRatio: 0.05}
-	r := rand.New(rand.NewPCG(seed, 0x1e7))
+	r := seeds.New(seed, seeds.ClassifierTraining)
 	per := l.Channels * l.Size * l.Size
 	perm := r.Perm(n)
 	pos := 0

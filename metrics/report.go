@@ -1,7 +1,7 @@
 package metrics
 
 import (
-	"math/rand/v2"
+	"github.com/vqtool/vqtool/internal/seeds"
 )
 
 // Report compares generated images with real ones through a classifier's
@@ -40,7 +40,7 @@ func (l *LeNet) CompareFeatures(realFeatures []float32, nr int, fake []float32, 
 	if rep.FLD, err = Frechet(realFeatures, nr, ff, nf, d); err != nil {
 		return rep, err
 	}
-	r := rand.New(rand.NewPCG(seed, 0x61d))
+	r := seeds.New(seed, seeds.KIDSubsets)
 	if rep.KID, rep.KIDStd, err = KID(realFeatures, nr, ff, nf, d, 10, 1000, r); err != nil {
 		return rep, err
 	}

@@ -2,7 +2,8 @@ package study
 
 import (
 	"fmt"
-	"math/rand/v2"
+
+	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/metrics"
@@ -25,7 +26,7 @@ func TrainClassifier(train, held *imageio.Dataset, c ClassifierConfig, progress 
 	if train.H != train.W {
 		return nil, 0, fmt.Errorf("study: images of %dx%d: the classifier wants square images", train.W, train.H)
 	}
-	l, err := metrics.NewLeNet(train.C, train.H, len(train.Classes), rand.New(rand.NewPCG(c.Seed, 0x1e)))
+	l, err := metrics.NewLeNet(train.C, train.H, len(train.Classes), seeds.New(c.Seed, seeds.ClassifierWeights))
 	if err != nil {
 		return nil, 0, err
 	}

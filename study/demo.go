@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"math/rand/v2"
 	"path/filepath"
 	"time"
+
+	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/dist2"
@@ -129,7 +130,7 @@ func (d Demo) swaps(ctx context.Context) (explore.SwapEval, error) {
 		return explore.SwapEval{}, err
 	}
 	region := vqvae.CenterRegion(vq.Config.Grid(), 2)
-	r := rand.New(rand.NewPCG(1, 0x5a9))
+	r := seeds.New(1, seeds.Pictures)
 	fig, err := explore.SwapFigure(vq, sw, tokens, 6, region, true, r)
 	if err != nil {
 		return explore.SwapEval{}, err

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
@@ -62,7 +63,7 @@ func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator
 	case errors.Is(err, nn.ErrNoCheckpoint):
 		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: len(s.Classes), Len: subset.Len, GridH: vq.Config.Grid(), GridW: vq.Config.Grid(),
 			Dim: c.Dim, Layers: c.Layers, Heads: c.Heads, MLP: c.MLP}
-		m, err := generator.New(cfg, rand.New(rand.NewPCG(r.Seed, 0x6e4)))
+		m, err := generator.New(cfg, seeds.New(r.Seed, seeds.GeneratorWeights))
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/vqtool/vqtool/internal/seeds"
+
 	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/nn"
 )
@@ -105,7 +107,7 @@ func NewTrainer(m *Model, data Images, cfg TrainConfig) (*Trainer, error) {
 		return nil, fmt.Errorf("vqvae: images of %dx%dx%d: the model wants %dx%dx%d (channels x height x width)",
 			data.C, data.H, data.W, mc.Channels, mc.Size, mc.Size)
 	}
-	pcg := rand.NewPCG(cfg.Seed, 0x5eed)
+	pcg := rand.NewPCG(cfg.Seed, seeds.TokenizerTraining)
 	t := &Trainer{Model: m, Config: cfg, Data: data, TrainState: nn.TrainState{RNG: pcg}, rand: rand.New(pcg),
 		opt:   nn.NewAdam(0),
 		sched: nn.Schedule{Peak: cfg.LR, Warmup: cfg.Warmup, Total: cfg.Steps, MinRatio: cfg.MinLRRatio}}

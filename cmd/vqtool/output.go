@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vqtool/vqtool/internal/seeds"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -101,7 +103,7 @@ func blasName() string { return nn.BLAS() }
 
 func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }
 
-func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5a9)) }
+func newRand(seed uint64) *rand.Rand { return seeds.New(seed, seeds.Pictures) }
 
 // hiddenAlias adds the old name of a renamed flag (and its shorthand, if
 // any), hidden, sharing the new flag's value: old command lines keep working

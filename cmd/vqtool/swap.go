@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/spf13/cobra"
 
@@ -125,7 +126,7 @@ func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
 	if err != nil {
 		return err
 	}
-	r := rand.New(rand.NewPCG(o.Seed, 0x5a9))
+	r := seeds.New(o.Seed, seeds.Pictures)
 	if o.Out != "" && o.N > 0 {
 		img, err := explore.SwapFigure(m, sw, tokens, min(o.N, d.N), region, o.Outline, r)
 		if err != nil {

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/spf13/cobra"
 
@@ -261,7 +262,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			}
 			return tr, generator.Info{Flags: opts.flags, Init: &start}, err
 		}
-		m, err := generator.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x6e4)))
+		m, err := generator.New(cfg, seeds.New(opts.Seed, seeds.GeneratorWeights))
 		if err == nil {
 			tr, err = generator.NewTrainer(m, data, loss, tc)
 		}

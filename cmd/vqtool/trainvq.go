@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/spf13/cobra"
 
@@ -148,7 +149,7 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 		if err := usage(cfg.Validate(), tc.Validate(train.N)); err != nil {
 			return nil, info, err
 		}
-		m, err := vqvae.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x3e1)))
+		m, err := vqvae.New(cfg, seeds.New(opts.Seed, seeds.TokenizerWeights))
 		if err == nil {
 			tr, err = vqvae.NewTrainer(m, toImages(train), tc)
 		}
