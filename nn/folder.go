@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/vqtool/vqtool/internal/atomicfile"
+	"github.com/vqtool/vqtool/internal/rundir"
 )
 
 // A model checkpoint is a folder:
@@ -15,9 +18,9 @@ import (
 //	resume.safetensors   the weights again, the Adam moments, the training
 //	                     state and configs: what resuming needs
 const (
-	ConfigFile = "config.json"
+	ConfigFile = rundir.ConfigFile
 	ModelFile  = "model.safetensors"
-	ResumeFile = "resume.safetensors"
+	ResumeFile = rundir.ResumeFile
 )
 
 // Version is the version of the checkpoint folders this package writes and
@@ -136,7 +139,7 @@ func (f Format[I, M]) save(dir string, m M, info I) error {
 	if err := c.Save(filepath.Join(dir, ModelFile)); err != nil {
 		return err
 	}
-	return WriteJSON(filepath.Join(dir, ConfigFile), info)
+	return atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), info)
 }
 
 // SaveRun writes a trainer's checkpoint folder: resume.safetensors (the

@@ -4,11 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strconv"
-
-	"github.com/vqtool/vqtool/internal/atomicfile"
 )
 
 // TrainState is where a training run stands: steps done, the epoch and the
@@ -68,19 +65,6 @@ func (c *Checkpoint) GetJSON(key string, v any) error {
 	}
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		return fmt.Errorf("%s: %w", key, err)
-	}
-	return nil
-}
-
-// WriteJSON writes v to path as indented JSON, atomically.
-func WriteJSON(path string, v any) error {
-	err := atomicfile.Write(path, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	})
-	if err != nil {
-		return fmt.Errorf("nn: %w", err)
 	}
 	return nil
 }

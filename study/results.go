@@ -12,7 +12,6 @@ import (
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/metrics"
-	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -175,7 +174,7 @@ func Merge(out string, inputs []string, vq *vqvae.Model, classes []string) (*Res
 	if res.Choice, err = c.chooseFrom(runs); err != nil && !errors.Is(err, ErrNeedSweep) {
 		return nil, err
 	}
-	if err := nn.WriteJSON(filepath.Join(out, resultsFile), res); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(out, resultsFile), res); err != nil {
 		return nil, err
 	}
 	return res, res.write(out, vq, classes)

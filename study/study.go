@@ -15,7 +15,7 @@ import (
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
-	"github.com/vqtool/vqtool/nn"
+	"github.com/vqtool/vqtool/internal/atomicfile"
 )
 
 // Result is one scored run, as results.json lists it. Sweep runs are scored
@@ -153,7 +153,7 @@ func claim(dir string, c Config) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		return nn.WriteJSON(path, c)
+		return atomicfile.WriteJSON(path, c)
 	}
 	if err != nil {
 		return err
@@ -285,7 +285,7 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, dir string, log
 	logf("run %s: best step %d of %d, %s nll %.3f bits, near copies %.1f%%, FLD %.2f (novel %s), class acc %.3f",
 		r.Name, res.BestStep, res.Steps, res.Against, map[bool]float64{true: res.ValNLL, false: res.TestNLL}[r.Sweep],
 		100*res.NearCopies, res.FLDT1, fmtOpt(res.FLDNovelT1, "%.2f"), res.ClassAccT1)
-	return res, nn.WriteJSON(filepath.Join(rdir, resultFile), res)
+	return res, atomicfile.WriteJSON(filepath.Join(rdir, resultFile), res)
 }
 
 func fmtOpt(v *float64, format string) string {

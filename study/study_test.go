@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vqtool/vqtool/nn"
+	"github.com/vqtool/vqtool/internal/atomicfile"
 )
 
 func TestBalanced(t *testing.T) {
@@ -95,7 +95,7 @@ func TestPlanAndShards(t *testing.T) {
 func TestCurveResume(t *testing.T) {
 	dir := t.TempDir()
 	curve := []Point{{100, 6}, {200, 5.5}, {300, 5.6}, {400, 5.4}}
-	if err := nn.WriteJSON(filepath.Join(dir, curveFile), curve); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, curveFile), curve); err != nil {
 		t.Fatal(err)
 	}
 	got, err := readCurve(dir, 300) // the checkpoint is at 300: the point at 400 was written after it

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/vqtool/vqtool/dist2"
@@ -115,7 +116,7 @@ func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator
 		curve = append(curve, Point{tr.Step, e.NLL})
 		// The curve first, then the checkpoint: a kill between the two
 		// resumes from the older checkpoint and replays the same steps.
-		if err := nn.WriteJSON(filepath.Join(dir, curveFile), curve); err != nil {
+		if err := atomicfile.WriteJSON(filepath.Join(dir, curveFile), curve); err != nil {
 			return nil, err
 		}
 		if err := tr.SaveCheckpoint(dir, info); err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/cpu"
 
-	"github.com/vqtool/vqtool/internal/bench"
+	"github.com/vqtool/vqtool/bench"
 	"github.com/vqtool/vqtool/internal/gemm"
 )
 

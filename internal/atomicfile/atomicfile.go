@@ -3,6 +3,7 @@ package atomicfile
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -70,4 +71,13 @@ func Copy(dst, src string) error {
 	}
 	defer in.Close()
 	return Write(dst, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
+}
+
+// WriteJSON writes v to path as indented JSON, atomically (see Write).
+func WriteJSON(path string, v any) error {
+	return Write(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	})
 }

@@ -11,7 +11,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/atomicfile"
 )
 
 // Series is one line of a plot: Y[i] at X[i], with an interval [Lo[i],
@@ -100,7 +100,7 @@ func (p Plot) Write(path string) error {
 	if err != nil {
 		return err
 	}
-	return imageio.WriteFile(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
 }
 
 // spansPositive reports whether the plot's x values hold two different

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/atomicfile"
 )
 
 // A Report is a page of sections, each with text, a table and pictures,
@@ -85,7 +85,7 @@ func (r Report) Write(dir, name string) (string, error) {
 		embedded.Sections[i] = s
 	}
 	htmlPath := filepath.Join(dir, name+".html")
-	err := imageio.WriteFile(htmlPath, func(w io.Writer) error {
+	err := atomicfile.Write(htmlPath, func(w io.Writer) error {
 		return reportHTML.Execute(w, struct {
 			Report
 			Sections []reportSectionURL
@@ -94,7 +94,7 @@ func (r Report) Write(dir, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return htmlPath, imageio.WriteFile(filepath.Join(dir, name+".md"), func(w io.Writer) error {
+	return htmlPath, atomicfile.Write(filepath.Join(dir, name+".md"), func(w io.Writer) error {
 		fmt.Fprintf(w, "# %s\n\n%s\n", r.Title, r.Intro)
 		for _, s := range r.Sections {
 			fmt.Fprintf(w, "\n## %s\n\n%s\n", s.Heading, s.Text)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/vqtool/vqtool/nn"
 )
 
 // A Loop drives a training run in Dir: one step at a time, periodic work, a
@@ -73,7 +71,7 @@ func (l Loop) Run(ctx context.Context) error {
 // its last complete checkpoint, or that it holds none yet: config.json,
 // written last, is a checkpoint's commit point.
 func (l Loop) Kept(err error) error {
-	if _, serr := os.Stat(filepath.Join(l.Dir, nn.ConfigFile)); serr != nil {
+	if _, serr := os.Stat(filepath.Join(l.Dir, ConfigFile)); serr != nil {
 		return fmt.Errorf("%w; %s holds no complete checkpoint yet: fix the cause and start the run again", err, l.Dir)
 	}
 	return fmt.Errorf("%w; the last complete checkpoint in %s is kept: fix the cause and continue with --resume", err, l.Dir)

@@ -3,7 +3,7 @@
 // of interrupted writes, and metrics.jsonl, cut back to the step a resumed
 // run starts from; and Loop, which steps a run, saves it when interrupted
 // and says what the folder keeps when a write fails. A checkpoint's commit
-// point is its config.json (nn.ConfigFile), written last.
+// point is its config.json (ConfigFile), written last.
 package rundir
 
 import (
@@ -17,11 +17,17 @@ import (
 
 	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/internal/runlock"
-	"github.com/vqtool/vqtool/nn"
 )
 
-// MetricsFile is a run's log: one JSON object a line, most with a "step".
-const MetricsFile = "metrics.jsonl"
+// The files of a run folder that this package reads: the checkpoint's
+// description, its commit point, written last (package nn writes it); the
+// state a run resumes from; and the run's log, one JSON object a line, most
+// with a "step".
+const (
+	ConfigFile  = "config.json"
+	ResumeFile  = "resume.safetensors"
+	MetricsFile = "metrics.jsonl"
+)
 
 var (
 	// ErrRunning reports a folder that holds a run to resume.
@@ -33,10 +39,10 @@ var (
 // CheckFresh reports whether dir can take a new run: ErrRunning when it
 // holds one, ErrModel when it holds a model and force is not set.
 func CheckFresh(dir string, force bool) error {
-	if _, err := os.Stat(filepath.Join(dir, nn.ResumeFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, ResumeFile)); err == nil {
 		return fmt.Errorf("%s %w", dir, ErrRunning)
 	}
-	_, err := os.Stat(filepath.Join(dir, nn.ConfigFile))
+	_, err := os.Stat(filepath.Join(dir, ConfigFile))
 	switch {
 	case err == nil && !force:
 		return fmt.Errorf("%s %w", dir, ErrModel)
