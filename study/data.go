@@ -13,6 +13,7 @@ import (
 // features they compare.
 type Data struct {
 	VQ      *vqvae.Model
+	VQPath  string           // the tokenizer's folder, which the runs' config.json name (empty: none)
 	Classes []string         // class names by label
 	Train   generator.Tokens // the whole training split, labelled
 	Test    generator.Tokens // the test split, labelled: final scores only

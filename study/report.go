@@ -194,7 +194,7 @@ func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
 			if !r.Sweep && r.Size == size && r.Seed == 1 {
 				s := report.Series{Name: r.Loss, ColorSlot: slices.Index(c.Losses, r.Loss)}
 				for _, p := range r.Curve {
-					s.X, s.Y = append(s.X, float64(p.Step)), append(s.Y, p.ValNLL)
+					s.X, s.Y = append(s.X, float64(p.Step)), append(s.Y, p.NLL)
 				}
 				cv.Series = append(cv.Series, s)
 			}

@@ -3,12 +3,8 @@ package study
 import (
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/vqtool/vqtool/internal/atomicfile"
 )
 
 func TestBalanced(t *testing.T) {
@@ -89,25 +85,6 @@ func TestPlanAndShards(t *testing.T) {
 	}
 	if got := c.Steps(100); got != c.MinSteps {
 		t.Errorf("steps at 100: %d, want the floor %d", got, c.MinSteps)
-	}
-}
-
-func TestCurveResume(t *testing.T) {
-	dir := t.TempDir()
-	curve := []Point{{100, 6}, {200, 5.5}, {300, 5.6}, {400, 5.4}}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, curveFile), curve); err != nil {
-		t.Fatal(err)
-	}
-	got, err := readCurve(dir, 300) // the checkpoint is at 300: the point at 400 was written after it
-	if err != nil || len(got) != 3 || bestPoint(got) != 1 {
-		t.Errorf("curve at step 300: %v (best %d), %v; want 3 points, best at index 1", got, bestPoint(got), err)
-	}
-	if bestPoint(nil) != -1 || bestPoint(curve) != 3 {
-		t.Error("bestPoint is wrong")
-	}
-	os.WriteFile(filepath.Join(dir, curveFile), []byte("{"), 0o644)
-	if _, err := readCurve(dir, 300); err == nil {
-		t.Error("a broken curve.json was accepted")
 	}
 }
 

@@ -150,7 +150,7 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 		return err
 	}
 	var d study.Data
-	d.VQ = vq
+	d.VQ, d.VQPath = vq, vqPath
 	for _, split := range []string{"train", "test"} {
 		so := data
 		so.Split = split

@@ -8,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 
+	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/study"
 )
 
@@ -175,4 +178,68 @@ func TestExperimentJobs(t *testing.T) {
 	}
 	o.Jobs, o.Shard = 2, "1/2"
 	wantUsage(t, "--jobs 2 --shard 1/2", runExperiment(ctx, &bytes.Buffer{}, o), "--jobs 2")
+}
+
+// A study's run is an ordinary generator run folder, trained by the one
+// trainer: train-gen given the same grids and the settings the run's
+// config.json records writes byte-identical weights, and sample --gen
+// opens the run.
+func TestStudyRunIsTrainGen(t *testing.T) {
+	dir := t.TempDir()
+	o := tinyStudy(filepath.Join(dir, "study"))
+	o.Losses, o.Seeds, o.SweepSizes = []string{"ce"}, 1, nil
+	if err := runExperiment(context.Background(), &bytes.Buffer{}, o); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := filepath.Glob(filepath.Join(o.Out, "runs", "*", "model.safetensors"))
+	if len(runs) != 1 {
+		t.Fatalf("runs %v: want one", runs)
+	}
+	run := filepath.Dir(runs[0])
+	_, info, err := generator.Load(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The study's grids: the balanced subset of the pool (the training
+	// split before its last ValSize grids), as the study draws it.
+	vq, vinfo, err := loadVQ(smallVQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _, _, err := tokensFor(context.Background(), "", dataOptions{Data: "embedded", Split: "train"}, smallVQ, vq, vinfo, o.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := all.Head(all.N - o.ValSize)
+	idx, err := study.Balanced(pool.Labels, len(info.Classes), o.Sizes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := &imageio.Tokens{N: len(idx), H: pool.H, W: pool.W}
+	per := pool.H * pool.W
+	for _, i := range idx {
+		sub.Codes = append(sub.Codes, pool.Codes[i*per:(i+1)*per]...)
+		sub.Labels = append(sub.Labels, pool.Labels[i])
+	}
+	tokens, gen := filepath.Join(dir, "subset.npy"), filepath.Join(dir, "gen")
+	if err := imageio.SaveTokens(tokens, sub); err != nil {
+		t.Fatal(err)
+	}
+	tc, c := info.Train, info.Config
+	f := strconv.FormatFloat
+	if err := execute(t, "train-gen", "--vq", smallVQ, "--tokens", tokens, "--loss", "ce", "--out", gen,
+		"--steps", strconv.Itoa(tc.Steps), "--batch", strconv.Itoa(tc.Batch), "--lr", f(tc.LR, 'g', -1, 64),
+		"--warmup", strconv.Itoa(tc.Warmup), "--weight-decay", f(tc.WeightDecay, 'g', -1, 64), "--clip", f(tc.Clip, 'g', -1, 64),
+		"--cond-drop", f(tc.CondDrop, 'g', -1, 64), "--seed", strconv.FormatUint(tc.Seed, 10),
+		"--dim", strconv.Itoa(c.Dim), "--layers", strconv.Itoa(c.Layers), "--heads", strconv.Itoa(c.Heads), "--mlp", strconv.Itoa(c.MLP)); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(run, "model.safetensors"))
+	b, _ := os.ReadFile(filepath.Join(gen, "model.safetensors"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("the study's run %s and train-gen with its settings wrote different weights (%d and %d bytes)", run, len(a), len(b))
+	}
+	if err := execute(t, "sample", "--gen", run, "--n", "2", "--out", filepath.Join(dir, "s.png")); err != nil {
+		t.Errorf("sample --gen on the study's run: %v", err)
+	}
 }

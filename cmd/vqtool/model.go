@@ -65,22 +65,6 @@ func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Data
 	return imageio.OpenFiles(files, imageio.Options{Size: o.Size, Channels: o.Channels, Fit: fit})
 }
 
-// vqRef is how a generator's config.json names its tokenizer vq: relative
-// to the run folder dir, so that the two can move together and the run be
-// opened from any directory; absolute when no relative path leads there
-// (another drive).
-func vqRef(dir, vq string) string {
-	absDir, err1 := filepath.Abs(dir)
-	absVQ, err2 := filepath.Abs(vq)
-	if err1 != nil || err2 != nil {
-		return vq
-	}
-	if rel, err := filepath.Rel(absDir, absVQ); err == nil {
-		return filepath.ToSlash(rel)
-	}
-	return absVQ
-}
-
 // genVQ returns the tokenizer of the generator in dir: flag (--vq) when
 // given; else the one its config.json names (stored), relative to dir, or
 // as it stands (absolute, or relative to the directory train-gen ran in)

@@ -6,9 +6,6 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
-	"time"
-
-	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/spf13/cobra"
 
@@ -233,125 +230,86 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if lossInfo.Kind == "dist2" {
 		logf("%v", lossInfo)
 	}
+	if opts.Resume && !rundir.HasRun(opts.Out) {
+		return usagef("--resume: %s holds no run to continue (leave --resume out to start one)", opts.Out)
+	}
+	if !opts.Resume {
+		if err := checkFresh(opts.Out, opts.Force); err != nil {
+			return err
+		}
+	}
 	nClasses := train.NumClasses(classes)
-	data := genTokens(train)
-	tr, info, err := openRun(opts.runOptions, func() (*generator.Trainer, generator.Info, error) {
-		return generator.Resume(opts.Out, data, loss)
-	}, func() (tr *generator.Trainer, info generator.Info, err error) {
-		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
-			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP}
-		tc := generator.TrainConfig{Batch: opts.Batch, Steps: opts.steps(train.N), LR: opts.LR, Warmup: opts.Warmup,
-			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Seed: opts.Seed}
-		if err := usage(cfg.Validate(), tc.Validate(train.N)); err != nil {
-			return nil, info, err
-		}
-		if opts.Init != "" {
-			m, start, err := generator.LoadInit(opts.Init, cfg, opts.given)
-			if err != nil {
-				return nil, info, usage(err)
-			}
-			start.Path = vqRef(opts.Out, opts.Init)
-			if opts.flags == nil {
-				opts.flags = map[string]string{}
-			}
-			for name, v := range m.Config.Architecture() { // the run's flags say what it is
-				opts.flags[name] = strconv.Itoa(v)
-			}
-			if tr, err = generator.NewTrainer(m, data, loss, tc); err == nil {
-				logf("train-gen: from %s (step %d, %s), %d grids, %d steps of %d, loss %s", opts.Init, start.Step, start.Weights[:19], train.N, tc.Steps, tc.Batch, lossInfo.Kind)
-			}
-			return tr, generator.Info{Flags: opts.flags, Init: &start}, err
-		}
-		m, err := generator.New(cfg, seeds.New(opts.Seed, seeds.GeneratorWeights))
-		if err == nil {
-			tr, err = generator.NewTrainer(m, data, loss, tc)
-		}
-		if err == nil {
-			logf("train-gen: %d grids of %dx%d, %d classes, %d steps of %d (%.1f epochs), loss %s, %d weights",
-				train.N, train.H, train.W, nClasses, tc.Steps, tc.Batch, float64(tc.Steps*tc.Batch)/float64(train.N),
-				lossInfo.Kind, m.NumParams())
-		}
-		return tr, generator.Info{Flags: opts.flags}, err
-	})
-	if err != nil {
-		return err
-	}
-	info.Loss, info.VQ, info.Data, info.Classes = lossInfo, vqRef(opts.Out, opts.VQ), opts.Data, classes
+	run := generator.Run{Dir: opts.Out, Loss: loss, Data: genTokens(train), EvalEvery: opts.EvalEvery, SaveEvery: opts.SaveEvery,
+		Config: generator.Config{Vocab: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
+			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP},
+		Train: generator.TrainConfig{Batch: opts.Batch, Steps: opts.steps(train.N), LR: opts.LR, Warmup: opts.Warmup,
+			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Seed: opts.Seed},
+		Info: generator.Info{Loss: lossInfo, VQ: rundir.Rel(opts.Out, opts.VQ), Data: opts.Data, Classes: classes, Flags: opts.flags},
+		Logf: func(format string, args ...any) { logf("train-gen: "+format, args...) }}
 	if opts.Tokens != "" {
-		info.Data = opts.Tokens
+		run.Info.Data = opts.Tokens
 	}
-	release, metrics, err := rundir.Start(opts.Out, tr.Step, logf)
-	if err != nil {
-		return err
-	}
-	defer release()
-	dist, err := vq.Codebook.Distance(dist2.SquaredL2)
-	if err != nil {
-		return err
-	}
-	var lastEval *generator.Eval
-	evaluate := func() error {
-		if held == nil {
-			return nil
-		}
-		e, err := tr.Model.Evaluate(genTokens(held), dist)
-		if err != nil {
+	if held != nil {
+		h := genTokens(held)
+		run.HeldOut = &h
+		if run.Distance, err = vq.Codebook.Distance(dist2.SquaredL2); err != nil {
 			return err
 		}
-		lastEval = &e
-		writeJSONLine(metrics, map[string]any{"step": tr.Step, "held_out": e})
-		img, err := explore.SampleGrid(tr.Model, vq, classes, 8, opts.SampleCFG, opts.Seed)
-		if err != nil {
-			return err
-		}
-		return writePNG(filepath.Join(opts.Out, "samples.png"), img)
-	}
-	start := time.Now()
-	var last generator.StepStats
-	save := func() error { return tr.SaveCheckpoint(opts.Out, info) }
-	loop := rundir.Loop{Dir: opts.Out, Done: func() int { return tr.Step }, Total: tr.Config.Steps,
-		Save: save, Diverged: generator.ErrNotFinite,
-		Step: func() (string, error) {
-			s, err := tr.TrainStep()
+		run.OnEval = func(m *generator.Model, _ generator.Eval) error {
+			img, err := explore.SampleGrid(m, vq, classes, 8, opts.SampleCFG, opts.Seed)
 			if err != nil {
-				return "", err
+				return err
 			}
-			last = s
-			writeJSONLine(metrics, s)
+			return writePNG(filepath.Join(opts.Out, "samples.png"), img)
+		}
+	}
+	if !opts.Resume {
+		if err := usage(run.Config.Validate(), run.Train.Validate(train.N)); err != nil {
+			return err
+		}
+	}
+	if !opts.Resume && opts.Init != "" {
+		m, start, err := generator.LoadInit(opts.Init, run.Config, opts.given)
+		if err != nil {
+			return usage(err)
+		}
+		start.Path = rundir.Rel(opts.Out, opts.Init)
+		if run.Info.Flags == nil {
+			run.Info.Flags = map[string]string{}
+		}
+		for name, v := range m.Config.Architecture() { // the run's flags say what it is
+			run.Info.Flags[name] = strconv.Itoa(v)
+		}
+		run.Init, run.Info.Init = m, &start
+	}
+	if lossInfo.Kind == "dist2" {
+		logf("%v", lossInfo)
+	}
+	bar := newBar(run.Train.Steps, "train-gen")
+	defer bar.Finish()
+	run.Progress = func(done, _ int, s *generator.StepStats, e *generator.Eval) {
+		if s != nil {
 			desc := fmt.Sprintf("loss %.3f nll %.2f bits", s.Loss, s.NLL)
-			if lastEval != nil {
-				desc += fmt.Sprintf(" | held-out nll %.2f acc %.2f", lastEval.NLL, lastEval.Accuracy)
+			if e != nil {
+				desc += fmt.Sprintf(" | held-out nll %.2f acc %.2f", e.NLL, e.Accuracy)
 			}
-			return desc, nil
-		},
-		Periodic: []rundir.Periodic{{N: opts.EvalEvery, F: func() error {
-			if tr.Step == tr.Config.Steps {
-				return nil // the final evaluation follows
-			}
-			return evaluate()
-		}}, {N: opts.SaveEvery, F: save}},
+			bar.Describe(desc)
+		}
+		_ = bar.Set(done)
 	}
-	if err := runLoop(ctx, "train-gen", loop); err != nil {
+	res, err := generator.Train(ctx, run)
+	if err != nil {
 		return err
 	}
-	if err := evaluate(); err != nil {
-		return err
-	}
-	res := out
-	*res = genResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(), Loss: lossInfo, Train: last, HeldOut: lastEval}
-	if lastEval != nil {
-		info.Metrics = lastEval.Metrics()
-	}
-	if err := save(); err != nil {
-		return err
-	}
+	bar.Finish()
+	*out = genResult{Out: opts.Out, Steps: res.Steps, Seconds: res.Seconds, Loss: lossInfo, Train: res.Last, HeldOut: res.HeldOut}
 	if opts.JSON {
-		return printJSON(w, res)
+		return printJSON(w, out)
 	}
-	logf("wrote %s after %d steps in %.0f s (loss %s)", opts.Out, tr.Step, res.Seconds, lossInfo.Kind)
-	if lastEval != nil {
+	logf("wrote %s after %d steps in %.0f s (loss %s)", opts.Out, out.Steps, res.Seconds, lossInfo.Kind)
+	if e := res.HeldOut; e != nil {
 		fprintf(w, "held-out: nll %.3f bits/token, accuracy %.3f, expected codebook distance %.4g, argmax distance %.4g\n",
-			lastEval.NLL, lastEval.Accuracy, lastEval.ExpectedDistance, lastEval.ArgmaxDistance)
+			e.NLL, e.Accuracy, e.ExpectedDistance, e.ArgmaxDistance)
 	}
 	return nil
 }

@@ -52,6 +52,27 @@ func CheckFresh(dir string, force bool) error {
 	return nil
 }
 
+// HasRun reports whether dir holds a run to continue.
+func HasRun(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ResumeFile))
+	return err == nil
+}
+
+// Rel returns path as a run folder dir records it: relative to dir, with
+// forward slashes, so that the two can move together; absolute when no
+// relative path leads there.
+func Rel(dir, path string) string {
+	absDir, err1 := filepath.Abs(dir)
+	absPath, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return path
+	}
+	if rel, err := filepath.Rel(absDir, absPath); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return absPath
+}
+
 // Make creates dir where there is none. undo removes it again if nothing
 // was written into it, so that a run rejected after this point leaves no
 // empty folder behind.
