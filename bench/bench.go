@@ -1,4 +1,4 @@
-// Package bench times the reference workloads of BENCH.md (ref-vq and
+// Package bench times the reference workloads of docs/performance.md (ref-vq and
 // ref-gen, float32) under its keys, and runs the PyTorch peer script that
 // times the same workloads, so that the two can be compared in one session.
 package bench
@@ -252,7 +252,7 @@ func (o Options) vq(ctx context.Context, out map[string]float64) error {
 	}
 	tc := vqvae.DefaultTrainConfig()
 	tc.KMeans = false
-	tc.LR = 2e-4 // BENCH.md's optimiser setting
+	tc.LR = 2e-4 // the reference optimiser setting
 	tr, err := vqvae.NewTrainer(m, vqvae.Images{Pix: pix, N: n, C: 1, H: 28, W: 28}, tc)
 	if err != nil {
 		return err
@@ -310,7 +310,7 @@ func (o Options) gen(ctx context.Context, out map[string]float64) error {
 			return err
 		}
 		tc := generator.DefaultTrainConfig()
-		tc.CondDrop = 0 // BENCH.md: no dropout in the benchmark
+		tc.CondDrop = 0 // the reference: no dropout in the benchmark
 		tr, err := generator.NewTrainer(m, data, losses[key], tc)
 		if err != nil {
 			return err

@@ -9,7 +9,7 @@ import (
 
 var sinkTokens []int32
 
-// Sampling 64 grids of ref-gen with the KV cache, as BENCH.md times it.
+// Sampling 64 grids of ref-gen with the KV cache, as the reference benchmark (docs/performance.md) times it.
 func BenchmarkSample(b *testing.B) {
 	m, _ := New(DefaultConfig(), rand.New(rand.NewPCG(1, 1)))
 	classes := make([]int32, 64)

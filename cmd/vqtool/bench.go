@@ -32,7 +32,7 @@ func newBenchCommand() *cobra.Command {
 	var opts benchOptions
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Time ref-vq and ref-gen (BENCH.md keys), optionally beside the PyTorch peer",
+		Short: "Time ref-vq and ref-gen (the keys of docs/performance.md), optionally beside the PyTorch peer",
 		Long: `bench times ref-vq (a training step at batch 64, encoding and decoding at
 batch 256) and ref-gen (a training step at batch 64 with CE and with DIST2Loss,
 sampling 64 grids with the KV cache), float32, each the median of --reps runs
@@ -44,8 +44,8 @@ back, and reports the median of each side's figures and of the rounds'
 ratios, with the range of the ratios: a machine whose speed drifts from
 minute to minute moves one round's ratio more than the median.`,
 		Example: `  vqtool bench --json
-  vqtool bench --peer ../shared/bench/peer_torch.py
-  vqtool bench --peer ../shared/bench/peer_torch.py --rounds 3`,
+  vqtool bench --peer bench/peer_torch.py
+  vqtool bench --peer bench/peer_torch.py --rounds 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd.Context(), cmd.OutOrStdout(), opts)
@@ -63,7 +63,7 @@ minute to minute moves one round's ratio more than the median.`,
 }
 
 // benchResult is what bench prints with --json: the project's figures under
-// BENCH.md's keys, and with --peer the peer's figures and the ratios.
+// The reference keys (docs/performance.md), and with --peer the peer's figures and the ratios.
 type benchResult struct {
 	Keys   map[string]float64 `json:"vqtool"`
 	Peer   map[string]float64 `json:"pytorch,omitempty"`
