@@ -109,14 +109,6 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if info.Flags == nil {
 		info.Flags = saved.Flags
 	}
-	log := func(v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil // a NaN has no JSON: the line is left out
-		}
-		_, err = metrics.Write(append(b, '\n'))
-		return err
-	}
 	var last *Eval
 	evaluate := func() error {
 		if r.HeldOut == nil {
@@ -127,7 +119,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return err
 		}
 		last = &e
-		if err := log(map[string]any{"step": tr.Step, "held_out": e}); err != nil {
+		if err := metrics.Add(map[string]any{"step": tr.Step, "held_out": e}); err != nil {
 			return err
 		}
 		if r.KeepBest && (len(res.Curve) == 0 || e.NLL < res.Curve[bestPoint(res.Curve)].NLL) {
@@ -154,7 +146,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 				return "", err
 			}
 			res.Last = s
-			if err := log(s); err != nil {
+			if err := metrics.Add(s); err != nil {
 				return "", err
 			}
 			if r.Progress != nil {

@@ -96,9 +96,6 @@ type Trainer struct {
 	grads [][]float32
 }
 
-// Progress returns the steps done and the steps of the whole run.
-func (t *Trainer) Progress() (done, total int) { return t.Step, t.Config.Steps }
-
 // NewTrainer builds the training graph.
 func NewTrainer(m *Model, data Tokens, loss *dist2.Loss, cfg TrainConfig) (*Trainer, error) {
 	if err := cfg.Validate(data.N); err != nil {

@@ -94,9 +94,6 @@ type Trainer struct {
 	z     []float32 // encoder outputs of the batch, copied for EMA updates
 }
 
-// Progress returns the steps done and the steps of the whole run.
-func (t *Trainer) Progress() (done, total int) { return t.Step, t.Config.Steps }
-
 // NewTrainer builds the training graph for m on data.
 func NewTrainer(m *Model, data Images, cfg TrainConfig) (*Trainer, error) {
 	if err := cfg.Validate(data.N); err != nil {

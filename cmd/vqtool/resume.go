@@ -119,25 +119,6 @@ func (o runOptions) steps(n int) int {
 	return o.Steps
 }
 
-// openRun returns the run resumed from --out with --resume; without it,
-// once --out is free for a new run (see checkFresh), the one fresh makes.
-func openRun[T interface{ Progress() (int, int) }, I any](o runOptions, resume, fresh func() (T, I, error)) (T, I, error) {
-	if o.Resume {
-		t, info, err := resume()
-		if err == nil {
-			done, total := t.Progress()
-			logf("resuming %s at step %d of %d", o.Out, done, total)
-		}
-		return t, info, err
-	}
-	if err := checkFresh(o.Out, o.Force); err != nil {
-		var t T
-		var info I
-		return t, info, err
-	}
-	return fresh()
-}
-
 // usage returns the first error that is not nil, as a usage error: a
 // config the flags made cannot work.
 func usage(errs ...error) error {

@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/spf13/cobra"
 
@@ -132,120 +129,68 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 			return err
 		}
 	}
-	tr, info, err := openRun(opts.runOptions, func() (*vqvae.Trainer, vqvae.Info, error) {
-		return vqvae.Resume(opts.Out, toImages(train))
-	}, func() (tr *vqvae.Trainer, info vqvae.Info, err error) {
+	if opts.Resume && !rundir.HasRun(opts.Out) {
+		return usagef("--resume: %s holds no run to continue (leave --resume out to start one)", opts.Out)
+	}
+	run := vqvae.Run{Dir: opts.Out, Data: toImages(train), SaveEvery: opts.SaveEvery, PictureEvery: opts.GridEvery,
+		Config: vqvae.DefaultConfig(), Train: vqvae.DefaultTrainConfig(),
+		Info: vqvae.Info{Data: vqvae.DataInfo{Name: train.Name, Channels: train.C, Size: train.H,
+			Range: [2]float64{-1, 1}, Fit: opts.Fit, Classes: train.Classes}, Flags: opts.flags},
+		Logf: func(format string, args ...any) { logf("train-vq: "+format, args...) }}
+	cfg, tc := &run.Config, &run.Train
+	cfg.Channels, cfg.Size = train.C, train.H
+	cfg.CodebookSize, cfg.CodeDim, cfg.Hidden, cfg.ResBlocks = opts.Codebook, opts.CodeDim, opts.Hidden, opts.ResBlocks
+	cfg.Downsample, cfg.Beta, cfg.EMA, cfg.Decay = opts.Downsample, opts.Beta, opts.EMA, opts.Decay
+	cfg.Normalize, cfg.L1 = opts.Normalize, opts.L1
+	tc.Batch, tc.LR, tc.Warmup, tc.Restart, tc.Seed = opts.Batch, opts.LR, opts.Warmup, opts.Restart, opts.Seed
+	tc.Steps = opts.steps(train.N)
+	if !opts.Resume {
+		if err := checkFresh(opts.Out, opts.Force); err != nil {
+			return err
+		}
 		if train.H != train.W {
-			return nil, info, usagef("images of %dx%d: want square images (use --size)", train.W, train.H)
+			return usagef("images of %dx%d: want square images (use --size)", train.W, train.H)
 		}
-		cfg := vqvae.DefaultConfig()
-		cfg.Channels, cfg.Size = train.C, train.H
-		cfg.CodebookSize, cfg.CodeDim, cfg.Hidden, cfg.ResBlocks = opts.Codebook, opts.CodeDim, opts.Hidden, opts.ResBlocks
-		cfg.Downsample, cfg.Beta, cfg.EMA, cfg.Decay = opts.Downsample, opts.Beta, opts.EMA, opts.Decay
-		cfg.Normalize, cfg.L1 = opts.Normalize, opts.L1
-		tc := vqvae.DefaultTrainConfig()
-		tc.Batch, tc.LR, tc.Warmup, tc.Restart, tc.Seed = opts.Batch, opts.LR, opts.Warmup, opts.Restart, opts.Seed
-		tc.Steps = opts.steps(train.N)
 		if err := usage(cfg.Validate(), tc.Validate(train.N)); err != nil {
-			return nil, info, err
+			return err
 		}
-		m, err := vqvae.New(cfg, seeds.New(opts.Seed, seeds.TokenizerWeights))
-		if err == nil {
-			tr, err = vqvae.NewTrainer(m, toImages(train), tc)
-		}
-		if err != nil {
-			return nil, info, err
-		}
-		info = vqvae.Info{Data: vqvae.DataInfo{Name: train.Name, Channels: train.C, Size: train.H,
-			Range: [2]float64{-1, 1}, Fit: opts.Fit, Classes: train.Classes}, Flags: opts.flags}
-		logf("train-vq: %d images of %dx%dx%d from %s, %d steps of %d (%.1f epochs), %d weights, BLAS %s",
-			train.N, train.C, train.H, train.W, train.Name, tc.Steps, tc.Batch,
-			float64(tc.Steps*tc.Batch)/float64(train.N), tr.Model.NumParams(), blasName())
-		return tr, info, nil
-	})
-	if err != nil {
-		return err
 	}
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
-		return err
-	}
-	release, metrics, err := rundir.Start(opts.Out, tr.Step, logf)
-	if err != nil {
-		return err
-	}
-	defer release()
-
 	gridData := train
 	if held != nil {
 		gridData = held
+		h := toImages(held)
+		run.HeldOut = &h
 	}
-	writeGrid := func() error {
-		return writeReconGrid(filepath.Join(opts.Out, "recon.png"), tr.Model, gridData, 16)
+	run.Picture = func(m *vqvae.Model) error {
+		return writeReconGrid(filepath.Join(opts.Out, "recon.png"), m, gridData, 16)
 	}
-	save := func() error {
-		return tr.SaveCheckpoint(opts.Out, info)
-	}
-	start, startStep := time.Now(), tr.Step
-	var last vqvae.StepStats
-	epoch := tr.Epoch
-	loop := rundir.Loop{Dir: opts.Out, Done: func() int { return tr.Step }, Total: tr.Config.Steps,
-		Save: save, Diverged: vqvae.ErrNotFinite,
-		Step: func() (string, error) {
-			s, err := tr.TrainStep()
-			if err != nil {
-				return "", err
-			}
-			last = s
-			rate := float64((tr.Step-startStep)*tr.Config.Batch) / time.Since(start).Seconds()
-			writeJSONLine(metrics, map[string]any{"step": s.Step, "loss": s.Loss, "psnr": s.PSNR, "lr": s.LR,
-				"usage": s.Usage, "restarts": s.Restarts, "img_per_s": rate})
-			return fmt.Sprintf("loss %.4f psnr %.2f dB codes alive %.0f%% %.0f img/s", s.Loss, s.PSNR, 100*s.Usage, rate), nil
-		},
-		Periodic: []rundir.Periodic{{N: opts.GridEvery, F: writeGrid}, {N: opts.SaveEvery, F: save}, {N: 1, F: func() error {
-			if tr.Epoch == epoch || held == nil {
-				return nil
-			}
-			epoch = tr.Epoch
-			ev, _, err := tr.Model.Evaluate(toImages(held))
-			if err != nil {
-				return err
-			}
-			logf("epoch %d: held-out psnr %.2f dB, mse %.5f, codes used %d/%d (%.1f%%), perplexity %.1f",
-				epoch, ev.PSNR, ev.MSE, ev.Used, tr.Model.Config.CodebookSize, 100*ev.Fraction, ev.Perplexity)
-			writeJSONLine(metrics, map[string]any{"step": tr.Step, "epoch": epoch, "held_out": ev})
-			return nil
-		}}},
-	}
-	if err := runLoop(ctx, "train-vq", loop); err != nil {
-		return err
-	}
-	res := out
-	*res = vqResult{Out: opts.Out, Steps: tr.Step, Seconds: time.Since(start).Seconds(),
-		Train: vqvae.Eval{MSE: last.Recon, PSNR: last.PSNR}}
-	info.Metrics = map[string]float64{"train_batch_psnr": last.PSNR}
-	if held != nil {
-		ev, _, err := tr.Model.Evaluate(toImages(held))
-		if err != nil {
-			return err
+	bar := newBar(tc.Steps, "train-vq")
+	defer bar.Finish()
+	start := time.Now()
+	startStep := -1
+	run.Progress = func(done, _ int, s *vqvae.StepStats) {
+		if s == nil {
+			startStep = done
+		} else {
+			rate := float64((done-startStep)*tc.Batch) / time.Since(start).Seconds()
+			bar.Describe(fmt.Sprintf("loss %.4f psnr %.2f dB codes alive %.0f%% %.0f img/s", s.Loss, s.PSNR, 100*s.Usage, rate))
 		}
-		res.Test = &ev
-		ev.AddMetrics(info.Metrics)
-		writeJSONLine(metrics, map[string]any{"step": tr.Step, "final": true, "held_out": ev})
+		_ = bar.Set(done)
 	}
-	if err := save(); err != nil {
+	res, err := vqvae.Train(ctx, run)
+	if err != nil {
 		return err
 	}
-	if err := writeGrid(); err != nil {
-		return err
-	}
+	bar.Finish()
+	*out = vqResult{Out: opts.Out, Steps: res.Steps, Seconds: res.Seconds,
+		Train: vqvae.Eval{MSE: res.Last.Recon, PSNR: res.Last.PSNR}, Test: res.HeldOut}
 	if opts.JSON {
-		return printJSON(w, res)
+		return printJSON(w, out)
 	}
-	logf("wrote %s after %d steps in %.0f s", opts.Out, tr.Step, res.Seconds)
-	if res.Test != nil {
+	logf("wrote %s after %d steps in %.0f s", opts.Out, res.Steps, res.Seconds)
+	if e := res.HeldOut; e != nil {
 		fprintf(w, "held-out (%s split): psnr %.2f dB, mse %.5f, codes used %d/%d (%.1f%%), perplexity %.1f, dead %d\n",
-			opts.EvalSplit, res.Test.PSNR, res.Test.MSE, res.Test.Used, tr.Model.Config.CodebookSize,
-			100*res.Test.Fraction, res.Test.Perplexity, res.Test.Dead)
+			opts.EvalSplit, e.PSNR, e.MSE, e.Used, res.Model.Config.CodebookSize, 100*e.Fraction, e.Perplexity, e.Dead)
 	}
 	return nil
 }

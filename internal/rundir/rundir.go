@@ -136,9 +136,25 @@ func TruncateLog(path string, step int) error {
 	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(keep); return err })
 }
 
+// Log is a run's metrics.jsonl, open for appending.
+type Log struct{ f *os.File }
+
+// Add appends v as one JSON line. A value JSON cannot hold (a NaN) leaves
+// the line out; a failed write is an error.
+func (l *Log) Add(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	if _, err := l.f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("%s: %w", l.f.Name(), err)
+	}
+	return nil
+}
+
 // Start locks dir (see Lock) and opens its metrics log for appending, cut
 // back to step; release closes the log and unlocks.
-func Start(dir string, step int, logf func(format string, args ...any)) (release func(), metrics *os.File, err error) {
+func Start(dir string, step int, logf func(format string, args ...any)) (release func(), metrics *Log, err error) {
 	unlock, err := Lock(dir, logf)
 	if err != nil {
 		return nil, nil, err
@@ -148,9 +164,10 @@ func Start(dir string, step int, logf func(format string, args ...any)) (release
 		unlock()
 		return nil, nil, err
 	}
-	if metrics, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
 		unlock()
 		return nil, nil, err
 	}
-	return func() { metrics.Close(); unlock() }, metrics, nil
+	return func() { f.Close(); unlock() }, &Log{f}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,7 +75,12 @@ func TestStart(t *testing.T) {
 	if _, _, err := Start(dir, 5, nil); err == nil {
 		t.Error("a second writer got the folder")
 	}
-	metrics.WriteString("{\"step\":6}\n")
+	if err := metrics.Add(map[string]int{"step": 6}); err != nil {
+		t.Fatal(err)
+	}
+	if err := metrics.Add(map[string]float64{"step": 7, "loss": math.NaN()}); err != nil { // no JSON: left out
+		t.Fatal(err)
+	}
 	release()
 	b, _ := os.ReadFile(filepath.Join(dir, MetricsFile))
 	if string(b) != "{\"step\":5}\n{\"step\":6}\n" {
