@@ -6,13 +6,10 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/vqtool/vqtool/internal/seeds"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -91,19 +88,9 @@ func fprintf(w io.Writer, format string, args ...any) {
 	_, _ = fmt.Fprintf(w, format, args...)
 }
 
-// writeJSONLine appends one JSON object and a newline to a log.
-func writeJSONLine(w io.Writer, v any) {
-	b, err := json.Marshal(v)
-	if err == nil {
-		_, _ = w.Write(append(b, '\n'))
-	}
-}
-
 func blasName() string { return nn.BLAS() }
 
 func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }
-
-func newRand(seed uint64) *rand.Rand { return seeds.New(seed, seeds.Pictures) }
 
 // hiddenAlias adds the old name of a renamed flag (and its shorthand, if
 // any), hidden, sharing the new flag's value: old command lines keep working
