@@ -5,9 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/vqtool/vqtool/internal/seeds"
-
 	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/internal/seeds"
 	"github.com/vqtool/vqtool/nn"
 )
 

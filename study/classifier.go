@@ -3,9 +3,8 @@ package study
 import (
 	"fmt"
 
-	"github.com/vqtool/vqtool/internal/seeds"
-
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/seeds"
 	"github.com/vqtool/vqtool/metrics"
 )
 

@@ -8,14 +8,13 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/vqtool/vqtool/internal/seeds"
-
 	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/report"
+	"github.com/vqtool/vqtool/internal/seeds"
 	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/vqvae"
 )

@@ -6,9 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/vqtool/vqtool/internal/seeds"
-
 	"github.com/vqtool/vqtool/codebook"
+	"github.com/vqtool/vqtool/internal/seeds"
 	"github.com/vqtool/vqtool/nn"
 )
 

@@ -7,11 +7,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vqtool/vqtool/internal/seeds"
-
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/explore"
+	"github.com/vqtool/vqtool/internal/seeds"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
