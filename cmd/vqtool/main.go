@@ -26,22 +26,6 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-// flagValue is a numeric flag's name and value, for checks of its range.
-type flagValue struct {
-	name  string
-	value float64
-}
-
-// nonNegative is a usage error naming the first flag whose value is below 0.
-func nonNegative(flags ...flagValue) error {
-	for _, f := range flags {
-		if f.value < 0 {
-			return usagef("--%s %v: want a value >= 0", f.name, f.value)
-		}
-	}
-	return nil
-}
-
 // globalOptions are the flags every command takes.
 type globalOptions struct {
 	Quiet         bool
@@ -61,6 +45,9 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		SilenceErrors: true,
 		Version:       currentVersion().text(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFlags(cmd); err != nil {
+				return err
+			}
 			if err := routeOut(cmd); err != nil {
 				return err
 			}

@@ -168,16 +168,6 @@ func runTrainGen(ctx context.Context, w io.Writer, opts trainGenOptions) (res ge
 }
 
 func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genResult) (err error) {
-	if err := nonNegative(flagValue{"limit", float64(opts.Limit)}, flagValue{"eval-limit", float64(opts.EvalLimit)},
-		flagValue{"epochs", opts.Epochs}, flagValue{"eval-every", float64(opts.EvalEvery)}); err != nil {
-		return err
-	}
-	switch {
-	case opts.SaveEvery < 1:
-		return usagef("--save-every %d: want steps >= 1", opts.SaveEvery)
-	case opts.TopK < dist2.AutoTargetTopK:
-		return usagef("--target-topk %d: want 0 (dense), a count, or -1 (auto)", opts.TopK)
-	}
 	vq, vqInfo, err := loadVQ(opts.VQ)
 	if err != nil {
 		return err

@@ -110,13 +110,6 @@ func runTrainVQ(ctx context.Context, w io.Writer, opts trainVQOptions) (res vqRe
 }
 
 func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResult) error {
-	if err := nonNegative(flagValue{"limit", float64(opts.Limit)}, flagValue{"epochs", opts.Epochs},
-		flagValue{"grid-every", float64(opts.GridEvery)}); err != nil {
-		return err
-	}
-	if opts.SaveEvery < 1 {
-		return usagef("--save-every %d: want steps >= 1", opts.SaveEvery)
-	}
 	train, err := opts.open()
 	if err != nil {
 		return err
