@@ -79,7 +79,7 @@ func ParseVectorKind(s string) (VectorKind, error) {
 	case "cosine":
 		return Cosine, nil
 	}
-	return 0, fmt.Errorf("dist2: distance %q: want l2, mse or cosine", s)
+	return 0, badSetting("distance", s, "l2, mse or cosine")
 }
 
 // Vectors is a distance between tokens that stand for vectors, such as VQ

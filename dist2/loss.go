@@ -24,7 +24,7 @@ func ParseKind(s string) (Kind, error) {
 	case "dist2":
 		return Dist2, nil
 	}
-	return 0, fmt.Errorf("dist2: loss %q: want ce, smooth or dist2", s)
+	return 0, badSetting("kind", s, "a loss: ce, smooth or dist2")
 }
 
 func (k Kind) String() string {
@@ -60,23 +60,39 @@ type Stats struct {
 	Positions int     // positions counted (targets >= 0)
 }
 
-// Validate reports a setting that cannot work with a vocabulary of v logits.
+// checkAlpha checks the weight of the KL term.
+func checkAlpha(a float64) error {
+	if !(a >= 0) || math.IsInf(a, 1) {
+		return badSetting("alpha", a, "a finite number >= 0")
+	}
+	return nil
+}
+
+// checkSmoothing checks the mass of uniform label smoothing.
+func checkSmoothing(eps float64) error {
+	if !(eps >= 0 && eps < 1) {
+		return badSetting("smoothing", eps, "a number in [0, 1)")
+	}
+	return nil
+}
+
+// Validate reports a setting that cannot work with v logits a position.
 func (l *Loss) Validate(v int) error {
 	switch l.Kind {
 	case CE:
 	case Smooth:
-		if !(l.Smoothing >= 0 && l.Smoothing < 1) {
-			return fmt.Errorf("dist2: smoothing %v: want a number in [0, 1)", l.Smoothing)
+		if err := checkSmoothing(l.Smoothing); err != nil {
+			return err
 		}
 	case Dist2:
-		if !(l.Alpha >= 0) || math.IsInf(l.Alpha, 1) {
-			return fmt.Errorf("dist2: alpha %v: want a finite number >= 0", l.Alpha)
+		if err := checkAlpha(l.Alpha); err != nil {
+			return err
 		}
 		if l.Table == nil {
 			return fmt.Errorf("dist2: the dist2 loss needs a target table")
 		}
 		if l.Offset < 0 || l.Offset+l.Table.K > v {
-			return fmt.Errorf("dist2: metric tokens [%d, %d) do not fit a vocabulary of %d",
+			return fmt.Errorf("dist2: metric tokens [%d, %d) do not fit %d logits",
 				l.Offset, l.Offset+l.Table.K, v)
 		}
 	default:

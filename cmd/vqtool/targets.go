@@ -22,10 +22,9 @@ func newTargetsCommand() *cobra.Command {
 }
 
 type targetsExportOptions struct {
-	VQ, Codebook, Distance, Tau, Out string
-	Perplexity                       float64
-	TargetTopK                       int
-	JSON                             bool
+	lossOptions       // --tau, --perplexity, --distance, --target-topk
+	VQ, Codebook, Out string
+	JSON              bool
 }
 
 func newTargetsExportCommand() *cobra.Command {
@@ -53,10 +52,7 @@ docs/pytorch.md shows the loss that reads it.`,
 	f := cmd.Flags()
 	f.StringVar(&o.VQ, "vq", "", "tokenizer checkpoint folder whose codebook to use")
 	f.StringVar(&o.Codebook, "codebook", "", "a codebook [K, D] as a float .npy file (instead of --vq)")
-	f.StringVar(&o.Distance, "distance", "l2", "distance between codes: l2 (squared), mse or cosine")
-	f.StringVar(&o.Tau, "tau", "auto", "temperature of p_d, a number or auto (calibrated to --perplexity)")
-	f.Float64Var(&o.Perplexity, "perplexity", dist2.DefaultPerplexity, "effective neighbours per row, for --tau auto")
-	f.IntVar(&o.TargetTopK, "target-topk", dist2.AutoTargetTopK, "entries kept per row (0: dense; -1: 64 when K > 2048, else dense)")
+	o.lossOptions.addFlags(cmd, targetFlags|targetTopKFlag)
 	f.StringVarP(&o.Out, "out", "o", "targets.safetensors", "file to write")
 	f.BoolVar(&o.JSON, "json", false, "print a summary as one JSON object")
 	return cmd
@@ -79,6 +75,10 @@ type targetsSummary struct {
 }
 
 func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) error {
+	spec, err := o.spec()
+	if err != nil {
+		return err
+	}
 	var vecs []float32
 	var k, d int
 	switch {
@@ -91,24 +91,18 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 		}
 		vecs, k, d = vq.Codebook.E, vq.Codebook.K, vq.Codebook.D
 	default:
-		var err error
 		if vecs, k, d, err = imageio.LoadMatrix(o.Codebook); err != nil {
 			return err
 		}
 	}
-	tau, err := dist2.ParseTau(o.Tau)
-	if err != nil {
-		return usageError{err}
-	}
 	start := time.Now()
-	spec := dist2.Spec{Kind: "dist2", Tau: tau, Perplexity: o.Perplexity, Distance: o.Distance, TargetTopK: o.TargetTopK}
 	var dist dist2.Distance
 	tab, b, err := spec.Table(func(kind dist2.VectorKind) (dist2.Distance, error) {
 		dist, err = dist2.NewVectors(vecs, d, kind)
 		return dist, err
 	})
 	if err != nil {
-		return usageError{err}
+		return lossFlagError(err)
 	}
 	full := b.Perplexity // the calibration's, of the untruncated rows
 	if !b.TauAuto {

@@ -81,7 +81,7 @@ func TestTrainEncodeDecodeReconstruct(t *testing.T) {
 		t.Errorf("reconstruct %+v", rr)
 	}
 	out.Reset()
-	ko := kernelOptions{Model: model, Token: 3, Tau: "auto", Perplexity: 4, JSON: true}
+	ko := kernelOptions{lossOptions: lossOptions{Tau: "auto", Perplexity: 4, Distance: "l2"}, Model: model, Token: 3, JSON: true}
 	if err := runKernel(context.Background(), &out, ko); err != nil {
 		t.Fatal(err)
 	}
