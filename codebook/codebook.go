@@ -20,27 +20,36 @@ type Codebook struct {
 	// Normalized keeps every code at unit l2 norm (cosine codebooks).
 	Normalized bool
 
-	Decay float64   // EMA decay of sizes and sums, e.g. 0.99
-	Eps   float64   // Laplace smoothing of the sizes, e.g. 1e-5
-	Size  []float32 // EMA cluster sizes N_k
-	Sum   []float32 // EMA sums m_k, [K, D]
+	Decay       float64   // EMA decay of the cluster sizes and sums, e.g. 0.99
+	Eps         float64   // Laplace smoothing of the cluster sizes, e.g. 1e-5
+	ClusterSize []float32 // EMA cluster sizes N_k: how many vectors code k has drawn, decayed
+	Sum         []float32 // EMA sums m_k, [K, D]
 
 	norms []float32 // ||e_k||^2
 	et    []float32 // -2 E^T, [D, K]
 	dots  []float32 // scratch for the search, [N, K]
 }
 
+// CheckSize is the one check of a codebook size K, for the codebook, the
+// tokenizer's config and the generator's: 2 to 65,536 codes.
+func CheckSize(k int) error {
+	if k < 2 || k > 1<<16 {
+		return fmt.Errorf("codebook: codebook size %d: want 2 to 65536 codes", k)
+	}
+	return nil
+}
+
 // New returns a codebook with codes drawn from U(-1/K, 1/K) (as the original
 // VQ-VAE), EMA decay 0.99 and eps 1e-5.
 func New(k, d int, r *rand.Rand) (*Codebook, error) {
-	if k < 2 || k > 1<<16 {
-		return nil, fmt.Errorf("codebook: size %d: want a number of codes in [2, 65536]", k)
+	if err := CheckSize(k); err != nil {
+		return nil, err
 	}
 	if d < 1 || d > 4096 {
 		return nil, fmt.Errorf("codebook: code dimension %d: want a number in [1, 4096]", d)
 	}
 	c := &Codebook{K: k, D: d, E: make([]float32, k*d), Decay: 0.99, Eps: 1e-5,
-		Size: make([]float32, k), Sum: make([]float32, k*d)}
+		ClusterSize: make([]float32, k), Sum: make([]float32, k*d)}
 	for i := range c.E {
 		c.E[i] = float32((2*r.Float64() - 1) / float64(k))
 	}
@@ -48,11 +57,11 @@ func New(k, d int, r *rand.Rand) (*Codebook, error) {
 	return c, nil
 }
 
-// resetEMA sets sizes to 1 and sums to the codes, so that the EMA starts
+// resetEMA sets the cluster sizes to 1 and the sums to the codes, so that the EMA starts
 // from the current codes.
 func (c *Codebook) resetEMA() {
-	for k := range c.Size {
-		c.Size[k] = 1
+	for k := range c.ClusterSize {
+		c.ClusterSize[k] = 1
 	}
 	copy(c.Sum, c.E)
 }
@@ -115,14 +124,14 @@ func (c *Codebook) UpdateEMA(z []float32, idx []int32) {
 	a := float32(c.Decay)
 	var total float64
 	for j := range k {
-		c.Size[j] = a*c.Size[j] + (1-a)*counts[j]
-		total += float64(c.Size[j])
+		c.ClusterSize[j] = a*c.ClusterSize[j] + (1-a)*counts[j]
+		total += float64(c.ClusterSize[j])
 	}
 	for i := range c.Sum {
 		c.Sum[i] = a*c.Sum[i] + (1-a)*sums[i]
 	}
 	for j := range k {
-		smoothed := (float64(c.Size[j]) + c.Eps) / (total + float64(k)*c.Eps) * total
+		smoothed := (float64(c.ClusterSize[j]) + c.Eps) / (total + float64(k)*c.Eps) * total
 		e, s := c.Code(j), c.Sum[j*d:(j+1)*d]
 		for t := range e {
 			e[t] = float32(float64(s[t]) / smoothed)
@@ -133,8 +142,8 @@ func (c *Codebook) UpdateEMA(z []float32, idx []int32) {
 	}
 }
 
-// CountUsage adds the assignments to the EMA sizes without moving codes:
-// codebooks trained by gradient use it to find dead codes.
+// CountUsage adds the assignments to the EMA cluster sizes without moving
+// codes: codebooks trained by gradient use it to find dead codes.
 func (c *Codebook) CountUsage(idx []int32) {
 	counts := make([]float32, c.K)
 	for _, j := range idx {
@@ -142,12 +151,12 @@ func (c *Codebook) CountUsage(idx []int32) {
 	}
 	a := float32(c.Decay)
 	for j := range counts {
-		c.Size[j] = a*c.Size[j] + (1-a)*counts[j]
+		c.ClusterSize[j] = a*c.ClusterSize[j] + (1-a)*counts[j]
 	}
 }
 
-// RestartDead re-seeds every code whose EMA size fell under threshold with a
-// vector drawn from z ([N, D]), and returns how many it re-seeded.
+// RestartDead re-seeds every code whose EMA cluster size fell under threshold
+// with a vector drawn from z ([N, D]), and returns how many it re-seeded.
 func (c *Codebook) RestartDead(z []float32, threshold float64, r *rand.Rand) int {
 	n := len(z) / c.D
 	if n == 0 {
@@ -155,7 +164,7 @@ func (c *Codebook) RestartDead(z []float32, threshold float64, r *rand.Rand) int
 	}
 	restarted := 0
 	for j := range c.K {
-		if float64(c.Size[j]) >= threshold {
+		if float64(c.ClusterSize[j]) >= threshold {
 			continue
 		}
 		src := z[r.IntN(n)*c.D:]
@@ -164,7 +173,7 @@ func (c *Codebook) RestartDead(z []float32, threshold float64, r *rand.Rand) int
 		if c.Normalized {
 			normalize(e)
 		}
-		c.Size[j] = float32(threshold)
+		c.ClusterSize[j] = float32(threshold)
 		s := c.Sum[j*c.D : (j+1)*c.D]
 		for t, v := range e {
 			s[t] = v * float32(threshold)

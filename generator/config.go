@@ -1,6 +1,10 @@
 package generator
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vqtool/vqtool/codebook"
+)
 
 // Config is the architecture of a generator.
 type Config struct {
@@ -23,9 +27,10 @@ func DefaultConfig() Config {
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
+	sizeErr := codebook.CheckSize(c.Vocab)
 	switch {
-	case c.Vocab < 2 || c.Vocab > 1<<20:
-		return fmt.Errorf("generator: vocabulary %d: want 2 to %d tokens", c.Vocab, 1<<20)
+	case sizeErr != nil:
+		return sizeErr
 	case c.Classes < 0 || c.Classes > 1<<20:
 		return fmt.Errorf("generator: %d classes: want 0 to %d", c.Classes, 1<<20)
 	case c.GridH < 1 || c.GridW < 1 || c.Len != c.GridH*c.GridW:
