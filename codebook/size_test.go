@@ -25,7 +25,7 @@ func TestOneSizeRange(t *testing.T) {
 		vc.CodebookSize = k
 		errs[1] = vc.Validate()
 		gc := generator.DefaultConfig()
-		gc.Vocab = k
+		gc.CodebookSize = k
 		errs[2] = gc.Validate()
 		for i, err := range errs {
 			if got := fmt.Sprint(err); got != want {

@@ -60,7 +60,7 @@ func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator
 	var curve []Point
 	switch {
 	case errors.Is(err, nn.ErrNoCheckpoint):
-		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: len(s.Classes), Len: subset.Len, GridH: vq.Config.Grid(), GridW: vq.Config.Grid(),
+		cfg := generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: len(s.Classes), Len: subset.Len, GridH: vq.Config.Grid(), GridW: vq.Config.Grid(),
 			Dim: c.Dim, Layers: c.Layers, Heads: c.Heads, MLP: c.MLP}
 		m, err := generator.New(cfg, rand.New(rand.NewPCG(r.Seed, 0x6e4)))
 		if err != nil {

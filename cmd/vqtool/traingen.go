@@ -237,7 +237,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	tr, info, err := openRun(opts.runOptions, func() (*generator.Trainer, generator.Info, error) {
 		return generator.Resume(opts.Out, data, loss)
 	}, func() (tr *generator.Trainer, info generator.Info, err error) {
-		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
+		cfg := generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
 			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP}
 		tc := generator.TrainConfig{Batch: opts.Batch, Steps: opts.steps(train.N), LR: opts.LR, Warmup: opts.Warmup,
 			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Seed: opts.Seed}
