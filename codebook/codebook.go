@@ -12,7 +12,8 @@ import (
 
 // Codebook is a table of K codes of dimension D.
 type Codebook struct {
-	K, D int
+	CodebookSize int // K
+	D            int
 	// E holds the codes: code k is E[k*D : (k+1)*D]. It may alias a model
 	// parameter's storage, so that gradient steps and EMA updates move the
 	// same numbers.
@@ -48,7 +49,7 @@ func New(k, d int, r *rand.Rand) (*Codebook, error) {
 	if d < 1 || d > 4096 {
 		return nil, fmt.Errorf("codebook: code dimension %d: want a number in [1, 4096]", d)
 	}
-	c := &Codebook{K: k, D: d, E: make([]float32, k*d), Decay: 0.99, Eps: 1e-5,
+	c := &Codebook{CodebookSize: k, D: d, E: make([]float32, k*d), Decay: 0.99, Eps: 1e-5,
 		ClusterSize: make([]float32, k), Sum: make([]float32, k*d)}
 	for i := range c.E {
 		c.E[i] = float32((2*r.Float64() - 1) / float64(k))
@@ -73,7 +74,7 @@ func (c *Codebook) Code(k int) []float32 { return c.E[k*c.D : (k+1)*c.D] }
 // len(dst) vectors in z ([N, D]), and into dist, when not nil, the squared
 // distance to it.
 func (c *Codebook) NearestTo(dst []int32, dist []float32, z []float32) {
-	n, k, d := len(dst), c.K, c.D
+	n, k, d := len(dst), c.CodebookSize, c.D
 	if len(z) != n*d || dist != nil && len(dist) != n {
 		panic("codebook: NearestTo: length mismatch")
 	}
@@ -111,7 +112,7 @@ func (c *Codebook) NearestTo(dst []int32, dist []float32, z []float32) {
 // UpdateEMA moves the codes toward the mean of the vectors z ([N, D])
 // assigned to them by idx.
 func (c *Codebook) UpdateEMA(z []float32, idx []int32) {
-	k, d := c.K, c.D
+	k, d := c.CodebookSize, c.D
 	counts := make([]float32, k)
 	sums := make([]float32, k*d)
 	for i, j := range idx {
@@ -145,7 +146,7 @@ func (c *Codebook) UpdateEMA(z []float32, idx []int32) {
 // CountUsage adds the assignments to the EMA cluster sizes without moving
 // codes: codebooks trained by gradient use it to find dead codes.
 func (c *Codebook) CountUsage(idx []int32) {
-	counts := make([]float32, c.K)
+	counts := make([]float32, c.CodebookSize)
 	for _, j := range idx {
 		counts[j]++
 	}
@@ -163,7 +164,7 @@ func (c *Codebook) RestartDead(z []float32, threshold float64, r *rand.Rand) int
 		return 0
 	}
 	restarted := 0
-	for j := range c.K {
+	for j := range c.CodebookSize {
 		if float64(c.ClusterSize[j]) >= threshold {
 			continue
 		}
@@ -186,7 +187,7 @@ func (c *Codebook) RestartDead(z []float32, threshold float64, r *rand.Rand) int
 // InitKMeans sets the codes by k-means++ seeding on z ([N, D], N >= K)
 // followed by iters Lloyd iterations, and restarts the EMA from them.
 func (c *Codebook) InitKMeans(z []float32, iters int, r *rand.Rand) error {
-	n, d, k := len(z)/c.D, c.D, c.K
+	n, d, k := len(z)/c.D, c.D, c.CodebookSize
 	if n < k {
 		return fmt.Errorf("codebook: k-means over %d vectors: want at least %d (the codebook size)", n, k)
 	}
@@ -254,7 +255,7 @@ func (c *Codebook) InitKMeans(z []float32, iters int, r *rand.Rand) error {
 
 // Normalize scales every code to unit l2 norm.
 func (c *Codebook) Normalize() {
-	for j := range c.K {
+	for j := range c.CodebookSize {
 		normalize(c.Code(j))
 	}
 }
@@ -282,20 +283,20 @@ func (c *Codebook) Distance(kind dist2.VectorKind) (*dist2.Vectors, error) {
 // Neighbors returns the n codes nearest to code x (excluding x), nearest
 // first, and the n farthest, farthest first, with their distances.
 func (c *Codebook) Neighbors(x, n int, kind dist2.VectorKind) (near, far []int, nearD, farD []float32, err error) {
-	if x < 0 || x >= c.K {
-		return nil, nil, nil, nil, fmt.Errorf("codebook: token %d: want a code in [0, %d)", x, c.K)
+	if x < 0 || x >= c.CodebookSize {
+		return nil, nil, nil, nil, fmt.Errorf("codebook: token %d: want a code in [0, %d)", x, c.CodebookSize)
 	}
-	if n < 1 || n > c.K-1 {
-		return nil, nil, nil, nil, fmt.Errorf("codebook: %d neighbours: want a number in [1, %d]", n, c.K-1)
+	if n < 1 || n > c.CodebookSize-1 {
+		return nil, nil, nil, nil, fmt.Errorf("codebook: %d neighbours: want a number in [1, %d]", n, c.CodebookSize-1)
 	}
 	d, err := c.Distance(kind)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	row := make([]float32, c.K)
+	row := make([]float32, c.CodebookSize)
 	d.RowTo(row, x)
-	order := make([]int, 0, c.K-1)
-	for j := range c.K {
+	order := make([]int, 0, c.CodebookSize-1)
+	for j := range c.CodebookSize {
 		if j != x {
 			order = append(order, j)
 		}

@@ -49,7 +49,7 @@ type Loss struct {
 	Smoothing float64 // eps, for Smooth
 	Table     *Table  // target rows, for Dist2
 	// Offset is the vocabulary id of metric token 0: targets in
-	// [Offset, Offset+Table.K) get the KL term, others plain CE.
+	// [Offset, Offset+Table.CodebookSize) get the KL term, others plain CE.
 	Offset int
 }
 
@@ -91,9 +91,9 @@ func (l *Loss) Validate(v int) error {
 		if l.Table == nil {
 			return fmt.Errorf("dist2: the dist2 loss needs a target table")
 		}
-		if l.Offset < 0 || l.Offset+l.Table.K > v {
+		if l.Offset < 0 || l.Offset+l.Table.CodebookSize > v {
 			return fmt.Errorf("dist2: metric tokens [%d, %d) do not fit %d logits",
-				l.Offset, l.Offset+l.Table.K, v)
+				l.Offset, l.Offset+l.Table.CodebookSize, v)
 		}
 	default:
 		return fmt.Errorf("dist2: unknown loss kind %d", int(l.Kind))
@@ -152,7 +152,7 @@ func (l *Loss) GradTo(dst, logits []float32, targets []int32) Stats {
 func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 	var pd []float32
 	var idx []int32
-	metric := l.Kind == Dist2 && t >= l.Offset && t < l.Offset+l.Table.K
+	metric := l.Kind == Dist2 && t >= l.Offset && t < l.Offset+l.Table.CodebookSize
 	if metric {
 		idx, pd = l.Table.Row(t - l.Offset)
 	}

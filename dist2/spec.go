@@ -145,7 +145,7 @@ func (s Spec) table(distance func(VectorKind) (Distance, error)) (*Table, Built,
 	topk := s.TargetTopK
 	if topk == AutoTargetTopK {
 		topk = 0
-		if d.Size() > 2048 {
+		if d.CodebookSize() > 2048 {
 			topk = 64
 		}
 	}

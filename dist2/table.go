@@ -12,9 +12,9 @@ import (
 // Table holds the target rows p_d(. | x) for every token x of a metric
 // vocabulary, dense or truncated to the top-k entries of each row.
 type Table struct {
-	K    int     // tokens in the metric vocabulary
-	Tau  float64 // temperature, on the distance's scale
-	TopK int     // entries kept per row; equal to K for a dense table
+	CodebookSize int     // K: tokens in the metric vocabulary (the codes of a codebook)
+	Tau          float64 // temperature, on the distance's scale
+	TopK         int     // entries kept per row; equal to K for a dense table
 
 	// Idx[x*TopK+j] is the token of entry j of row x, nearest first.
 	// Nil for a dense table, whose entry v is token v.
@@ -72,7 +72,7 @@ func (t *Table) MeanPerplexity() float64 {
 // table; otherwise each row keeps its min(topk, K) most probable entries,
 // renormalised, nearest first.
 func NewTable(d Distance, tau float64, topk int) (*Table, error) {
-	k := d.Size()
+	k := d.CodebookSize()
 	if k < 1 {
 		return nil, fmt.Errorf("dist2: vocabulary of %d tokens: want at least 1", k)
 	}
@@ -84,7 +84,7 @@ func NewTable(d Distance, tau float64, topk int) (*Table, error) {
 		topk = k
 	}
 	t := &Table{
-		K: k, Tau: tau, TopK: topk,
+		CodebookSize: k, Tau: tau, TopK: topk,
 		P:       make([]float32, k*topk),
 		NegEnt:  make([]float32, k),
 		Dropped: make([]float32, k),
@@ -256,7 +256,7 @@ const maxCalibrationRows = 1024
 // global tau). For K above 1,024 the mean is taken over 1,024 evenly spaced
 // rows. It also returns the perplexity reached.
 func Calibrate(d Distance, perplexity float64) (tau, got float64, err error) {
-	k := d.Size()
+	k := d.CodebookSize()
 	if !(perplexity > 1) || perplexity >= float64(k) {
 		return 0, 0, badSetting("perplexity", perplexity, fmt.Sprintf("a number in (1, %d) for %d tokens", k, k))
 	}
@@ -330,7 +330,7 @@ func FullPerplexity(d Distance, tau float64) (float64, error) {
 	if err := checkTau(tau, false); err != nil {
 		return 0, err
 	}
-	k := d.Size()
+	k := d.CodebookSize()
 	n := min(k, maxCalibrationRows)
 	row := make([]float32, k)
 	var total float64

@@ -24,8 +24,8 @@ type Target struct {
 // ResolveTau makes of tau and perplexity.
 func TargetRow(d Distance, x int, tau, perplexity float64) (Target, error) {
 	t := Target{Token: x, Tau: tau}
-	if x < 0 || x >= d.Size() {
-		return t, fmt.Errorf("dist2: token %d: want one in [0, %d)", x, d.Size())
+	if x < 0 || x >= d.CodebookSize() {
+		return t, fmt.Errorf("dist2: token %d: want one in [0, %d)", x, d.CodebookSize())
 	}
 	temp, err := ResolveTau(d, tau, perplexity)
 	if err != nil {
@@ -33,7 +33,7 @@ func TargetRow(d Distance, x int, tau, perplexity float64) (Target, error) {
 	}
 	t.Tau, t.TauAuto = temp.Tau, temp.Auto
 	// Row x alone: O(K) memory, so that a 16,384-code codebook is cheap.
-	dist := make([]float32, d.Size())
+	dist := make([]float32, d.CodebookSize())
 	d.RowTo(dist, x)
 	if err := checkRow(dist, x); err != nil {
 		return t, err

@@ -97,7 +97,7 @@ func ResolveTau(d Distance, tau, perplexity float64) (Temperature, error) {
 		return Temperature{Tau: tau}, nil
 	}
 	if perplexity == 0 {
-		perplexity = min(DefaultPerplexity, float64(d.Size())/2)
+		perplexity = min(DefaultPerplexity, float64(d.CodebookSize())/2)
 	}
 	tau, got, err := Calibrate(d, perplexity)
 	if err != nil {

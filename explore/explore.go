@@ -55,14 +55,14 @@ type Page struct {
 
 // pageData is what the page's script reads, as JSON.
 type pageData struct {
-	Title    string `json:"title"`
-	Grid     int    `json:"grid"`     // tokens per side
-	Size     int    `json:"size"`     // pixels per side
-	Channels int    `json:"channels"` // 1 or 3
-	Codes    int    `json:"codes"`    // codebook size K
-	Distance string `json:"distance"`
-	NearN    int    `json:"near_n"`
-	FarN     int    `json:"far_n"`
+	Title        string `json:"title"`
+	Grid         int    `json:"grid"`          // tokens per side
+	Size         int    `json:"size"`          // pixels per side
+	Channels     int    `json:"channels"`      // 1 or 3
+	CodebookSize int    `json:"codebook_size"` // K
+	Distance     string `json:"distance"`
+	NearN        int    `json:"near_n"`
+	FarN         int    `json:"far_n"`
 
 	Images []pageImage `json:"images"`
 
@@ -78,7 +78,7 @@ type pageData struct {
 	UsageOf    string  `json:"usage_of"`
 
 	// Rows of d(., x) for the codes x in RowCodes: row i is
-	// Dist[i*Codes : (i+1)*Codes], as little-endian float32 in base64.
+	// Dist[i*CodebookSize : (i+1)*CodebookSize], as little-endian float32 in base64.
 	RowCodes []int  `json:"row_codes"`
 	Dist     string `json:"dist"`
 
@@ -125,7 +125,7 @@ func Build(ctx context.Context, m *vqvae.Model, images []float32, n int, opt Opt
 	if err != nil {
 		return nil, err
 	}
-	p := &Page{data: pageData{Title: opt.Title, Grid: gs, Size: s, Channels: c, Codes: k,
+	p := &Page{data: pageData{Title: opt.Title, Grid: gs, Size: s, Channels: c, CodebookSize: k,
 		Distance: opt.Distance.String(), NearN: opt.Near, FarN: opt.Far,
 		Tau: temp.Tau, TauAuto: temp.Auto, Perplexity: temp.Perplexity}}
 	d := &p.data

@@ -58,8 +58,8 @@ func TestBuildSwaps(t *testing.T) {
 	cfg := m.Config
 	gs, s, k := cfg.Grid(), cfg.Size, cfg.CodebookSize
 	per := gs * gs
-	if pd.Distance != "cosine" || pd.Codes != k || len(pd.Images) != d.N || pd.Images[0].Label != d.Classes[d.Labels[0]] {
-		t.Fatalf("page of %s distance, %d codes, %d images, label %q", pd.Distance, pd.Codes, len(pd.Images), pd.Images[0].Label)
+	if pd.Distance != "cosine" || pd.CodebookSize != k || len(pd.Images) != d.N || pd.Images[0].Label != d.Classes[d.Labels[0]] {
+		t.Fatalf("page of %s distance, %d codes, %d images, label %q", pd.Distance, pd.CodebookSize, len(pd.Images), pd.Images[0].Label)
 	}
 	for x := range k {
 		n, f, _, _, err := m.Codebook.Neighbors(x, near, dist2.Cosine)

@@ -36,8 +36,8 @@ func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 	}
 	var dist []float32 // dense K x K distances
 	if d != nil {
-		if d.Size() != c.CodebookSize {
-			return Eval{}, fmt.Errorf("generator: distance over %d tokens for a codebook of %d codes", d.Size(), c.CodebookSize)
+		if d.CodebookSize() != c.CodebookSize {
+			return Eval{}, fmt.Errorf("generator: distance over %d tokens for a codebook of %d codes", d.CodebookSize(), c.CodebookSize)
 		}
 		dist = make([]float32, c.CodebookSize*c.CodebookSize)
 		for x := range c.CodebookSize {

@@ -314,7 +314,7 @@ if sys.argv[3] == "auto":
 	}
 	old := filepath.Join(dir, "old.safetensors")
 	meta := map[string]string{"k": "4", "topk": "2", "perplexity": "1.5", "tau_auto": "true", "tau": "0.1"}
-	if err := imageio.WriteTargets(old, imageio.Targets{K: 4, TopK: 2, Indices: make([]int32, 8), Probs: make([]float32, 8), Meta: meta}); err != nil {
+	if err := imageio.WriteTargets(old, imageio.Targets{CodebookSize: 4, TopK: 2, Indices: make([]int32, 8), Probs: make([]float32, 8), Meta: meta}); err != nil {
 		t.Fatal(err)
 	}
 	runPython(t, py, dir, pythonBlock(t, "pytorch.md")+`

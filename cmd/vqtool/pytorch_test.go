@@ -45,7 +45,7 @@ func TestLossMatchesPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := vq.Codebook.K
+	k := vq.Codebook.CodebookSize
 	const n = 37
 	r := rand.New(rand.NewPCG(3, 4))
 	logits := make([]float32, n*k)

@@ -61,7 +61,7 @@ docs/pytorch.md shows the loss that reads it.`,
 // targetsSummary is what export reports.
 type targetsSummary struct {
 	Out            string  `json:"out"`
-	K              int     `json:"k"`
+	CodebookSize   int     `json:"codebook_size"`
 	Dim            int     `json:"dim"`
 	TopK           int     `json:"topk"`
 	Distance       string  `json:"distance"`
@@ -89,7 +89,7 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 		if err != nil {
 			return err
 		}
-		vecs, k, d = vq.Codebook.E, vq.Codebook.K, vq.Codebook.D
+		vecs, k, d = vq.Codebook.E, vq.Codebook.CodebookSize, vq.Codebook.D
 	default:
 		if vecs, k, d, err = imageio.LoadMatrix(o.Codebook); err != nil {
 			return err
@@ -115,13 +115,13 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 	if src == "" {
 		src = o.VQ
 	}
-	s := targetsSummary{Out: o.Out, K: k, Dim: d, TopK: tab.TopK, Distance: o.Distance, Tau: b.Tau, TauAuto: b.TauAuto,
+	s := targetsSummary{Out: o.Out, CodebookSize: k, Dim: d, TopK: tab.TopK, Distance: o.Distance, Tau: b.Tau, TauAuto: b.TauAuto,
 		Perplexity: b.Perplexity, DroppedMean: mean, DroppedMax: worst, Seconds: time.Since(start).Seconds(), SourceCodebook: src}
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	meta := map[string]string{"format": "vqtool.dist2.targets", "version": "1", "layout": map[bool]string{true: "dense", false: "topk"}[tab.Dense()],
 		"codebook_size": strconv.Itoa(k), "target_topk": strconv.Itoa(tab.TopK), "distance": o.Distance, "tau": g(b.Tau), "tau_auto": strconv.FormatBool(b.TauAuto),
 		"perplexity_full": g(full), "perplexity_kept": g(tab.MeanPerplexity()), "dropped_mass_mean": g(mean), "dropped_mass_max": g(worst), "codebook": src}
-	if err := imageio.WriteTargets(o.Out, imageio.Targets{K: k, TopK: tab.TopK, Indices: tab.Idx, Probs: tab.P, Meta: meta}); err != nil {
+	if err := imageio.WriteTargets(o.Out, imageio.Targets{CodebookSize: k, TopK: tab.TopK, Indices: tab.Idx, Probs: tab.P, Meta: meta}); err != nil {
 		return err
 	}
 	if o.JSON {

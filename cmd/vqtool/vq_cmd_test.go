@@ -77,7 +77,7 @@ func TestTrainEncodeDecodeReconstruct(t *testing.T) {
 	}
 	var rr reconResult
 	json.Unmarshal(out.Bytes(), &rr)
-	if rr.Images != 50 || !(rr.PSNR > 0) || rr.Used < 1 || rr.Codes != 16 {
+	if rr.Images != 50 || !(rr.PSNR > 0) || rr.Used < 1 || rr.CodebookSize != 16 {
 		t.Errorf("reconstruct %+v", rr)
 	}
 	out.Reset()
