@@ -86,7 +86,7 @@ func ParseScalarKind(s string) (ScalarKind, error) {
 	case "absolute":
 		return Absolute, nil
 	}
-	return 0, badSetting("distance", s, "l2 (squared), squared or absolute, between scalars")
+	return 0, badSetting("distance", s, "l2 (squared) or absolute, between scalars")
 }
 
 // maxScalars bounds a range of ParseScalars.

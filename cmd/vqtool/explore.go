@@ -33,8 +33,9 @@ code, its usage in the split, the image decoded with that token replaced by
 each of its --near nearest and --far farthest codes (with the codebook
 distance and the pixel error of each swap), and the DIST2 target row
 p_d(. | code) with a control for tau, which opens at the tau train-gen trains
-with for the same --distance, --tau and --perplexity. A codebook view draws every code in the
-order of the first principal component; clicking one shows where it occurs.
+with for the same --distance, --tau and --perplexity. A codebook view draws
+every code in the order of the first principal component; clicking one shows
+where it occurs.
 The URL fragment selects a view: explorer.html#image=5&token=3,4.`,
 		Example: `  vqtool explore --vq fmnist.vq --data fashion-mnist --out explorer.html
   vqtool explore --vq testdata/fmnist-small.vq --n 8 --near 5 --far 5 --distance cosine`,
