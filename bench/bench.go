@@ -283,12 +283,12 @@ func (o Options) gen(ctx context.Context, out map[string]float64) error {
 	const n = 256
 	data := generator.Tokens{Codes: make([]int32, n*cfg.Len), Labels: make([]int32, n), N: n, Len: cfg.Len}
 	for i := range data.Codes {
-		data.Codes[i] = int32(r.IntN(cfg.Vocab))
+		data.Codes[i] = int32(r.IntN(cfg.CodebookSize))
 	}
 	for i := range data.Labels {
 		data.Labels[i] = int32(r.IntN(cfg.Classes))
 	}
-	codes := make([]float32, cfg.Vocab*16)
+	codes := make([]float32, cfg.CodebookSize*16)
 	for i := range codes {
 		codes[i] = float32(r.NormFloat64())
 	}

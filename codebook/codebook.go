@@ -12,7 +12,8 @@ import (
 
 // Codebook is a table of K codes of dimension D.
 type Codebook struct {
-	K, D int
+	CodebookSize int // K
+	D            int
 	// E holds the codes: code k is E[k*D : (k+1)*D]. It may alias a model
 	// parameter's storage, so that gradient steps and EMA updates move the
 	// same numbers.
@@ -20,27 +21,36 @@ type Codebook struct {
 	// Normalized keeps every code at unit l2 norm (cosine codebooks).
 	Normalized bool
 
-	Decay float64   // EMA decay of sizes and sums, e.g. 0.99
-	Eps   float64   // Laplace smoothing of the sizes, e.g. 1e-5
-	Size  []float32 // EMA cluster sizes N_k
-	Sum   []float32 // EMA sums m_k, [K, D]
+	Decay       float64   // EMA decay of the cluster sizes and sums, e.g. 0.99
+	Eps         float64   // Laplace smoothing of the cluster sizes, e.g. 1e-5
+	ClusterSize []float32 // EMA cluster sizes N_k: how many vectors code k has drawn, decayed
+	Sum         []float32 // EMA sums m_k, [K, D]
 
 	norms []float32 // ||e_k||^2
 	et    []float32 // -2 E^T, [D, K]
 	dots  []float32 // scratch for the search, [N, K]
 }
 
+// CheckSize is the one check of a codebook size K, for the codebook, the
+// tokenizer's config and the generator's: 2 to 65,536 codes.
+func CheckSize(k int) error {
+	if k < 2 || k > 1<<16 {
+		return fmt.Errorf("codebook: codebook size %d: want 2 to 65536 codes", k)
+	}
+	return nil
+}
+
 // New returns a codebook with codes drawn from U(-1/K, 1/K) (as the original
 // VQ-VAE), EMA decay 0.99 and eps 1e-5.
 func New(k, d int, r *rand.Rand) (*Codebook, error) {
-	if k < 2 || k > 1<<16 {
-		return nil, fmt.Errorf("codebook: size %d: want a number of codes in [2, 65536]", k)
+	if err := CheckSize(k); err != nil {
+		return nil, err
 	}
 	if d < 1 || d > 4096 {
 		return nil, fmt.Errorf("codebook: code dimension %d: want a number in [1, 4096]", d)
 	}
-	c := &Codebook{K: k, D: d, E: make([]float32, k*d), Decay: 0.99, Eps: 1e-5,
-		Size: make([]float32, k), Sum: make([]float32, k*d)}
+	c := &Codebook{CodebookSize: k, D: d, E: make([]float32, k*d), Decay: 0.99, Eps: 1e-5,
+		ClusterSize: make([]float32, k), Sum: make([]float32, k*d)}
 	for i := range c.E {
 		c.E[i] = float32((2*r.Float64() - 1) / float64(k))
 	}
@@ -48,11 +58,11 @@ func New(k, d int, r *rand.Rand) (*Codebook, error) {
 	return c, nil
 }
 
-// resetEMA sets sizes to 1 and sums to the codes, so that the EMA starts
+// resetEMA sets the cluster sizes to 1 and the sums to the codes, so that the EMA starts
 // from the current codes.
 func (c *Codebook) resetEMA() {
-	for k := range c.Size {
-		c.Size[k] = 1
+	for k := range c.ClusterSize {
+		c.ClusterSize[k] = 1
 	}
 	copy(c.Sum, c.E)
 }
@@ -64,7 +74,7 @@ func (c *Codebook) Code(k int) []float32 { return c.E[k*c.D : (k+1)*c.D] }
 // len(dst) vectors in z ([N, D]), and into dist, when not nil, the squared
 // distance to it.
 func (c *Codebook) NearestTo(dst []int32, dist []float32, z []float32) {
-	n, k, d := len(dst), c.K, c.D
+	n, k, d := len(dst), c.CodebookSize, c.D
 	if len(z) != n*d || dist != nil && len(dist) != n {
 		panic("codebook: NearestTo: length mismatch")
 	}
@@ -102,7 +112,7 @@ func (c *Codebook) NearestTo(dst []int32, dist []float32, z []float32) {
 // UpdateEMA moves the codes toward the mean of the vectors z ([N, D])
 // assigned to them by idx.
 func (c *Codebook) UpdateEMA(z []float32, idx []int32) {
-	k, d := c.K, c.D
+	k, d := c.CodebookSize, c.D
 	counts := make([]float32, k)
 	sums := make([]float32, k*d)
 	for i, j := range idx {
@@ -115,14 +125,14 @@ func (c *Codebook) UpdateEMA(z []float32, idx []int32) {
 	a := float32(c.Decay)
 	var total float64
 	for j := range k {
-		c.Size[j] = a*c.Size[j] + (1-a)*counts[j]
-		total += float64(c.Size[j])
+		c.ClusterSize[j] = a*c.ClusterSize[j] + (1-a)*counts[j]
+		total += float64(c.ClusterSize[j])
 	}
 	for i := range c.Sum {
 		c.Sum[i] = a*c.Sum[i] + (1-a)*sums[i]
 	}
 	for j := range k {
-		smoothed := (float64(c.Size[j]) + c.Eps) / (total + float64(k)*c.Eps) * total
+		smoothed := (float64(c.ClusterSize[j]) + c.Eps) / (total + float64(k)*c.Eps) * total
 		e, s := c.Code(j), c.Sum[j*d:(j+1)*d]
 		for t := range e {
 			e[t] = float32(float64(s[t]) / smoothed)
@@ -133,29 +143,29 @@ func (c *Codebook) UpdateEMA(z []float32, idx []int32) {
 	}
 }
 
-// CountUsage adds the assignments to the EMA sizes without moving codes:
-// codebooks trained by gradient use it to find dead codes.
+// CountUsage adds the assignments to the EMA cluster sizes without moving
+// codes: codebooks trained by gradient use it to find dead codes.
 func (c *Codebook) CountUsage(idx []int32) {
-	counts := make([]float32, c.K)
+	counts := make([]float32, c.CodebookSize)
 	for _, j := range idx {
 		counts[j]++
 	}
 	a := float32(c.Decay)
 	for j := range counts {
-		c.Size[j] = a*c.Size[j] + (1-a)*counts[j]
+		c.ClusterSize[j] = a*c.ClusterSize[j] + (1-a)*counts[j]
 	}
 }
 
-// RestartDead re-seeds every code whose EMA size fell under threshold with a
-// vector drawn from z ([N, D]), and returns how many it re-seeded.
+// RestartDead re-seeds every code whose EMA cluster size fell under threshold
+// with a vector drawn from z ([N, D]), and returns how many it re-seeded.
 func (c *Codebook) RestartDead(z []float32, threshold float64, r *rand.Rand) int {
 	n := len(z) / c.D
 	if n == 0 {
 		return 0
 	}
 	restarted := 0
-	for j := range c.K {
-		if float64(c.Size[j]) >= threshold {
+	for j := range c.CodebookSize {
+		if float64(c.ClusterSize[j]) >= threshold {
 			continue
 		}
 		src := z[r.IntN(n)*c.D:]
@@ -164,7 +174,7 @@ func (c *Codebook) RestartDead(z []float32, threshold float64, r *rand.Rand) int
 		if c.Normalized {
 			normalize(e)
 		}
-		c.Size[j] = float32(threshold)
+		c.ClusterSize[j] = float32(threshold)
 		s := c.Sum[j*c.D : (j+1)*c.D]
 		for t, v := range e {
 			s[t] = v * float32(threshold)
@@ -177,7 +187,7 @@ func (c *Codebook) RestartDead(z []float32, threshold float64, r *rand.Rand) int
 // InitKMeans sets the codes by k-means++ seeding on z ([N, D], N >= K)
 // followed by iters Lloyd iterations, and restarts the EMA from them.
 func (c *Codebook) InitKMeans(z []float32, iters int, r *rand.Rand) error {
-	n, d, k := len(z)/c.D, c.D, c.K
+	n, d, k := len(z)/c.D, c.D, c.CodebookSize
 	if n < k {
 		return fmt.Errorf("codebook: k-means over %d vectors: want at least %d (the codebook size)", n, k)
 	}
@@ -245,7 +255,7 @@ func (c *Codebook) InitKMeans(z []float32, iters int, r *rand.Rand) error {
 
 // Normalize scales every code to unit l2 norm.
 func (c *Codebook) Normalize() {
-	for j := range c.K {
+	for j := range c.CodebookSize {
 		normalize(c.Code(j))
 	}
 }
@@ -273,20 +283,20 @@ func (c *Codebook) Distance(kind dist2.VectorKind) (*dist2.Vectors, error) {
 // Neighbors returns the n codes nearest to code x (excluding x), nearest
 // first, and the n farthest, farthest first, with their distances.
 func (c *Codebook) Neighbors(x, n int, kind dist2.VectorKind) (near, far []int, nearD, farD []float32, err error) {
-	if x < 0 || x >= c.K {
-		return nil, nil, nil, nil, fmt.Errorf("codebook: token %d: want a code in [0, %d)", x, c.K)
+	if x < 0 || x >= c.CodebookSize {
+		return nil, nil, nil, nil, fmt.Errorf("codebook: token %d: want a code in [0, %d)", x, c.CodebookSize)
 	}
-	if n < 1 || n > c.K-1 {
-		return nil, nil, nil, nil, fmt.Errorf("codebook: %d neighbours: want a number in [1, %d]", n, c.K-1)
+	if n < 1 || n > c.CodebookSize-1 {
+		return nil, nil, nil, nil, fmt.Errorf("codebook: %d neighbours: want a number in [1, %d]", n, c.CodebookSize-1)
 	}
 	d, err := c.Distance(kind)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	row := make([]float32, c.K)
+	row := make([]float32, c.CodebookSize)
 	d.RowTo(row, x)
-	order := make([]int, 0, c.K-1)
-	for j := range c.K {
+	order := make([]int, 0, c.CodebookSize-1)
+	for j := range c.CodebookSize {
 		if j != x {
 			order = append(order, j)
 		}

@@ -123,7 +123,7 @@ func TestUsageStats(t *testing.T) {
 }
 
 func TestNeighbors(t *testing.T) {
-	cb := &Codebook{K: 5, D: 1, E: []float32{0, 1, 3, 6, 10}}
+	cb := &Codebook{CodebookSize: 5, D: 1, E: []float32{0, 1, 3, 6, 10}}
 	near, far, nd, fd, err := cb.Neighbors(1, 2, dist2.SquaredL2)
 	if err != nil {
 		t.Fatal(err)

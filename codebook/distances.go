@@ -17,7 +17,7 @@ type Spacing struct {
 
 // SpacingOf measures d's nearest-neighbour distances (d of at least two codes).
 func SpacingOf(d dist2.Distance) Spacing {
-	k := d.Size()
+	k := d.CodebookSize()
 	s := Spacing{Nearest: make([]float32, k)}
 	row := make([]float32, k)
 	for x := range k {
@@ -41,7 +41,7 @@ func SpacingOf(d dist2.Distance) Spacing {
 
 // Matrix returns d as a dense row-major K x K matrix.
 func Matrix(d dist2.Distance) []float32 {
-	k := d.Size()
+	k := d.CodebookSize()
 	m := make([]float32, k*k)
 	for x := range k {
 		d.RowTo(m[x*k:(x+1)*k], x)

@@ -10,7 +10,7 @@ import (
 // codebook's first principal component, so that similar codes sit together
 // (the identity order when the covariance cannot be factorised).
 func (cb *Codebook) PrincipalOrder() []int {
-	k, d := cb.K, cb.D
+	k, d := cb.CodebookSize, cb.D
 	mean := make([]float64, d)
 	for i := range k {
 		for j, v := range cb.Code(i) {

@@ -21,7 +21,7 @@ func BenchmarkLoss(b *testing.B) {
 			// repeated stand in for it: the loss reads only TopK entries a row.
 			small, _ := NewVectors(randomCodebook(r, 1024, 8), 8, SquaredL2)
 			part, _ := NewTable(small, 1, cfg.topk)
-			tab = &Table{K: cfg.v, Tau: 1, TopK: cfg.topk, Idx: make([]int32, cfg.v*cfg.topk),
+			tab = &Table{CodebookSize: cfg.v, Tau: 1, TopK: cfg.topk, Idx: make([]int32, cfg.v*cfg.topk),
 				P: make([]float32, cfg.v*cfg.topk), NegEnt: make([]float32, cfg.v), Dropped: make([]float32, cfg.v)}
 			for x := range cfg.v {
 				src := x % 1024

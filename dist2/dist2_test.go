@@ -33,7 +33,7 @@ func TestRowsSumToOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for x := range tab.K {
+		for x := range tab.CodebookSize {
 			_, p := tab.Row(x)
 			if s := rowSum(p); math.Abs(s-1) > 1e-5 {
 				t.Errorf("topk %d row %d: sum %v, want 1", topk, x, s)

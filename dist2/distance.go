@@ -7,8 +7,9 @@ import (
 
 // A Distance is a fixed distance between the K tokens of a metric vocabulary.
 type Distance interface {
-	// Size returns K, the number of tokens.
-	Size() int
+	// CodebookSize returns K, the number of tokens (the codes of a
+	// codebook, or the values of Scalar).
+	CodebookSize() int
 	// RowTo writes d(v, x) for v = 0..K-1 into dst, which has length K.
 	RowTo(dst []float32, x int)
 }
@@ -28,8 +29,10 @@ type Scalar struct {
 	Kind   ScalarKind
 }
 
-// Size implements Distance.
-func (s Scalar) Size() int { return len(s.Values) }
+var _ Distance = Scalar{}
+
+// CodebookSize implements Distance.
+func (s Scalar) CodebookSize() int { return len(s.Values) }
 
 // RowTo implements Distance.
 func (s Scalar) RowTo(dst []float32, x int) {
@@ -79,7 +82,7 @@ func ParseVectorKind(s string) (VectorKind, error) {
 	case "cosine":
 		return Cosine, nil
 	}
-	return 0, fmt.Errorf("dist2: distance %q: want l2, mse or cosine", s)
+	return 0, badSetting("distance", s, "l2, mse or cosine")
 }
 
 // Vectors is a distance between tokens that stand for vectors, such as VQ
@@ -113,12 +116,14 @@ func NewVectors(data []float32, dim int, kind VectorKind) (*Vectors, error) {
 	return v, nil
 }
 
-// Size implements Distance.
-func (d *Vectors) Size() int { return len(d.Data) / d.Dim }
+var _ Distance = (*Vectors)(nil)
+
+// CodebookSize implements Distance.
+func (d *Vectors) CodebookSize() int { return len(d.Data) / d.Dim }
 
 // RowTo implements Distance.
 func (d *Vectors) RowTo(dst []float32, x int) {
-	k, dim := d.Size(), d.Dim
+	k, dim := d.CodebookSize(), d.Dim
 	if len(dst) != k {
 		panic("dist2: Vectors.RowTo: dst length mismatch")
 	}
@@ -155,17 +160,22 @@ func (d *Vectors) RowTo(dst []float32, x int) {
 
 // Func is a distance given by a function of two token indices.
 type Func struct {
-	K int
-	F func(v, x int) float64
+	k int
+	f func(v, x int) float64
 }
 
-// Size implements Distance.
-func (f Func) Size() int { return f.K }
+// NewFunc returns the distance f(v, x) between codebookSize tokens.
+func NewFunc(codebookSize int, f func(v, x int) float64) Func { return Func{k: codebookSize, f: f} }
+
+var _ Distance = Func{}
+
+// CodebookSize implements Distance.
+func (f Func) CodebookSize() int { return f.k }
 
 // RowTo implements Distance.
 func (f Func) RowTo(dst []float32, x int) {
 	for v := range dst {
-		dst[v] = float32(f.F(v, x))
+		dst[v] = float32(f.f(v, x))
 	}
 }
 

@@ -13,7 +13,9 @@
 //
 // A Distance gives rows d(., x); NewTable turns them into the rows p_d (dense,
 // or the top-k entries of each row renormalised); Calibrate picks tau so that
-// the rows have a requested mean perplexity; Loss computes the loss and its
-// gradient in one pass over the logits, and also serves plain cross-entropy and
-// uniform label smoothing through the same call.
+// the rows have a requested mean perplexity, and ResolveTau, the one place
+// that resolves "auto", turns the tau of a Spec into the temperature used;
+// Loss computes the loss and its gradient in one pass over the logits, and
+// also serves plain cross-entropy and uniform label smoothing through the
+// same call.
 package dist2

@@ -24,7 +24,7 @@ func ParseKind(s string) (Kind, error) {
 	case "dist2":
 		return Dist2, nil
 	}
-	return 0, fmt.Errorf("dist2: loss %q: want ce, smooth or dist2", s)
+	return 0, badSetting("kind", s, "a loss: ce, smooth or dist2")
 }
 
 func (k Kind) String() string {
@@ -49,7 +49,7 @@ type Loss struct {
 	Smoothing float64 // eps, for Smooth
 	Table     *Table  // target rows, for Dist2
 	// Offset is the vocabulary id of metric token 0: targets in
-	// [Offset, Offset+Table.K) get the KL term, others plain CE.
+	// [Offset, Offset+Table.CodebookSize) get the KL term, others plain CE.
 	Offset int
 }
 
@@ -60,24 +60,40 @@ type Stats struct {
 	Positions int     // positions counted (targets >= 0)
 }
 
-// Validate reports a setting that cannot work with a vocabulary of v logits.
+// checkAlpha checks the weight of the KL term.
+func checkAlpha(a float64) error {
+	if !(a >= 0) || math.IsInf(a, 1) {
+		return badSetting("alpha", a, "a finite number >= 0")
+	}
+	return nil
+}
+
+// checkSmoothing checks the mass of uniform label smoothing.
+func checkSmoothing(eps float64) error {
+	if !(eps >= 0 && eps < 1) {
+		return badSetting("smoothing", eps, "a number in [0, 1)")
+	}
+	return nil
+}
+
+// Validate reports a setting that cannot work with v logits a position.
 func (l *Loss) Validate(v int) error {
 	switch l.Kind {
 	case CE:
 	case Smooth:
-		if !(l.Smoothing >= 0 && l.Smoothing < 1) {
-			return fmt.Errorf("dist2: smoothing %v: want a number in [0, 1)", l.Smoothing)
+		if err := checkSmoothing(l.Smoothing); err != nil {
+			return err
 		}
 	case Dist2:
-		if !(l.Alpha >= 0) || math.IsInf(l.Alpha, 1) {
-			return fmt.Errorf("dist2: alpha %v: want a finite number >= 0", l.Alpha)
+		if err := checkAlpha(l.Alpha); err != nil {
+			return err
 		}
 		if l.Table == nil {
 			return fmt.Errorf("dist2: the dist2 loss needs a target table")
 		}
-		if l.Offset < 0 || l.Offset+l.Table.K > v {
-			return fmt.Errorf("dist2: metric tokens [%d, %d) do not fit a vocabulary of %d",
-				l.Offset, l.Offset+l.Table.K, v)
+		if l.Offset < 0 || l.Offset+l.Table.CodebookSize > v {
+			return fmt.Errorf("dist2: metric tokens [%d, %d) do not fit %d logits",
+				l.Offset, l.Offset+l.Table.CodebookSize, v)
 		}
 	default:
 		return fmt.Errorf("dist2: unknown loss kind %d", int(l.Kind))
@@ -136,7 +152,7 @@ func (l *Loss) GradTo(dst, logits []float32, targets []int32) Stats {
 func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 	var pd []float32
 	var idx []int32
-	metric := l.Kind == Dist2 && t >= l.Offset && t < l.Offset+l.Table.K
+	metric := l.Kind == Dist2 && t >= l.Offset && t < l.Offset+l.Table.CodebookSize
 	if metric {
 		idx, pd = l.Table.Row(t - l.Offset)
 	}

@@ -1,10 +1,6 @@
 package dist2
 
-import (
-	"fmt"
-	"math"
-	"strconv"
-)
+import "fmt"
 
 // AutoTargetTopK asks Spec.Build for dense rows up to 2,048 tokens and the
 // 64 nearest entries of each row beyond.
@@ -15,29 +11,56 @@ const AutoTargetTopK = -1
 type Spec struct {
 	Kind       string  `json:"kind"`                  // ce, smooth or dist2
 	Alpha      float64 `json:"alpha,omitempty"`       // dist2: weight of the KL term
-	Tau        float64 `json:"tau,omitempty"`         // dist2: temperature of p_d; 0 calibrates it to Perplexity
-	Perplexity float64 `json:"perplexity,omitempty"`  // dist2: mean effective neighbours of p_d rows, for Tau 0
+	Tau        float64 `json:"tau,omitempty"`         // dist2: temperature of p_d; AutoTau (0) calibrates it to Perplexity
+	Perplexity float64 `json:"perplexity,omitempty"`  // dist2: mean effective neighbours of p_d rows, for AutoTau (0: see ResolveTau)
 	Distance   string  `json:"distance,omitempty"`    // dist2: l2, mse or cosine
 	TargetTopK int     `json:"target_topk,omitempty"` // dist2: entries kept per row (0 dense, AutoTargetTopK)
 	Smoothing  float64 `json:"smoothing,omitempty"`   // smooth: uniform mass
 }
 
 // DefaultSpec is DIST2 as the paper runs it: alpha 0.1, squared L2 between
-// codes, tau calibrated to DefaultPerplexity effective neighbours.
+// codes, tau calibrated to DefaultPerplexity effective neighbours (K/2 for a
+// codebook of fewer than 16 codes).
 func DefaultSpec() Spec {
-	return Spec{Kind: "dist2", Alpha: DefaultAlpha, Perplexity: DefaultPerplexity, Distance: "l2", TargetTopK: AutoTargetTopK}
+	return Spec{Kind: "dist2", Alpha: DefaultAlpha, Tau: AutoTau, Distance: "l2", TargetTopK: AutoTargetTopK}
 }
 
-// ParseTau reads a temperature: "auto" (returned as 0) or a number > 0.
-func ParseTau(s string) (float64, error) {
-	if s == "auto" {
-		return 0, nil
+// Validate reports the first setting of s that cannot work whatever the
+// vocabulary, as a *SettingError. Build calls it, and Table checks the
+// settings of the rows alike; the perplexity is checked against the
+// vocabulary when the tau is resolved (ResolveTau).
+func (s Spec) Validate() error {
+	kind, err := ParseKind(s.Kind)
+	if err != nil {
+		return err
 	}
-	tau, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(tau > 0) || math.IsInf(tau, 1) {
-		return 0, fmt.Errorf("dist2: tau %q: want a number > 0 or auto", s)
+	switch kind {
+	case Smooth:
+		return checkSmoothing(s.Smoothing)
+	case Dist2:
+		if err := checkAlpha(s.Alpha); err != nil {
+			return err
+		}
+		return s.validateTargets()
 	}
-	return tau, nil
+	return nil
+}
+
+// validateTargets checks the settings of the target rows p_d.
+func (s Spec) validateTargets() error {
+	if _, err := ParseVectorKind(s.Distance); err != nil {
+		return err
+	}
+	if err := checkTau(s.Tau, true); err != nil {
+		return err
+	}
+	if err := checkPerplexity(s.Perplexity); err != nil {
+		return err
+	}
+	if s.TargetTopK < AutoTargetTopK {
+		return badSetting("target_topk", s.TargetTopK, "0 (dense), a count, or -1 (auto)")
+	}
+	return nil
 }
 
 // Built records what Build made of a Spec: the tau used, the perplexity its
@@ -68,21 +91,21 @@ func (b Built) String() string {
 		b.Distance, b.Tau, how, b.Perplexity, b.TopK, b.Dropped)
 }
 
-// Build makes the loss of s for a vocabulary of vocab tokens. For dist2,
-// distance returns the distance of the kind s names (a codebook's, say); it
-// is not called for the other losses.
-func (s Spec) Build(vocab int, distance func(VectorKind) (Distance, error)) (*Loss, Built, error) {
-	kind, err := ParseKind(s.Kind)
-	if err != nil {
+// Build makes the loss of s for a model of logits outputs per position. For
+// dist2, distance returns the distance of the kind s names (a codebook's,
+// say); it is not called for the other losses.
+func (s Spec) Build(logits int, distance func(VectorKind) (Distance, error)) (*Loss, Built, error) {
+	if err := s.Validate(); err != nil {
 		return nil, Built{}, err
 	}
+	kind, _ := ParseKind(s.Kind)
 	b := Built{Kind: kind.String()}
 	l := &Loss{Kind: kind}
 	switch kind {
 	case Smooth:
 		l.Smoothing, b.Smoothing = s.Smoothing, s.Smoothing
 	case Dist2:
-		tab, tb, err := s.Table(distance)
+		tab, tb, err := s.table(distance)
 		if err != nil {
 			return nil, b, err
 		}
@@ -90,53 +113,49 @@ func (s Spec) Build(vocab int, distance func(VectorKind) (Distance, error)) (*Lo
 		b = tb
 		l.Alpha, l.Table = s.Alpha, tab
 	}
-	if err := l.Validate(vocab); err != nil {
+	if err := l.Validate(logits); err != nil {
 		return nil, b, err
 	}
 	return l, b, nil
 }
 
 // Table builds the target rows p_d of s (whatever its Kind) from the
-// distance of the kind s names: tau as given or calibrated to Perplexity,
-// dense or truncated to TargetTopK entries a row.
+// distance of the kind s names: tau as given or calibrated to Perplexity
+// (ResolveTau), dense or truncated to TargetTopK entries a row.
 func (s Spec) Table(distance func(VectorKind) (Distance, error)) (*Table, Built, error) {
+	if err := s.validateTargets(); err != nil {
+		return nil, Built{Kind: "dist2"}, err
+	}
+	return s.table(distance)
+}
+
+// table is Table for a validated s.
+func (s Spec) table(distance func(VectorKind) (Distance, error)) (*Table, Built, error) {
 	b := Built{Kind: "dist2"}
-	vk, err := ParseVectorKind(s.Distance)
-	if err != nil {
-		return nil, b, err
-	}
-	if s.Tau < 0 || math.IsNaN(s.Tau) || math.IsInf(s.Tau, 0) {
-		return nil, b, fmt.Errorf("dist2: tau %v: want a number > 0, or 0 for auto", s.Tau)
-	}
-	if s.TargetTopK < AutoTargetTopK {
-		return nil, b, fmt.Errorf("dist2: target top-k %d: want 0 (dense), a count, or -1 (auto)", s.TargetTopK)
-	}
+	vk, _ := ParseVectorKind(s.Distance)
 	d, err := distance(vk)
 	if err != nil {
 		return nil, b, err
 	}
-	b.Distance, b.Tau = s.Distance, s.Tau
-	if s.Tau == 0 {
-		tau, got, err := Calibrate(d, s.Perplexity)
-		if err != nil {
-			return nil, b, err
-		}
-		b.Tau, b.TauAuto, b.Perplexity = tau, true, got
+	t, err := ResolveTau(d, s.Tau, s.Perplexity)
+	if err != nil {
+		return nil, b, err
 	}
+	b.Distance, b.Tau, b.TauAuto, b.Perplexity = s.Distance, t.Tau, t.Auto, t.Reached
 	topk := s.TargetTopK
 	if topk == AutoTargetTopK {
 		topk = 0
-		if d.Size() > 2048 {
+		if d.CodebookSize() > 2048 {
 			topk = 64
 		}
 	}
-	tab, err := NewTable(d, b.Tau, topk)
+	tab, err := NewTable(d, t.Tau, topk)
 	if err != nil {
 		return nil, b, err
 	}
 	b.TopK = topk
 	b.Dropped, _ = tab.DroppedMass()
-	if !b.TauAuto {
+	if !t.Auto {
 		b.Perplexity = tab.MeanPerplexity()
 	}
 	return tab, b, nil

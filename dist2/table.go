@@ -12,9 +12,9 @@ import (
 // Table holds the target rows p_d(. | x) for every token x of a metric
 // vocabulary, dense or truncated to the top-k entries of each row.
 type Table struct {
-	K    int     // tokens in the metric vocabulary
-	Tau  float64 // temperature, on the distance's scale
-	TopK int     // entries kept per row; equal to K for a dense table
+	CodebookSize int     // K: tokens in the metric vocabulary (the codes of a codebook)
+	Tau          float64 // temperature, on the distance's scale
+	TopK         int     // entries kept per row; equal to K for a dense table
 
 	// Idx[x*TopK+j] is the token of entry j of row x, nearest first.
 	// Nil for a dense table, whose entry v is token v.
@@ -72,19 +72,19 @@ func (t *Table) MeanPerplexity() float64 {
 // table; otherwise each row keeps its min(topk, K) most probable entries,
 // renormalised, nearest first.
 func NewTable(d Distance, tau float64, topk int) (*Table, error) {
-	k := d.Size()
+	k := d.CodebookSize()
 	if k < 1 {
 		return nil, fmt.Errorf("dist2: vocabulary of %d tokens: want at least 1", k)
 	}
-	if !(tau > 0) || math.IsInf(tau, 1) {
-		return nil, fmt.Errorf("dist2: tau %v: want a finite number > 0", tau)
+	if err := checkTau(tau, false); err != nil {
+		return nil, err
 	}
 	dense := topk <= 0
 	if dense || topk > k {
 		topk = k
 	}
 	t := &Table{
-		K: k, Tau: tau, TopK: topk,
+		CodebookSize: k, Tau: tau, TopK: topk,
 		P:       make([]float32, k*topk),
 		NegEnt:  make([]float32, k),
 		Dropped: make([]float32, k),
@@ -243,8 +243,8 @@ func parallelRows(n int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// DefaultPerplexity is the number of effective neighbours Calibrate aims for
-// when asked for auto tau.
+// DefaultPerplexity is the number of effective neighbours auto tau aims for
+// when no perplexity is given (see ResolveTau).
 const DefaultPerplexity = 8
 
 // maxCalibrationRows bounds the rows Calibrate reads: beyond it, evenly spaced
@@ -256,9 +256,9 @@ const maxCalibrationRows = 1024
 // global tau). For K above 1,024 the mean is taken over 1,024 evenly spaced
 // rows. It also returns the perplexity reached.
 func Calibrate(d Distance, perplexity float64) (tau, got float64, err error) {
-	k := d.Size()
+	k := d.CodebookSize()
 	if !(perplexity > 1) || perplexity >= float64(k) {
-		return 0, 0, fmt.Errorf("dist2: perplexity %v: want a number in (1, %d)", perplexity, k)
+		return 0, 0, badSetting("perplexity", perplexity, fmt.Sprintf("a number in (1, %d) for %d tokens", k, k))
 	}
 	n := min(k, maxCalibrationRows)
 	rows := make([][]float32, n)
@@ -304,8 +304,8 @@ func Calibrate(d Distance, perplexity float64) (tau, got float64, err error) {
 	lo, hi := math.Log(scale*1e-6), math.Log(scale*1e6)
 	pLo, pHi := ppl(math.Exp(lo)), ppl(math.Exp(hi))
 	if perplexity < pLo || perplexity > pHi {
-		return 0, 0, fmt.Errorf("dist2: perplexity %v is out of reach: tau in [%.3g, %.3g] gives [%.4g, %.4g]",
-			perplexity, math.Exp(lo), math.Exp(hi), pLo, pHi)
+		return 0, 0, badSetting("perplexity", perplexity, fmt.Sprintf("one that tau reaches: tau in [%.3g, %.3g] gives [%.4g, %.4g]",
+			math.Exp(lo), math.Exp(hi), pLo, pHi))
 	}
 	for range 100 {
 		mid := (lo + hi) / 2
@@ -327,10 +327,10 @@ func Calibrate(d Distance, perplexity float64) (tau, got float64, err error) {
 // for the untruncated rows softmax(-d(., x)/tau), over every row for K up to
 // 1,024 and over 1,024 evenly spaced rows above (as Calibrate measures it).
 func FullPerplexity(d Distance, tau float64) (float64, error) {
-	if !(tau > 0) || math.IsInf(tau, 1) {
-		return 0, fmt.Errorf("dist2: tau %v: want a finite number > 0", tau)
+	if err := checkTau(tau, false); err != nil {
+		return 0, err
 	}
-	k := d.Size()
+	k := d.CodebookSize()
 	n := min(k, maxCalibrationRows)
 	row := make([]float32, k)
 	var total float64

@@ -20,26 +20,20 @@ type Target struct {
 	MeanPerplexity float64   `json:"mean_perplexity"` // over the rows at Tau (1,024 evenly spaced rows when K > 1,024)
 }
 
-// TargetRow builds the target row of token x under d at temperature tau, or,
-// when tau is 0, at the tau whose rows have perplexity effective neighbours
-// on average (Calibrate).
+// TargetRow builds the target row of token x under d at the temperature
+// ResolveTau makes of tau and perplexity.
 func TargetRow(d Distance, x int, tau, perplexity float64) (Target, error) {
 	t := Target{Token: x, Tau: tau}
-	if x < 0 || x >= d.Size() {
-		return t, fmt.Errorf("dist2: token %d: want one in [0, %d)", x, d.Size())
+	if x < 0 || x >= d.CodebookSize() {
+		return t, fmt.Errorf("dist2: token %d: want one in [0, %d)", x, d.CodebookSize())
 	}
-	if tau == 0 {
-		var err error
-		if t.Tau, _, err = Calibrate(d, perplexity); err != nil {
-			return t, err
-		}
-		t.TauAuto = true
+	temp, err := ResolveTau(d, tau, perplexity)
+	if err != nil {
+		return t, err
 	}
-	if !(t.Tau > 0) || math.IsInf(t.Tau, 1) {
-		return t, fmt.Errorf("dist2: tau %v: want a finite number > 0", t.Tau)
-	}
+	t.Tau, t.TauAuto = temp.Tau, temp.Auto
 	// Row x alone: O(K) memory, so that a 16,384-code codebook is cheap.
-	dist := make([]float32, d.Size())
+	dist := make([]float32, d.CodebookSize())
 	d.RowTo(dist, x)
 	if err := checkRow(dist, x); err != nil {
 		return t, err
@@ -63,7 +57,6 @@ func TargetRow(d Distance, x int, tau, perplexity float64) (Target, error) {
 		}
 	}
 	t.Perplexity = math.Exp(t.Entropy)
-	var err error
 	if t.MeanPerplexity, err = FullPerplexity(d, t.Tau); err != nil {
 		return t, err
 	}
@@ -84,15 +77,16 @@ func (t Target) Top(k int) []int {
 	return order[:k]
 }
 
-// ParseScalarKind reads squared (also the empty string) or absolute.
+// ParseScalarKind reads squared (also l2, the squared distance between
+// vectors of one value, and the empty string) or absolute.
 func ParseScalarKind(s string) (ScalarKind, error) {
 	switch s {
-	case "squared", "":
+	case "squared", "l2", "":
 		return Squared, nil
 	case "absolute":
 		return Absolute, nil
 	}
-	return 0, fmt.Errorf("dist2: scalar distance %q: want squared or absolute", s)
+	return 0, badSetting("distance", s, "l2 (squared) or absolute, between scalars")
 }
 
 // maxScalars bounds a range of ParseScalars.

@@ -67,8 +67,10 @@ func TestParseScalars(t *testing.T) {
 			t.Errorf("ParseScalars(%q): no error", s)
 		}
 	}
-	if k, err := ParseScalarKind(""); err != nil || k != Squared {
-		t.Errorf(`ParseScalarKind("") = %v, %v`, k, err)
+	for _, name := range []string{"", "l2", "squared"} {
+		if k, err := ParseScalarKind(name); err != nil || k != Squared {
+			t.Errorf("ParseScalarKind(%q) = %v, %v", name, k, err)
+		}
 	}
 	if _, err := ParseScalarKind("manhattan"); err == nil {
 		t.Error("manhattan: no error")

@@ -39,9 +39,9 @@ type Options struct {
 	Usage   *codebook.Usage
 	UsageOf string
 
-	// Tau is the temperature the target row opens with; 0 calibrates it to
-	// Perplexity effective neighbours (dist2.DefaultPerplexity when 0), as
-	// train-gen's auto tau does.
+	// Tau and Perplexity are those of a dist2.Spec: the target row opens at
+	// the temperature dist2.ResolveTau makes of them, which is the one
+	// train-gen trains with for the same settings.
 	Tau, Perplexity float64
 
 	// Progress, when set, is called after each image's swaps are decoded.
@@ -55,14 +55,14 @@ type Page struct {
 
 // pageData is what the page's script reads, as JSON.
 type pageData struct {
-	Title    string `json:"title"`
-	Grid     int    `json:"grid"`     // tokens per side
-	Size     int    `json:"size"`     // pixels per side
-	Channels int    `json:"channels"` // 1 or 3
-	Codes    int    `json:"codes"`    // codebook size K
-	Distance string `json:"distance"`
-	NearN    int    `json:"near_n"`
-	FarN     int    `json:"far_n"`
+	Title        string `json:"title"`
+	Grid         int    `json:"grid"`          // tokens per side
+	Size         int    `json:"size"`          // pixels per side
+	Channels     int    `json:"channels"`      // 1 or 3
+	CodebookSize int    `json:"codebook_size"` // K
+	Distance     string `json:"distance"`
+	NearN        int    `json:"near_n"`
+	FarN         int    `json:"far_n"`
 
 	Images []pageImage `json:"images"`
 
@@ -78,13 +78,13 @@ type pageData struct {
 	UsageOf    string  `json:"usage_of"`
 
 	// Rows of d(., x) for the codes x in RowCodes: row i is
-	// Dist[i*Codes : (i+1)*Codes], as little-endian float32 in base64.
+	// Dist[i*CodebookSize : (i+1)*CodebookSize], as little-endian float32 in base64.
 	RowCodes []int  `json:"row_codes"`
 	Dist     string `json:"dist"`
 
 	Tau        float64 `json:"tau"`        // the opening tau
 	TauAuto    bool    `json:"tau_auto"`   // calibrated to Perplexity
-	Perplexity float64 `json:"perplexity"` // the mean perplexity asked for, when TauAuto
+	Perplexity float64 `json:"perplexity"` // the mean perplexity asked for (the default filled in), when TauAuto
 
 	Order     []int  `json:"order"`      // codes by the first principal component
 	Atlas     string `json:"atlas"`      // PNG data URL: code Order[i] at tile i, AtlasCols a row
@@ -121,8 +121,13 @@ func Build(ctx context.Context, m *vqvae.Model, images []float32, n int, opt Opt
 	if err != nil {
 		return nil, err
 	}
-	p := &Page{data: pageData{Title: opt.Title, Grid: gs, Size: s, Channels: c, Codes: k,
-		Distance: opt.Distance.String(), NearN: opt.Near, FarN: opt.Far}}
+	temp, err := dist2.ResolveTau(dist, opt.Tau, opt.Perplexity)
+	if err != nil {
+		return nil, err
+	}
+	p := &Page{data: pageData{Title: opt.Title, Grid: gs, Size: s, Channels: c, CodebookSize: k,
+		Distance: opt.Distance.String(), NearN: opt.Near, FarN: opt.Far,
+		Tau: temp.Tau, TauAuto: temp.Auto, Perplexity: temp.Perplexity}}
 	d := &p.data
 	if d.Title == "" {
 		d.Title = "vqtool token explorer"
@@ -236,19 +241,6 @@ func Build(ctx context.Context, m *vqvae.Model, images []float32, n int, opt Opt
 		_ = binary.Write(&raw, binary.LittleEndian, row)
 	}
 	d.Dist = base64.StdEncoding.EncodeToString(raw.Bytes())
-
-	d.Tau = opt.Tau
-	if d.Tau == 0 {
-		ppl := opt.Perplexity
-		if ppl == 0 {
-			ppl = dist2.DefaultPerplexity
-		}
-		ppl = min(ppl, float64(k)/2)
-		if d.Tau, _, err = dist2.Calibrate(dist, ppl); err != nil {
-			return nil, err
-		}
-		d.TauAuto, d.Perplexity = true, ppl
-	}
 
 	d.Order = m.Codebook.PrincipalOrder()
 	d.AtlasCols = int(math.Ceil(math.Sqrt(float64(k))))

@@ -58,8 +58,8 @@ func TestBuildSwaps(t *testing.T) {
 	cfg := m.Config
 	gs, s, k := cfg.Grid(), cfg.Size, cfg.CodebookSize
 	per := gs * gs
-	if pd.Distance != "cosine" || pd.Codes != k || len(pd.Images) != d.N || pd.Images[0].Label != d.Classes[d.Labels[0]] {
-		t.Fatalf("page of %s distance, %d codes, %d images, label %q", pd.Distance, pd.Codes, len(pd.Images), pd.Images[0].Label)
+	if pd.Distance != "cosine" || pd.CodebookSize != k || len(pd.Images) != d.N || pd.Images[0].Label != d.Classes[d.Labels[0]] {
+		t.Fatalf("page of %s distance, %d codes, %d images, label %q", pd.Distance, pd.CodebookSize, len(pd.Images), pd.Images[0].Label)
 	}
 	for x := range k {
 		n, f, _, _, err := m.Codebook.Neighbors(x, near, dist2.Cosine)
@@ -122,8 +122,8 @@ func TestBuildSwaps(t *testing.T) {
 	}
 }
 
-// The embedded distance rows are the codebook's, and the opening tau is
-// dist2's calibration to the perplexity asked for.
+// The embedded distance rows are the codebook's, and the opening tau is the
+// one a generator trains with for the same settings.
 func TestBuildTargetRows(t *testing.T) {
 	m, d := smallModel(t, 3)
 	p, err := Build(context.Background(), m, d.Pix, d.N, Options{Near: 2, Far: 2, Distance: dist2.SquaredL2, Perplexity: 4})
@@ -160,12 +160,13 @@ func TestBuildTargetRows(t *testing.T) {
 			}
 		}
 	}
-	tau, _, err := dist2.Calibrate(dist, 4)
+	_, built, err := m.Loss(dist2.Spec{Kind: "dist2", Perplexity: 4, Distance: "l2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Tau() != tau || !p.data.TauAuto {
-		t.Errorf("opening tau %v (auto %v), want dist2's %v", p.Tau(), p.data.TauAuto, tau)
+	tau := built.Tau
+	if p.Tau() != tau || !p.data.TauAuto || p.data.Perplexity != 4 {
+		t.Errorf("opening tau %v (auto %v, perplexity %v), want training's %v for perplexity 4", p.Tau(), p.data.TauAuto, p.data.Perplexity, tau)
 	}
 	var b bytes.Buffer
 	if _, err := p.WriteTo(&b); err != nil {
@@ -200,6 +201,8 @@ func TestBuildErrors(t *testing.T) {
 		{d.N, d.Pix, Options{Near: k, Far: 1}, "near and"},
 		{d.N, d.Pix, Options{Near: 1, Far: 0}, "near and"},
 		{d.N, d.Pix, Options{Near: 1, Far: 1, Labels: []int32{1}}, "labels for"},
+		{d.N, d.Pix, Options{Near: 1, Far: 1, Tau: -1}, "tau -1"},
+		{d.N, d.Pix, Options{Near: 1, Far: 1, Perplexity: float64(k)}, "perplexity 64"},
 	} {
 		_, err := Build(context.Background(), m, c.pix, c.n, c.opt)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

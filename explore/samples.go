@@ -14,9 +14,9 @@ import (
 // tokenizer vq (from vqPath).
 func CheckPair(gen *generator.Model, genPath string, vq *vqvae.Model, vqPath string) error {
 	g, c := gen.Config, vq.Config
-	if c.CodebookSize != g.Vocab || c.Grid() != g.GridH || c.Grid() != g.GridW {
+	if c.CodebookSize != g.CodebookSize || c.Grid() != g.GridH || c.Grid() != g.GridW {
 		return fmt.Errorf("the generator %s makes %dx%d grids over %d codes; the VQ model %s has %dx%d over %d",
-			genPath, g.GridH, g.GridW, g.Vocab, vqPath, c.Grid(), c.Grid(), c.CodebookSize)
+			genPath, g.GridH, g.GridW, g.CodebookSize, vqPath, c.Grid(), c.Grid(), c.CodebookSize)
 	}
 	return nil
 }

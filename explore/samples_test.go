@@ -9,9 +9,9 @@ import (
 )
 
 // A small generator for the committed tokenizer's grids.
-func smallGenerator(t *testing.T, vocab, grid, classes int) *generator.Model {
+func smallGenerator(t *testing.T, codebookSize, grid, classes int) *generator.Model {
 	t.Helper()
-	g, err := generator.New(generator.Config{Vocab: vocab, Classes: classes, Len: grid * grid, GridH: grid, GridW: grid,
+	g, err := generator.New(generator.Config{CodebookSize: codebookSize, Classes: classes, Len: grid * grid, GridH: grid, GridW: grid,
 		Dim: 16, Layers: 1, Heads: 2, MLP: 32}, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestSampleGridAndPair(t *testing.T) {
 	}
 	other := smallGenerator(t, c.CodebookSize+1, c.Grid(), 0)
 	if err := CheckPair(other, "gen-x", vq, "vq-y"); err == nil || !strings.Contains(err.Error(), "gen-x") || !strings.Contains(err.Error(), "vq-y") {
-		t.Errorf("a generator over another vocabulary: %v", err)
+		t.Errorf("a generator over another codebook: %v", err)
 	}
 	wide := smallGenerator(t, c.CodebookSize, c.Grid()+1, 0)
 	if err := CheckPair(wide, "gen", vq, "vq"); err == nil {

@@ -37,7 +37,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			const n = 256
 			data := Tokens{Codes: make([]int32, n*c.cfg.Len), Labels: make([]int32, n), N: n, Len: c.cfg.Len}
 			for i := range data.Codes {
-				data.Codes[i] = int32(r.IntN(c.cfg.Vocab))
+				data.Codes[i] = int32(r.IntN(c.cfg.CodebookSize))
 			}
 			for i := range data.Labels {
 				data.Labels[i] = int32(r.IntN(c.cfg.Classes))

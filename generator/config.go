@@ -1,31 +1,55 @@
 package generator
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/vqtool/vqtool/codebook"
+)
 
 // Config is the architecture of a generator.
 type Config struct {
-	Vocab   int `json:"vocab"`   // tokens, the VQ codebook size
-	Classes int `json:"classes"` // labels (0: unconditional); id Classes is "no class"
-	Len     int `json:"len"`     // tokens per grid (grid height * width)
-	GridH   int `json:"grid_h"`
-	GridW   int `json:"grid_w"`
-	Dim     int `json:"dim"`
-	Layers  int `json:"layers"`
-	Heads   int `json:"heads"`
-	MLP     int `json:"mlp"`
+	CodebookSize int `json:"codebook_size"` // tokens: the VQ codebook size K
+	Classes      int `json:"classes"`       // labels (0: unconditional); id Classes is "no class"
+	Len          int `json:"len"`           // tokens per grid (grid height * width)
+	GridH        int `json:"grid_h"`
+	GridW        int `json:"grid_w"`
+	Dim          int `json:"dim"`
+	Layers       int `json:"layers"`
+	Heads        int `json:"heads"`
+	MLP          int `json:"mlp"`
+}
+
+// UnmarshalJSON reads a config, and CodebookSize also from "vocab", the key
+// older checkpoints hold it under.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config // without this method
+	v := struct {
+		plain
+		Vocab int `json:"vocab"`
+	}{plain: plain(*c)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = Config(v.plain)
+	if c.CodebookSize == 0 {
+		c.CodebookSize = v.Vocab
+	}
+	return nil
 }
 
 // DefaultConfig is ref-gen for a 7 x 7 grid over 512 codes and 10 classes:
 // 6 blocks, width 256, 8 heads, MLP 1024.
 func DefaultConfig() Config {
-	return Config{Vocab: 512, Classes: 10, Len: 49, GridH: 7, GridW: 7, Dim: 256, Layers: 6, Heads: 8, MLP: 1024}
+	return Config{CodebookSize: 512, Classes: 10, Len: 49, GridH: 7, GridW: 7, Dim: 256, Layers: 6, Heads: 8, MLP: 1024}
 }
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
+	sizeErr := codebook.CheckSize(c.CodebookSize)
 	switch {
-	case c.Vocab < 2 || c.Vocab > 1<<20:
-		return fmt.Errorf("generator: vocabulary %d: want 2 to %d tokens", c.Vocab, 1<<20)
+	case sizeErr != nil:
+		return sizeErr
 	case c.Classes < 0 || c.Classes > 1<<20:
 		return fmt.Errorf("generator: %d classes: want 0 to %d", c.Classes, 1<<20)
 	case c.GridH < 1 || c.GridW < 1 || c.Len != c.GridH*c.GridW:

@@ -36,12 +36,12 @@ func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 	}
 	var dist []float32 // dense K x K distances
 	if d != nil {
-		if d.Size() != c.Vocab {
-			return Eval{}, fmt.Errorf("generator: distance over %d tokens for a vocabulary of %d", d.Size(), c.Vocab)
+		if d.CodebookSize() != c.CodebookSize {
+			return Eval{}, fmt.Errorf("generator: distance over %d tokens for a codebook of %d codes", d.CodebookSize(), c.CodebookSize)
 		}
-		dist = make([]float32, c.Vocab*c.Vocab)
-		for x := range c.Vocab {
-			d.RowTo(dist[x*c.Vocab:(x+1)*c.Vocab], x)
+		dist = make([]float32, c.CodebookSize*c.CodebookSize)
+		for x := range c.CodebookSize {
+			d.RowTo(dist[x*c.CodebookSize:(x+1)*c.CodebookSize], x)
 		}
 	}
 	batch := min(EvalBatch, data.N)
@@ -69,11 +69,11 @@ func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 		type sums struct{ nll, acc, ed, ad float64 }
 		parts := make([]sums, n) // sums per range: ForRanges keeps the ranges, and so the bits, those of the split
 		par.ForRanges(n, 64, func(plo, phi int) {
-			p := make([]float64, c.Vocab)
+			p := make([]float64, c.CodebookSize)
 			var s sums
 			for pos := plo; pos < phi; pos++ {
 				x := int(data.Codes[lo*c.Len+pos])
-				z := logits[pos*c.Vocab : (pos+1)*c.Vocab]
+				z := logits[pos*c.CodebookSize : (pos+1)*c.CodebookSize]
 				best := 0
 				m := math.Inf(-1)
 				for v, zv := range z {
@@ -91,7 +91,7 @@ func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 					s.acc++
 				}
 				if dist != nil {
-					row := dist[x*c.Vocab : (x+1)*c.Vocab]
+					row := dist[x*c.CodebookSize : (x+1)*c.CodebookSize]
 					var ev float64
 					for v, pv := range p {
 						ev += pv * float64(row[v])

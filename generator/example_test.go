@@ -11,7 +11,7 @@ import (
 // A tiny class-conditional generator trained with DIST2Loss on two grids,
 // then sampled: one grid per asked-for class.
 func Example() {
-	cfg := generator.Config{Vocab: 8, Classes: 2, Len: 4, GridH: 2, GridW: 2, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
+	cfg := generator.Config{CodebookSize: 8, Classes: 2, Len: 4, GridH: 2, GridW: 2, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
 	m, _ := generator.New(cfg, rand.New(rand.NewPCG(1, 2)))
 	data := generator.Tokens{Codes: []int32{1, 2, 3, 4, 5, 6, 7, 0}, Labels: []int32{0, 1}, N: 2, Len: 4}
 	// Tokens are points on a line: the DIST2 target of token x favours x-1 and x+1.

@@ -12,7 +12,7 @@ import (
 )
 
 func tinyConfig() Config {
-	return Config{Vocab: 16, Classes: 3, Len: 9, GridH: 3, GridW: 3, Dim: 16, Layers: 2, Heads: 2, MLP: 32}
+	return Config{CodebookSize: 16, Classes: 3, Len: 9, GridH: 3, GridW: 3, Dim: 16, Layers: 2, Heads: 2, MLP: 32}
 }
 
 func tinyTokens(r *rand.Rand, n int, c Config) Tokens {
@@ -21,14 +21,14 @@ func tinyTokens(r *rand.Rand, n int, c Config) Tokens {
 		t.Labels[i] = int32(i % c.Classes)
 		for j := range c.Len {
 			// A learnable pattern: the class sets the first token, then +1 steps.
-			t.Codes[i*c.Len+j] = int32((int(t.Labels[i])*5 + j + r.IntN(2)) % c.Vocab)
+			t.Codes[i*c.Len+j] = int32((int(t.Labels[i])*5 + j + r.IntN(2)) % c.CodebookSize)
 		}
 	}
 	return t
 }
 
 func tinyDistance(c Config) dist2.Distance {
-	vals := make([]float32, c.Vocab)
+	vals := make([]float32, c.CodebookSize)
 	for i := range vals {
 		vals[i] = float32(i)
 	}
@@ -111,11 +111,11 @@ func TestEvaluateUniformModel(t *testing.T) {
 		t.Errorf("NLL %v bits over %d tokens, want 4 over 180", e.NLL, e.Tokens)
 	}
 	var want float64
-	row := make([]float32, c.Vocab)
+	row := make([]float32, c.CodebookSize)
 	for _, x := range data.Codes {
 		d.RowTo(row, int(x))
 		for _, v := range row {
-			want += float64(v) / float64(c.Vocab)
+			want += float64(v) / float64(c.CodebookSize)
 		}
 	}
 	want /= float64(len(data.Codes))

@@ -29,7 +29,7 @@ func (c Config) Architecture() map[string]int {
 }
 
 // LoadInit loads the generator saved in dir as the start of a new run whose
-// data fix want's Vocab, Classes, GridH and GridW: a start that disagrees
+// data fix want's CodebookSize, Classes, GridH and GridW: a start that disagrees
 // is an error naming both values. given holds the architecture fields
 // (Config.Architecture's names) the caller set explicitly, which must equal
 // the start's; the others are taken from it.
@@ -40,8 +40,8 @@ func LoadInit(dir string, want Config, given map[string]int) (*Model, InitRef, e
 	}
 	c := m.Config
 	switch {
-	case c.Vocab != want.Vocab:
-		return nil, InitRef{}, fmt.Errorf("generator: start %s predicts %d codes: the tokenizer has %d", dir, c.Vocab, want.Vocab)
+	case c.CodebookSize != want.CodebookSize:
+		return nil, InitRef{}, fmt.Errorf("generator: start %s predicts %d codes: the tokenizer has %d", dir, c.CodebookSize, want.CodebookSize)
 	case c.GridH != want.GridH || c.GridW != want.GridW:
 		return nil, InitRef{}, fmt.Errorf("generator: start %s draws %dx%d grids: the tokens are %dx%d", dir, c.GridH, c.GridW, want.GridH, want.GridW)
 	case c.Classes != want.Classes:

@@ -52,7 +52,7 @@ func New(cfg Config, r *rand.Rand) (*Model, error) {
 		return p
 	}
 	resid := 0.02 / math.Sqrt(2*float64(cfg.Layers))
-	m.tok = normal("embed.tokens", 0.02, cfg.Vocab, d)
+	m.tok = normal("embed.tokens", 0.02, cfg.CodebookSize, d)
 	m.cls = normal("embed.classes", 0.02, cfg.Classes+1, d)
 	m.pos = normal("embed.positions", 0.02, cfg.Len, d)
 	for i := range cfg.Layers {
@@ -67,8 +67,8 @@ func New(cfg Config, r *rand.Rand) (*Model, error) {
 		})
 	}
 	m.lnfg, m.lnfb = constant("ln_f.weight", 1, d), constant("ln_f.bias", 0, d)
-	m.head = normal("head.weight", 0.02, d, cfg.Vocab)
-	m.headb = constant("head.bias", 0, cfg.Vocab)
+	m.head = normal("head.weight", 0.02, d, cfg.CodebookSize)
+	m.headb = constant("head.bias", 0, cfg.CodebookSize)
 	return m, nil
 }
 
@@ -91,7 +91,7 @@ type graph struct {
 }
 
 // build adds the forward pass for batch sequences to g and returns the
-// logits node [batch*Len, Vocab].
+// logits node [batch*Len, CodebookSize].
 func (m *Model) build(g *nn.Builder, batch int) (*nn.SeqEmbed, *nn.Node) {
 	c := m.Config
 	emb := &nn.SeqEmbed{Batch: batch, Len: c.Len, Stride: c.Len,

@@ -29,13 +29,14 @@ func DefaultSampleConfig() SampleConfig {
 	return SampleConfig{Temperature: 1, TopP: 1, CFG: 1, Seed: 1}
 }
 
-// Validate reports the first setting that cannot work.
-func (s SampleConfig) Validate(vocab int) error {
+// Validate reports the first setting that cannot work for a codebook of
+// codebookSize codes.
+func (s SampleConfig) Validate(codebookSize int) error {
 	switch {
 	case !(s.Temperature > 0) || math.IsInf(s.Temperature, 1):
 		return fmt.Errorf("generator: temperature %v: want a number > 0", s.Temperature)
-	case s.TopK < 0 || s.TopK > vocab:
-		return fmt.Errorf("generator: top-k %d: want 0 (off) to %d", s.TopK, vocab)
+	case s.TopK < 0 || s.TopK > codebookSize:
+		return fmt.Errorf("generator: top-k %d: want 0 (off) to %d", s.TopK, codebookSize)
 	case !(s.TopP > 0 && s.TopP <= 1):
 		return fmt.Errorf("generator: top-p %v: want a number in (0, 1]", s.TopP)
 	case !(s.CFG >= 0) || math.IsInf(s.CFG, 1):
@@ -49,7 +50,7 @@ func (s SampleConfig) Validate(vocab int) error {
 // grids, [len(classes), Len].
 func (m *Model) Sample(classes []int32, cfg SampleConfig) ([]int32, error) {
 	c := m.Config
-	if err := cfg.Validate(c.Vocab); err != nil {
+	if err := cfg.Validate(c.CodebookSize); err != nil {
 		return nil, err
 	}
 	n := len(classes)
@@ -85,17 +86,17 @@ func (m *Model) Sample(classes []int32, cfg SampleConfig) ([]int32, error) {
 		step = m.cachedStep(rows, cls)
 	}
 	tokens := make([]int32, rows*c.Len) // the grids so far, guided rows mirrored
-	logits := make([]float32, n*c.Vocab)
+	logits := make([]float32, n*c.CodebookSize)
 	for t := range c.Len {
 		all, err := step(t, tokens)
 		if err != nil {
 			return nil, err
 		}
 		for i := range n {
-			l := logits[i*c.Vocab : (i+1)*c.Vocab]
-			copy(l, all[i*c.Vocab:(i+1)*c.Vocab])
+			l := logits[i*c.CodebookSize : (i+1)*c.CodebookSize]
+			copy(l, all[i*c.CodebookSize:(i+1)*c.CodebookSize])
 			if guided {
-				u := all[(n+i)*c.Vocab : (n+i+1)*c.Vocab]
+				u := all[(n+i)*c.CodebookSize : (n+i+1)*c.CodebookSize]
 				s := float32(cfg.CFG)
 				for v := range l {
 					l[v] = u[v] + s*(l[v]-u[v])
@@ -103,10 +104,10 @@ func (m *Model) Sample(classes []int32, cfg SampleConfig) ([]int32, error) {
 			}
 		}
 		par.For(n, 8, func(lo, hi int) {
-			p := make([]float64, c.Vocab)
-			order := make([]int, c.Vocab)
+			p := make([]float64, c.CodebookSize)
+			order := make([]int, c.CodebookSize)
 			for i := lo; i < hi; i++ {
-				tok := draw(p, order, logits[i*c.Vocab:(i+1)*c.Vocab], cfg, rngs[i])
+				tok := draw(p, order, logits[i*c.CodebookSize:(i+1)*c.CodebookSize], cfg, rngs[i])
 				out[i*c.Len+t] = int32(tok)
 				tokens[i*c.Len+t] = int32(tok)
 				if guided {
@@ -171,7 +172,7 @@ func draw(p []float64, order []int, logits []float32, cfg SampleConfig, r *rand.
 // grids so far and reads the logits at position t.
 func (m *Model) fullStep(rows int, cls []int32) func(int, []int32) ([]float32, error) {
 	c := m.Config
-	out := make([]float32, rows*c.Vocab)
+	out := make([]float32, rows*c.CodebookSize)
 	return func(t int, tokens []int32) ([]float32, error) {
 		gr, err := m.inferenceFor(rows)
 		if err != nil {
@@ -184,7 +185,7 @@ func (m *Model) fullStep(rows int, cls []int32) func(int, []int32) ([]float32, e
 		}
 		all := gr.logitsOf()
 		for r := range rows {
-			copy(out[r*c.Vocab:(r+1)*c.Vocab], all[(r*c.Len+t)*c.Vocab:])
+			copy(out[r*c.CodebookSize:(r+1)*c.CodebookSize], all[(r*c.Len+t)*c.CodebookSize:])
 		}
 		return out, nil
 	}
@@ -202,7 +203,7 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 	proj := make([]float32, rows*d)
 	hid := make([]float32, rows*c.MLP)
 	act := make([]float32, rows*c.MLP)
-	logits := make([]float32, rows*c.Vocab)
+	logits := make([]float32, rows*c.CodebookSize)
 	keys := make([][]float32, c.Layers) // [rows, Len, D] per layer
 	vals := make([][]float32, c.Layers)
 	for l := range keys {

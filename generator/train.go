@@ -107,7 +107,7 @@ func NewTrainer(m *Model, data Tokens, loss *dist2.Loss, cfg TrainConfig) (*Trai
 	if err := checkTokens(data, c); err != nil {
 		return nil, err
 	}
-	if err := loss.Validate(c.Vocab); err != nil {
+	if err := loss.Validate(c.CodebookSize); err != nil {
 		return nil, err
 	}
 	pcg := rand.NewPCG(cfg.Seed, seeds.ClassDropout)
@@ -130,8 +130,8 @@ func NewTrainer(m *Model, data Tokens, loss *dist2.Loss, cfg TrainConfig) (*Trai
 // checkTokens reports a token or label out of range.
 func checkTokens(data Tokens, c Config) error {
 	for i, v := range data.Codes {
-		if v < 0 || int(v) >= c.Vocab {
-			return fmt.Errorf("generator: token %d of grid %d is %d: want a code in [0, %d)", i%data.Len, i/data.Len, v, c.Vocab)
+		if v < 0 || int(v) >= c.CodebookSize {
+			return fmt.Errorf("generator: token %d of grid %d is %d: want a code in [0, %d)", i%data.Len, i/data.Len, v, c.CodebookSize)
 		}
 	}
 	if data.Labels != nil && c.Classes > 0 {

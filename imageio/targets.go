@@ -13,19 +13,20 @@ import (
 // Probs [K, K] with entry v of row x p_d(v | x), or top-k, Indices [K, TopK]
 // (nearest first) and Probs [K, TopK] renormalised over those entries.
 type Targets struct {
-	K, TopK int
-	Indices []int32   // nil for a dense table
-	Probs   []float32 // row-major
-	Meta    map[string]string
+	CodebookSize int       // K
+	TopK         int       // entries a row: K for a dense table
+	Indices      []int32   // nil for a dense table
+	Probs        []float32 // row-major
+	Meta         map[string]string
 }
 
 // WriteTargets writes t as safetensors: "probs" float32 and, for a top-k
 // table, "indices" int64, with t.Meta as the file's metadata.
 func WriteTargets(path string, t Targets) error {
-	if len(t.Probs) != t.K*t.TopK || (t.Indices != nil && len(t.Indices) != t.K*t.TopK) {
-		return fmt.Errorf("imageio: targets of %d rows of %d: got %d probabilities and %d indices", t.K, t.TopK, len(t.Probs), len(t.Indices))
+	if len(t.Probs) != t.CodebookSize*t.TopK || (t.Indices != nil && len(t.Indices) != t.CodebookSize*t.TopK) {
+		return fmt.Errorf("imageio: targets of %d rows of %d: got %d probabilities and %d indices", t.CodebookSize, t.TopK, len(t.Probs), len(t.Indices))
 	}
-	shape := []uint64{uint64(t.K), uint64(t.TopK)}
+	shape := []uint64{uint64(t.CodebookSize), uint64(t.TopK)}
 	probs := make([]byte, 4*len(t.Probs))
 	for i, v := range t.Probs {
 		binary.LittleEndian.PutUint32(probs[4*i:], math.Float32bits(v))

@@ -80,7 +80,7 @@ func CheckFinite(params []*Param, grads [][]float32) error {
 		}
 		for j, v := range g {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("gradient of %s[%d] is %v", params[i].Name, j, v)
+				return fmt.Errorf("nn: gradient of %s[%d] is %v", params[i].Name, j, v)
 			}
 		}
 	}

@@ -44,7 +44,7 @@ func (a *CausalAttention) Name() string { return fmt.Sprintf("attention/h%d", a.
 
 func (a *CausalAttention) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 1 || in[0].Dims() != 2 || in[0][0] != a.Batch*a.Len || in[0][1]%(3*a.Heads) != 0 {
-		return nil, fmt.Errorf("inputs %v: want qkv [%d %d*heads*Dh]", in, a.Batch*a.Len, 3)
+		return nil, shapeError(a, "inputs %v: want qkv [%d %d*heads*Dh]", in, a.Batch*a.Len, 3)
 	}
 	return tensor.Shape{in[0][0], in[0][1] / 3}, nil
 }

@@ -109,18 +109,18 @@ func (c *Conv2D) outHW(h, w int) (int, int) {
 
 func (c *Conv2D) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 3 || in[0].Dims() != 4 || in[1].Dims() != 2 || in[2].Dims() != 1 {
-		return nil, fmt.Errorf("inputs %v: want x [B H W Cin], w [K*K*Cin Cout], bias [Cout]", in)
+		return nil, shapeError(c, "inputs %v: want x [B H W Cin], w [K*K*Cin Cout], bias [Cout]", in)
 	}
 	x, w := in[0], in[1]
 	if w[0] != c.K*c.K*x[3] || in[2][0] != w[1] {
-		return nil, fmt.Errorf("w %v, bias %v for %d input channels: want w [%d Cout], bias [Cout]", w, in[2], x[3], c.K*c.K*x[3])
+		return nil, shapeError(c, "w %v, bias %v for %d input channels: want w [%d Cout], bias [Cout]", w, in[2], x[3], c.K*c.K*x[3])
 	}
 	ho, wo := c.outHW(x[1], x[2])
 	if ho < 1 || wo < 1 {
-		return nil, fmt.Errorf("input %v is smaller than the %dx%d window", x, c.K, c.K)
+		return nil, shapeError(c, "input %v is smaller than the %dx%d window", x, c.K, c.K)
 	}
 	if c.InputReLU && c.pointwise() {
-		return nil, fmt.Errorf("a fused input ReLU needs a window larger than 1x1")
+		return nil, shapeError(c, "a fused input ReLU needs a window larger than 1x1")
 	}
 	return tensor.Shape{x[0], ho, wo, w[1]}, nil
 }
@@ -359,15 +359,15 @@ func (c *ConvTranspose2D) outHW(h, w int) (int, int) {
 
 func (c *ConvTranspose2D) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 3 || in[0].Dims() != 4 || in[1].Dims() != 2 || in[2].Dims() != 1 {
-		return nil, fmt.Errorf("inputs %v: want x [B H W Cin], w [Cin K*K*Cout], bias [Cout]", in)
+		return nil, shapeError(c, "inputs %v: want x [B H W Cin], w [Cin K*K*Cout], bias [Cout]", in)
 	}
 	x, w := in[0], in[1]
 	if w[0] != x[3] || w[1] != c.K*c.K*in[2][0] {
-		return nil, fmt.Errorf("w %v, bias %v for %d input channels: want w [%d K*K*Cout], bias [Cout]", w, in[2], x[3], x[3])
+		return nil, shapeError(c, "w %v, bias %v for %d input channels: want w [%d K*K*Cout], bias [Cout]", w, in[2], x[3], x[3])
 	}
 	ho, wo := c.outHW(x[1], x[2])
 	if ho < 1 || wo < 1 {
-		return nil, fmt.Errorf("input %v gives an empty output", x)
+		return nil, shapeError(c, "input %v gives an empty output", x)
 	}
 	return tensor.Shape{x[0], ho, wo, in[2][0]}, nil
 }

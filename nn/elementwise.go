@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"fmt"
-
 	"gorgonia.org/tensor"
 
 	"github.com/vqtool/vqtool/internal/gemm"
@@ -18,9 +16,9 @@ var _ Kernel = ReLU{}
 
 func (ReLU) Name() string { return "relu" }
 
-func (ReLU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+func (r ReLU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 1 {
-		return nil, fmt.Errorf("%d inputs: want 1", len(in))
+		return nil, shapeError(r, "%d inputs: want 1", len(in))
 	}
 	return in[0].Clone(), nil
 }
@@ -43,9 +41,9 @@ var _ Kernel = Add{}
 
 func (Add) Name() string { return "add" }
 
-func (Add) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+func (a Add) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 2 || !in[0].Eq(in[1]) {
-		return nil, fmt.Errorf("inputs %v: want two of one shape", in)
+		return nil, shapeError(a, "inputs %v: want two of one shape", in)
 	}
 	return in[0].Clone(), nil
 }
@@ -71,9 +69,9 @@ var _ Kernel = MSE{}
 
 func (MSE) Name() string { return "mse" }
 
-func (MSE) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+func (m MSE) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 2 || !in[0].Eq(in[1]) {
-		return nil, fmt.Errorf("inputs %v: want x and target of one shape", in)
+		return nil, shapeError(m, "inputs %v: want x and target of one shape", in)
 	}
 	return tensor.ScalarShape(), nil
 }
@@ -116,7 +114,7 @@ func (r Reshape) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 		n *= d
 	}
 	if len(in) != 1 || in[0].TotalSize() != n {
-		return nil, fmt.Errorf("inputs %v: want one tensor of %d elements", in, n)
+		return nil, shapeError(r, "inputs %v: want one tensor of %d elements", in, n)
 	}
 	return tensor.Shape(r.Shape).Clone(), nil
 }

@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"fmt"
-
 	"gorgonia.org/tensor"
 )
 
@@ -26,7 +24,7 @@ func (e *SeqEmbed) Name() string { return "embed" }
 func (e *SeqEmbed) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 3 || in[0].Dims() != 2 || in[1].Dims() != 2 || in[2].Dims() != 2 ||
 		in[1][1] != in[0][1] || in[2][1] != in[0][1] || in[2][0] < e.Len {
-		return nil, fmt.Errorf("inputs %v: want tokens [V D], classes [C D], positions [>=%d D]", in, e.Len)
+		return nil, shapeError(e, "inputs %v: want tokens [V D], classes [C D], positions [>=%d D]", in, e.Len)
 	}
 	return tensor.Shape{e.Batch * e.Len, in[0][1]}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -451,6 +452,24 @@ func TestTransposes(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("transposeLower %d: %v, want %v", n, got, want)
+		}
+	}
+}
+
+// A bad input shape is an error that names nn and the kernel once, from
+// OutShape and from Apply alike.
+func TestShapeErrors(t *testing.T) {
+	b := NewBuilder()
+	x, _ := b.Input("x", 2, 3)
+	y, _ := b.Input("y", 3, 2)
+	b.Add(x, y)
+	_, err := (&Conv2D{Geometry: Geometry{1, 1, 0}, InputReLU: true}).OutShape([]tensor.Shape{{1, 2, 2, 3}, {3, 4}, {4}})
+	for _, c := range []struct {
+		err  error
+		want string
+	}{{b.Err(), "nn: add: inputs"}, {err, "nn: relu+conv1x1/s1: a fused input ReLU"}} {
+		if c.err == nil || !strings.HasPrefix(c.err.Error(), c.want) || strings.Count(c.err.Error(), "nn: ") != 1 {
+			t.Errorf("error %v: want one that starts %q and names nn once", c.err, c.want)
 		}
 	}
 }

@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"fmt"
-
 	"gorgonia.org/tensor"
 
 	"github.com/vqtool/vqtool/internal/gemm"
@@ -27,7 +25,7 @@ func (m *MatMul) Name() string { return "linear" }
 func (m *MatMul) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 3 || in[0].Dims() != 2 || in[1].Dims() != 2 || in[2].Dims() != 1 ||
 		in[0][1] != in[1][0] || in[1][1] != in[2][0] {
-		return nil, fmt.Errorf("inputs %v: want x [N In], W [In Out], b [Out]", in)
+		return nil, shapeError(m, "inputs %v: want x [N In], W [In Out], b [Out]", in)
 	}
 	return tensor.Shape{in[0][0], in[1][1]}, nil
 }
@@ -86,7 +84,7 @@ func (l *LayerNorm) Name() string { return "layernorm" }
 func (l *LayerNorm) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 3 || in[0].Dims() != 2 || in[1].Dims() != 1 || in[2].Dims() != 1 ||
 		in[1][0] != in[0][1] || in[2][0] != in[0][1] {
-		return nil, fmt.Errorf("inputs %v: want x [N D], gamma [D], beta [D]", in)
+		return nil, shapeError(l, "inputs %v: want x [N D], gamma [D], beta [D]", in)
 	}
 	return in[0].Clone(), nil
 }
@@ -133,9 +131,9 @@ var _ Kernel = (*GELU)(nil)
 
 func (*GELU) Name() string { return "gelu" }
 
-func (*GELU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+func (g *GELU) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 1 {
-		return nil, fmt.Errorf("%d inputs: want 1", len(in))
+		return nil, shapeError(g, "%d inputs: want 1", len(in))
 	}
 	return in[0].Clone(), nil
 }

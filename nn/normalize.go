@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 
 	"gorgonia.org/tensor"
@@ -15,9 +14,9 @@ var _ Kernel = L2Normalize{}
 
 func (L2Normalize) Name() string { return "l2normalize" }
 
-func (L2Normalize) OutShape(in []tensor.Shape) (tensor.Shape, error) {
+func (l L2Normalize) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 1 || in[0].Dims() < 1 {
-		return nil, fmt.Errorf("inputs %v: want one tensor", in)
+		return nil, shapeError(l, "inputs %v: want one tensor", in)
 	}
 	return in[0].Clone(), nil
 }

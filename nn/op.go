@@ -22,7 +22,8 @@ type Kernel interface {
 	// Name names the kernel in graphs and errors.
 	Name() string
 	// OutShape returns the output shape for the input shapes, or an error
-	// that says what was expected.
+	// that names the package and the kernel and says what was expected
+	// (shapeError's, in nn).
 	OutShape(in []tensor.Shape) (tensor.Shape, error)
 	// Forward writes the output, whose shape OutShape gave, into out.
 	Forward(out []float32, in []*tensor.Dense)
@@ -49,6 +50,12 @@ var opCount atomic.Uint64
 // ("name") and backward ("dname/dxI") calls: a profile by layer for benchmarks.
 var OpTimes map[string]time.Duration
 
+// shapeError is the error of k's OutShape: "nn: ", k's name, and the
+// message, which says what was expected.
+func shapeError(k Kernel, format string, args ...any) error {
+	return fmt.Errorf("nn: %s: %s", k.Name(), fmt.Sprintf(format, args...))
+}
+
 // Apply adds a node computing k on inputs to their graph.
 func Apply(k Kernel, inputs ...*gorgonia.Node) (*gorgonia.Node, error) {
 	shapes := make([]tensor.Shape, len(inputs))
@@ -57,7 +64,7 @@ func Apply(k Kernel, inputs ...*gorgonia.Node) (*gorgonia.Node, error) {
 	}
 	outShape, err := k.OutShape(shapes)
 	if err != nil {
-		return nil, fmt.Errorf("nn: %s: %w", k.Name(), err)
+		return nil, err
 	}
 	op := &kernelOp{k: k, id: opCount.Add(1), in: shapes, shape: outShape}
 	return gorgonia.ApplyOp(op, inputs...)

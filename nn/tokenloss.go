@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"fmt"
-
 	"gorgonia.org/tensor"
 
 	"github.com/vqtool/vqtool/dist2"
@@ -27,7 +25,7 @@ func (t *TokenLoss) Name() string { return "loss/" + t.Loss.Kind.String() }
 
 func (t *TokenLoss) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 1 || in[0].Dims() != 2 {
-		return nil, fmt.Errorf("inputs %v: want logits [N V]", in)
+		return nil, shapeError(t, "inputs %v: want logits [N V]", in)
 	}
 	if err := t.Loss.Validate(in[0][1]); err != nil {
 		return nil, err

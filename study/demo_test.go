@@ -37,7 +37,7 @@ func TestDemoWrite(t *testing.T) {
 	d := Demo{Dir: t.TempDir(), Data: "embedded", TrainCount: "2,000", Test: test, VQ: vq, VQSteps: 1,
 		LeNet: lenet, LeNetAcc: 0.5, GenSteps: 0, Samples: 20, BLAS: "test", Start: time.Now()}
 	for i, kind := range []string{"ce", "dist2"} {
-		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: 10, Len: 49, GridH: 7, GridW: 7, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
+		cfg := generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: 10, Len: 49, GridH: 7, GridW: 7, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
 		gen, err := generator.New(cfg, rand.New(rand.NewPCG(uint64(i), 1)))
 		if err != nil {
 			t.Fatal(err)

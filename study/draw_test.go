@@ -19,7 +19,7 @@ func TestDraw(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, classes := range []int{10, 0} {
-		cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: classes, Len: 49, GridH: 7, GridW: 7, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
+		cfg := generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: classes, Len: 49, GridH: 7, GridW: 7, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
 		gen, err := generator.New(cfg, rand.New(rand.NewPCG(1, 1)))
 		if err != nil {
 			t.Fatal(err)
@@ -68,7 +68,7 @@ func TestHeldOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := generator.Config{Vocab: vq.Config.CodebookSize, Classes: 10, Len: 49, GridH: 7, GridW: 7, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
+	cfg := generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: 10, Len: 49, GridH: 7, GridW: 7, Dim: 16, Layers: 1, Heads: 2, MLP: 32}
 	gen, err := generator.New(cfg, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)

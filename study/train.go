@@ -77,7 +77,7 @@ func (c Config) run(s *split, r RunSpec, subset generator.Tokens, dir string) (g
 		info.VQ = rundir.Rel(dir, s.VQPath)
 	}
 	return generator.Run{Dir: dir, Loss: loss, Info: info, Data: subset, HeldOut: &val, Distance: dist,
-		Config: generator.Config{Vocab: vq.Config.CodebookSize, Classes: len(s.Classes), Len: subset.Len,
+		Config: generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: len(s.Classes), Len: subset.Len,
 			GridH: vq.Config.Grid(), GridW: vq.Config.Grid(), Dim: c.Dim, Layers: c.Layers, Heads: c.Heads, MLP: c.MLP},
 		Train:     c.trainConfig(subset.N, r.Seed),
 		EvalEvery: c.EvalEvery, SaveEvery: c.EvalEvery, KeepBest: true}, built, nil

@@ -49,7 +49,7 @@ var format = nn.Format[Info, *Model]{Kind: kind, What: "a VQ-VAE checkpoint writ
 
 func (m *Model) putWeights(c *nn.Checkpoint) {
 	c.PutParams(m.params)
-	c.Put("codebook.ema_size", m.Codebook.Size, m.Config.CodebookSize)
+	c.Put("codebook.ema_size", m.Codebook.ClusterSize, m.Config.CodebookSize)
 	c.Put("codebook.ema_sum", m.Codebook.Sum, m.Config.CodebookSize, m.Config.CodeDim)
 }
 
@@ -65,7 +65,7 @@ func (m *Model) restoreWeights(c *nn.Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	copy(m.Codebook.Size, size)
+	copy(m.Codebook.ClusterSize, size)
 	copy(m.Codebook.Sum, sum)
 	return nil
 }

@@ -1,6 +1,10 @@
 package vqvae
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vqtool/vqtool/codebook"
+)
 
 // Config is the architecture and loss of a VQ-VAE.
 type Config struct {
@@ -31,6 +35,7 @@ func (c Config) Grid() int { return c.Size / c.Downsample }
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
+	sizeErr := codebook.CheckSize(c.CodebookSize)
 	switch {
 	case c.Channels != 1 && c.Channels != 3:
 		return fmt.Errorf("vqvae: channels %d: want 1 or 3", c.Channels)
@@ -44,8 +49,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("vqvae: residual blocks %d: want 0 to 16", c.ResBlocks)
 	case c.ResHidden < 1 || c.ResHidden > 4096:
 		return fmt.Errorf("vqvae: residual hidden channels %d: want 1 to 4096", c.ResHidden)
-	case c.CodebookSize < 2 || c.CodebookSize > 1<<16:
-		return fmt.Errorf("vqvae: codebook size %d: want 2 to 65536", c.CodebookSize)
+	case sizeErr != nil:
+		return sizeErr
 	case c.CodeDim < 1 || c.CodeDim > 1024:
 		return fmt.Errorf("vqvae: code dimension %d: want 1 to 1024", c.CodeDim)
 	case !(c.Beta >= 0):

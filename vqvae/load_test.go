@@ -88,7 +88,7 @@ func FuzzLoadConfig(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if m.Config != info.Config || m.Codebook.K != info.Config.CodebookSize {
+		if m.Config != info.Config || m.Codebook.CodebookSize != info.Config.CodebookSize {
 			t.Fatalf("loaded %+v from %+v", m.Config, info.Config)
 		}
 	})

@@ -23,7 +23,7 @@ func (q *quantizer) Name() string { return "quantize" }
 
 func (q *quantizer) OutShape(in []nn.Shape) (nn.Shape, error) {
 	if len(in) != 2 || in[1].Dims() != 2 || in[0][in[0].Dims()-1] != in[1][1] {
-		return nil, fmt.Errorf("inputs %v: want z [.. D] and codes [K D]", in)
+		return nil, fmt.Errorf("vqvae: %s: inputs %v: want z [.. D] and codes [K D]", q.Name(), in)
 	}
 	return in[0].Clone(), nil
 }
@@ -71,7 +71,7 @@ func (l *vqLoss) Name() string { return "vqloss" }
 
 func (l *vqLoss) OutShape(in []nn.Shape) (nn.Shape, error) {
 	if len(in) != 2 || in[1].Dims() != 2 {
-		return nil, fmt.Errorf("inputs %v: want z [.. D] and codes [K D]", in)
+		return nil, fmt.Errorf("vqvae: %s: inputs %v: want z [.. D] and codes [K D]", l.Name(), in)
 	}
 	return nn.ScalarShape(), nil
 }

@@ -63,14 +63,14 @@ type Swapper struct {
 
 // NewSwapper prepares replacements over cb under a distance kind.
 func NewSwapper(cb *codebook.Codebook, kind dist2.VectorKind, near, far int) (*Swapper, error) {
-	if near < 1 || far < 1 || near > cb.K-1 || far > cb.K-1 {
-		return nil, fmt.Errorf("vqvae: %d nearest and %d farthest codes: want each in [1, %d]", near, far, cb.K-1)
+	if near < 1 || far < 1 || near > cb.CodebookSize-1 || far > cb.CodebookSize-1 {
+		return nil, fmt.Errorf("vqvae: %d nearest and %d farthest codes: want each in [1, %d]", near, far, cb.CodebookSize-1)
 	}
 	d, err := cb.Distance(kind)
 	if err != nil {
 		return nil, err
 	}
-	return &Swapper{Near: near, Far: far, cb: cb, dist: d, ranked: map[int32][]int32{}, row: make([]float32, cb.K)}, nil
+	return &Swapper{Near: near, Far: far, cb: cb, dist: d, ranked: map[int32][]int32{}, row: make([]float32, cb.CodebookSize)}, nil
 }
 
 // Ranked returns every other code by distance to code x, nearest first.
@@ -79,8 +79,8 @@ func (s *Swapper) Ranked(x int32) []int32 {
 		return r
 	}
 	s.dist.RowTo(s.row, int(x))
-	r := make([]int32, 0, s.cb.K-1)
-	for j := range int32(s.cb.K) {
+	r := make([]int32, 0, s.cb.CodebookSize-1)
+	for j := range int32(s.cb.CodebookSize) {
 		if j != x {
 			r = append(r, j)
 		}
@@ -122,7 +122,7 @@ func (s *Swapper) Swap(dst, grid []int32, gs int, region Region, mode SwapMode, 
 				rk := s.Ranked(t)
 				v = rk[len(rk)-1-r.IntN(s.Far)]
 			case Random:
-				v = int32(r.IntN(s.cb.K))
+				v = int32(r.IntN(s.cb.CodebookSize))
 			}
 			dst[y*gs+x] = v
 		}

@@ -204,7 +204,7 @@ func (t *Trainer) TrainStep() (StepStats, error) {
 	t.Step++
 	rec := mse(t.recon.Value().Data().([]float32), t.x.Float32s())
 	alive := 0
-	for _, s := range m.Codebook.Size {
+	for _, s := range m.Codebook.ClusterSize {
 		if float64(s) >= math.Max(t.Config.Restart, 1e-3) {
 			alive++
 		}

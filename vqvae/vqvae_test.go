@@ -34,7 +34,7 @@ func tinyData(t testing.TB, n int) Images {
 // The commitment weight multiplies the encoder term: dL/dz = 2 beta (z - e)/n,
 // and the codebook term moves the codes: dL/de = 2 (e - z)/n.
 func TestBetaIsOnTheEncoderTerm(t *testing.T) {
-	cb := &codebook.Codebook{K: 2, D: 2, E: []float32{0, 0, 10, 10}}
+	cb := &codebook.Codebook{CodebookSize: 2, D: 2, E: []float32{0, 0, 10, 10}}
 	q := &quantizer{cb: cb}
 	z := nn.NewDense([]float32{1, 2}, 1, 1, 1, 2)
 	e := nn.NewDense(cb.E, 2, 2)
@@ -331,7 +331,7 @@ func TestLossTargetsFollowTheCodebook(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := m.Config.CodebookSize
-	if l.Table == nil || l.Table.K != k || b.Tau != 0.5 {
+	if l.Table == nil || l.Table.CodebookSize != k || b.Tau != 0.5 {
 		t.Fatalf("table %v, built %+v: want a dense %d-code table at tau 0.5", l.Table, b, k)
 	}
 	d, err := m.Codebook.Distance(dist2.SquaredL2)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"math"
 	"path/filepath"
 	"runtime/debug"
@@ -17,7 +16,7 @@ import (
 
 func TestKernelJSON(t *testing.T) {
 	var out bytes.Buffer
-	opts := kernelOptions{Scalar: "0:9", Target: 5, Tau: "1", Distance: "squared", JSON: true}
+	opts := kernelOptions{lossOptions: lossOptions{Tau: "1", Distance: "squared"}, Scalar: "0:9", Target: 5, JSON: true}
 	if err := runKernel(context.Background(), &out, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +38,7 @@ func TestKernelJSON(t *testing.T) {
 
 func TestKernelAutoTau(t *testing.T) {
 	var out bytes.Buffer
-	opts := kernelOptions{Scalar: "0:99", Target: 50, Tau: "auto", Perplexity: 4, Distance: "absolute", JSON: true}
+	opts := kernelOptions{lossOptions: lossOptions{Tau: "auto", Perplexity: 4, Distance: "absolute"}, Scalar: "0:99", Target: 50, JSON: true}
 	if err := runKernel(context.Background(), &out, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -50,20 +49,30 @@ func TestKernelAutoTau(t *testing.T) {
 	}
 }
 
+// Every bad flag is a usage error that names the flag and its value.
 func TestKernelBadFlags(t *testing.T) {
-	bad := []kernelOptions{
-		{Scalar: "0:9", Target: 10, Tau: "1", Distance: "squared"},
-		{Scalar: "0:9", Tau: "-1", Distance: "squared"},
-		{Scalar: "0:9", Tau: "1", Distance: "manhattan"},
-		{Scalar: "9:0", Tau: "1", Distance: "squared"},
-		{Scalar: "0:9", Tau: "auto", Perplexity: 50, Distance: "squared"},
-		{},
+	scalar := func(tau string, ppl float64, distance string) kernelOptions {
+		return kernelOptions{lossOptions: lossOptions{Tau: tau, Perplexity: ppl, Distance: distance}, Scalar: "0:9"}
 	}
-	for _, opts := range bad {
-		err := runKernel(context.Background(), &bytes.Buffer{}, opts)
-		var ue usageError
-		if !errors.As(err, &ue) {
-			t.Errorf("%+v: error %v, want a usage error", opts, err)
+	bad := []struct {
+		opts kernelOptions
+		want string
+	}{
+		{func() kernelOptions { o := scalar("1", 0, "squared"); o.Target = 10; return o }(), "--target 10"},
+		{scalar("-1", 0, "squared"), `--tau "-1": want a number > 0, or auto`},
+		{scalar("x", 0, "l2"), `--tau "x"`},
+		{scalar("1", 0, "manhattan"), `--distance "manhattan": want`},
+		{func() kernelOptions { o := scalar("1", 0, "squared"); o.Scalar = "9:0"; return o }(), "--scalar"},
+		{scalar("auto", 50, "squared"), "--perplexity 50: want a number in (1, 10)"},
+		{scalar("auto", -1, "squared"), "--perplexity -1: want"},
+		{kernelOptions{lossOptions: lossOptions{Tau: "auto", Perplexity: 64, Distance: "cosine"}, Model: smallVQ, Token: 3}, "--perplexity 64"},
+		{kernelOptions{lossOptions: lossOptions{Tau: "auto", Distance: "l3"}, Model: smallVQ}, `--distance "l3"`},
+		{kernelOptions{lossOptions: defaultLossOptions()}, "kernel needs"},
+	}
+	for _, c := range bad {
+		err := runKernel(context.Background(), &bytes.Buffer{}, c.opts)
+		if !isUsage(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want a usage error with %q", c.opts, err, c.want)
 		}
 	}
 }

@@ -64,7 +64,7 @@ func newCodebookStatsCommand() *cobra.Command {
 	f := cmd.Flags()
 	defaultToTest(cmd)
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
-	f.StringVar(&o.Distance, "distance", "l2", "codebook distance: l2, mse or cosine")
+	f.StringVar(&o.Distance, "distance", "l2", distanceUsage)
 	f.StringVar(&o.Plot, "plot", "codebook-stats.png", "histograms to write (empty: none)")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object; the plot only when --plot is given")
 	return cmd
@@ -140,7 +140,7 @@ func newCodebookNeighborsCommand() *cobra.Command {
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
 	f.IntVar(&o.Token, "token", 0, "the code")
 	f.IntVar(&o.K, "k", 10, "neighbours on each side")
-	f.StringVar(&o.Distance, "distance", "l2", "codebook distance: l2, mse or cosine")
+	f.StringVar(&o.Distance, "distance", "l2", distanceUsage)
 	f.StringVarP(&o.Out, "out", "o", "neighbors.png", "picture to write: the code, its nearest, its farthest")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object; the picture only when --out is given")
 	return cmd
@@ -272,7 +272,7 @@ func newCodebookExportCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
 	f.StringVarP(&o.Out, "out", "o", "codebook.npy", "codebook file; the distances go to NAME.distances.npy")
-	f.StringVar(&o.Distance, "distance", "l2", "distance matrix: l2, mse or cosine")
+	f.StringVar(&o.Distance, "distance", "l2", distanceUsage)
 	return cmd
 }
 

@@ -255,7 +255,7 @@ func sampleAndScore(ctx context.Context, gen *generator.Model, vq *vqvae.Model, 
 // sampling settings; asked is nil for an unconditional model.
 func sampleImages(ctx context.Context, gen *generator.Model, vq *vqvae.Model, o evalOptions) (pix []float32, tokens, asked []int32, err error) {
 	sc := generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}
-	if err := sc.Validate(gen.Config.Vocab); err != nil {
+	if err := sc.Validate(gen.Config.CodebookSize); err != nil {
 		return nil, nil, nil, usageError{err}
 	}
 	bar := newBar(o.N, "sample")

@@ -8,19 +8,17 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/explore"
 )
 
 type exploreOptions struct {
 	dataOptions
-	VQ       string
-	N        int
-	Near     int
-	Far      int
-	Distance string
-	Tau      string
-	Out      string
+	lossOptions // --tau, --perplexity, --distance
+	VQ          string
+	N           int
+	Near        int
+	Far         int
+	Out         string
 }
 
 func newExploreCommand() *cobra.Command {
@@ -34,8 +32,10 @@ HTML page (no server, nothing fetched): click a token of an image to see its
 code, its usage in the split, the image decoded with that token replaced by
 each of its --near nearest and --far farthest codes (with the codebook
 distance and the pixel error of each swap), and the DIST2 target row
-p_d(. | code) with a control for tau. A codebook view draws every code in the
-order of the first principal component; clicking one shows where it occurs.
+p_d(. | code) with a control for tau, which opens at the tau train-gen trains
+with for the same --distance, --tau and --perplexity. A codebook view draws
+every code in the order of the first principal component; clicking one shows
+where it occurs.
 The URL fragment selects a view: explorer.html#image=5&token=3,4.`,
 		Example: `  vqtool explore --vq fmnist.vq --data fashion-mnist --out explorer.html
   vqtool explore --vq testdata/fmnist-small.vq --n 8 --near 5 --far 5 --distance cosine`,
@@ -46,25 +46,24 @@ The URL fragment selects a view: explorer.html#image=5&token=3,4.`,
 	}
 	o.dataOptions.AddSourceFlags(cmd)
 	defaultToTest(cmd)
+	o.lossOptions.addFlags(cmd, targetFlags)
 	f := cmd.Flags()
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
 	f.IntVarP(&o.N, "n", "n", 16, "images in the page")
 	f.IntVar(&o.Near, "near", 10, "nearest codes shown for each token")
 	f.IntVar(&o.Far, "far", 10, "farthest codes shown for each token")
-	f.StringVar(&o.Distance, "distance", "l2", "codebook distance: l2, mse or cosine")
-	f.StringVar(&o.Tau, "tau", "auto", "tau the target row opens with: auto (train-gen's, 8 effective neighbours) or a number")
 	f.StringVarP(&o.Out, "out", "o", "explorer.html", "page to write")
 	return cmd
 }
 
 func runExplore(ctx context.Context, w io.Writer, o exploreOptions) error {
-	m, info, kind, err := loadVQDistance(o.VQ, o.Distance)
+	spec, err := o.spec()
 	if err != nil {
 		return err
 	}
-	tau, err := dist2.ParseTau(o.Tau)
+	m, info, kind, err := loadVQDistance(o.VQ, o.Distance)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	k := m.Config.CodebookSize
 	if o.N < 1 || o.Near < 1 || o.Far < 1 || o.Near >= k || o.Far >= k {
@@ -82,7 +81,7 @@ func runExplore(ctx context.Context, w io.Writer, o exploreOptions) error {
 	shown := d.Slice(0, n)
 	bar := newBar(n, "explore")
 	page, err := explore.Build(ctx, m, shown.Pix, n, explore.Options{
-		Near: o.Near, Far: o.Far, Distance: kind, Tau: tau,
+		Near: o.Near, Far: o.Far, Distance: kind, Tau: spec.Tau, Perplexity: spec.Perplexity,
 		Title:  fmt.Sprintf("vqtool token explorer: %s on %s", filepath.Base(filepath.Clean(o.VQ)), d.Name),
 		Labels: shown.Labels, Classes: d.Classes,
 		Usage: u, UsageOf: fmt.Sprintf("%s (%d images)", d.Name, d.N),
@@ -90,7 +89,7 @@ func runExplore(ctx context.Context, w io.Writer, o exploreOptions) error {
 	})
 	bar.Finish()
 	if err != nil {
-		return err
+		return lossFlagError(err)
 	}
 	var size int64
 	if err := writeFile(o.Out, func(w io.Writer) error {

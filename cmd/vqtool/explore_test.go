@@ -85,13 +85,14 @@ func intList(t *testing.T, s string) []int {
 // The page vqtool explore writes for the committed small tokenizer, opened
 // in headless Chromium with a fragment, shows that token's code and its
 // nearest and farthest codes in the codebook's order; clicks change the
-// selection; the tau control moves p_d's perplexity as dist2 computes it.
+// selection; the tau control moves p_d's perplexity as dist2 computes it;
+// the page opens at train-gen's tau, and its rows p_d are dist2's.
 func TestExplorerInBrowser(t *testing.T) {
 	ctx := browser(t)
 	vqPath := cmp.Or(*explorerVQ, smallVQ)
 	page := filepath.Join(t.TempDir(), "explorer.html")
-	o := exploreOptions{dataOptions: dataOptions{Data: *explorerData, Split: "test"}, VQ: vqPath,
-		N: 16, Near: 10, Far: 10, Distance: "l2", Tau: "auto", Out: page}
+	o := exploreOptions{dataOptions: dataOptions{Data: *explorerData, Split: "test"}, lossOptions: defaultLossOptions(), VQ: vqPath,
+		N: 16, Near: 10, Far: 10, Out: page}
 	if err := runExplore(context.Background(), io.Discard, o); err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +220,35 @@ func TestExplorerInBrowser(t *testing.T) {
 		t.Errorf("the largest tau gives perplexity %.3f: the control does not spread the row", prev)
 	}
 
+	// The page opens at train-gen's tau, and its p_d is dist2's row.
+	_, built, err := buildLoss(defaultLossOptions(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := js[float64](t, ctx, `JSON.parse(document.getElementById("data").textContent).tau`); got != built.Tau || !built.TauAuto {
+		t.Errorf("the page opens at tau %v: train-gen trains at %v (auto %v)", got, built.Tau, built.TauAuto)
+	}
+	js[bool](t, ctx, `(() => { document.getElementById("tau-default").click(); return true; })()`)
+	if got := js[string](t, ctx, `document.getElementById("tau-value").dataset.tau`); got != strconv.FormatFloat(built.Tau, 'g', -1, 64) {
+		t.Errorf("train-gen's tau button sets tau %s, want %v", got, built.Tau)
+	}
+	for _, tau := range []float64{built.Tau, 3 * built.Tau, built.Tau / 5} {
+		got := js[[]float64](t, ctx, fmt.Sprintf(`Array.from(target(%d, %s).p)`, code, strconv.FormatFloat(tau, 'g', -1, 64)))
+		want, err := dist2.TargetRow(dist, code, tau, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != k {
+			t.Fatalf("the page's row has %d entries: want %d", len(got), k)
+		}
+		for v, w := range want.P {
+			// 1e-6 relative; float32 subnormals hold less.
+			if g := got[v]; math.Abs(g-float64(w)) > 1e-6*math.Max(g, float64(w))+1e-44 {
+				t.Errorf("tau %.4g: the page's p_d(%d | %d) = %g, dist2's %g", tau, v, code, g, w)
+			}
+		}
+	}
+
 	// The codebook view: clicking code c's tile lists where c occurs.
 	pos := js[[]float64](t, ctx, `(() => { const D = JSON.parse(document.getElementById("data").textContent), a = document.getElementById("atlas"),
 		r = a.getBoundingClientRect(), i = D.order.indexOf(`+strconv.Itoa(first)+`), w = r.width / D.atlas_cols;
@@ -241,16 +271,17 @@ func TestExplorerInBrowser(t *testing.T) {
 
 func TestExploreUsageErrors(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "e.html")
-	base := exploreOptions{dataOptions: dataOptions{Data: "embedded", Split: "test"}, VQ: smallVQ,
-		N: 2, Near: 3, Far: 3, Distance: "l2", Tau: "auto", Out: out}
+	base := exploreOptions{dataOptions: dataOptions{Data: "embedded", Split: "test"}, lossOptions: defaultLossOptions(), VQ: smallVQ,
+		N: 2, Near: 3, Far: 3, Out: out}
 	for _, c := range []struct {
 		edit func(*exploreOptions)
 		want string
 	}{
 		{func(o *exploreOptions) { o.Near = 64 }, "--near 64"},
 		{func(o *exploreOptions) { o.N = 0 }, "--n 0"},
-		{func(o *exploreOptions) { o.Distance = "banana" }, "banana"},
-		{func(o *exploreOptions) { o.Tau = "-1" }, "-1"},
+		{func(o *exploreOptions) { o.Distance = "banana" }, `--distance "banana": want l2, mse or cosine`},
+		{func(o *exploreOptions) { o.Tau = "-1" }, `--tau "-1": want a number > 0, or auto`},
+		{func(o *exploreOptions) { o.Perplexity = 64 }, "--perplexity 64: want a number in (1, 64)"},
 		{func(o *exploreOptions) { o.VQ = "" }, "--vq"},
 		{func(o *exploreOptions) { o.Out = "" }, "--out"},
 	} {

@@ -11,10 +11,12 @@ import (
 )
 
 // span is the range a numeric flag's values must fall in: [lo, hi], with
-// either end open when marked so.
+// either end open when marked so, and 0 besides when it stands for a
+// default.
 type span struct {
 	lo, hi         float64
 	loOpen, hiOpen bool
+	zero           bool
 }
 
 func closed(lo, hi float64) span { return span{lo: lo, hi: hi} }
@@ -25,6 +27,8 @@ func openBoth(lo, hi float64) span { return span{lo: lo, hi: hi, loOpen: true, h
 
 func (s span) holds(x float64) bool {
 	switch {
+	case s.zero && x == 0:
+		return true
 	case math.IsNaN(x), x < s.lo, x > s.hi, s.loOpen && x == s.lo, s.hiOpen && x == s.hi:
 		return false
 	}
@@ -40,6 +44,9 @@ func (s span) String() string {
 		r = ")"
 	}
 	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	if s.zero {
+		return "0 (the default) or a number in " + l + g(s.lo) + ", " + g(s.hi) + r
+	}
 	return "a number in " + l + g(s.lo) + ", " + g(s.hi) + r
 }
 
@@ -67,7 +74,7 @@ var flagSpans = map[string]span{
 	"min-steps": closed(1, maxCount), "max-steps": closed(1, maxCount),
 	"grid-every": closed(0, maxCount), "save-every": closed(1, maxCount), "jobs": closed(1, 64),
 	"limit": closed(0, maxCount), "lr": openBoth(0, 1), "n": closed(1, 1e7), "samples": closed(1, 1e7),
-	"perplexity": openLo(1, 1e9), "perplexities": openLo(1, 1e9), "region-size": closed(1, 1024),
+	"perplexity": {lo: 1, hi: 1e9, loOpen: true, zero: true}, "perplexities": openLo(1, 1e9), "region-size": closed(1, 1024),
 	"reps": closed(1, 1e5), "rounds": closed(1, 1e4), "bench/warmup": closed(0, 1e5), "warmup": closed(0, maxCount),
 	"scale": closed(1, 64), "seed": closed(0, math.MaxUint64), "seeds": closed(1, 1e4),
 	"size": closed(0, 16384), "sizes": closed(1, maxCount), "sweep-sizes": closed(1, maxCount),

@@ -71,7 +71,7 @@ func TestTokenFilesInPyTorch(t *testing.T) {
 	if err := runEncode(context.Background(), &bytes.Buffer{}, o, nil); err != nil {
 		t.Fatal(err)
 	}
-	to := targetsExportOptions{VQ: smallVQ, Distance: "l2", Tau: "auto", Perplexity: 4, TargetTopK: 8, Out: filepath.Join(dir, "targets.safetensors")}
+	to := targetsExportOptions{lossOptions: lossOptions{Distance: "l2", Tau: "auto", Perplexity: 4, TopK: 8}, VQ: smallVQ, Out: filepath.Join(dir, "targets.safetensors")}
 	if err := runTargetsExport(context.Background(), &bytes.Buffer{}, to); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestTargetsMetadata(t *testing.T) {
 	}
 	for _, tau := range []string{"auto", "0.05"} {
 		out := filepath.Join(dir, "t-"+tau+".safetensors")
-		o := targetsExportOptions{Codebook: cb, Distance: "l2", Tau: tau, Perplexity: 6, TargetTopK: 8, Out: out}
+		o := targetsExportOptions{lossOptions: lossOptions{Distance: "l2", Tau: tau, Perplexity: 6, TopK: 8}, Codebook: cb, Out: out}
 		if err := runTargetsExport(context.Background(), &bytes.Buffer{}, o); err != nil {
 			t.Fatal(err)
 		}
@@ -314,7 +314,7 @@ if sys.argv[3] == "auto":
 	}
 	old := filepath.Join(dir, "old.safetensors")
 	meta := map[string]string{"k": "4", "topk": "2", "perplexity": "1.5", "tau_auto": "true", "tau": "0.1"}
-	if err := imageio.WriteTargets(old, imageio.Targets{K: 4, TopK: 2, Indices: make([]int32, 8), Probs: make([]float32, 8), Meta: meta}); err != nil {
+	if err := imageio.WriteTargets(old, imageio.Targets{CodebookSize: 4, TopK: 2, Indices: make([]int32, 8), Probs: make([]float32, 8), Meta: meta}); err != nil {
 		t.Fatal(err)
 	}
 	runPython(t, py, dir, pythonBlock(t, "pytorch.md")+`
@@ -455,7 +455,7 @@ func TestPerPositionLossInPyTorch(t *testing.T) {
 	dir := t.TempDir()
 	for _, k := range []int{0, 8} {
 		out := filepath.Join(dir, "t"+strconv.Itoa(k)+".safetensors")
-		o := targetsExportOptions{VQ: smallVQ, Distance: "l2", Tau: "auto", Perplexity: 4, TargetTopK: k, Out: out}
+		o := targetsExportOptions{lossOptions: lossOptions{Distance: "l2", Tau: "auto", Perplexity: 4, TopK: k}, VQ: smallVQ, Out: out}
 		if err := runTargetsExport(context.Background(), &bytes.Buffer{}, o); err != nil {
 			t.Fatal(err)
 		}
@@ -505,7 +505,7 @@ np.save("f.npy", np.ascontiguousarray(c.T).T)
 	var rows [2]kernelResult
 	for i, name := range []string{"c.npy", "f.npy"} {
 		var out bytes.Buffer
-		o := kernelOptions{Codebook: filepath.Join(dir, name), Token: 17, Tau: "auto", Perplexity: 8, JSON: true}
+		o := kernelOptions{lossOptions: lossOptions{Tau: "auto", Perplexity: 8, Distance: "l2"}, Codebook: filepath.Join(dir, name), Token: 17, JSON: true}
 		if err := runKernel(context.Background(), &out, o); err != nil {
 			t.Fatal(err)
 		}
@@ -520,6 +520,6 @@ np.save("f.npy", np.ascontiguousarray(c.T).T)
 	if !slices.Equal(r.P, rows[1].P) {
 		t.Error("the Fortran-order codebook gives another row")
 	}
-	err := runKernel(context.Background(), &bytes.Buffer{}, kernelOptions{Codebook: filepath.Join(dir, "c.npy"), Token: 16384, Tau: "1"})
+	err := runKernel(context.Background(), &bytes.Buffer{}, kernelOptions{lossOptions: lossOptions{Tau: "1", Distance: "l2"}, Codebook: filepath.Join(dir, "c.npy"), Token: 16384})
 	wantUsage(t, "--token 16384", err, "--token 16384")
 }

@@ -162,3 +162,22 @@ func TestSummariesAreNotData(t *testing.T) {
 		}
 	}
 }
+
+// The codebook size K is codebook_size wherever a command or a checkpoint
+// writes it.
+func TestCodebookSizeKey(t *testing.T) {
+	for _, v := range []any{targetsSummary{CodebookSize: 7}, reconResult{CodebookSize: 7},
+		generator.Config{CodebookSize: 7}, vqvae.Config{CodebookSize: 7}} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["codebook_size"] != 7.0 {
+			t.Errorf("%T written as %s: want codebook_size 7", v, b)
+		}
+	}
+}

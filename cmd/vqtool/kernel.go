@@ -14,25 +14,21 @@ import (
 )
 
 type kernelOptions struct {
-	Scalar     string
-	Target     int
-	Tau        string
-	Perplexity float64
-	Distance   string
-	Show       int
-	JSON       bool
-	Model      string
-	Codebook   string
-	Token      int
+	lossOptions // --tau, --perplexity, --distance
+	Scalar      string
+	Target      int
+	Show        int
+	JSON        bool
+	Model       string
+	Codebook    string
+	Token       int
 }
 
 func (o *kernelOptions) AddFlags(cmd *cobra.Command) {
+	o.lossOptions.addFlags(cmd, targetFlags)
 	f := cmd.Flags()
 	f.StringVar(&o.Scalar, "scalar", "", "scalar token values: LO:HI[:STEP] or a comma list, e.g. 0:9")
 	f.IntVar(&o.Target, "target", 0, "index of the target token x (for --scalar)")
-	f.StringVar(&o.Tau, "tau", "auto", "temperature: a number > 0, or auto to calibrate to --perplexity")
-	f.Float64Var(&o.Perplexity, "perplexity", dist2.DefaultPerplexity, "effective neighbours that auto tau aims for")
-	f.StringVar(&o.Distance, "distance", "", "scalar tokens: squared (default) or absolute; codebook: l2 (default), mse or cosine")
 	f.StringVar(&o.Model, "vq", "", "VQ-VAE checkpoint folder: the kernel over its codebook")
 	hiddenAlias(f, "model", "m", "vq")
 	f.StringVar(&o.Codebook, "codebook", "", "a codebook [K, D] as a float .npy file (numpy.save; float16, 32 or 64), instead of --vq: LlamaGen's, say")
@@ -50,8 +46,10 @@ func newKernelCommand() *cobra.Command {
 		Long: `kernel prints the DIST2 target distribution p_d(v | x) = softmax(-d(v, x)/tau)
 over the metric vocabulary for one target token x, with its entropy and
 perplexity (the effective number of neighbours). With --tau auto, tau is
-calibrated so that the mean perplexity over all targets equals --perplexity.`,
-		Example: `  vqtool kernel --scalar 0:9 --target 5 --tau 1 --distance squared --json
+calibrated so that the mean perplexity over all targets equals --perplexity,
+as train-gen calibrates it. Between --scalar values, --distance is l2 (the
+squared difference) or absolute.`,
+		Example: `  vqtool kernel --scalar 0:9 --target 5 --tau 1 --json
   vqtool kernel --scalar 0:99 --target 50 --tau auto --perplexity 4
   vqtool kernel --vq fmnist.vq --token 17 --tau auto --perplexity 8
   vqtool kernel --codebook vq_ds16_c2i_codebook.npy --token 17 --tau auto --perplexity 8`,
@@ -71,9 +69,9 @@ type kernelResult struct {
 }
 
 func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
-	tau, err := dist2.ParseTau(opts.Tau)
+	spec, err := opts.spec()
 	if err != nil {
-		return usagef("--tau %q: want a number > 0 or auto", opts.Tau)
+		return err
 	}
 	var d dist2.Distance
 	name := func(v int) string { return strconv.Itoa(v) }
@@ -82,12 +80,9 @@ func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
 	case opts.Model != "" && opts.Codebook != "":
 		return usagef("--vq %q, --codebook %q: want one of them", opts.Model, opts.Codebook)
 	case opts.Codebook != "":
-		if distance == "" {
-			distance = "l2"
-		}
 		kind, err := dist2.ParseVectorKind(distance)
 		if err != nil {
-			return usageError{err}
+			return lossFlagError(err)
 		}
 		vecs, k, dim, err := imageio.LoadMatrix(opts.Codebook)
 		if err != nil {
@@ -100,9 +95,6 @@ func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
 			return err
 		}
 	case opts.Model != "":
-		if distance == "" {
-			distance = "l2"
-		}
 		m, _, kind, err := loadVQDistance(opts.Model, distance)
 		if err != nil {
 			return err
@@ -120,7 +112,7 @@ func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
 		}
 		kind, err := dist2.ParseScalarKind(distance)
 		if err != nil {
-			return usagef("--distance %q: want squared or absolute", distance)
+			return lossFlagError(err)
 		}
 		if x = opts.Target; x < 0 || x >= len(values) {
 			return usagef("--target %d: want a token index in [0, %d)", x, len(values))
@@ -130,9 +122,9 @@ func runKernel(_ context.Context, w io.Writer, opts kernelOptions) error {
 	default:
 		return usagef("kernel needs --scalar values, a --vq checkpoint or a --codebook .npy")
 	}
-	row, err := dist2.TargetRow(d, x, tau, opts.Perplexity)
+	row, err := dist2.TargetRow(d, x, spec.Tau, spec.Perplexity)
 	if err != nil {
-		return usageError{err}
+		return lossFlagError(err)
 	}
 	if opts.JSON {
 		return printJSON(w, kernelResult{Target: row, Distance: distance})

@@ -42,7 +42,7 @@ func loadVQ(path string) (*vqvae.Model, vqvae.Info, error) {
 func loadVQDistance(path, distance string) (*vqvae.Model, vqvae.Info, dist2.VectorKind, error) {
 	kind, err := dist2.ParseVectorKind(distance)
 	if err != nil {
-		return nil, vqvae.Info{}, 0, usageError{err}
+		return nil, vqvae.Info{}, 0, lossFlagError(err)
 	}
 	m, info, err := loadVQ(path)
 	return m, info, kind, err

@@ -45,7 +45,7 @@ func TestLossMatchesPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := vq.Codebook.K
+	k := vq.Codebook.CodebookSize
 	const n = 37
 	r := rand.New(rand.NewPCG(3, 4))
 	logits := make([]float32, n*k)
@@ -81,7 +81,7 @@ func TestLossMatchesPyTorch(t *testing.T) {
 	for _, c := range cases {
 		table := filepath.Join(dir, c.name+".safetensors")
 		if c.spec.Kind == "dist2" {
-			o := targetsExportOptions{VQ: smallVQ, Distance: "l2", Tau: "auto", TargetTopK: c.spec.TargetTopK, Out: table}
+			o := targetsExportOptions{lossOptions: lossOptions{Distance: "l2", Tau: "auto", TopK: c.spec.TargetTopK}, VQ: smallVQ, Out: table}
 			o.Tau = map[float64]string{0.2: "0.2", 0.5: "0.5"}[c.spec.Tau]
 			if err := runTargetsExport(context.Background(), &bytes.Buffer{}, o); err != nil {
 				t.Fatal(err)

@@ -46,7 +46,7 @@ func newReconstructCommand() *cobra.Command {
 type reconResult struct {
 	Images int `json:"images"`
 	vqvae.Eval
-	Codes int `json:"codebook_size"`
+	CodebookSize int `json:"codebook_size"`
 }
 
 func runReconstruct(_ context.Context, w io.Writer, opts reconstructOptions) error {
@@ -67,12 +67,12 @@ func runReconstruct(_ context.Context, w io.Writer, opts reconstructOptions) err
 			return err
 		}
 	}
-	res := reconResult{Images: d.N, Eval: ev, Codes: m.Config.CodebookSize}
+	res := reconResult{Images: d.N, Eval: ev, CodebookSize: m.Config.CodebookSize}
 	if opts.JSON {
 		return printJSON(w, res)
 	}
 	fprintf(w, "%d images of %s: psnr %.2f dB, mse %.5f, codes used %d/%d (%.1f%%), perplexity %.1f, dead %d\n",
-		d.N, d.Name, ev.PSNR, ev.MSE, ev.Used, res.Codes, 100*ev.Fraction, ev.Perplexity, ev.Dead)
+		d.N, d.Name, ev.PSNR, ev.MSE, ev.Used, res.CodebookSize, 100*ev.Fraction, ev.Perplexity, ev.Dead)
 	if opts.Out != "" {
 		logf("wrote %s", opts.Out)
 	}

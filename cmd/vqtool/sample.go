@@ -102,7 +102,7 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 		}
 	}
 	cfg := generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}
-	if err := cfg.Validate(gen.Config.Vocab); err != nil {
+	if err := cfg.Validate(gen.Config.CodebookSize); err != nil {
 		return usageError{err}
 	}
 	bar := newBar(len(classes), "sample")

@@ -65,7 +65,7 @@ distance and pixel distance.`,
 	hiddenAlias(f, "size", "", "region-size")
 	f.IntVar(&o.Near, "near", 10, "draw nearby replacements from this many nearest codes")
 	f.IntVar(&o.Far, "far", 10, "draw distant replacements from this many farthest codes")
-	f.StringVar(&o.Distance, "distance", "l2", "codebook distance: l2, mse or cosine")
+	f.StringVar(&o.Distance, "distance", "l2", distanceUsage)
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the replacements")
 	f.StringVarP(&o.Out, "out", "o", "swap.png", "figure to write (empty: none)")
 	f.BoolVar(&o.Outline, "outline", false, "outline the swapped region in red")

@@ -22,10 +22,9 @@ func newTargetsCommand() *cobra.Command {
 }
 
 type targetsExportOptions struct {
-	VQ, Codebook, Distance, Tau, Out string
-	Perplexity                       float64
-	TargetTopK                       int
-	JSON                             bool
+	lossOptions       // --tau, --perplexity, --distance, --target-topk
+	VQ, Codebook, Out string
+	JSON              bool
 }
 
 func newTargetsExportCommand() *cobra.Command {
@@ -53,10 +52,7 @@ docs/pytorch.md shows the loss that reads it.`,
 	f := cmd.Flags()
 	f.StringVar(&o.VQ, "vq", "", "tokenizer checkpoint folder whose codebook to use")
 	f.StringVar(&o.Codebook, "codebook", "", "a codebook [K, D] as a float .npy file (instead of --vq)")
-	f.StringVar(&o.Distance, "distance", "l2", "distance between codes: l2 (squared), mse or cosine")
-	f.StringVar(&o.Tau, "tau", "auto", "temperature of p_d, a number or auto (calibrated to --perplexity)")
-	f.Float64Var(&o.Perplexity, "perplexity", dist2.DefaultPerplexity, "effective neighbours per row, for --tau auto")
-	f.IntVar(&o.TargetTopK, "target-topk", dist2.AutoTargetTopK, "entries kept per row (0: dense; -1: 64 when K > 2048, else dense)")
+	o.lossOptions.addFlags(cmd, targetFlags|targetTopKFlag)
 	f.StringVarP(&o.Out, "out", "o", "targets.safetensors", "file to write")
 	f.BoolVar(&o.JSON, "json", false, "print a summary as one JSON object")
 	return cmd
@@ -65,7 +61,7 @@ docs/pytorch.md shows the loss that reads it.`,
 // targetsSummary is what export reports.
 type targetsSummary struct {
 	Out            string  `json:"out"`
-	K              int     `json:"k"`
+	CodebookSize   int     `json:"codebook_size"`
 	Dim            int     `json:"dim"`
 	TopK           int     `json:"topk"`
 	Distance       string  `json:"distance"`
@@ -79,6 +75,10 @@ type targetsSummary struct {
 }
 
 func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) error {
+	spec, err := o.spec()
+	if err != nil {
+		return err
+	}
 	var vecs []float32
 	var k, d int
 	switch {
@@ -89,26 +89,20 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 		if err != nil {
 			return err
 		}
-		vecs, k, d = vq.Codebook.E, vq.Codebook.K, vq.Codebook.D
+		vecs, k, d = vq.Codebook.E, vq.Codebook.CodebookSize, vq.Codebook.D
 	default:
-		var err error
 		if vecs, k, d, err = imageio.LoadMatrix(o.Codebook); err != nil {
 			return err
 		}
 	}
-	tau, err := dist2.ParseTau(o.Tau)
-	if err != nil {
-		return usageError{err}
-	}
 	start := time.Now()
-	spec := dist2.Spec{Kind: "dist2", Tau: tau, Perplexity: o.Perplexity, Distance: o.Distance, TargetTopK: o.TargetTopK}
 	var dist dist2.Distance
 	tab, b, err := spec.Table(func(kind dist2.VectorKind) (dist2.Distance, error) {
 		dist, err = dist2.NewVectors(vecs, d, kind)
 		return dist, err
 	})
 	if err != nil {
-		return usageError{err}
+		return lossFlagError(err)
 	}
 	full := b.Perplexity // the calibration's, of the untruncated rows
 	if !b.TauAuto {
@@ -121,13 +115,13 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 	if src == "" {
 		src = o.VQ
 	}
-	s := targetsSummary{Out: o.Out, K: k, Dim: d, TopK: tab.TopK, Distance: o.Distance, Tau: b.Tau, TauAuto: b.TauAuto,
+	s := targetsSummary{Out: o.Out, CodebookSize: k, Dim: d, TopK: tab.TopK, Distance: o.Distance, Tau: b.Tau, TauAuto: b.TauAuto,
 		Perplexity: b.Perplexity, DroppedMean: mean, DroppedMax: worst, Seconds: time.Since(start).Seconds(), SourceCodebook: src}
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	meta := map[string]string{"format": "vqtool.dist2.targets", "version": "1", "layout": map[bool]string{true: "dense", false: "topk"}[tab.Dense()],
 		"codebook_size": strconv.Itoa(k), "target_topk": strconv.Itoa(tab.TopK), "distance": o.Distance, "tau": g(b.Tau), "tau_auto": strconv.FormatBool(b.TauAuto),
 		"perplexity_full": g(full), "perplexity_kept": g(tab.MeanPerplexity()), "dropped_mass_mean": g(mean), "dropped_mass_max": g(worst), "codebook": src}
-	if err := imageio.WriteTargets(o.Out, imageio.Targets{K: k, TopK: tab.TopK, Indices: tab.Idx, Probs: tab.P, Meta: meta}); err != nil {
+	if err := imageio.WriteTargets(o.Out, imageio.Targets{CodebookSize: k, TopK: tab.TopK, Indices: tab.Idx, Probs: tab.P, Meta: meta}); err != nil {
 		return err
 	}
 	if o.JSON {

@@ -230,7 +230,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	}
 	nClasses := train.NumClasses(classes)
 	run := generator.Run{Dir: opts.Out, Loss: loss, Data: genTokens(train), EvalEvery: opts.EvalEvery, SaveEvery: opts.SaveEvery,
-		Config: generator.Config{Vocab: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
+		Config: generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
 			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP},
 		Train: generator.TrainConfig{Batch: opts.Batch, Steps: opts.steps(train.N), LR: opts.LR, Warmup: opts.Warmup,
 			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Seed: opts.Seed},

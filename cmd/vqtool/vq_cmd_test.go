@@ -77,11 +77,11 @@ func TestTrainEncodeDecodeReconstruct(t *testing.T) {
 	}
 	var rr reconResult
 	json.Unmarshal(out.Bytes(), &rr)
-	if rr.Images != 50 || !(rr.PSNR > 0) || rr.Used < 1 || rr.Codes != 16 {
+	if rr.Images != 50 || !(rr.PSNR > 0) || rr.Used < 1 || rr.CodebookSize != 16 {
 		t.Errorf("reconstruct %+v", rr)
 	}
 	out.Reset()
-	ko := kernelOptions{Model: model, Token: 3, Tau: "auto", Perplexity: 4, JSON: true}
+	ko := kernelOptions{lossOptions: lossOptions{Tau: "auto", Perplexity: 4, Distance: "l2"}, Model: model, Token: 3, JSON: true}
 	if err := runKernel(context.Background(), &out, ko); err != nil {
 		t.Fatal(err)
 	}
