@@ -90,10 +90,10 @@ func TestDataBombs(t *testing.T) {
 			t.Errorf("error %v, want memory.ErrBudget", err)
 		}
 		return err
-	}, bomb, "2000000 images of 1x28x28 need 5.8 GiB", "over the memory budget of 2 GiB")
+	}, bomb, "2000000 images of 1x28x28: 5.8 GiB", "over the memory budget of 2 GiB")
 	huge := write("huge.idx.gz", gzipped(idxBytes([]uint32{1, 40000, 40000}, make([]byte, 1000))))
 	wantRefused(t, "a gzip declaring one 40000 x 40000 image", func() error { _, err := Open(huge, Options{}); return err },
-		huge, "1 images of 1x40000x40000 need 6.0 GiB")
+		huge, "an image of 1x40000x40000: 6.0 GiB")
 	raw := write("raw.idx", idxBytes([]uint32{2_000_000, 28, 28}, make([]byte, 100)))
 	wantRefused(t, "a raw IDX declaring 2,000,000 images in 100 bytes", func() error { _, err := Open(raw, Options{Limit: 10}); return err },
 		raw, "declare 1568000000 bytes of data: the file holds 100")
@@ -106,7 +106,7 @@ func TestDataBombs(t *testing.T) {
 		os.WriteFile(filepath.Join(pngs, strconv.Itoa(i)+".png"), pngHeader(8000, 8000, 2), 0o644)
 	}
 	wantRefused(t, "a folder of eight 8000 x 8000 RGB images", func() error { _, err := Open(pngs, Options{Channels: 3}); return err },
-		pngs, "8 images of 3x8000x8000 need 5.7 GiB")
+		pngs, "8 images of 3x8000x8000: 5.7 GiB")
 	absurd := write("absurd.png", pngHeader(100000, 100000, 0))
 	wantRefused(t, "a PNG declaring 100000 x 100000", func() error { _, err := Open(absurd, Options{Size: 28}); return err },
 		absurd, "image of 100000x100000 pixels: want 1 to 64 megapixels")
@@ -158,4 +158,19 @@ func TestTokenBombs(t *testing.T) {
 		_, err := LoadTokens(filepath.Dir(codes))
 		return err
 	}, filepath.Join(codes, "1.npy"), "npy magic")
+}
+
+// GridSize is the size of the sheet Grid draws.
+func TestGridSize(t *testing.T) {
+	cells := ToImages(make([]float32, 7*3*5*4), 7, 3, 5, 4)
+	for _, opt := range []GridOptions{
+		{Cols: 3, Scale: 2, Pad: 2},
+		{Cols: 0, Scale: 1},
+		{Cols: 4, Scale: 3, Pad: 1, RowCaptions: []string{"a", "bbbb"}, ColCaptions: []string{"a long caption"}},
+	} {
+		b := Grid(cells, opt).Bounds()
+		if w, h := GridSize(7, 4, 5, opt); w != b.Dx() || h != b.Dy() {
+			t.Errorf("%+v: GridSize %dx%d, Grid %dx%d", opt, w, h, b.Dx(), b.Dy())
+		}
+	}
 }

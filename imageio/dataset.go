@@ -89,7 +89,11 @@ type Options struct {
 // check refuses n images of c x h x w float32 beyond the budget, naming
 // the data set.
 func (o Options) check(name string, n, c, h, w int) error {
-	if err := memory.Check(memory.Mul(n, c, h, w, 4), o.MaxBytes, fmt.Sprintf("%d images of %dx%dx%d", n, c, h, w)); err != nil {
+	what := fmt.Sprintf("%d images of %dx%dx%d", n, c, h, w)
+	if n == 1 {
+		what = fmt.Sprintf("an image of %dx%dx%d", c, h, w)
+	}
+	if err := memory.Check(memory.Mul(n, c, h, w, 4), o.MaxBytes, what); err != nil {
 		return fmt.Errorf("imageio: %s: %w", name, err)
 	}
 	return nil

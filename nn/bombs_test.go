@@ -52,7 +52,7 @@ func TestCheckpointBombs(t *testing.T) {
 	gap := write("gap.safetensors", safetensorsBytes(`{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}`, 16))
 	for _, tc := range []struct{ name, path, want string }{
 		{"a sparse 10 GB file", sparse, "its header describes"},
-		{"a link to /dev/zero", zero, "not a regular file"},
+		{"a link to /dev/zero", zero, "is a device (a link to /dev/zero): want a regular file"},
 		{"32 GB of data in 16 bytes", huge, "want [begin, end] within the file"},
 		{"a 32 GB tensor in 16 bytes", wide, "more values than a file of"},
 		{"a header of 1 TB", long, "header of 1099511627776 bytes"},

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -196,7 +197,19 @@ func openRegular(path string) (*os.File, int64, error) {
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, 0, fmt.Errorf("nn: %s is not a regular file (%v): want a file of weights", path, st.Mode().Type())
+		what := "not a regular file"
+		switch t := st.Mode().Type(); {
+		case t&fs.ModeDir != 0:
+			what = "a folder"
+		case t&fs.ModeDevice != 0:
+			what = "a device"
+		case t&fs.ModeNamedPipe != 0:
+			what = "a named pipe"
+		}
+		if target, err := os.Readlink(path); err == nil {
+			what += " (a link to " + target + ")"
+		}
+		return nil, 0, fmt.Errorf("nn: %s is %s: want a regular file", path, what)
 	}
 	return f, st.Size(), nil
 }

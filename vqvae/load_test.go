@@ -130,7 +130,7 @@ func TestLoadBombs(t *testing.T) {
 	for _, tc := range []struct{ name, dir, want string }{
 		{"hidden 4096, 16 blocks, K 65536, D 1024", huge, "does not match config.json"},
 		{"a sparse 10 GB model.safetensors", sparse, "its header describes"},
-		{"model.safetensors a link to /dev/zero", zero, "not a regular file"},
+		{"model.safetensors a link to /dev/zero", zero, "is a device (a link to /dev/zero): want a regular file"},
 	} {
 		var err error
 		n := memory.Allocated(func() { _, _, err = Load(tc.dir) })

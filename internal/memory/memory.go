@@ -27,7 +27,7 @@ func Check(need, budget int64, what string) error {
 	if need <= budget {
 		return nil
 	}
-	return fmt.Errorf("%s need %s: %w of %s", what, Format(need), ErrBudget, Format(budget))
+	return fmt.Errorf("%s: %s, %w of %s", what, Format(need), ErrBudget, Format(budget))
 }
 
 // Mul returns the product of sizes, each >= 0, as int64, saturating at

@@ -31,7 +31,7 @@ func TestFormatMulCheck(t *testing.T) {
 		t.Errorf("2 GiB in the default budget: %v", err)
 	}
 	err := Check(6_400_000_000, 0, "targets of 40000 codes")
-	if want := "targets of 40000 codes need 6.0 GiB: over the memory budget of 2 GiB"; err == nil || err.Error() != want || !errors.Is(err, ErrBudget) {
+	if want := "targets of 40000 codes: 6.0 GiB, over the memory budget of 2 GiB"; err == nil || err.Error() != want || !errors.Is(err, ErrBudget) {
 		t.Errorf("Check = %v, want %q wrapping ErrBudget", err, want)
 	}
 }
