@@ -1,6 +1,10 @@
 package dist2
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"runtime"
+)
 
 // AutoTargetTopK asks Spec.Build for dense rows up to 2,048 tokens and the
 // 64 nearest entries of each row beyond.
@@ -119,6 +123,57 @@ func (s Spec) Build(logits int, distance func(VectorKind) (Distance, error)) (*L
 	return l, b, nil
 }
 
+// topK resolves TargetTopK for a vocabulary of k tokens: AutoTargetTopK
+// is dense up to 2,048 tokens and 64 beyond; 0 is dense.
+func (s Spec) topK(k int) int {
+	if s.TargetTopK != AutoTargetTopK {
+		return s.TargetTopK
+	}
+	if k > 2048 {
+		return 64
+	}
+	return 0
+}
+
+// EntriesPerRow returns the entries a row of the table of s keeps for a
+// vocabulary of k tokens: k when dense.
+func (s Spec) EntriesPerRow(k int) int {
+	if topk := s.topK(k); topk > 0 && topk < k {
+		return topk
+	}
+	return k
+}
+
+// Bytes returns the most memory Table takes for a vocabulary of k tokens:
+// the rows that calibrating tau reads (when Tau is 0), or the table and
+// its workers' rows, whichever is larger. It lets a caller refuse a table
+// that would not fit before building it.
+func (s Spec) Bytes(k int) int64 {
+	topk := s.EntriesPerRow(k)
+	mul := func(n ...int) float64 { // in float64: k*k overflows no product here
+		p := 1.0
+		for _, v := range n {
+			p *= float64(v)
+		}
+		return p
+	}
+	perEntry := 8 // P and Idx
+	if topk == k {
+		perEntry = 4 // P: a dense table has no Idx
+	}
+	table := mul(k, topk, perEntry) + mul(k, 8) // the entries, NegEnt and Dropped
+	workers := min(runtime.GOMAXPROCS(0), k)
+	table += mul(workers, k, 12) + mul(workers, topk, 4) // a distance row, its float64 softmax and an order each
+	need := table
+	if s.Tau == 0 {
+		need = max(need, mul(min(k, maxCalibrationRows), k, 4))
+	}
+	if need >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(need)
+}
+
 // Table builds the target rows p_d of s (whatever its Kind) from the
 // distance of the kind s names: tau as given or calibrated to Perplexity
 // (ResolveTau), dense or truncated to TargetTopK entries a row.
@@ -142,13 +197,7 @@ func (s Spec) table(distance func(VectorKind) (Distance, error)) (*Table, Built,
 		return nil, b, err
 	}
 	b.Distance, b.Tau, b.TauAuto, b.Perplexity = s.Distance, t.Tau, t.Auto, t.Reached
-	topk := s.TargetTopK
-	if topk == AutoTargetTopK {
-		topk = 0
-		if d.CodebookSize() > 2048 {
-			topk = 64
-		}
-	}
+	topk := s.topK(d.CodebookSize())
 	tab, err := NewTable(d, t.Tau, topk)
 	if err != nil {
 		return nil, b, err

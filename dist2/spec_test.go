@@ -2,6 +2,8 @@ package dist2
 
 import (
 	"math"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -56,5 +58,41 @@ func TestBuiltString(t *testing.T) {
 	}
 	if got := (Built{Kind: "ce"}).String(); got != "ce" {
 		t.Errorf("ce: got %q", got)
+	}
+}
+
+// Spec.Bytes is what Table allocates, within a factor of two, and says
+// what a table of a million codes would take without building it.
+func TestSpecBytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	vecs := make([]float32, 1500*4)
+	for i := range vecs {
+		vecs[i] = float32(r.NormFloat64())
+	}
+	dist := func(k VectorKind) (Distance, error) { return NewVectors(vecs, 4, k) }
+	for _, s := range []Spec{
+		{Kind: "dist2", Tau: 0.5, Distance: "l2"},
+		{Kind: "dist2", Tau: 0.5, Distance: "l2", TargetTopK: 16},
+		{Kind: "dist2", Perplexity: 8, Distance: "l2", TargetTopK: AutoTargetTopK},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, _, err := s.Table(dist); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		got, want := float64(after.TotalAlloc-before.TotalAlloc), float64(s.Bytes(1500))
+		if want < got/2 || want > 2*got {
+			t.Errorf("%+v: Bytes %v, Table allocated %v", s, want, got)
+		}
+	}
+	if got := (Spec{Kind: "dist2", Tau: 1, Distance: "l2"}).Bytes(40000); got < 40000*40000*4 {
+		t.Errorf("dense table of 40,000 codes: Bytes %d, want at least 6.4 GB", got)
+	}
+	if got := (Spec{Kind: "dist2", Perplexity: 8, Distance: "l2", TargetTopK: AutoTargetTopK}).Bytes(1_000_000); got < 1024*1_000_000*4 {
+		t.Errorf("calibrating a million codes: Bytes %d, want at least 4 GB", got)
+	}
+	if got := (Spec{Kind: "dist2", Tau: 1, Distance: "l2"}).Bytes(math.MaxInt32); got != math.MaxInt64 {
+		t.Errorf("dense table of 2^31 codes: Bytes %d, want MaxInt64", got)
 	}
 }

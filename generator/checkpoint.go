@@ -41,6 +41,7 @@ var ErrNoCheckpoint = nn.ErrNoCheckpoint
 
 var format = nn.Format[Info, *Model]{Kind: kind, What: "a generator checkpoint written by vqtool train-gen", Pkg: "generator",
 	New:     func(i *Info) (*Model, error) { return New(i.Config, rand.New(rand.NewPCG(0, 0))) },
+	Shapes:  func(i *Info) map[string][]int { return i.Config.Shapes() },
 	Stamp:   func(i *Info, m *Model) { i.Kind, i.Version, i.Config = kind, nn.Version, m.Config },
 	Put:     func(m *Model, c *nn.Checkpoint) { c.PutParams(m.params) },
 	Restore: func(m *Model, c *nn.Checkpoint) error { return c.RestoreParams(m.params) },

@@ -50,8 +50,8 @@ func (c Config) Validate() error {
 	switch {
 	case sizeErr != nil:
 		return sizeErr
-	case c.Classes < 0 || c.Classes > 1<<20:
-		return fmt.Errorf("generator: %d classes: want 0 to %d", c.Classes, 1<<20)
+	case c.Classes < 0 || c.Classes > 1<<16:
+		return fmt.Errorf("generator: %d classes: want 0 to %d", c.Classes, 1<<16)
 	case c.GridH < 1 || c.GridW < 1 || c.Len != c.GridH*c.GridW:
 		return fmt.Errorf("generator: grid %dx%d and length %d: want length = height * width", c.GridH, c.GridW, c.Len)
 	case c.Layers < 1 || c.Layers > 64:

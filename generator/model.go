@@ -34,7 +34,6 @@ func New(cfg Config, r *rand.Rand) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: cfg}
-	d := cfg.Dim
 	normal := func(name string, std float64, shape ...int) *nn.Param {
 		p := nn.NewParam(name, shape...)
 		for i := range p.Data() {
@@ -51,25 +50,48 @@ func New(cfg Config, r *rand.Rand) (*Model, error) {
 		m.params = append(m.params, p)
 		return p
 	}
-	resid := 0.02 / math.Sqrt(2*float64(cfg.Layers))
-	m.tok = normal("embed.tokens", 0.02, cfg.CodebookSize, d)
-	m.cls = normal("embed.classes", 0.02, cfg.Classes+1, d)
-	m.pos = normal("embed.positions", 0.02, cfg.Len, d)
-	for i := range cfg.Layers {
+	cfg.layout(m, normal, constant)
+	return m, nil
+}
+
+// layout makes the parameters of a model of c into m, in the order New
+// draws them: through normal those drawn from N(0, std), through constant
+// those set to v.
+func (c Config) layout(m *Model, normal func(name string, std float64, shape ...int) *nn.Param,
+	constant func(name string, v float32, shape ...int) *nn.Param) {
+	d := c.Dim
+	resid := 0.02 / math.Sqrt(2*float64(c.Layers))
+	m.tok = normal("embed.tokens", 0.02, c.CodebookSize, d)
+	m.cls = normal("embed.classes", 0.02, c.Classes+1, d)
+	m.pos = normal("embed.positions", 0.02, c.Len, d)
+	for i := range c.Layers {
 		p := fmt.Sprintf("blocks.%d.", i)
 		m.blocks = append(m.blocks, &block{
 			ln1g: constant(p+"ln1.weight", 1, d), ln1b: constant(p+"ln1.bias", 0, d),
 			wqkv: normal(p+"attn.qkv.weight", 0.02, d, 3*d), bqkv: constant(p+"attn.qkv.bias", 0, 3*d),
 			wo: normal(p+"attn.out.weight", resid, d, d), bo: constant(p+"attn.out.bias", 0, d),
 			ln2g: constant(p+"ln2.weight", 1, d), ln2b: constant(p+"ln2.bias", 0, d),
-			w1: normal(p+"mlp.fc.weight", 0.02, d, cfg.MLP), b1: constant(p+"mlp.fc.bias", 0, cfg.MLP),
-			w2: normal(p+"mlp.proj.weight", resid, cfg.MLP, d), b2: constant(p+"mlp.proj.bias", 0, d),
+			w1: normal(p+"mlp.fc.weight", 0.02, d, c.MLP), b1: constant(p+"mlp.fc.bias", 0, c.MLP),
+			w2: normal(p+"mlp.proj.weight", resid, c.MLP, d), b2: constant(p+"mlp.proj.bias", 0, d),
 		})
 	}
 	m.lnfg, m.lnfb = constant("ln_f.weight", 1, d), constant("ln_f.bias", 0, d)
-	m.head = normal("head.weight", 0.02, d, cfg.CodebookSize)
-	m.headb = constant("head.bias", 0, cfg.CodebookSize)
-	return m, nil
+	m.head = normal("head.weight", 0.02, d, c.CodebookSize)
+	m.headb = constant("head.bias", 0, c.CodebookSize)
+}
+
+// Shapes returns the shape of every tensor a checkpoint of a model of c
+// holds, by name, without building the model.
+func (c Config) Shapes() map[string][]int {
+	shapes := map[string][]int{}
+	add := func(name string, shape []int) *nn.Param {
+		shapes[name] = shape
+		return nil
+	}
+	c.layout(&Model{},
+		func(name string, _ float64, shape ...int) *nn.Param { return add(name, shape) },
+		func(name string, _ float32, shape ...int) *nn.Param { return add(name, shape) })
+	return shapes
 }
 
 // Params lists every parameter.

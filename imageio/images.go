@@ -62,16 +62,43 @@ func DecodeFile(path string) (image.Image, error) {
 	return img, nil
 }
 
+// maxPixels bounds the pixels of an image file: 64 megapixels.
+const maxPixels = 64 << 20
+
+// DecodeConfigFile reads the header of an image file: its size and color
+// model, checked against maxPixels, without decoding its pixels.
+func DecodeConfigFile(path string) (image.Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return image.Config{}, fmt.Errorf("imageio: %w", err)
+	}
+	defer f.Close()
+	cfg, err := decodeConfig(bufio.NewReader(f))
+	if err != nil {
+		return cfg, fmt.Errorf("imageio: decode %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// decodeConfig reads an image header and refuses a size that is absurd.
+func decodeConfig(r io.Reader) (image.Config, error) {
+	cfg, _, err := image.DecodeConfig(r)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxPixels/cfg.Height {
+		return cfg, fmt.Errorf("%w: image of %dx%d pixels: want 1 to 64 megapixels", ErrFormat, cfg.Width, cfg.Height)
+	}
+	return cfg, nil
+}
+
 // Decode reads a PNG, JPEG or GIF image, composited onto white where it has
-// transparency. Images over 64 megapixels are refused before decoding.
+// transparency. Images over 64 megapixels are refused by their header,
+// before decoding.
 func Decode(r io.Reader) (image.Image, error) {
 	br := bufio.NewReaderSize(r, 1<<20) // room for JPEG headers with large metadata
-	cfg, _, err := image.DecodeConfig(&peekReader{br: br})
-	if err != nil {
+	if _, err := decodeConfig(&peekReader{br: br}); err != nil {
 		return nil, err
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > 64<<20 {
-		return nil, fmt.Errorf("%w: image of %dx%d pixels: want 1 to 64 megapixels", ErrFormat, cfg.Width, cfg.Height)
 	}
 	img, _, err := image.Decode(br)
 	if err != nil {

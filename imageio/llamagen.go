@@ -181,8 +181,8 @@ func LoadLlamaGen(dir string) (*Tokens, error) {
 			return nil, fmt.Errorf("imageio: %s: %d tokens: want a square grid like the others", path, l)
 		}
 		t.H, t.W = side, side
-		if t.Codes == nil {
-			t.Codes = make([]int32, 0, count*l)
+		if t.Codes == nil { // grown as files are read: the count of names is not the count of grids
+			t.Codes = make([]int32, 0, min(count*l, 1<<20))
 		}
 		t.Codes = append(t.Codes, v[:l]...)
 		if !haveLabels {
@@ -197,6 +197,9 @@ func LoadLlamaGen(dir string) (*Tokens, error) {
 			return nil, fmt.Errorf("imageio: %s: shape %v: want (1,)", lp, lshape)
 		}
 		t.Labels = append(t.Labels, lab[0])
+	}
+	if err := t.CheckLabels(nil, labels); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

@@ -30,17 +30,12 @@ func WriteNPYFloat32(w io.Writer, data []float32, shape []int) error {
 	return writeNPY(w, "<f4", len(data), shape, func(buf []byte, i int) { binary.LittleEndian.PutUint32(buf, math.Float32bits(data[i])) })
 }
 
-// writeNPY writes the header for descr and shape, then n 4-byte values that
-// put encodes.
-func writeNPY(w io.Writer, descr string, count int, shape []int, put func(buf []byte, i int)) error {
-	n := 1
+// npyHeaderBytes returns the magic, version and header of a version 1.0
+// .npy file of dtype descr and shape.
+func npyHeaderBytes(descr string, shape []int) ([]byte, error) {
 	dims := make([]string, len(shape))
 	for i, d := range shape {
-		n *= d
 		dims[i] = strconv.Itoa(d)
-	}
-	if n != count {
-		panic("imageio: WriteNPY: shape does not match data")
 	}
 	tuple := strings.Join(dims, ", ")
 	if len(shape) == 1 {
@@ -51,15 +46,28 @@ func writeNPY(w io.Writer, descr string, count int, shape []int, put func(buf []
 	total := 10 + len(header) + 1
 	header += strings.Repeat(" ", (64-total%64)%64) + "\n"
 	if len(header) > math.MaxUint16 {
-		return fmt.Errorf("imageio: npy header of %d bytes: too many dimensions", len(header))
+		return nil, fmt.Errorf("imageio: npy header of %d bytes: too many dimensions", len(header))
 	}
-	var pre [10]byte
-	copy(pre[:], "\x93NUMPY\x01\x00")
-	binary.LittleEndian.PutUint16(pre[8:], uint16(len(header)))
-	if _, err := w.Write(pre[:]); err != nil {
+	b := []byte("\x93NUMPY\x01\x00")
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(header)))
+	return append(b, header...), nil
+}
+
+// writeNPY writes the header for descr and shape, then n 4-byte values that
+// put encodes.
+func writeNPY(w io.Writer, descr string, count int, shape []int, put func(buf []byte, i int)) error {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if n != count {
+		panic("imageio: WriteNPY: shape does not match data")
+	}
+	head, err := npyHeaderBytes(descr, shape)
+	if err != nil {
 		return err
 	}
-	if _, err := io.WriteString(w, header); err != nil {
+	if _, err := w.Write(head); err != nil {
 		return err
 	}
 	size := int(descr[len(descr)-1] - '0') // bytes a value: '<i4' 4, '<i8' 8
@@ -94,6 +102,19 @@ type npyHeader struct {
 	shape   []int
 	n       int  // values
 	fortran bool // data in column-major order (numpy.save of a transposed array)
+	head    int  // bytes of the magic, version and header
+}
+
+// checkSize compares the data the header declares with the bytes a file of
+// fileSize bytes holds after it (fileSize < 0: unknown).
+func (h npyHeader) checkSize(fileSize int64) error {
+	if fileSize < 0 {
+		return nil
+	}
+	if need, have := int64(h.n)*int64(h.size), fileSize-int64(h.head); need > have {
+		return fmt.Errorf("%w: npy shape %v declares %d bytes of data: the file holds %d after its header", ErrFormat, h.shape, need, max(have, 0))
+	}
+	return nil
 }
 
 // fromFortran returns column-major data of shape in row-major (C) order.
@@ -142,6 +163,7 @@ func readNPYHeader(br *bufio.Reader) (npyHeader, error) {
 			return h, fmt.Errorf("%w: npy header length: %v", ErrFormat, err)
 		}
 		hlen = int(binary.LittleEndian.Uint16(l[:]))
+		h.head = 10 + hlen
 	case 2, 3:
 		var l [4]byte
 		if _, err := io.ReadFull(br, l[:]); err != nil {
@@ -151,6 +173,7 @@ func readNPYHeader(br *bufio.Reader) (npyHeader, error) {
 		if hlen > 1<<20 {
 			return h, fmt.Errorf("%w: npy header of %d bytes: want at most 1 MiB", ErrFormat, hlen)
 		}
+		h.head = 12 + hlen
 	default:
 		return h, fmt.Errorf("%w: npy version %d.%d: want 1.0, 2.0 or 3.0", ErrFormat, pre[6], pre[7])
 	}
@@ -200,9 +223,15 @@ func readNPYHeader(br *bufio.Reader) (npyHeader, error) {
 // ReadNPY reads an integer .npy array (int8 to int64, uint8 to uint64, either
 // byte order, C or Fortran order) into int32 in C order, and returns its shape. A value outside the
 // int32 range is an error.
-func ReadNPY(r io.Reader) ([]int32, []int, error) {
+func ReadNPY(r io.Reader) ([]int32, []int, error) { return readNPY(r, -1) }
+
+// readNPY is ReadNPY of a file of fileSize bytes (< 0: unknown).
+func readNPY(r io.Reader, fileSize int64) ([]int32, []int, error) {
 	br := bufio.NewReader(r)
 	h, err := readNPYHeader(br)
+	if err == nil {
+		err = h.checkSize(fileSize)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -270,6 +299,25 @@ func (t *Tokens) NumClasses(names []string) int {
 		n = max(n, int(l)+1)
 	}
 	return n
+}
+
+// MaxClasses bounds the classes labels name (0 to MaxClasses-1): a model
+// of more classes than this is a labels file's mistake, not a data set.
+const MaxClasses = 1 << 16
+
+// CheckLabels reports a label that names no class: one of len(names) or
+// more when there are names, one over MaxClasses (or below -1, "no class")
+// when there are none; file names the labels' file in the error.
+func (t *Tokens) CheckLabels(names []string, file string) error {
+	for i, l := range t.Labels {
+		switch {
+		case l < -1 || int(l) >= MaxClasses:
+			return fmt.Errorf("imageio: %s: label %d of grid %d: want a class in [0, %d) (or -1, no class)", file, l, i, MaxClasses)
+		case len(names) > 0 && int(l) >= len(names):
+			return fmt.Errorf("imageio: %s: label %d of grid %d: the tokenizer names %d classes, 0 to %d", file, l, i, len(names), len(names)-1)
+		}
+	}
+	return nil
 }
 
 // Grid returns grid i.
@@ -356,16 +404,33 @@ func LoadTokens(path string) (*Tokens, error) {
 		return nil, fmt.Errorf("imageio: %s: shape %v: want [%d] labels for %s", lp, lshape, t.N, path)
 	}
 	t.Labels = labels
+	if err := t.CheckLabels(nil, lp); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
-func readNPYFile(path string) ([]int32, []int, error) {
+// openFile opens path and returns its size when it is a regular file, -1
+// otherwise.
+func openFile(path string) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("imageio: %w", err)
+		return nil, 0, fmt.Errorf("imageio: %w", err)
+	}
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	return f, size, nil
+}
+
+func readNPYFile(path string) ([]int32, []int, error) {
+	f, size, err := openFile(path)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer f.Close()
-	data, shape, err := ReadNPY(f)
+	data, shape, err := readNPY(f, size)
 	if err != nil {
 		return nil, nil, fmt.Errorf("imageio: %s: %w", path, err)
 	}

@@ -26,6 +26,9 @@ type LeNet struct {
 	programs map[int]*lenetProgram
 }
 
+// lenetFeatures is the width of the feature layer.
+const lenetFeatures = 128
+
 type linear struct{ w, b *nn.Param }
 
 func newLinear(name string, in, out int, r *rand.Rand) *linear {
@@ -39,20 +42,42 @@ func NewLeNet(channels, size, classes int, r *rand.Rand) (*LeNet, error) {
 		return nil, fmt.Errorf("metrics: classifier for %d channels, %d pixels, %d classes: want 1 or 3 channels, a size divisible by 4, 2+ classes",
 			channels, size, classes)
 	}
-	l := &LeNet{Channels: channels, Size: size, Classes: classes, Features: 128, programs: map[int]*lenetProgram{}}
-	l.convs = []*nn.Conv{
-		nn.NewConv("conv0", channels, 16, nn.Geometry{K: 3, Stride: 1, Pad: 1}, r),
-		nn.NewConv("conv1", 16, 32, nn.Geometry{K: 4, Stride: 2, Pad: 1}, r),
-		nn.NewConv("conv2", 32, 64, nn.Geometry{K: 4, Stride: 2, Pad: 1}, r),
-	}
-	flat := (size / 4) * (size / 4) * 64
-	l.fc = newLinear("fc", flat, l.Features, r)
-	l.out = newLinear("out", l.Features, classes, r)
+	l := &LeNet{Channels: channels, Size: size, Classes: classes, Features: lenetFeatures, programs: map[int]*lenetProgram{}}
+	l.layout(func(name string, cin, cout int, g nn.Geometry) *nn.Conv { return nn.NewConv(name, cin, cout, g, r) },
+		func(name string, in, out int) *linear { return newLinear(name, in, out, r) })
 	for _, c := range l.convs {
 		l.params = append(l.params, c.Params()...)
 	}
 	l.params = append(l.params, l.fc.w, l.fc.b, l.out.w, l.out.b)
 	return l, nil
+}
+
+// layout makes the layers of l, whose Channels, Size, Classes and Features
+// are set, through conv and lin, in the order NewLeNet draws their weights.
+func (l *LeNet) layout(conv func(name string, cin, cout int, g nn.Geometry) *nn.Conv, lin func(name string, in, out int) *linear) {
+	l.convs = []*nn.Conv{
+		conv("conv0", l.Channels, 16, nn.Geometry{K: 3, Stride: 1, Pad: 1}),
+		conv("conv1", 16, 32, nn.Geometry{K: 4, Stride: 2, Pad: 1}),
+		conv("conv2", 32, 64, nn.Geometry{K: 4, Stride: 2, Pad: 1}),
+	}
+	flat := (l.Size / 4) * (l.Size / 4) * 64
+	l.fc = lin("fc", flat, l.Features)
+	l.out = lin("out", l.Features, l.Classes)
+}
+
+// lenetShapes returns the shape of every tensor of a saved classifier of
+// info, by name, without building it.
+func lenetShapes(info *lenetInfo) map[string][]int {
+	shapes := map[string][]int{}
+	l := &LeNet{Channels: info.Channels, Size: info.Size, Classes: info.Classes, Features: lenetFeatures}
+	l.layout(func(name string, cin, cout int, g nn.Geometry) *nn.Conv {
+		nn.ConvShapes(shapes, name, cin, cout, g)
+		return nil
+	}, func(name string, in, out int) *linear {
+		shapes[name+".weight"], shapes[name+".bias"] = []int{in, out}, []int{out}
+		return nil
+	})
+	return shapes
 }
 
 // Params lists the weights.
@@ -201,6 +226,7 @@ var lenetFormat = nn.Format[lenetInfo, *LeNet]{Kind: lenetKind, What: "a classif
 	New: func(i *lenetInfo) (*LeNet, error) {
 		return NewLeNet(i.Channels, i.Size, i.Classes, rand.New(rand.NewPCG(0, 0)))
 	},
+	Shapes: lenetShapes,
 	Stamp: func(i *lenetInfo, l *LeNet) {
 		i.Kind, i.Version, i.Channels, i.Size, i.Classes = lenetKind, nn.Version, l.Channels, l.Size, l.Classes
 	},

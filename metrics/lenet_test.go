@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/nn"
 )
 
 func blur(pix []float32, n, s int) []float32 {
@@ -84,5 +85,20 @@ func TestLeNetMetricsSanity(t *testing.T) {
 	}
 	if base.Precision < 0.5 || base.Recall < 0.5 || base.Accuracy < 0.6 {
 		t.Errorf("train vs test: %+v", base)
+	}
+}
+
+// lenetShapes lists exactly the tensors a saved classifier holds.
+func TestLeNetShapes(t *testing.T) {
+	l, err := NewLeNet(3, 16, 5, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]int{}
+	for _, p := range l.Params() {
+		got[p.Name] = p.Value.Shape()
+	}
+	if err := nn.CheckShapes(got, lenetShapes(&lenetInfo{Channels: 3, Size: 16, Classes: 5}), true); err != nil {
+		t.Error(err)
 	}
 }

@@ -1,14 +1,21 @@
 package nn
 
 import (
+	"bufio"
+	"bytes"
+	"cmp"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/nlpodyssey/safetensors"
 
@@ -138,57 +145,225 @@ func (c *Checkpoint) Save(path string) error {
 	return nil
 }
 
-// LoadCheckpoint reads a safetensors file of float32 tensors.
+// LoadCheckpoint reads a safetensors file of float32 tensors. The file must
+// be a regular file whose size is what its header describes, so that
+// memory follows the bytes that exist: a sparse file, a device or a header
+// that announces more than the file holds is an error before any tensor is
+// allocated.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	buf, err := os.ReadFile(path)
+	f, size, err := openRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("nn: %w", err)
+		return nil, err
 	}
-	c, err := DecodeCheckpoint(buf)
+	defer f.Close()
+	c, err := decode(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// errParserPanic marks a panic of the safetensors parser turned into an
-// error: the fuzz target fails on it, so that such panics are seen and fixed.
+// ReadShapes reads the header of the safetensors file path, checked as
+// LoadCheckpoint checks it, and returns the shape of every tensor by name,
+// without reading the tensors.
+func ReadShapes(path string) (map[string][]int, error) {
+	f, size, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h, err := readHeader(bufio.NewReader(f), size)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", path, err)
+	}
+	shapes := make(map[string][]int, len(h.tensors))
+	for _, t := range h.tensors {
+		shapes[t.name] = t.shape
+	}
+	return shapes, nil
+}
+
+// openRegular opens path, which must be a regular file (a symbolic link to
+// one is fine), and returns its size.
+func openRegular(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("nn: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("nn: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		what := "not a regular file"
+		switch t := st.Mode().Type(); {
+		case t&fs.ModeDir != 0:
+			what = "a folder"
+		case t&fs.ModeDevice != 0:
+			what = "a device"
+		case t&fs.ModeNamedPipe != 0:
+			what = "a named pipe"
+		}
+		if target, err := os.Readlink(path); err == nil {
+			what += " (a link to " + target + ")"
+		}
+		return nil, 0, fmt.Errorf("nn: %s is %s: want a regular file", path, what)
+	}
+	return f, st.Size(), nil
+}
+
+// errParserPanic marks a panic while parsing turned into an error: the
+// fuzz target fails on it, so that such panics are seen and fixed.
 var errParserPanic = errors.New("the safetensors parser panicked")
 
 // DecodeCheckpoint parses safetensors bytes.
-func DecodeCheckpoint(buf []byte) (c *Checkpoint, err error) {
+func DecodeCheckpoint(buf []byte) (*Checkpoint, error) {
+	return decode(bytes.NewReader(buf), int64(len(buf)))
+}
+
+// maxHeaderBytes bounds the JSON header of a safetensors file, as the
+// format's reference implementation does.
+const maxHeaderBytes = 100 << 20
+
+// tensorEntry is what a safetensors header says of one tensor.
+type tensorEntry struct {
+	name       string
+	shape      []int
+	begin, end int64 // byte offsets in the data that follows the header
+}
+
+// header is a parsed safetensors header: the tensors in the order of
+// their data, which they tile from offset 0 to dataBytes.
+type header struct {
+	meta      map[string]string
+	tensors   []tensorEntry
+	dataBytes int64
+}
+
+// readHeader reads and checks a safetensors header: an 8-byte little-endian
+// length, then that many bytes of JSON. size is the whole file's length:
+// the header and its tensors must account for every byte of it.
+func readHeader(r io.Reader, size int64) (h header, err error) {
 	defer func() {
-		if r := recover(); r != nil { // the parser is not ours: never let it take the process down
-			c, err = nil, fmt.Errorf("not a safetensors file: %w: %v", errParserPanic, r)
+		if p := recover(); p != nil { // never let a file take the process down
+			err = fmt.Errorf("not a safetensors file: %w: %v", errParserPanic, p)
 		}
 	}()
-	st, err := safetensors.Deserialize(buf)
+	var pre [8]byte
+	if _, err := io.ReadFull(r, pre[:]); err != nil {
+		return h, fmt.Errorf("not a safetensors file: want an 8-byte header length: %v", err)
+	}
+	n := binary.LittleEndian.Uint64(pre[:])
+	if n < 2 || n > maxHeaderBytes || int64(n) > size-8 {
+		return h, fmt.Errorf("not a safetensors file: header of %d bytes: want 2 to %d, in a file of %d bytes", n, min(maxHeaderBytes, max(size-8, 0)), size)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return h, fmt.Errorf("not a safetensors file: header of %d bytes: %v", n, err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(buf, &raw); err != nil {
+		return h, fmt.Errorf("not a safetensors file: header: %v", err)
+	}
+	for name, msg := range raw {
+		if name == "__metadata__" {
+			if err := json.Unmarshal(msg, &h.meta); err != nil {
+				return h, fmt.Errorf("not a safetensors file: metadata: want string values: %v", err)
+			}
+			continue
+		}
+		var e struct {
+			DType   string   `json:"dtype"`
+			Shape   []uint64 `json:"shape"`
+			Offsets []uint64 `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(msg, &e); err != nil {
+			return h, fmt.Errorf("not a safetensors file: tensor %q: %v", name, err)
+		}
+		if e.DType != "F32" {
+			return h, fmt.Errorf("tensor %q is %s: want F32", name, e.DType)
+		}
+		if len(e.Offsets) != 2 || e.Offsets[0] > e.Offsets[1] || e.Offsets[1] > uint64(size) {
+			return h, fmt.Errorf("not a safetensors file: tensor %q: data offsets %v: want [begin, end] within the file", name, e.Offsets)
+		}
+		t := tensorEntry{name: name, shape: make([]int, len(e.Shape)), begin: int64(e.Offsets[0]), end: int64(e.Offsets[1])}
+		elems := uint64(1)
+		for i, d := range e.Shape {
+			if d > 0 && elems > uint64(size)/d {
+				return h, fmt.Errorf("tensor %q of shape %v: more values than a file of %d bytes holds", name, e.Shape, size)
+			}
+			elems *= d
+			t.shape[i] = int(d)
+		}
+		if 4*elems != e.Offsets[1]-e.Offsets[0] {
+			return h, fmt.Errorf("tensor %q of shape %v: %d bytes of data: want %d", name, e.Shape, e.Offsets[1]-e.Offsets[0], 4*elems)
+		}
+		h.tensors = append(h.tensors, t)
+	}
+	slices.SortFunc(h.tensors, func(a, b tensorEntry) int {
+		return cmp.Or(cmp.Compare(a.begin, b.begin), cmp.Compare(a.end, b.end), strings.Compare(a.name, b.name))
+	})
+	for _, t := range h.tensors {
+		if t.begin != h.dataBytes {
+			return h, fmt.Errorf("not a safetensors file: tensor %q starts at byte %d of the data: want %d (tensors tile the data)", t.name, t.begin, h.dataBytes)
+		}
+		h.dataBytes = t.end
+	}
+	if want := 8 + int64(n) + h.dataBytes; want != size {
+		return h, fmt.Errorf("file of %d bytes: its header describes %d (8 + a header of %d + %d of tensors)", size, want, n, h.dataBytes)
+	}
+	return h, nil
+}
+
+// decode reads a safetensors stream of size bytes: the header, checked by
+// readHeader before anything else is allocated, then each tensor.
+func decode(r io.Reader, size int64) (*Checkpoint, error) {
+	br := bufio.NewReader(r)
+	h, err := readHeader(br, size)
 	if err != nil {
-		return nil, fmt.Errorf("not a safetensors file: %w", err)
+		return nil, err
 	}
-	_, meta, err := safetensors.ReadMetadata(buf)
-	if err != nil {
-		return nil, fmt.Errorf("not a safetensors file: %w", err)
-	}
-	c = NewCheckpoint()
-	for k, v := range meta.Metadata() {
-		c.Meta[k] = v
-	}
-	for _, nt := range st.Tensors() {
-		v := nt.TensorView
-		if v.DType() != safetensors.F32 {
-			return nil, fmt.Errorf("tensor %q is %v: want F32", nt.Name, v.DType())
+	c := NewCheckpoint()
+	maps.Copy(c.Meta, h.meta)
+	var buf [4 << 10]byte
+	for _, t := range h.tensors {
+		data := make([]float32, (t.end-t.begin)/4)
+		for lo := 0; lo < len(data); {
+			k := min(len(data)-lo, len(buf)/4)
+			if _, err := io.ReadFull(br, buf[:4*k]); err != nil {
+				return nil, fmt.Errorf("tensor %q: data truncated: %v", t.name, err)
+			}
+			for i := range k {
+				data[lo+i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+			}
+			lo += k
 		}
-		shape := make([]int, len(v.Shape()))
-		for i, d := range v.Shape() {
-			shape[i] = int(d)
-		}
-		raw := v.Data()
-		data := make([]float32, len(raw)/4)
-		for i := range data {
-			data[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-		}
-		c.Tensors[nt.Name] = Tensor{Shape: shape, Data: data}
+		c.Tensors[t.name] = Tensor{Shape: t.shape, Data: data}
 	}
 	return c, nil
+}
+
+// CheckShapes compares the tensors of a checkpoint file (from ReadShapes)
+// with those a model's config implies: a tensor the config implies must be
+// there with its shape, and, when all is set, the file may hold no others.
+func CheckShapes(have, want map[string][]int, all bool) error {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		got, ok := have[name]
+		if !ok {
+			return fmt.Errorf("no tensor %q (of shape %v)", name, want[name])
+		}
+		if !slices.Equal(got, want[name]) {
+			return fmt.Errorf("tensor %q has shape %v: want %v", name, got, want[name])
+		}
+	}
+	if all {
+		for _, name := range slices.Sorted(maps.Keys(have)) {
+			if _, ok := want[name]; !ok {
+				return fmt.Errorf("tensor %q (of shape %v) is not a weight of the model", name, have[name])
+			}
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -30,16 +31,27 @@ const Version = 1
 // ErrNoCheckpoint reports a folder with no training run to resume.
 var ErrNoCheckpoint = errors.New("no checkpoint")
 
+// maxConfigBytes bounds a config.json: settings, a few metrics and flags.
+const maxConfigBytes = 16 << 20
+
 // readConfig decodes dir/config.json into v and checks that its "kind" is
 // kind; what ("a checkpoint written by vqtool train-vq") goes into errors.
 func readConfig(dir, kind, what string, v any) error {
 	path := filepath.Join(dir, ConfigFile)
-	buf, err := os.ReadFile(path)
+	f, size, err := openRegular(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%s is not %s: no %s", dir, what, ConfigFile)
 	}
 	if err != nil {
 		return err
+	}
+	defer f.Close()
+	if size > maxConfigBytes {
+		return fmt.Errorf("%s: %d bytes: want at most %d", path, size, maxConfigBytes)
+	}
+	buf, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	var head struct {
 		Kind    string
@@ -80,6 +92,7 @@ type Format[I, M any] struct {
 	Pkg  string // the prefix of errors: "vqvae"
 
 	New     func(info *I) (M, error)       // a model of the architecture info describes
+	Shapes  func(info *I) map[string][]int // the tensors Put writes for it, by name, computed without building it
 	Stamp   func(info *I, m M)             // sets what every saved info says: kind, version, m's architecture
 	Put     func(m M, c *Checkpoint)       // m's weights (parameters and buffers) into c
 	Restore func(m M, c *Checkpoint) error // and back, checking names and shapes
@@ -100,17 +113,23 @@ func (f Format[I, M]) ReadInfo(dir string) (I, error) {
 	return info, f.wrap(readConfig(dir, f.Kind, f.What, &info))
 }
 
-// Load reads the model saved in dir: config.json, then model.safetensors.
+// Load reads the model saved in dir: config.json, then the header of
+// model.safetensors, whose tensors must be those config.json implies (when
+// Shapes is set), and only then builds the model and reads its weights:
+// a config.json cannot ask for more memory than the weights beside it hold.
 func (f Format[I, M]) Load(dir string) (M, I, error) {
 	var m M
 	info, err := f.ReadInfo(dir)
 	if err != nil {
 		return m, info, err
 	}
+	path := filepath.Join(dir, ModelFile)
+	if err := f.checkShapes(path, &info, true); err != nil {
+		return m, info, err
+	}
 	if m, err = f.New(&info); err != nil {
 		return m, info, f.wrap(err)
 	}
-	path := filepath.Join(dir, ModelFile)
 	c, err := LoadCheckpoint(path)
 	if err != nil {
 		return m, info, f.wrap(err)
@@ -192,6 +211,9 @@ func (f Format[I, M]) Resume(dir string, train any, trainer func(m M) (Run, erro
 }
 
 func (f Format[I, M]) resume(path string, info *I, train any, trainer func(m M) (Run, error)) error {
+	if err := f.checkShapes(path, info, false); err != nil {
+		return err
+	}
 	c, err := LoadCheckpoint(path)
 	if err != nil {
 		return f.wrap(err)
@@ -218,6 +240,23 @@ func (f Format[I, M]) resume(path string, info *I, train any, trainer func(m M) 
 	}
 	if err != nil {
 		return f.wrap(fmt.Errorf("%s: %w", path, err))
+	}
+	return nil
+}
+
+// checkShapes compares the tensors in the header of the checkpoint file path
+// with those a model of info has; all says that the file holds the model
+// alone (model.safetensors), not also an optimiser's state.
+func (f Format[I, M]) checkShapes(path string, info *I, all bool) error {
+	if f.Shapes == nil {
+		return nil
+	}
+	have, err := ReadShapes(path)
+	if err != nil {
+		return f.wrap(err)
+	}
+	if err := CheckShapes(have, f.Shapes(info), all); err != nil {
+		return f.wrap(fmt.Errorf("%s does not match %s: %w", path, ConfigFile, err))
 	}
 	return nil
 }

@@ -169,6 +169,11 @@ func NewConv(name string, cin, cout int, g Geometry, r *rand.Rand) *Conv {
 		B: NewParam(name+".bias", cout).Uniform(r, bound)}
 }
 
+// ConvShapes adds to dst the shapes of the parameters NewConv makes, by name.
+func ConvShapes(dst map[string][]int, name string, cin, cout int, g Geometry) {
+	dst[name+".weight"], dst[name+".bias"] = []int{g.K * g.K * cin, cout}, []int{cout}
+}
+
 // Forward applies the layer to x [B, H, W, Cin]; inputGrad says whether x
 // needs a gradient.
 func (c *Conv) Forward(b *Builder, x *gorgonia.Node, inputGrad bool) *gorgonia.Node {
@@ -201,6 +206,12 @@ func NewConvT(name string, cin, cout int, g Geometry, r *rand.Rand) *ConvT {
 	return &ConvT{Geometry: g,
 		W: NewParam(name+".weight", cin, g.K*g.K*cout).Uniform(r, bound),
 		B: NewParam(name+".bias", cout).Uniform(r, bound)}
+}
+
+// ConvTShapes adds to dst the shapes of the parameters NewConvT makes, by
+// name.
+func ConvTShapes(dst map[string][]int, name string, cin, cout int, g Geometry) {
+	dst[name+".weight"], dst[name+".bias"] = []int{cin, g.K * g.K * cout}, []int{cout}
 }
 
 // Forward applies the layer to x [B, H, W, Cin].

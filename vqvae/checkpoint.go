@@ -42,6 +42,7 @@ var ErrNoCheckpoint = nn.ErrNoCheckpoint
 
 var format = nn.Format[Info, *Model]{Kind: kind, What: "a VQ-VAE checkpoint written by vqtool train-vq", Pkg: "vqvae",
 	New:     func(i *Info) (*Model, error) { return New(i.Config, rand.New(rand.NewPCG(0, 0))) },
+	Shapes:  func(i *Info) map[string][]int { return i.Config.Shapes() },
 	Stamp:   func(i *Info, m *Model) { i.Kind, i.Version, i.Config = kind, nn.Version, m.Config },
 	Put:     (*Model).putWeights,
 	Restore: (*Model).restoreWeights,

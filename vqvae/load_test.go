@@ -1,13 +1,15 @@
 package vqvae
 
 import (
-	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vqtool/vqtool/internal/atomicfile"
+	"github.com/vqtool/vqtool/internal/memory"
 	"github.com/vqtool/vqtool/nn"
 )
 
@@ -77,10 +79,6 @@ func FuzzLoadConfig(f *testing.F) {
 	f.Add([]byte(strings.Replace(string(seed), `"hidden": 32`, `"hidden": 64`, 1)))
 	f.Add([]byte(strings.Replace(string(seed), `"size": 28`, `"size": 0`, 1)))
 	f.Fuzz(func(t *testing.T, cfg []byte) {
-		var c struct{ Config Config }
-		if json.Unmarshal(cfg, &c) == nil && (c.Config.Hidden > 256 || c.Config.ResHidden > 256 || c.Config.Size > 64 || c.Config.CodebookSize > 4096) {
-			t.Skip("a model this large only costs time to build before its weights are found not to match")
-		}
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, nn.ConfigFile), cfg, 0o644)
 		os.WriteFile(filepath.Join(dir, nn.ModelFile), weights, 0o644)
@@ -92,4 +90,77 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Fatalf("loaded %+v from %+v", m.Config, info.Config)
 		}
 	})
+}
+
+// A config.json is checked against the header of the weights beside it
+// before the model is built: a config within Validate's bounds that asks
+// for gigabytes beside small real weights, weights that are a sparse file
+// or a link to /dev/zero, are refused with an error naming the file, having
+// allocated next to nothing.
+func TestLoadBombs(t *testing.T) {
+	save := func() (string, Info) {
+		dir := t.TempDir()
+		m, err := New(tinyConfig(), rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Save(dir, Info{}); err != nil {
+			t.Fatal(err)
+		}
+		info, err := ReadInfo(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dir, info
+	}
+	huge, _ := save()
+	info, _ := ReadInfo(huge)
+	info.Config.Hidden, info.Config.ResBlocks, info.Config.ResHidden, info.Config.CodebookSize, info.Config.CodeDim = 4096, 16, 4096, 1<<16, 1024
+	if err := atomicfile.WriteJSON(filepath.Join(huge, nn.ConfigFile), info); err != nil {
+		t.Fatal(err)
+	}
+	sparse, _ := save()
+	if err := os.Truncate(filepath.Join(sparse, nn.ModelFile), 10<<30); err != nil {
+		t.Fatal(err)
+	}
+	zero, _ := save()
+	os.Remove(filepath.Join(zero, nn.ModelFile))
+	if err := os.Symlink("/dev/zero", filepath.Join(zero, nn.ModelFile)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, dir, want string }{
+		{"hidden 4096, 16 blocks, K 65536, D 1024", huge, "does not match config.json"},
+		{"a sparse 10 GB model.safetensors", sparse, "its header describes"},
+		{"model.safetensors a link to /dev/zero", zero, "is a device (a link to /dev/zero): want a regular file"},
+	} {
+		var err error
+		n := memory.Allocated(func() { _, _, err = Load(tc.dir) })
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(tc.dir, nn.ModelFile)) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error naming %s and saying %q", tc.name, err, nn.ModelFile, tc.want)
+		}
+		if n > memory.TestBound {
+			t.Errorf("%s: %d bytes allocated before the error", tc.name, n)
+		}
+	}
+}
+
+// Config.Shapes lists exactly the tensors a saved model holds.
+func TestShapesMatchTheModel(t *testing.T) {
+	deep := tinyConfig()
+	deep.Downsample, deep.Size, deep.ResBlocks, deep.Channels = 8, 32, 2, 3
+	for _, c := range []Config{tinyConfig(), deep} {
+		m, err := New(c, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck := nn.NewCheckpoint()
+		m.putWeights(ck)
+		got := map[string][]int{}
+		for name, tn := range ck.Tensors {
+			got[name] = tn.Shape
+		}
+		if err := nn.CheckShapes(got, c.Shapes(), true); err != nil {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
 }

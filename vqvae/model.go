@@ -55,36 +55,9 @@ func New(cfg Config, r *rand.Rand) (*Model, error) {
 	m := &Model{Config: cfg, Codebook: cb, encoders: map[int]*encoder{}, decoders: map[int]*decoder{}}
 	m.codes = &nn.Param{Name: "quantizer.codes", Trainable: !cfg.EMA,
 		Value: nn.NewDense(cb.E, cfg.CodebookSize, cfg.CodeDim)}
-
-	h, h2 := cfg.Hidden, cfg.Hidden/2
-	down := nn.Geometry{K: 4, Stride: 2, Pad: 1}
-	same := nn.Geometry{K: 3, Stride: 1, Pad: 1}
-	point := nn.Geometry{K: 1, Stride: 1}
-	m.encIn = append(m.encIn, nn.NewConv("encoder.conv0", cfg.Channels, h2, down, r))
-	m.encIn = append(m.encIn, nn.NewConv("encoder.conv1", h2, h, down, r))
-	if cfg.Downsample == 8 {
-		m.encIn = append(m.encIn, nn.NewConv("encoder.conv2", h, h, down, r))
-	}
-	m.encIn = append(m.encIn, nn.NewConv(fmt.Sprintf("encoder.conv%d", len(m.encIn)), h, h, same, r))
-	for i := range cfg.ResBlocks {
-		m.encRes = append(m.encRes, &resBlock{
-			a: nn.NewConv(fmt.Sprintf("encoder.res%d.conv0", i), h, cfg.ResHidden, same, r),
-			b: nn.NewConv(fmt.Sprintf("encoder.res%d.conv1", i), cfg.ResHidden, h, point, r)})
-	}
-	m.encOut = nn.NewConv("encoder.out", h, cfg.CodeDim, point, r)
-
-	m.decIn = nn.NewConv("decoder.in", cfg.CodeDim, h, same, r)
-	for i := range cfg.ResBlocks {
-		m.decRes = append(m.decRes, &resBlock{
-			a: nn.NewConv(fmt.Sprintf("decoder.res%d.conv0", i), h, cfg.ResHidden, same, r),
-			b: nn.NewConv(fmt.Sprintf("decoder.res%d.conv1", i), cfg.ResHidden, h, point, r)})
-	}
-	if cfg.Downsample == 8 {
-		m.decUp = append(m.decUp, nn.NewConvT("decoder.up0", h, h, down, r))
-	}
-	m.decUp = append(m.decUp, nn.NewConvT(fmt.Sprintf("decoder.up%d", len(m.decUp)), h, h2, down, r))
-	m.decUp = append(m.decUp, nn.NewConvT(fmt.Sprintf("decoder.up%d", len(m.decUp)), h2, cfg.Channels, down, r))
-
+	cfg.layers(m,
+		func(name string, cin, cout int, g nn.Geometry) *nn.Conv { return nn.NewConv(name, cin, cout, g, r) },
+		func(name string, cin, cout int, g nn.Geometry) *nn.ConvT { return nn.NewConvT(name, cin, cout, g, r) })
 	for _, c := range m.encIn {
 		m.params = append(m.params, c.Params()...)
 	}
@@ -101,6 +74,57 @@ func New(cfg Config, r *rand.Rand) (*Model, error) {
 		m.params = append(m.params, c.Params()...)
 	}
 	return m, nil
+}
+
+// layers makes the convolutions of a model of c into m through conv and
+// convT, in the order New draws their weights.
+func (c Config) layers(m *Model, conv func(name string, cin, cout int, g nn.Geometry) *nn.Conv,
+	convT func(name string, cin, cout int, g nn.Geometry) *nn.ConvT) {
+	h, h2 := c.Hidden, c.Hidden/2
+	down := nn.Geometry{K: 4, Stride: 2, Pad: 1}
+	same := nn.Geometry{K: 3, Stride: 1, Pad: 1}
+	point := nn.Geometry{K: 1, Stride: 1}
+	m.encIn = append(m.encIn, conv("encoder.conv0", c.Channels, h2, down))
+	m.encIn = append(m.encIn, conv("encoder.conv1", h2, h, down))
+	if c.Downsample == 8 {
+		m.encIn = append(m.encIn, conv("encoder.conv2", h, h, down))
+	}
+	m.encIn = append(m.encIn, conv(fmt.Sprintf("encoder.conv%d", len(m.encIn)), h, h, same))
+	for i := range c.ResBlocks {
+		m.encRes = append(m.encRes, &resBlock{
+			a: conv(fmt.Sprintf("encoder.res%d.conv0", i), h, c.ResHidden, same),
+			b: conv(fmt.Sprintf("encoder.res%d.conv1", i), c.ResHidden, h, point)})
+	}
+	m.encOut = conv("encoder.out", h, c.CodeDim, point)
+
+	m.decIn = conv("decoder.in", c.CodeDim, h, same)
+	for i := range c.ResBlocks {
+		m.decRes = append(m.decRes, &resBlock{
+			a: conv(fmt.Sprintf("decoder.res%d.conv0", i), h, c.ResHidden, same),
+			b: conv(fmt.Sprintf("decoder.res%d.conv1", i), c.ResHidden, h, point)})
+	}
+	if c.Downsample == 8 {
+		m.decUp = append(m.decUp, convT("decoder.up0", h, h, down))
+	}
+	m.decUp = append(m.decUp, convT(fmt.Sprintf("decoder.up%d", len(m.decUp)), h, h2, down))
+	m.decUp = append(m.decUp, convT(fmt.Sprintf("decoder.up%d", len(m.decUp)), h2, c.Channels, down))
+}
+
+// Shapes returns the shape of every tensor a checkpoint of a model of c
+// holds, by name, without building the model.
+func (c Config) Shapes() map[string][]int {
+	k, d := c.CodebookSize, c.CodeDim
+	shapes := map[string][]int{"quantizer.codes": {k, d}, "codebook.ema_size": {k}, "codebook.ema_sum": {k, d}}
+	c.layers(&Model{},
+		func(name string, cin, cout int, g nn.Geometry) *nn.Conv {
+			nn.ConvShapes(shapes, name, cin, cout, g)
+			return nil
+		},
+		func(name string, cin, cout int, g nn.Geometry) *nn.ConvT {
+			nn.ConvTShapes(shapes, name, cin, cout, g)
+			return nil
+		})
+	return shapes
 }
 
 // Params lists every parameter, the codebook included.

@@ -52,12 +52,15 @@ func (o *dataOptions) open() (*imageio.Dataset, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	d, err := imageio.Open(o.Data, imageio.Options{Split: o.Split, Limit: o.Limit, Size: o.Size, Channels: o.Channels, Fit: fit})
+	d, err := imageio.Open(o.Data, imageio.Options{Split: o.Split, Limit: o.Limit, Size: o.Size, Channels: o.Channels, Fit: fit, MaxBytes: maxMemory()})
 	if errors.Is(err, imageio.ErrOption) {
 		return nil, usageError{err}
 	}
-	return d, err
+	return d, budgetError(err, readFewer)
 }
+
+// readFewer is the way out of a data set over the memory budget.
+const readFewer = "read fewer images with --limit N"
 
 func newDataCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -109,6 +112,9 @@ func runDataShow(_ context.Context, w io.Writer, opts dataShowOptions) error {
 	}
 	d, err := opts.open()
 	if err != nil {
+		return err
+	}
+	if err := checkGrid(d.N, opts.Cols, d.C, d.H, d.W, opts.Scale, nil); err != nil {
 		return err
 	}
 	cells := imageio.ToImages(d.Pix, d.N, d.C, d.H, d.W)

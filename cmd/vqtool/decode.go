@@ -70,6 +70,9 @@ func runDecode(_ context.Context, w io.Writer, opts decodeOptions, path string) 
 	if opts.N > 0 {
 		n = min(n, opts.N)
 	}
+	if err := checkGrid(n, opts.Cols, m.Config.Channels, m.Config.Size, m.Config.Size, opts.Scale, nil); err != nil {
+		return err
+	}
 	cells, err := explore.Decoded(m, t.Codes[:n*gs*gs], n)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/memory"
 	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
@@ -188,6 +189,10 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 	}
 	if o.N < 2 {
 		return res, usagef("--n %d: want at least 2 samples", o.N)
+	}
+	per := vq.Config.Channels*vq.Config.Size*vq.Config.Size + gen.Config.Len // a decoded sample and its tokens
+	if err := checkMemory(memory.Mul(o.N, per, 4), fmt.Sprintf("%d samples to score", o.N), "score fewer with a smaller --n"); err != nil {
+		return res, err
 	}
 	if o.Classifier == "" {
 		o.Classifier = filepath.Join(o.VQ, "lenet")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -134,6 +135,10 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 	if o.Jobs < 1 || o.Jobs > 1 && (shard.N > 1 || len(o.With) > 0) {
 		return usagef("--jobs %d --shard %s: want jobs >= 1, and jobs only for a whole study (--shard and --with are for one worker of many)", o.Jobs, o.Shard)
 	}
+	if jobs := jobCount(o.Jobs, len(c.Plan()), runtime.NumCPU()); jobs != o.Jobs {
+		logf("experiment: --jobs %d: %d runs on %d cores: starting %d jobs", o.Jobs, len(c.Plan()), runtime.NumCPU(), jobs)
+		o.Jobs = jobs
+	}
 	release, err := rundir.Lock(o.Out, logf)
 	if err != nil {
 		return err
@@ -194,6 +199,13 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 		logf("%s: %d of %d runs done in %.0f s; wrote results.json, report.md and report.html", o.Out, len(res.Runs), res.Planned, time.Since(start).Seconds())
 	}
 	return err
+}
+
+// jobCount returns the jobs a study of runs starts on cores when --jobs
+// asks for asked: no more than the runs (a job without one has nothing to
+// do) nor than the cores (each job needs one).
+func jobCount(asked, runs, cores int) int {
+	return max(1, min(asked, runs, cores))
 }
 
 // startJob starts one job of --jobs: this program's experiment command on a

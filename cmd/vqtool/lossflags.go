@@ -114,6 +114,9 @@ func lossFlagError(err error) error {
 // the codebook's distances.
 func buildLoss(o lossOptions, vq *vqvae.Model) (*dist2.Loss, generator.LossInfo, error) {
 	s, err := o.spec()
+	if err == nil && s.Kind == dist2.Dist2.String() {
+		err = checkTargetsMemory(s, vq.Config.CodebookSize)
+	}
 	if err != nil {
 		return nil, generator.LossInfo{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/internal/gemm"
+	"github.com/vqtool/vqtool/internal/memory"
 	"github.com/vqtool/vqtool/study"
 )
 
@@ -30,6 +31,7 @@ func usagef(format string, args ...any) error {
 type globalOptions struct {
 	Quiet         bool
 	ProgressEvery interval // when stderr is not a terminal; zero: defaultProgressEvery
+	MaxMemory     byteSize // the budget of a command's large arrays; zero: memory.DefaultBudget
 }
 
 var global globalOptions
@@ -60,7 +62,9 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 	root.SetVersionTemplate("vqtool {{.Version}}") // the same text as vqtool version
 	root.PersistentFlags().BoolVarP(&global.Quiet, "quiet", "q", false, "no progress bars or logs on stderr")
 	global.ProgressEvery = interval{every: defaultProgressEvery}
+	global.MaxMemory = memory.DefaultBudget
 	root.PersistentFlags().Var(&global.ProgressEvery, "progress-every", "when stderr is not a terminal (a log file, nohup, Slurm), print a progress line every DURATION (30s) or every N steps or items (50)")
+	root.PersistentFlags().Var(&global.MaxMemory, "max-memory", "the most memory a command's large arrays (data, target tables, picture grids) may take: a size such as 4G or 512M")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newVersionCommand(),

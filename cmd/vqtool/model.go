@@ -48,6 +48,21 @@ func loadVQDistance(path, distance string) (*vqvae.Model, vqvae.Info, dist2.Vect
 	return m, info, kind, err
 }
 
+// checkLabels refuses labels of the token file (or, file "", of the
+// encoded data) that name no class: one beyond names, the classes of the
+// data the tokens were encoded from, or else the tokenizer's (vq); one of
+// imageio.MaxClasses or more when neither has names.
+func checkLabels(t *imageio.Tokens, names []string, vq vqvae.Info, file string) error {
+	if names == nil {
+		names = vq.Data.Classes
+	}
+	where := "the labels of the encoded data"
+	if file != "" {
+		where = imageio.LabelsPath(file)
+	}
+	return t.CheckLabels(names, where)
+}
+
 // openForModel opens --data (or image files given as arguments) at the
 // model's size and channels.
 func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Dataset, error) {
@@ -62,7 +77,8 @@ func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Data
 	if err != nil {
 		return nil, usageError{err}
 	}
-	return imageio.OpenFiles(files, imageio.Options{Size: o.Size, Channels: o.Channels, Fit: fit})
+	d, err := imageio.OpenFiles(files, imageio.Options{Size: o.Size, Channels: o.Channels, Fit: fit, MaxBytes: maxMemory()})
+	return d, budgetError(err, "give fewer files")
 }
 
 // genVQ returns the tokenizer of the generator in dir: flag (--vq) when

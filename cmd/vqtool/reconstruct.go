@@ -58,6 +58,12 @@ func runReconstruct(_ context.Context, w io.Writer, opts reconstructOptions) err
 	if err != nil {
 		return err
 	}
+	if opts.Out != "" {
+		n, c := min(opts.N, d.N), m.Config
+		if err := checkGrid(2*n, n, c.Channels, c.Size, c.Size, 2, []string{"input", "recon"}); err != nil {
+			return err
+		}
+	}
 	ev, _, err := m.Evaluate(toImages(d))
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -9,6 +10,7 @@ import (
 	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/memory"
 )
 
 type sampleOptions struct {
@@ -105,6 +107,9 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 	if err := cfg.Validate(gen.Config.CodebookSize); err != nil {
 		return usageError{err}
 	}
+	if err := checkSampleMemory(o, len(classes), cols, rows, vq.Config.Channels, vq.Config.Size); err != nil {
+		return err
+	}
 	bar := newBar(len(classes), "sample")
 	tokens, err := gen.SampleMany(classes, cfg, func(n int) error { _ = bar.Set(n); return ctx.Err() })
 	bar.Finish()
@@ -141,4 +146,15 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 	logf("wrote %s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g, seed %d)",
 		o.Out, len(classes), o.CFG, o.Temperature, o.TopK, o.TopP, o.Seed)
 	return nil
+}
+
+// checkSampleMemory refuses, before anything is drawn, n samples whose
+// picture grid (and --images) would not fit in --max-memory.
+func checkSampleMemory(o sampleOptions, n, cols int, rows []string, c, size int) error {
+	need := gridBytes(n, cols, c, size, size, o.Scale, rows)
+	if o.Images != "" { // the images again, as RGB float32 and as bytes
+		need = memory.Add(need, memory.Mul(n, c, size, size, 4), memory.Mul(n, 3, size, size, 5))
+	}
+	return checkMemory(need, fmt.Sprintf("%d samples of %dx%d drawn at scale %d", n, size, size, o.Scale),
+		"draw fewer with a smaller --n or --scale")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -96,6 +97,9 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 		}
 	}
 	start := time.Now()
+	if err := checkTargetsMemory(spec, k); err != nil {
+		return err
+	}
 	var dist dist2.Distance
 	tab, b, err := spec.Table(func(kind dist2.VectorKind) (dist2.Distance, error) {
 		dist, err = dist2.NewVectors(vecs, d, kind)
@@ -131,4 +135,16 @@ func runTargetsExport(_ context.Context, w io.Writer, o targetsExportOptions) er
 		k, d, o.Distance, b.Tau, map[bool]string{true: "auto", false: "given"}[b.TauAuto], b.Perplexity, tab.TopK, mean, worst, s.Seconds)
 	logf("wrote %s", o.Out)
 	return nil
+}
+
+// checkTargetsMemory refuses, before building it, a target table of k codes
+// (and the rows calibrating its tau reads) beyond --max-memory.
+func checkTargetsMemory(s dist2.Spec, k int) error {
+	what := fmt.Sprintf("targets of %d codes, %d entries a row", k, s.EntriesPerRow(k))
+	less := "keep fewer entries a row with --target-topk (64, say)"
+	if s.Tau == 0 {
+		what += ", tau calibrated"
+		less = "give a --tau instead of calibrating it, or " + less
+	}
+	return checkMemory(s.Bytes(k), what, less)
 }

@@ -195,6 +195,9 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if err := train.CheckCodes(vq.Config.CodebookSize, orEncoded(opts.Tokens)); err != nil {
 		return err
 	}
+	if err := checkLabels(train, classes, vqInfo, opts.Tokens); err != nil {
+		return err
+	}
 	if train.H != vq.Config.Grid() || train.W != vq.Config.Grid() {
 		return fmt.Errorf("tokens are %dx%d grids: the VQ model %s makes %dx%d", train.H, train.W, opts.VQ, vq.Config.Grid(), vq.Config.Grid())
 	}
@@ -213,6 +216,9 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	}
 	if held != nil {
 		if err := held.CheckCodes(vq.Config.CodebookSize, orEncoded(opts.HeldOut)); err != nil {
+			return err
+		}
+		if err := checkLabels(held, classes, vqInfo, opts.HeldOut); err != nil {
 			return err
 		}
 		held = held.Head(opts.EvalLimit)
