@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/progress"
 	"github.com/vqtool/vqtool/internal/rundir"
 	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
@@ -191,9 +192,9 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 			logf("interrupted: the jobs saved their runs in %s; continue with the same command", filepath.Join(o.Out, "jobs"))
 		}
 	} else {
-		steps := runProgress()
-		res, err = study.Run(ctx, c, d, study.Options{Dir: o.Out, Shard: shard, With: o.With, Logf: logf, OnStep: steps.step})
-		steps.finish()
+		steps := &progress.Runs{Options: progressOptions()}
+		res, err = study.Run(ctx, c, d, study.Options{Dir: o.Out, Shard: shard, With: o.With, Logf: logf, OnStep: steps.Step})
+		steps.Finish()
 	}
 	if res != nil {
 		logf("%s: %d of %d runs done in %.0f s; wrote results.json, report.md and report.html", o.Out, len(res.Runs), res.Planned, time.Since(start).Seconds())

@@ -78,7 +78,7 @@ var flagSpans = map[string]span{
 	"reps": closed(1, 1e5), "rounds": closed(1, 1e4), "bench/warmup": closed(0, 1e5), "warmup": closed(0, maxCount),
 	"scale": closed(1, 64), "seed": closed(0, math.MaxUint64), "seeds": closed(1, 1e4),
 	"size": closed(0, 16384), "sizes": closed(1, maxCount), "sweep-sizes": closed(1, maxCount),
-	"smoothing": span{lo: 0, hi: 1, hiOpen: true}, "target": closed(0, maxCount), "token": closed(0, maxCodes - 1),
+	"smoothing": span{lo: 0, hi: 1, hiOpen: true}, "target": closed(0, maxCount), "token": closed(0, maxCodes-1),
 	"target-topk": closed(-1, maxCodes), "temperature": openLo(0, 1e3), "temperatures": openLo(0, 1e3),
 	"top-k": closed(0, maxCodes), "top-p": openLo(0, 1), "val-limit": closed(0, maxCount), "val-size": closed(1, maxCount),
 	"weight-decay": closed(0, 1e3),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vqtool/vqtool/internal/gemm"
 	"github.com/vqtool/vqtool/internal/memory"
+	"github.com/vqtool/vqtool/internal/progress"
 	"github.com/vqtool/vqtool/study"
 )
 
@@ -30,8 +31,8 @@ func usagef(format string, args ...any) error {
 // globalOptions are the flags every command takes.
 type globalOptions struct {
 	Quiet         bool
-	ProgressEvery interval // when stderr is not a terminal; zero: defaultProgressEvery
-	MaxMemory     byteSize // the budget of a command's large arrays; zero: memory.DefaultBudget
+	ProgressEvery progress.Interval // when stderr is not a terminal; zero: progress.DefaultEvery
+	MaxMemory     byteSize          // the budget of a command's large arrays; zero: memory.DefaultBudget
 }
 
 var global globalOptions
@@ -61,7 +62,7 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 	}
 	root.SetVersionTemplate("vqtool {{.Version}}") // the same text as vqtool version
 	root.PersistentFlags().BoolVarP(&global.Quiet, "quiet", "q", false, "no progress bars or logs on stderr")
-	global.ProgressEvery = interval{every: defaultProgressEvery}
+	global.ProgressEvery = progress.Interval{Every: progress.DefaultEvery}
 	global.MaxMemory = memory.DefaultBudget
 	root.PersistentFlags().Var(&global.ProgressEvery, "progress-every", "when stderr is not a terminal (a log file, nohup, Slurm), print a progress line every DURATION (30s) or every N steps or items (50)")
 	root.PersistentFlags().Var(&global.MaxMemory, "max-memory", "the most memory a command's large arrays (data, target tables, picture grids) may take: a size such as 4G or 512M")
