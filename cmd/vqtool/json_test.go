@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vqtool/vqtool/bench"
 	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
@@ -61,7 +62,7 @@ func badKeys(path string, v any, bad *[]string) {
 func TestJSONKeysAreSnakeCase(t *testing.T) {
 	for _, v := range []any{
 		&EvalResult{}, &explore.SwapEval{}, &genResult{}, &vqResult{}, &reconResult{}, &encodeJSON{},
-		&benchResult{}, &codebookStats{}, &neighborsResult{}, &kernelResult{}, &targetsSummary{},
+		&bench.Report{}, &codebookStats{}, &neighborsResult{}, &kernelResult{}, &targetsSummary{},
 		&versionInfo{}, &imageio.Info{}, &generator.Eval{}, &metrics.Report{}, &vqvae.Info{}, &study.Results{},
 	} {
 		rv := reflect.ValueOf(v).Elem()
