@@ -32,7 +32,7 @@ func usagef(format string, args ...any) error {
 type globalOptions struct {
 	Quiet         bool
 	ProgressEvery progress.Interval // when stderr is not a terminal; zero: progress.DefaultEvery
-	MaxMemory     byteSize          // the budget of a command's large arrays; zero: memory.DefaultBudget
+	MaxMemory     memory.Size       // the budget of a command's large arrays; zero: memory.DefaultBudget
 }
 
 var global globalOptions

@@ -3,36 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/memory"
 )
-
-// byteSize is a --max-memory value: a number of bytes, with an optional
-// binary unit (K, M, G, T, as KB or KiB alike).
-type byteSize int64
-
-func (b *byteSize) Set(s string) error {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "IB"), "B")
-	scale := int64(1)
-	if i := strings.IndexAny(t, "KMGT"); i >= 0 && i == len(t)-1 {
-		scale = int64(1) << (10 * (1 + strings.IndexByte("KMGT", t[i])))
-		t = t[:i]
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || !(v > 0) || v*float64(scale) >= 1<<62 {
-		return fmt.Errorf("%q: want a size such as 2G, 512M or 3000000000 (bytes)", s)
-	}
-	*b = byteSize(v * float64(scale))
-	return nil
-}
-
-func (b byteSize) String() string { return memory.Format(int64(b)) }
-
-func (b byteSize) Type() string { return "size" }
 
 // maxMemory returns the budget of --max-memory.
 func maxMemory() int64 {

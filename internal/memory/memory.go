@@ -9,6 +9,8 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // DefaultBudget is the budget when none is given: 2 GiB.
@@ -89,3 +91,27 @@ func Allocated(f func()) uint64 {
 // TestBound is the most a refused input may cost in a test: what reading a
 // header and building an error take, far below what any bomb declares.
 const TestBound = 200 << 20
+
+// Size is a number of bytes that reads, as a flag, a number with an
+// optional binary unit (K, M, G, T, as KB or KiB alike): 2G, 512M, 3000000000.
+type Size int64
+
+func (b *Size) Set(s string) error {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "IB"), "B")
+	scale := int64(1)
+	if i := strings.IndexAny(t, "KMGT"); i >= 0 && i == len(t)-1 {
+		scale = int64(1) << (10 * (1 + strings.IndexByte("KMGT", t[i])))
+		t = t[:i]
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || !(v > 0) || v*float64(scale) >= 1<<62 {
+		return fmt.Errorf("%q: want a size such as 2G, 512M or 3000000000 (bytes)", s)
+	}
+	*b = Size(v * float64(scale))
+	return nil
+}
+
+func (b Size) String() string { return Format(int64(b)) }
+
+func (b Size) Type() string { return "size" }

@@ -35,3 +35,18 @@ func TestFormatMulCheck(t *testing.T) {
 		t.Errorf("Check = %v, want %q wrapping ErrBudget", err, want)
 	}
 }
+
+func TestSizeFlag(t *testing.T) {
+	for s, want := range map[string]int64{"2G": 2 << 30, "512MiB": 512 << 20, "1.5k": 1536, "3000000000": 3e9} {
+		var b Size
+		if err := b.Set(s); err != nil || int64(b) != want {
+			t.Errorf("%s: %d, %v; want %d", s, b, err, want)
+		}
+	}
+	for _, s := range []string{"", "0", "-1G", "2X", "G", "1e30"} {
+		var b Size
+		if err := b.Set(s); err == nil {
+			t.Errorf("%q accepted as %d", s, b)
+		}
+	}
+}
