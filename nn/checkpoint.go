@@ -57,14 +57,14 @@ func (c *Checkpoint) PutParams(params []*Param) {
 func (c *Checkpoint) Get(name string, shape ...int) ([]float32, error) {
 	t, ok := c.Tensors[name]
 	if !ok {
-		return nil, fmt.Errorf("no tensor %q", name)
+		return nil, fmt.Errorf("nn: no tensor %q", name)
 	}
 	if !slices.Equal(t.Shape, shape) {
-		return nil, fmt.Errorf("tensor %q has shape %v: want %v", name, t.Shape, shape)
+		return nil, fmt.Errorf("nn: tensor %q has shape %v: want %v", name, t.Shape, shape)
 	}
 	for i, v := range t.Data {
 		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("tensor %q holds %v at element %d: want finite weights", name, v, i)
+			return nil, fmt.Errorf("nn: tensor %q holds %v at element %d: want finite weights", name, v, i)
 		}
 	}
 	return t.Data, nil
@@ -97,7 +97,7 @@ func (c *Checkpoint) PutAdam(a *Adam, params []*Param) {
 func (c *Checkpoint) RestoreAdam(a *Adam, params []*Param) error {
 	step, err := strconv.Atoi(c.Meta["adam.step"])
 	if err != nil {
-		return fmt.Errorf("adam.step %q: want an integer", c.Meta["adam.step"])
+		return fmt.Errorf("nn: adam.step %q: want an integer", c.Meta["adam.step"])
 	}
 	a.Step = step
 	for _, p := range params {

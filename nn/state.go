@@ -42,7 +42,7 @@ func (c *Checkpoint) RestoreState(s *TrainState) error {
 		err = s.RNG.UnmarshalBinary(rng)
 	}
 	if err != nil {
-		return fmt.Errorf("rng state: %w", err)
+		return fmt.Errorf("nn: rng state: %w", err)
 	}
 	return nil
 }
@@ -61,10 +61,10 @@ func (c *Checkpoint) PutJSON(key string, v any) error {
 func (c *Checkpoint) GetJSON(key string, v any) error {
 	s, ok := c.Meta[key]
 	if !ok {
-		return fmt.Errorf("no %q in the metadata", key)
+		return fmt.Errorf("nn: no %q in the metadata", key)
 	}
 	if err := json.Unmarshal([]byte(s), v); err != nil {
-		return fmt.Errorf("%s: %w", key, err)
+		return fmt.Errorf("nn: %s: %w", key, err)
 	}
 	return nil
 }
