@@ -18,29 +18,29 @@ import (
 type trainVQOptions struct {
 	dataOptions
 	runOptions
-	LR         float64
-	Warmup     int
-	Codebook   int
-	CodeDim    int
-	Hidden     int
-	ResBlocks  int
-	Downsample int
-	Beta       float64
-	EMA        bool
-	Decay      float64
-	Restart    float64
-	Normalize  bool
-	L1         bool
-	Seed       uint64
-	GridEvery  int
-	EvalSplit  string
+	LR           float64
+	Warmup       int
+	CodebookSize int
+	CodeDim      int
+	Hidden       int
+	ResBlocks    int
+	Downsample   int
+	Beta         float64
+	EMA          bool
+	Decay        float64
+	Restart      float64
+	Normalize    bool
+	L1           bool
+	Seed         uint64
+	GridEvery    int
+	EvalSplit    string
 }
 
 // defaultTrainVQOptions is train-vq without flags: the library's defaults.
 func defaultTrainVQOptions() trainVQOptions {
 	d, t := vqvae.DefaultConfig(), vqvae.DefaultTrainConfig()
 	return trainVQOptions{dataOptions: dataOptions{Data: "embedded", Split: "train"},
-		runOptions: runOptions{Out: "model.vq", Steps: t.Steps, Batch: t.Batch, SaveEvery: 500}, LR: t.LR, Warmup: t.Warmup, Codebook: d.CodebookSize, CodeDim: d.CodeDim,
+		runOptions: runOptions{Out: "model.vq", Steps: t.Steps, Batch: t.Batch, SaveEvery: 500}, LR: t.LR, Warmup: t.Warmup, CodebookSize: d.CodebookSize, CodeDim: d.CodeDim,
 		Hidden: d.Hidden, ResBlocks: d.ResBlocks, Downsample: d.Downsample, Beta: d.Beta, EMA: d.EMA, Decay: d.Decay,
 		Restart: t.Restart, Normalize: d.Normalize, L1: d.L1, Seed: t.Seed, GridEvery: 500, EvalSplit: "test"}
 }
@@ -52,7 +52,7 @@ func (o *trainVQOptions) AddFlags(cmd *cobra.Command) {
 	o.runOptions.AddFlags(cmd, d.runOptions, "images")
 	f.Float64Var(&o.LR, "lr", d.LR, "peak learning rate (Adam), after a linear warm-up, then cosine decay")
 	f.IntVar(&o.Warmup, "warmup", d.Warmup, "warm-up steps")
-	f.IntVar(&o.Codebook, "codebook-size", d.Codebook, "codes in the codebook (K)")
+	f.IntVar(&o.CodebookSize, "codebook-size", d.CodebookSize, "codes in the codebook (K)")
 	f.IntVar(&o.CodeDim, "code-dim", d.CodeDim, "dimension of a code (D)")
 	f.IntVar(&o.Hidden, "hidden", d.Hidden, "channels of the deep layers")
 	f.IntVar(&o.ResBlocks, "res-blocks", d.ResBlocks, "residual blocks in encoder and decoder")
@@ -132,7 +132,7 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 		Logf: func(format string, args ...any) { logf("train-vq: "+format, args...) }}
 	cfg, tc := &run.Config, &run.Train
 	cfg.Channels, cfg.Size = train.C, train.H
-	cfg.CodebookSize, cfg.CodeDim, cfg.Hidden, cfg.ResBlocks = opts.Codebook, opts.CodeDim, opts.Hidden, opts.ResBlocks
+	cfg.CodebookSize, cfg.CodeDim, cfg.Hidden, cfg.ResBlocks = opts.CodebookSize, opts.CodeDim, opts.Hidden, opts.ResBlocks
 	cfg.Downsample, cfg.Beta, cfg.EMA, cfg.Decay = opts.Downsample, opts.Beta, opts.EMA, opts.Decay
 	cfg.Normalize, cfg.L1 = opts.Normalize, opts.L1
 	tc.Batch, tc.LR, tc.Warmup, tc.Restart, tc.Seed = opts.Batch, opts.LR, opts.Warmup, opts.Restart, opts.Seed

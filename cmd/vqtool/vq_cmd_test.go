@@ -17,7 +17,7 @@ func tinyTrainOptions(out string) trainVQOptions {
 	return trainVQOptions{
 		dataOptions: dataOptions{Data: "embedded", Split: "train", Limit: 64},
 		runOptions:  runOptions{Out: out, Steps: 6, Batch: 16, SaveEvery: 3, JSON: true},
-		LR:          1e-3, Warmup: 2, Codebook: 16, CodeDim: 4, Hidden: 16,
+		LR:          1e-3, Warmup: 2, CodebookSize: 16, CodeDim: 4, Hidden: 16,
 		ResBlocks: 1, Downsample: 4, Beta: 0.25, EMA: true, Decay: 0.99, Restart: 1, Seed: 1,
 		GridEvery: 3, EvalSplit: "test",
 	}
