@@ -126,3 +126,41 @@ func TestReadCurveAfterTruncation(t *testing.T) {
 		t.Errorf("a missing log: %v, %v; want an empty curve", got, err)
 	}
 }
+
+// Token corruption replaces about the given share of the inputs by codes
+// and never a target; at 0 the inputs are the targets.
+func TestCorruptInputs(t *testing.T) {
+	for _, p := range []float64{0, 0.3} {
+		r := tinyRun(t, t.TempDir())
+		r.Train.Corrupt = p
+		m, err := New(r.Config, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := NewTrainer(m, r.Data, r.Loss, r.Train)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed, n := 0, 0
+		for range 20 {
+			tr.nextBatch()
+			in, target := tr.gr.embed.Tokens, tr.gr.loss.Targets
+			for i := range target {
+				n++
+				if in[i] != target[i] {
+					changed++
+				}
+			}
+		}
+		// A replacement draws the same code with probability 1/16 here.
+		want := p * (1 - 1.0/float64(r.Config.CodebookSize))
+		if got := float64(changed) / float64(n); got < want-0.03 || got > want+0.03 {
+			t.Errorf("corrupt %v: %.3f of the inputs differ from their targets, want about %.3f", p, got, want)
+		}
+	}
+	r := tinyRun(t, t.TempDir())
+	r.Train.Corrupt = 1
+	if err := r.Train.Validate(r.Data.N); err == nil {
+		t.Error("corruption 1 (no true input left) was accepted")
+	}
+}

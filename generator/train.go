@@ -38,7 +38,12 @@ type TrainConfig struct {
 	WeightDecay float64 `json:"weight_decay"` // AdamW, on matrices only
 	Clip        float64 `json:"clip"`         // global gradient-norm clip (0: none)
 	CondDrop    float64 `json:"cond_drop"`    // fraction of examples trained without their class
-	Seed        uint64  `json:"seed"`
+	// Corrupt is the probability that an input token is replaced by a
+	// uniform random code (the target stays the true token): token
+	// corruption, taming's pkeep and LlamaGen's token dropout, a
+	// regulariser against copying. 0 is off.
+	Corrupt float64 `json:"corrupt,omitempty"`
+	Seed    uint64  `json:"seed"`
 }
 
 // DefaultTrainConfig is ref-gen's optimiser (AdamW 3e-4, weight decay 0.05)
@@ -61,6 +66,8 @@ func (c TrainConfig) Validate(n int) error {
 		return fmt.Errorf("generator: warm-up %d, weight decay %v, clip %v: want all >= 0", c.Warmup, c.WeightDecay, c.Clip)
 	case !(c.CondDrop >= 0 && c.CondDrop <= 1):
 		return fmt.Errorf("generator: class dropout %v: want a fraction in [0, 1]", c.CondDrop)
+	case !(c.Corrupt >= 0 && c.Corrupt < 1):
+		return fmt.Errorf("generator: token corruption %v: want a probability in [0, 1)", c.Corrupt)
 	}
 	return nil
 }
@@ -170,6 +177,14 @@ func (t *Trainer) nextBatch() {
 			cls = d.Labels[src]
 		}
 		emb.Classes[i] = cls
+		if t.Config.Corrupt > 0 {
+			in := emb.Tokens[i*c.Len : (i+1)*c.Len]
+			for j := range in {
+				if t.rand.Float64() < t.Config.Corrupt {
+					in[j] = int32(t.rand.IntN(c.CodebookSize))
+				}
+			}
+		}
 	}
 }
 

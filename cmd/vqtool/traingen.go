@@ -31,6 +31,7 @@ type trainGenOptions struct {
 	Decay     float64
 	Clip      float64
 	CondDrop  float64
+	Corrupt   float64
 	Seed      uint64
 	Dim       int
 	Layers    int
@@ -66,6 +67,7 @@ func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.Decay, "weight-decay", d.Decay, "AdamW weight decay on matrices")
 	f.Float64Var(&o.Clip, "clip", d.Clip, "global gradient-norm clip (0: off)")
 	f.Float64Var(&o.CondDrop, "cond-drop", d.CondDrop, "fraction of examples trained without their class (for guidance)")
+	f.Float64Var(&o.Corrupt, "corrupt", 0, "token corruption: the probability that an input token is replaced by a random code, its target kept (0: off)")
 	f.Uint64Var(&o.Seed, "seed", d.Seed, "seed of weights, data order and class dropout")
 	f.IntVar(&o.Dim, "dim", d.Dim, "model width")
 	f.IntVar(&o.Layers, "layers", d.Layers, "transformer blocks")
@@ -239,7 +241,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		Config: generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
 			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP},
 		Train: generator.TrainConfig{Batch: opts.Batch, Steps: opts.steps(train.N), LR: opts.LR, Warmup: opts.Warmup,
-			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Seed: opts.Seed},
+			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Corrupt: opts.Corrupt, Seed: opts.Seed},
 		Info: generator.Info{Loss: lossInfo, VQ: rundir.Rel(opts.Out, opts.VQ), Data: opts.Data, Classes: classes, Flags: opts.flags},
 		Logf: func(format string, args ...any) { logf("train-gen: "+format, args...) }}
 	if opts.Tokens != "" {
