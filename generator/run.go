@@ -43,6 +43,10 @@ type Run struct {
 	EvalEvery int  // steps between held-out measurements (0: at the end only)
 	SaveEvery int  // steps between checkpoints (0: at the end only); a cancelled run is saved too
 	KeepBest  bool // keep the weights of the lowest held-out NLL in Dir/best
+	// Patience, when > 0, ends the run once that many held-out
+	// measurements in a row have not improved on the best: early stopping,
+	// with Train.Steps as the ceiling. It needs HeldOut and EvalEvery.
+	Patience int
 
 	// Progress, if not nil, hears where the run starts (s nil) and then
 	// every step: the steps done and of the whole run, the step's
@@ -71,6 +75,8 @@ type Result struct {
 	HeldOut  *Eval     // the final held-out measurement, nil without held-out data
 	Curve    []Point   // every held-out measurement of the run, resumed sessions included
 	BestStep int       // the step of the lowest held-out NLL (Curve's), 0 without one
+	// Converged is true when Patience ended the run before its ceiling.
+	Converged bool
 	Seconds  float64   // the time this session trained
 }
 
@@ -82,6 +88,9 @@ type Result struct {
 // when ctx is cancelled (returning ctx's error), and keeps the folder's last
 // complete checkpoint when a write fails.
 func Train(ctx context.Context, r Run) (*Result, error) {
+	if r.Patience < 0 || r.Patience > 0 && (r.HeldOut == nil || r.EvalEvery < 1) {
+		return nil, fmt.Errorf("generator: patience %d: want 0 (off), or a count of measurements with held-out data measured every EvalEvery >= 1 steps", r.Patience)
+	}
 	logf := r.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -134,12 +143,16 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		return nil
 	}
 	save := func() error { return tr.SaveCheckpoint(r.Dir, info) }
+	patient := func() bool { // Patience measurements without a new best
+		n := len(res.Curve)
+		return r.Patience > 0 && n > 0 && n-1-bestPoint(res.Curve) >= r.Patience
+	}
 	start := time.Now()
 	if r.Progress != nil {
 		r.Progress(tr.Step, tr.Config.Steps, nil, nil)
 	}
 	loop := rundir.Loop{Dir: r.Dir, Done: func() int { return tr.Step }, Total: tr.Config.Steps,
-		Save: save, Diverged: ErrNotFinite, Logf: logf,
+		Save: save, Diverged: ErrNotFinite, Logf: logf, Stop: patient,
 		Step: func() (string, error) {
 			s, err := tr.TrainStep()
 			if err != nil {
@@ -170,6 +183,10 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		}
 	}
 	res.Steps, res.Seconds = tr.Step, time.Since(start).Seconds()
+	if res.Converged = patient(); res.Converged {
+		logf("stopped at step %d of %d: no better held-out NLL in %d measurements (best at step %d)",
+			tr.Step, tr.Config.Steps, r.Patience, res.Curve[bestPoint(res.Curve)].Step)
+	}
 	res.HeldOut = last
 	if last != nil {
 		info.Metrics = last.Metrics()

@@ -164,3 +164,28 @@ func TestCorruptInputs(t *testing.T) {
 		t.Error("corruption 1 (no true input left) was accepted")
 	}
 }
+
+// With patience the run ends once that many measurements in a row miss the
+// best, saves there, and stays ended when run again.
+func TestTrainPatience(t *testing.T) {
+	r := tinyRun(t, t.TempDir())
+	r.Train.Steps, r.Train.LR, r.EvalEvery, r.SaveEvery = 200, 0.5, 2, 0 // a rate that soon stops improving
+	r.Train.Warmup = 0
+	r.Patience = 2
+	res, err := Train(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := bestPoint(res.Curve)
+	if !res.Converged || res.Steps >= 200 || len(res.Curve)-1-best != 2 || res.BestStep != res.Curve[best].Step {
+		t.Fatalf("stopped at step %d (converged %v), curve %v: want a stop two measurements after the best", res.Steps, res.Converged, res.Curve)
+	}
+	again, err := Train(context.Background(), r)
+	if err != nil || again.Steps != res.Steps || !again.Converged {
+		t.Errorf("run again: %d steps (converged %v), %v; want it to stay at %d", again.Steps, again.Converged, err, res.Steps)
+	}
+	r.HeldOut = nil
+	if _, err := Train(context.Background(), r); err == nil {
+		t.Error("patience without held-out data was accepted")
+	}
+}

@@ -32,6 +32,7 @@ type trainGenOptions struct {
 	Clip      float64
 	CondDrop  float64
 	Corrupt   float64
+	Patience  int
 	Seed      uint64
 	Dim       int
 	Layers    int
@@ -67,6 +68,7 @@ func (o *trainGenOptions) AddFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.Decay, "weight-decay", d.Decay, "AdamW weight decay on matrices")
 	f.Float64Var(&o.Clip, "clip", d.Clip, "global gradient-norm clip (0: off)")
 	f.Float64Var(&o.CondDrop, "cond-drop", d.CondDrop, "fraction of examples trained without their class (for guidance)")
+	f.IntVar(&o.Patience, "patience", 0, "end the run once this many held-out measurements (--eval-every) in a row miss the best: early stopping, --steps the ceiling (0: off)")
 	f.Float64Var(&o.Corrupt, "corrupt", 0, "token corruption: the probability that an input token is replaced by a random code, its target kept (0: off)")
 	f.Uint64Var(&o.Seed, "seed", d.Seed, "seed of weights, data order and class dropout")
 	f.IntVar(&o.Dim, "dim", d.Dim, "model width")
@@ -162,6 +164,8 @@ type genResult struct {
 	Loss    generator.LossInfo  `json:"loss"`
 	Train   generator.StepStats `json:"last_step"`
 	HeldOut *generator.Eval     `json:"held_out,omitempty"`
+	// Converged says --patience ended the run before --steps.
+	Converged bool `json:"converged,omitempty"`
 }
 
 func runTrainGen(ctx context.Context, w io.Writer, opts trainGenOptions) (res genResult, err error) {
@@ -237,7 +241,10 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		}
 	}
 	nClasses := train.NumClasses(classes)
-	run := generator.Run{Dir: opts.Out, Loss: loss, Data: genTokens(train), EvalEvery: opts.EvalEvery, SaveEvery: opts.SaveEvery,
+	if opts.Patience > 0 && (held == nil || opts.EvalEvery < 1) {
+		return usagef("--patience %d: want held-out data (--held-out, or a named --data set) measured every --eval-every >= 1 steps", opts.Patience)
+	}
+	run := generator.Run{Dir: opts.Out, Loss: loss, Data: genTokens(train), EvalEvery: opts.EvalEvery, SaveEvery: opts.SaveEvery, Patience: opts.Patience,
 		Config: generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: nClasses, Len: train.H * train.W,
 			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP},
 		Train: generator.TrainConfig{Batch: opts.Batch, Steps: opts.steps(train.N), LR: opts.LR, Warmup: opts.Warmup,
@@ -300,7 +307,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		return err
 	}
 	bar.Finish()
-	*out = genResult{Out: opts.Out, Steps: res.Steps, Seconds: res.Seconds, Loss: lossInfo, Train: res.Last, HeldOut: res.HeldOut}
+	*out = genResult{Out: opts.Out, Steps: res.Steps, Seconds: res.Seconds, Loss: lossInfo, Train: res.Last, HeldOut: res.HeldOut, Converged: res.Converged}
 	if opts.JSON {
 		return printJSON(w, out)
 	}

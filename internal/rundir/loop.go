@@ -18,7 +18,8 @@ type Loop struct {
 	Step     func() (desc string, err error) // one step; desc describes it for Progress
 	Periodic []Periodic
 	Save     func() error
-	Diverged error // the trainer's sentinel for a NaN or Inf
+	Diverged error       // the trainer's sentinel for a NaN or Inf
+	Stop     func() bool // when not nil and true, the run ends before Total (early stopping)
 
 	Progress func(done int, desc string)      // after every step; nil: none
 	Logf     func(format string, args ...any) // the interruption message; nil: none
@@ -30,7 +31,7 @@ type Periodic struct {
 	F func() error
 }
 
-// Run steps until Total. On cancellation it saves, says how to continue and
+// Run steps until Total, or until Stop says to end. On cancellation it saves, says how to continue and
 // returns the context's error.
 func (l Loop) Run(ctx context.Context) error {
 	progress := l.Progress
@@ -38,7 +39,7 @@ func (l Loop) Run(ctx context.Context) error {
 		progress = func(int, string) {}
 	}
 	progress(l.Done(), "")
-	for l.Done() < l.Total {
+	for l.Done() < l.Total && (l.Stop == nil || !l.Stop()) {
 		if ctx.Err() != nil {
 			if err := l.Save(); err != nil {
 				return l.Kept(err)
