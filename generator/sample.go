@@ -49,6 +49,32 @@ func (s SampleConfig) Validate(codebookSize int) error {
 // class for an unconditional model, means "no class") and returns the
 // grids, [len(classes), Len].
 func (m *Model) Sample(classes []int32, cfg SampleConfig) ([]int32, error) {
+	return m.sample(classes, nil, 0, cfg)
+}
+
+// Complete finishes grids from their first given tokens: grid i keeps
+// prefixes[i*Len : i*Len+given] and draws the rest, class classes[i] (as
+// Sample), and the whole grids are returned. It is the prefix attack of
+// training-data extraction: a model that completes training grids to
+// themselves has memorised them.
+func (m *Model) Complete(classes, prefixes []int32, given int, cfg SampleConfig) ([]int32, error) {
+	c := m.Config
+	if given < 0 || given > c.Len || len(prefixes) != len(classes)*c.Len {
+		return nil, fmt.Errorf("generator: %d given tokens of %d grids in %d tokens: want 0 to %d tokens of grids of %d", given, len(classes), len(prefixes), c.Len, c.Len)
+	}
+	for i := range classes {
+		for j, v := range prefixes[i*c.Len : i*c.Len+given] {
+			if v < 0 || int(v) >= c.CodebookSize {
+				return nil, fmt.Errorf("generator: token %d of prefix %d is %d: want a code in [0, %d)", j, i, v, c.CodebookSize)
+			}
+		}
+	}
+	return m.sample(classes, prefixes, given, cfg)
+}
+
+// sample is Sample with the first given tokens of each grid taken from
+// prefixes instead of drawn.
+func (m *Model) sample(classes, prefixes []int32, given int, cfg SampleConfig) ([]int32, error) {
 	c := m.Config
 	if err := cfg.Validate(c.CodebookSize); err != nil {
 		return nil, err
@@ -107,7 +133,12 @@ func (m *Model) Sample(classes []int32, cfg SampleConfig) ([]int32, error) {
 			p := make([]float64, c.CodebookSize)
 			order := make([]int, c.CodebookSize)
 			for i := lo; i < hi; i++ {
-				tok := draw(p, order, logits[i*c.CodebookSize:(i+1)*c.CodebookSize], cfg, rngs[i])
+				var tok int
+				if t < given {
+					tok = int(prefixes[i*c.Len+t])
+				} else {
+					tok = draw(p, order, logits[i*c.CodebookSize:(i+1)*c.CodebookSize], cfg, rngs[i])
+				}
 				out[i*c.Len+t] = int32(tok)
 				tokens[i*c.Len+t] = int32(tok)
 				if guided {
