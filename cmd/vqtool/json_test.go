@@ -61,7 +61,7 @@ func badKeys(path string, v any, bad *[]string) {
 func TestJSONKeysAreSnakeCase(t *testing.T) {
 	for _, v := range []any{
 		&EvalResult{}, &explore.SwapEval{}, &genResult{}, &vqResult{}, &reconResult{}, &encodeJSON{},
-		&benchResult{}, &codebookStats{}, &neighborsResult{}, &kernelResult{}, &targetsSummary{},
+		&benchResult{}, &codebookStats{}, &codebookSpacing{}, &neighborsResult{}, &metrics.Memorization{}, &kernelResult{}, &targetsSummary{},
 		&versionInfo{}, &imageio.Info{}, &generator.Eval{}, &metrics.Report{}, &vqvae.Info{}, &study.Results{},
 	} {
 		rv := reflect.ValueOf(v).Elem()
