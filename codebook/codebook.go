@@ -58,6 +58,27 @@ func New(k, d int, r *rand.Rand) (*Codebook, error) {
 	return c, nil
 }
 
+// FromCodes returns the codebook of the k codes of dimension d in e (code i
+// is e[i*d : (i+1)*d]), which it keeps: a codebook trained elsewhere, to
+// measure and search. Its EMA state is empty; it is not for training.
+func FromCodes(e []float32, k, d int) (*Codebook, error) {
+	if err := CheckSize(k); err != nil {
+		return nil, err
+	}
+	if d < 1 || d > 4096 {
+		return nil, fmt.Errorf("codebook: code dimension %d: want a number in [1, 4096]", d)
+	}
+	if len(e) != k*d {
+		return nil, fmt.Errorf("codebook: %d values for %d codes of dimension %d: want %d", len(e), k, d, k*d)
+	}
+	for i, v := range e {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("codebook: code %d, component %d is %v: want finite values", i/d, i%d, v)
+		}
+	}
+	return &Codebook{CodebookSize: k, D: d, E: e}, nil
+}
+
 // resetEMA sets the cluster sizes to 1 and the sums to the codes, so that the EMA starts
 // from the current codes.
 func (c *Codebook) resetEMA() {

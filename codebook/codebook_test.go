@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vqtool/vqtool/dist2"
@@ -175,5 +176,31 @@ func TestUsageOrder(t *testing.T) {
 	u.Add([]int32{3, 3, 3, 1, 1, 4, 1, 0})
 	if got := u.Order(); !slices.Equal(got, []int{1, 3, 0, 4, 2}) {
 		t.Errorf("order %v, want [1 3 0 4 2] (ties by code)", got)
+	}
+}
+
+func TestFromCodes(t *testing.T) {
+	e := []float32{0, 0, 1, 0, 0, 3, 5, 5}
+	cb, err := FromCodes(e, 4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near, far, nd, fd, err := cb.Neighbors(0, 1, dist2.SquaredL2)
+	if err != nil || near[0] != 1 || far[0] != 3 || nd[0] != 1 || fd[0] != 50 {
+		t.Errorf("Neighbors(0, 1) = %v %v %v %v, %v; want [1] [3] [1] [50]", near, far, nd, fd, err)
+	}
+	for _, tc := range []struct {
+		e    []float32
+		k, d int
+		want string
+	}{
+		{e[:6], 4, 2, "6 values for 4 codes"},
+		{e, 1, 8, "codebook size 1"},
+		{[]float32{0, float32(math.NaN()), 1, 1}, 2, 2, "code 0, component 1 is NaN"},
+		{[]float32{0, 0, 1, float32(math.Inf(1))}, 2, 2, "code 1, component 1 is +Inf"},
+	} {
+		if _, err := FromCodes(tc.e, tc.k, tc.d); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("FromCodes(%v, %d, %d) = %v, want an error saying %q", tc.e, tc.k, tc.d, err, tc.want)
+		}
 	}
 }

@@ -83,23 +83,9 @@ func Atlas(m *vqvae.Model, order []int, cols int) (image.Image, error) {
 
 // WriteCodebookStats writes a PNG of two panels to w: the code counts
 // sorted, and a histogram of each code's distance to its nearest other code
-// (under the distance named).
+// (under the distance named). With counts nil (a codebook without the
+// encoder that would count its codes) it draws the histogram alone.
 func WriteCodebookStats(w io.Writer, s codebook.Stats, counts []int64, sp codebook.Spacing, distance string) error {
-	usage := plot.New()
-	usage.Title.Text = fmt.Sprintf("Code usage, sorted (%d used, perplexity %.0f)", s.Used, s.Perplexity)
-	usage.X.Label.Text = "code rank"
-	usage.Y.Label.Text = "tokens"
-	sorted := slices.Clone(counts)
-	slices.SortFunc(sorted, func(a, b int64) int { return cmp.Compare(b, a) })
-	pts := make(plotter.XYs, len(sorted))
-	for i, c := range sorted {
-		pts[i].X, pts[i].Y = float64(i), float64(c)
-	}
-	line, err := plotter.NewLine(pts)
-	if err != nil {
-		return err
-	}
-	usage.Add(line, plotter.NewGrid())
 	nn := plot.New()
 	nn.Title.Text = "Distance to the nearest other code"
 	nn.X.Label.Text = distance + " distance"
@@ -113,11 +99,31 @@ func WriteCodebookStats(w io.Writer, s codebook.Stats, counts []int64, sp codebo
 		return err
 	}
 	nn.Add(h)
-	img := vgimg.New(12*vg.Inch, 4*vg.Inch)
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 4}
-	canvases := plot.Align([][]*plot.Plot{{usage, nn}}, tiles, draw.New(img))
-	usage.Draw(canvases[0][0])
-	nn.Draw(canvases[0][1])
+	panels := []*plot.Plot{nn}
+	if counts != nil {
+		usage := plot.New()
+		usage.Title.Text = fmt.Sprintf("Code usage, sorted (%d used, perplexity %.0f)", s.Used, s.Perplexity)
+		usage.X.Label.Text = "code rank"
+		usage.Y.Label.Text = "tokens"
+		sorted := slices.Clone(counts)
+		slices.SortFunc(sorted, func(a, b int64) int { return cmp.Compare(b, a) })
+		pts := make(plotter.XYs, len(sorted))
+		for i, c := range sorted {
+			pts[i].X, pts[i].Y = float64(i), float64(c)
+		}
+		line, err := plotter.NewLine(pts)
+		if err != nil {
+			return err
+		}
+		usage.Add(line, plotter.NewGrid())
+		panels = []*plot.Plot{usage, nn}
+	}
+	img := vgimg.New(vg.Length(6*len(panels))*vg.Inch, 4*vg.Inch)
+	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Inch / 4}
+	canvases := plot.Align([][]*plot.Plot{panels}, tiles, draw.New(img))
+	for i, p := range panels {
+		p.Draw(canvases[0][i])
+	}
 	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 	return err
 }

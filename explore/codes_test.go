@@ -69,8 +69,20 @@ func TestCodeFigures(t *testing.T) {
 	if err := WriteCodebookStats(&buf, u.Stats(), u.Counts, codebook.SpacingOf(dist), "l2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := png.Decode(&buf); err != nil {
-		t.Errorf("codebook stats: %v", err)
+	two, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatalf("codebook stats: %v", err)
+	}
+	buf.Reset()
+	if err := WriteCodebookStats(&buf, codebook.Stats{}, nil, codebook.SpacingOf(dist), "l2"); err != nil {
+		t.Fatal(err)
+	}
+	one, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatalf("codebook stats without counts: %v", err)
+	}
+	if w1, w2 := one.Bounds().Dx(), two.Bounds().Dx(); 2*w1 != w2 {
+		t.Errorf("without counts the plot is %d pixels wide, with them %d: want one panel of two", w1, w2)
 	}
 }
 

@@ -58,3 +58,50 @@ func NearCopies(overlap []float64) float64 {
 	}
 	return float64(k) / float64(len(overlap))
 }
+
+// MinNovel is the fewest novel samples (not near copies) whose FLD
+// Memorize measures.
+const MinNovel = 200
+
+// Memorization is how much samples copy the training grids.
+type Memorization struct {
+	Train       int      `json:"train_grids"`
+	NearCopies  float64  `json:"near_copies"`  // share of samples agreeing >= NearCopyThreshold with one training grid
+	MeanOverlap float64  `json:"mean_overlap"` // mean of each sample's largest agreement
+	Novel       int      `json:"novel"`        // samples that are not near copies
+	FLDNovel    *float64 `json:"fld_novel"`    // FLD of the novel samples; null under MinNovel of them
+}
+
+// Memorize measures n samples, their grids tokens (of length l) and their
+// images fake (channel-major in [-1, 1]), against the m training grids train
+// (Overlap) and, for the novel ones, against the real features (nr rows).
+func (l *LeNet) Memorize(realFeatures []float32, nr int, fake []float32, tokens []int32, n int, train []int32, m, length int) (Memorization, error) {
+	overlap, _, err := Overlap(tokens, n, train, m, length)
+	if err != nil {
+		return Memorization{}, err
+	}
+	out := Memorization{Train: m, NearCopies: NearCopies(overlap)}
+	per := len(fake) / n
+	var novel []float32
+	for i, o := range overlap {
+		out.MeanOverlap += o
+		if o < NearCopyThreshold {
+			novel = append(novel, fake[i*per:(i+1)*per]...)
+			out.Novel++
+		}
+	}
+	out.MeanOverlap /= float64(n)
+	if out.Novel < MinNovel {
+		return out, nil
+	}
+	feat, _, err := l.Run(novel, out.Novel)
+	if err != nil {
+		return out, err
+	}
+	f, err := Frechet(realFeatures, nr, feat, out.Novel, l.Features)
+	if err != nil {
+		return out, err
+	}
+	out.FLDNovel = &f
+	return out, nil
+}

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -59,6 +60,58 @@ func TestCI95(t *testing.T) {
 	}{{1, 12.706}, {2, 4.303}, {30, 2.042}, {40, 2.021}, {60, 2.000}, {120, 1.980}, {100000, 1.960}} {
 		if got := TQuantile975(c.df); math.Abs(got-c.want) > 2e-3 {
 			t.Errorf("t(0.975, %d) = %.4f, want %.3f", c.df, got, c.want)
+		}
+	}
+}
+
+// Memorize counts near copies and measures the FLD of the novel samples
+// only, and only from MinNovel of them on.
+func TestMemorize(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	l, err := NewLeNet(1, 8, 2, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := func(n int) []float32 {
+		x := make([]float32, n*64)
+		for i := range x {
+			x[i] = float32(2*r.Float64() - 1)
+		}
+		return x
+	}
+	const nr, copies = 50, 10
+	real, _, err := l.Run(images(nr), nr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := []int32{1, 2, 3, 4, 5, 6, 7, 8}
+	for _, n := range []int{copies + 5, copies + MinNovel} {
+		tokens := make([]int32, 4*n)
+		for i := range n {
+			if i < copies {
+				copy(tokens[4*i:], train[:4]) // a copy of grid 0
+			} else {
+				copy(tokens[4*i:], []int32{5, 6, 9, 9}) // half of grid 1
+			}
+		}
+		fake := images(n)
+		m, err := l.Memorize(real, nr, fake, tokens, n, train, 2, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		novel := n - copies
+		wantMean := (copies + 0.5*float64(novel)) / float64(n)
+		if m.Train != 2 || m.Novel != novel || m.NearCopies != float64(copies)/float64(n) || math.Abs(m.MeanOverlap-wantMean) > 1e-12 {
+			t.Errorf("n %d: %+v, want %d novel, near copies %v, mean overlap %v", n, m, novel, float64(copies)/float64(n), wantMean)
+		}
+		if (m.FLDNovel != nil) != (novel >= MinNovel) {
+			t.Errorf("n %d: novel FLD %v with %d novel samples (MinNovel %d)", n, m.FLDNovel, novel, MinNovel)
+		}
+		if m.FLDNovel != nil {
+			feat, _, _ := l.Run(fake[copies*64:], novel)
+			if want, _ := Frechet(real, nr, feat, novel, l.Features); *m.FLDNovel != want {
+				t.Errorf("novel FLD %v, want the FLD of the novel samples %v", *m.FLDNovel, want)
+			}
 		}
 	}
 }

@@ -3,24 +3,20 @@ package metrics
 import (
 	"math"
 	"sort"
+
+	"gonum.org/v1/gonum/stat"
 )
 
-// MeanStd returns the mean and the sample standard deviation of xs.
+// MeanStd returns the mean and the sample standard deviation (n-1) of xs:
+// NaN and NaN for no values, the value and 0 for one.
 func MeanStd(xs []float64) (mean, std float64) {
-	if len(xs) == 0 {
+	switch len(xs) {
+	case 0:
 		return math.NaN(), math.NaN()
+	case 1:
+		return xs[0], 0
 	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	if len(xs) < 2 {
-		return mean, 0
-	}
-	for _, x := range xs {
-		std += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(std / float64(len(xs)-1))
+	return stat.MeanStdDev(xs, nil)
 }
 
 // ranks returns the rank of each value (1-based), ties given their mean rank.
@@ -45,25 +41,27 @@ func ranks(xs []float64) []float64 {
 	return r
 }
 
-// Pearson returns the linear correlation of x and y.
+// Pearson returns the linear correlation of x and y (gonum's
+// stat.Correlation): NaN when either is constant or has fewer than two
+// values.
 func Pearson(x, y []float64) float64 {
-	mx, _ := MeanStd(x)
-	my, _ := MeanStd(y)
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
+	if len(x) != len(y) {
+		panic("metrics: Pearson: length mismatch")
 	}
-	if sxx == 0 || syy == 0 {
+	if len(x) < 2 {
 		return math.NaN()
 	}
-	return sxy / math.Sqrt(sxx*syy)
+	_, sx := stat.MeanStdDev(x, nil)
+	_, sy := stat.MeanStdDev(y, nil)
+	if sx == 0 || sy == 0 {
+		return math.NaN()
+	}
+	return stat.Correlation(x, y, nil)
 }
 
 // Spearman returns the rank correlation of x and y: the Pearson correlation
-// of their ranks (ties averaged).
+// of their ranks, ties given their mean rank (scipy.stats.spearmanr's
+// definition).
 func Spearman(x, y []float64) float64 {
 	if len(x) != len(y) {
 		panic("metrics: Spearman: length mismatch")

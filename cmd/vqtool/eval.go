@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -112,8 +116,11 @@ func classifierFor(path string, data dataOptions, size, channels, steps int) (*m
 type evalOptions struct {
 	dataOptions
 	Gen         string
+	Tokens      string
+	Images      string
 	VQ          string
 	Classifier  string
+	TrainTokens string
 	N           int
 	CFG         float64
 	Temperature float64
@@ -122,138 +129,415 @@ type evalOptions struct {
 	Seed        uint64
 	Grid        string
 	JSON        bool
+	// Sampling names a sampling flag that was given (for --gen only).
+	Sampling string
 }
 
 // EvalResult is what eval prints with --json.
 type EvalResult struct {
-	Gen                string                 `json:"gen"`
-	Samples            int                    `json:"samples"`
-	Sampling           generator.SampleConfig `json:"sampling"`
-	Classifier         string                 `json:"classifier"`
-	ClassifierAccuracy float64                `json:"classifier_test_accuracy"`
+	Gen                string                  `json:"gen,omitempty"`
+	Tokens             string                  `json:"tokens,omitempty"`
+	Images             string                  `json:"images,omitempty"`
+	Samples            int                     `json:"samples"`
+	Sampling           *generator.SampleConfig `json:"sampling,omitempty"`
+	Classifier         string                  `json:"classifier"`
+	ClassifierAccuracy float64                 `json:"classifier_test_accuracy"`
 	metrics.Report
-	HeldOut *generator.Eval `json:"held_out,omitempty"`
-	Seconds float64         `json:"sample_seconds"`
+	Memorization *metrics.Memorization `json:"memorization,omitempty"`
+	HeldOut      *generator.Eval       `json:"held_out,omitempty"`
+	Seconds      float64               `json:"sample_seconds"`
 }
+
+// samplingFlags are eval's flags that only drawing (--gen) reads.
+var samplingFlags = []string{"cfg", "temperature", "top-k", "top-p", "seed"}
 
 func newEvalCommand() *cobra.Command {
 	var o evalOptions
 	cmd := &cobra.Command{
 		Use:   "eval",
-		Short: "Score a generator: FLD, KID, precision/recall and class accuracy of its samples; held-out NLL",
-		Long: `eval draws --n samples (classes spread evenly), decodes them and compares them
-with the real images of the test split through a LeNet trained on the data set
-(FLD: Frechet distance of its features; KID; k-NN precision and recall; the
-classifier's accuracy on the asked-for classes). It also measures the
-generator on the held-out tokens: NLL in bits per token, token accuracy and
-the expected codebook distance of its predictions.`,
-		Example: `  vqtool eval --gen gen-dist2 --vq fmnist.vq --data fashion-mnist --n 5000 --json`,
-		Args:    cobra.NoArgs,
+		Short: "Score samples: FLD, KID, precision/recall, class accuracy and memorisation, of a generator or of token or image files; held-out NLL",
+		Long: `eval compares samples with the real images of --data's --split (test by
+default) through a LeNet trained on the data set (FLD: Frechet distance of its
+features; KID; k-NN precision and recall; the classifier's accuracy on the
+classes the samples were asked for, when known). The samples are one of:
+
+  --gen DIR       a vqtool generator: eval draws --n samples (classes spread
+                  evenly), decodes them with its tokenizer, and measures the
+                  generator on the held-out tokens too: NLL in bits per token,
+                  token accuracy and the expected codebook distance;
+  --tokens FILE   token grids [N, H, W] (.npy, classes from FILE.labels.npy) or
+                  a LlamaGen folder, of any generator: decoded with --vq;
+  --images FILE   images as .npz (arr_0 uint8 [N, H, W, C], classes from
+                  arr_1: what sample --images, guided-diffusion and LlamaGen
+                  write) or a folder of images (classes from its subfolders).
+
+With --train-tokens, the grids a generator was trained on, it measures
+memorisation as the study does: each sample's largest token agreement with one
+training grid, the share of near copies (>= 90%), and the FLD of the samples
+that are not (--images are encoded with --vq for it). --n limits the files'
+samples to the first N (all by default).`,
+		Example: `  vqtool eval --gen gen-dist2 --vq fmnist.vq --data fashion-mnist --n 5000 --json
+  vqtool eval --tokens samples.npy --vq fmnist.vq --data fashion-mnist --train-tokens train.npy
+  vqtool eval --images samples.npz --classifier fmnist.lenet --data fashion-mnist`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Gen == "" {
+				for _, name := range samplingFlags {
+					if cmd.Flags().Changed(name) && o.Sampling == "" {
+						o.Sampling = name
+					}
+				}
+				if !cmd.Flags().Changed("n") {
+					o.N = 0
+				}
+			}
 			_, err := runEval(cmd.Context(), cmd.OutOrStdout(), o)
 			return err
 		},
 	}
 	o.dataOptions.AddSourceFlags(cmd)
+	defaultToTest(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.Gen, "gen", "", "generator checkpoint folder")
-	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder (default: the generator's)")
-	f.StringVar(&o.Classifier, "classifier", "", "classifier folder (default: VQ/lenet, trained on first use)")
-	f.IntVarP(&o.N, "n", "n", 5000, "samples to draw")
-	f.Float64Var(&o.CFG, "cfg", 1, "guidance scale")
-	f.Float64Var(&o.Temperature, "temperature", 1, "sampling temperature")
-	f.IntVar(&o.TopK, "top-k", 0, "top-k (0: off)")
-	f.Float64Var(&o.TopP, "top-p", 1, "top-p (1: off)")
-	f.Uint64Var(&o.Seed, "seed", 1, "sampling seed")
+	f.StringVar(&o.Tokens, "tokens", "", "token grids to score instead of --gen: [N, H, W] .npy (classes from NAME.labels.npy) or a LlamaGen folder; needs --vq")
+	f.StringVar(&o.Images, "images", "", "images to score instead of --gen: FILE.npz (arr_0 uint8 [N, H, W, C], arr_1 classes) or a folder")
+	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder (default with --gen: the generator's)")
+	f.StringVar(&o.Classifier, "classifier", "", "classifier folder (default: VQ/lenet; trained on --data on first use)")
+	f.StringVar(&o.TrainTokens, "train-tokens", "", "the training grids (.npy or LlamaGen folder): also measure memorisation")
+	f.IntVarP(&o.N, "n", "n", 5000, "samples to draw (--gen), or to score from the start of --tokens or --images (default: all)")
+	f.Float64Var(&o.CFG, "cfg", 1, "guidance scale (--gen)")
+	f.Float64Var(&o.Temperature, "temperature", 1, "sampling temperature (--gen)")
+	f.IntVar(&o.TopK, "top-k", 0, "top-k (0: off) (--gen)")
+	f.Float64Var(&o.TopP, "top-p", 1, "top-p (1: off) (--gen)")
+	f.Uint64Var(&o.Seed, "seed", 1, "sampling seed (--gen); also the KID subsets'")
 	f.StringVar(&o.Grid, "grid", "", "also write the first samples as a PNG grid")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object")
 	return cmd
 }
 
+// evalSamples is what eval scores: n images (channel-major at the
+// classifier's size) with the classes they were asked for (nil: unknown)
+// and, when known, their token grids of length l.
+type evalSamples struct {
+	pix      []float32
+	n        int
+	asked    []int32
+	tokens   []int32
+	l        int
+	c, size  int
+	classes  []string // names of asked's classes, when they have names
+	vq       *vqvae.Model
+	vqPath   string
+	vinfo    vqvae.Info
+	gen      *generator.Model
+	seconds  float64
+	sampling *generator.SampleConfig
+}
+
 func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error) {
 	var res EvalResult
-	if o.Gen == "" {
-		return res, usagef("--gen: want a generator checkpoint folder")
-	}
-	gen, ginfo, err := generator.Load(o.Gen)
-	if err != nil {
-		return res, err
-	}
-	vq, vinfo, vqPath, err := genVQ(o.Gen, o.VQ, ginfo.VQ)
-	if err != nil {
-		return res, err
-	}
-	o.VQ = vqPath
-	if err := explore.CheckPair(gen, o.Gen, vq, o.VQ); err != nil {
-		return res, err
-	}
-	if o.N < 2 {
+	switch given := btoi(o.Gen != "") + btoi(o.Tokens != "") + btoi(o.Images != ""); {
+	case given != 1:
+		return res, usagef("--gen %q, --tokens %q, --images %q: want one of them: the samples to score", o.Gen, o.Tokens, o.Images)
+	case o.Sampling != "":
+		return res, usagef("--%s: sampling settings are for --gen; --tokens and --images are scored as they are", o.Sampling)
+	case o.Gen != "" && o.N < 2:
 		return res, usagef("--n %d: want at least 2 samples", o.N)
+	case o.N < 0:
+		return res, usagef("--n %d: want 0 (all) or the samples to score", o.N)
+	case o.Images != "" && o.TrainTokens != "" && o.VQ == "":
+		return res, usagef("--train-tokens %q with --images: want --vq, the tokenizer that encodes the images to compare them with the training grids", o.TrainTokens)
 	}
-	per := vq.Config.Channels*vq.Config.Size*vq.Config.Size + gen.Config.Len // a decoded sample and its tokens
-	if err := checkMemory(memory.Mul(o.N, per, 4), fmt.Sprintf("%d samples to score", o.N), "score fewer with a smaller --n"); err != nil {
-		return res, err
+	var s *evalSamples
+	var lenet *metrics.LeNet
+	var clsAcc float64
+	var err error
+	if o.Images != "" {
+		s, lenet, clsAcc, err = evalImages(o)
+	} else {
+		if o.Gen != "" {
+			s, err = evalDraw(ctx, o)
+		} else {
+			s, err = evalTokens(o)
+		}
+		if err == nil {
+			lenet, clsAcc, err = evalClassifier(&o, s.vqPath, s.size, s.c)
+		}
 	}
-	if o.Classifier == "" {
-		o.Classifier = filepath.Join(o.VQ, "lenet")
-	}
-	lenet, clsAcc, err := classifierFor(o.Classifier, o.dataOptions, vq.Config.Size, vq.Config.Channels, 1500)
 	if err != nil {
 		return res, err
+	}
+	for i, c := range s.asked {
+		if c < 0 || int(c) >= lenet.Classes {
+			return res, fmt.Errorf("sample %d is of class %d: the classifier %s knows %d classes", i, c, o.Classifier, lenet.Classes)
+		}
 	}
 	test := o.dataOptions
-	if imageio.IsSet(o.Data) {
-		test.Split = "test"
+	var real *imageio.Dataset
+	if s.vq != nil {
+		real, err = openForModel(test, s.vinfo, nil)
+	} else {
+		test.Size, test.Channels = s.size, s.c
+		real, err = test.open()
 	}
-	real, err := openForModel(test, vinfo, nil)
 	if err != nil {
 		return res, err
 	}
-	r, fake, classes, secs, err := sampleAndScore(ctx, gen, vq, lenet, real, o)
+	realFeat, _, err := lenet.Run(real.Pix, real.N)
 	if err != nil {
 		return res, err
 	}
-	res = EvalResult{Gen: o.Gen, Samples: o.N, Classifier: o.Classifier, ClassifierAccuracy: clsAcc, Report: r, Seconds: secs,
-		Sampling: generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}}
-	if o.Grid != "" {
-		n := min(len(classes), 80)
-		img, err := explore.TokenGrid(vq, fake[:n*vq.Config.Grid()*vq.Config.Grid()], n, 10, nil, 2)
-		if err != nil {
+	r, err := lenet.CompareFeatures(realFeat, real.N, s.pix, s.n, s.asked, o.Seed)
+	if err != nil {
+		return res, err
+	}
+	res = EvalResult{Gen: o.Gen, Tokens: o.Tokens, Images: o.Images, Samples: s.n, Sampling: s.sampling,
+		Classifier: o.Classifier, ClassifierAccuracy: clsAcc, Report: r, Seconds: s.seconds}
+	if o.TrainTokens != "" {
+		if res.Memorization, err = evalMemorization(o, s, lenet, realFeat, real.N); err != nil {
 			return res, err
 		}
+	}
+	if o.Grid != "" {
+		n := min(s.n, 80)
+		per := s.c * s.size * s.size
+		img := imageio.Grid(imageio.ToImages(s.pix[:n*per], n, s.c, s.size, s.size), imageio.GridOptions{Cols: 10, Scale: 2, Pad: 2})
 		if err := writePNG(o.Grid, img); err != nil {
 			return res, err
 		}
 	}
-	he, err := study.HeldOut(gen, vq, real.Pix, real.N, real.Labels)
-	if err != nil {
-		return res, err
+	if s.gen != nil {
+		he, err := study.HeldOut(s.gen, s.vq, real.Pix, real.N, real.Labels)
+		if err != nil {
+			return res, err
+		}
+		res.HeldOut = &he
 	}
-	res.HeldOut = &he
 	if o.JSON {
 		return res, printJSON(w, res)
 	}
-	fprintf(w, "%s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g) against %d real test images\n",
-		o.Gen, o.N, o.CFG, o.Temperature, o.TopK, o.TopP, r.Real)
+	against := real.Name
+	if imageio.IsSet(test.Data) {
+		against += " " + test.Split
+	}
+	if s.sampling != nil {
+		fprintf(w, "%s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g) against %d real images of %s\n",
+			o.Gen, s.n, o.CFG, o.Temperature, o.TopK, o.TopP, r.Real, against)
+	} else {
+		fprintf(w, "%s%s: %d samples against %d real images of %s\n", o.Tokens, o.Images, s.n, r.Real, against)
+	}
 	fprintf(w, "FLD %.3f  KID %.4f ± %.4f  precision %.3f  recall %.3f", r.FLD, r.KID, r.KIDStd, r.Precision, r.Recall)
 	if r.Accuracy >= 0 {
 		fprintf(w, "  class accuracy %.3f (classifier's own test accuracy %.3f)", r.Accuracy, clsAcc)
 	}
-	fprintf(w, "\nheld-out tokens: nll %.3f bits, accuracy %.3f, expected codebook distance %.4g\n", he.NLL, he.Accuracy, he.ExpectedDistance)
+	fprintf(w, "\n")
+	if m := res.Memorization; m != nil {
+		fprintf(w, "memorisation against %d training grids: near copies %.1f%%, mean overlap %.3f, novel FLD %s\n",
+			m.Train, 100*m.NearCopies, m.MeanOverlap, fmtNovel(m))
+	}
+	if he := res.HeldOut; he != nil {
+		fprintf(w, "held-out tokens: nll %.3f bits, accuracy %.3f, expected codebook distance %.4g\n", he.NLL, he.Accuracy, he.ExpectedDistance)
+	}
 	return res, nil
 }
 
-// sampleAndScore draws o.N grids, decodes them and scores them against real
-// images.
-func sampleAndScore(ctx context.Context, gen *generator.Model, vq *vqvae.Model, lenet *metrics.LeNet, real *imageio.Dataset, o evalOptions) (metrics.Report, []int32, []int32, float64, error) {
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func fmtNovel(m *metrics.Memorization) string {
+	if m.FLDNovel == nil {
+		return fmt.Sprintf("- (%d novel samples, under %d)", m.Novel, metrics.MinNovel)
+	}
+	return fmt.Sprintf("%.3f (%d samples)", *m.FLDNovel, m.Novel)
+}
+
+// evalClassifier loads or trains the classifier of o (default: VQ/lenet)
+// for images of size and c channels.
+func evalClassifier(o *evalOptions, vqPath string, size, c int) (*metrics.LeNet, float64, error) {
+	if o.Classifier == "" {
+		if vqPath == "" {
+			return nil, 0, usagef("no classifier: want --classifier, a folder written by train-classifier (trained there on --data on first use), or --vq, whose folder keeps one")
+		}
+		o.Classifier = filepath.Join(vqPath, "lenet")
+	}
+	l, acc, err := classifierFor(o.Classifier, o.dataOptions, size, c, 1500)
+	if err != nil {
+		return nil, 0, err
+	}
+	if l.Size != size || l.Channels != c {
+		return nil, 0, fmt.Errorf("the classifier %s reads %d-channel %dx%d images: the samples are %d-channel %dx%d", o.Classifier, l.Channels, l.Size, l.Size, c, size, size)
+	}
+	return l, acc, nil
+}
+
+// evalDraw draws o.N samples of the generator --gen.
+func evalDraw(ctx context.Context, o evalOptions) (*evalSamples, error) {
+	gen, ginfo, err := generator.Load(o.Gen)
+	if err != nil {
+		return nil, err
+	}
+	vq, vinfo, vqPath, err := genVQ(o.Gen, o.VQ, ginfo.VQ)
+	if err != nil {
+		return nil, err
+	}
+	if err := explore.CheckPair(gen, o.Gen, vq, vqPath); err != nil {
+		return nil, err
+	}
+	per := vq.Config.Channels*vq.Config.Size*vq.Config.Size + gen.Config.Len // a decoded sample and its tokens
+	if err := checkMemory(memory.Mul(o.N, per, 4), fmt.Sprintf("%d samples to score", o.N), "score fewer with a smaller --n"); err != nil {
+		return nil, err
+	}
 	start := nowSeconds()
 	pix, tokens, asked, err := sampleImages(ctx, gen, vq, o)
 	if err != nil {
-		return metrics.Report{}, nil, nil, 0, err
+		return nil, err
 	}
-	secs := nowSeconds() - start
-	rep, err := lenet.Compare(real.Pix, real.N, pix, o.N, asked, o.Seed)
-	return rep, tokens, asked, secs, err
+	sc := generator.SampleConfig{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, CFG: o.CFG, Seed: o.Seed}
+	return &evalSamples{pix: pix, n: o.N, asked: asked, tokens: tokens, l: gen.Config.Len, c: vq.Config.Channels, size: vq.Config.Size,
+		vq: vq, vqPath: vqPath, vinfo: vinfo, gen: gen, seconds: nowSeconds() - start, sampling: &sc}, nil
+}
+
+// evalTokens decodes the first o.N (0: all) grids of --tokens with --vq.
+func evalTokens(o evalOptions) (*evalSamples, error) {
+	if o.VQ == "" {
+		return nil, usagef("--tokens %q: want --vq, the tokenizer whose decoder turns the grids into images", o.Tokens)
+	}
+	vq, vinfo, err := loadVQ(o.VQ)
+	if err != nil {
+		return nil, err
+	}
+	t, err := imageio.LoadTokens(o.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	gs := vq.Config.Grid()
+	if t.H != gs || t.W != gs {
+		return nil, fmt.Errorf("%s holds %dx%d grids: the tokenizer %s makes %dx%d", o.Tokens, t.H, t.W, o.VQ, gs, gs)
+	}
+	if err := t.CheckCodes(vq.Config.CodebookSize, o.Tokens); err != nil {
+		return nil, err
+	}
+	if o.N > 0 {
+		t = t.Head(o.N)
+	}
+	if t.N < 2 {
+		return nil, fmt.Errorf("%s holds %d grids: want at least 2 samples", o.Tokens, t.N)
+	}
+	c, sz := vq.Config.Channels, vq.Config.Size
+	if err := checkMemory(memory.Mul(t.N, c*sz*sz, 4), fmt.Sprintf("%d samples to score", t.N), "score fewer with --n"); err != nil {
+		return nil, err
+	}
+	pix := make([]float32, t.N*c*sz*sz)
+	bar := newBar(t.N, "decode")
+	err = vq.DecodeTo(pix, t.Codes, t.N)
+	bar.Finish()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Tokens, err)
+	}
+	asked := t.Labels
+	if slices.Contains(asked, -1) { // unconditional samples (sample --class -1)
+		asked = nil
+	}
+	return &evalSamples{pix: pix, n: t.N, asked: asked, tokens: t.Codes, l: gs * gs, c: c, size: sz, vq: vq, vqPath: o.VQ, vinfo: vinfo}, nil
+}
+
+// evalImages reads the first o.N (0: all) images of --images at the size
+// and channels of --vq, else of the classifier, else their own, and the
+// classifier for them.
+func evalImages(o evalOptions) (*evalSamples, *metrics.LeNet, float64, error) {
+	s := &evalSamples{}
+	opt := imageio.Options{Limit: o.N, MaxBytes: maxMemory()}
+	if o.VQ != "" {
+		var err error
+		if s.vq, s.vinfo, err = loadVQ(o.VQ); err != nil {
+			return nil, nil, 0, err
+		}
+		s.vqPath, opt.Size, opt.Channels = o.VQ, s.vq.Config.Size, s.vq.Config.Channels
+	} else if o.Classifier != "" {
+		if _, err := os.Stat(filepath.Join(o.Classifier, "config.json")); err == nil {
+			l, _, err := metrics.LoadLeNet(o.Classifier)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			opt.Size, opt.Channels = l.Size, l.Channels
+		}
+	}
+	var d *imageio.Dataset
+	var err error
+	if strings.HasSuffix(strings.ToLower(o.Images), ".npz") {
+		d, err = imageio.OpenNPZ(o.Images, opt)
+	} else {
+		if fi, serr := os.Stat(o.Images); serr != nil || !fi.IsDir() {
+			return nil, nil, 0, usagef("--images %q: want a FILE.npz or a folder of images", o.Images)
+		}
+		d, err = imageio.Open(o.Images, opt)
+	}
+	if errors.Is(err, imageio.ErrOption) {
+		err = usageError{err}
+	}
+	if err != nil {
+		return nil, nil, 0, budgetError(err, "score fewer with --n")
+	}
+	if d.H != d.W {
+		return nil, nil, 0, fmt.Errorf("%s: images of %dx%d: want square images (or --vq, whose size they are brought to)", o.Images, d.W, d.H)
+	}
+	if d.N < 2 {
+		return nil, nil, 0, fmt.Errorf("%s holds %d images: want at least 2 samples", o.Images, d.N)
+	}
+	s.pix, s.n, s.c, s.size = d.Pix, d.N, d.C, d.H
+	s.asked = askedClasses(d)
+	lenet, acc, err := evalClassifier(&o, s.vqPath, s.size, s.c)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if s.vq != nil && o.TrainTokens != "" {
+		gs := s.vq.Config.Grid()
+		if s.tokens, err = s.vq.EncodeMany(s.pix, s.n, nil); err != nil {
+			return nil, nil, 0, err
+		}
+		s.l = gs * gs
+	}
+	return s, lenet, acc, nil
+}
+
+// askedClasses returns the class number of each image of d: its label in
+// an .npz, or the number a class folder is named by; nil when the images
+// have no classes, or folders not named by numbers.
+func askedClasses(d *imageio.Dataset) []int32 {
+	if d.Labels == nil {
+		return nil
+	}
+	num := make([]int32, len(d.Classes))
+	for i, name := range d.Classes {
+		v, err := strconv.Atoi(name)
+		if err != nil || v < 0 {
+			logf("%s: class folder %q is not a class number: no class accuracy", d.Name, name)
+			return nil
+		}
+		num[i] = int32(v)
+	}
+	asked := make([]int32, d.N)
+	for i, l := range d.Labels {
+		asked[i] = num[l]
+	}
+	return asked
+}
+
+// evalMemorization compares the samples' grids with --train-tokens.
+func evalMemorization(o evalOptions, s *evalSamples, lenet *metrics.LeNet, realFeat []float32, nr int) (*metrics.Memorization, error) {
+	t, err := imageio.LoadTokens(o.TrainTokens)
+	if err != nil {
+		return nil, err
+	}
+	if t.H*t.W != s.l {
+		return nil, fmt.Errorf("%s holds %dx%d grids: the samples' grids have %d tokens", o.TrainTokens, t.H, t.W, s.l)
+	}
+	m, err := lenet.Memorize(realFeat, nr, s.pix, s.tokens[:s.n*s.l], s.n, t.Codes, t.N, s.l)
+	return &m, err
 }
 
 // sampleImages is study.Draw with a progress bar, for o.N grids at o's

@@ -15,6 +15,7 @@ type exploreOptions struct {
 	dataOptions
 	lossOptions // --tau, --perplexity, --distance
 	VQ          string
+	Codebook    string // refused: the page shows decoded swaps
 	N           int
 	Near        int
 	Far         int
@@ -49,6 +50,7 @@ The URL fragment selects a view: explorer.html#image=5&token=3,4.`,
 	o.lossOptions.addFlags(cmd, targetFlags)
 	f := cmd.Flags()
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
+	hideCodebookFlag(cmd, &o.Codebook)
 	f.IntVarP(&o.N, "n", "n", 16, "images in the page")
 	f.IntVar(&o.Near, "near", 10, "nearest codes shown for each token")
 	f.IntVar(&o.Far, "far", 10, "farthest codes shown for each token")
@@ -57,6 +59,9 @@ The URL fragment selects a view: explorer.html#image=5&token=3,4.`,
 }
 
 func runExplore(ctx context.Context, w io.Writer, o exploreOptions) error {
+	if o.Codebook != "" {
+		return codebookAlone(o.Codebook, "explore", "the tokenizer's encoder and decoder (the page shows images' tokens and their decoded swaps; a code's target row: kernel --codebook)")
+	}
 	spec, err := o.spec()
 	if err != nil {
 		return err

@@ -62,7 +62,7 @@ func badKeys(path string, v any, bad *[]string) {
 func TestJSONKeysAreSnakeCase(t *testing.T) {
 	for _, v := range []any{
 		&EvalResult{}, &explore.SwapEval{}, &genResult{}, &vqResult{}, &reconResult{}, &encodeJSON{},
-		&bench.Report{}, &codebookStats{}, &neighborsResult{}, &kernelResult{}, &targetsSummary{},
+		&bench.Report{}, &codebookStats{}, &codebookSpacing{}, &neighborsResult{}, &metrics.Memorization{}, &kernelResult{}, &targetsSummary{},
 		&versionInfo{}, &imageio.Info{}, &generator.Eval{}, &metrics.Report{}, &vqvae.Info{}, &study.Results{},
 	} {
 		rv := reflect.ValueOf(v).Elem()

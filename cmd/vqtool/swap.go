@@ -17,6 +17,7 @@ import (
 type swapOptions struct {
 	dataOptions
 	VQ       string
+	Codebook string // refused: swaps are encoded and decoded
 	N        int
 	Region   string
 	Size     int
@@ -59,6 +60,7 @@ distance and pixel distance.`,
 	f := cmd.Flags()
 	defaultToTest(cmd)
 	f.StringVar(&o.VQ, "vq", "", "VQ-VAE checkpoint folder")
+	hideCodebookFlag(cmd, &o.Codebook)
 	f.IntVarP(&o.N, "n", "n", 8, "images in the figure")
 	f.StringVar(&o.Region, "region", "center", "tokens to swap: center (--size x --size) or a token rectangle Y0,X0,Y1,X1 (end exclusive)")
 	f.IntVar(&o.Size, "region-size", 2, "side of the center region in tokens")
@@ -99,6 +101,9 @@ func parseRegion(s string, size, grid int) (vqvae.Region, error) {
 }
 
 func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
+	if o.Codebook != "" {
+		return codebookAlone(o.Codebook, "swap-tokens", "the tokenizer's encoder and decoder (images are encoded, swapped and decoded)")
+	}
 	m, info, kind, err := loadVQDistance(o.VQ, o.Distance)
 	if err != nil {
 		return err
