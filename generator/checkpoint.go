@@ -16,16 +16,19 @@ type LossInfo = dist2.Built
 
 // Info is what config.json holds.
 type Info struct {
-	Kind    string             `json:"kind"`
-	Version int                `json:"version"`
-	Config  Config             `json:"config"`
-	Loss    LossInfo           `json:"loss"`
-	VQ      string             `json:"vq,omitempty"` // the tokenizer checkpoint the tokens came from
-	Data    string             `json:"data,omitempty"`
-	Classes []string           `json:"classes,omitempty"`
-	Step    int                `json:"step"`
-	Train   *TrainConfig       `json:"train,omitempty"`
-	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Kind    string   `json:"kind"`
+	Version int      `json:"version"`
+	Config  Config   `json:"config"`
+	Loss    LossInfo `json:"loss"`
+	VQ      string   `json:"vq,omitempty"` // the tokenizer checkpoint the tokens came from, relative to the run folder
+	// VQWeights fingerprints the tokenizer's weights (nn.Fingerprint of its
+	// model.safetensors): other weights at VQ are another tokenizer.
+	VQWeights string             `json:"vq_weights,omitempty"`
+	Data      string             `json:"data,omitempty"`
+	Classes   []string           `json:"classes,omitempty"`
+	Step      int                `json:"step"`
+	Train     *TrainConfig       `json:"train,omitempty"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"`
 	// Init is the trained generator the run started from, if any.
 	Init *InitRef `json:"init,omitempty"`
 	// Flags are the command-line settings that started the run, which a

@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,6 +78,22 @@ func readConfig(dir, kind, what string, v any) error {
 		}
 	}
 	return nil
+}
+
+// Fingerprint returns "sha256:" and the hex digest of file: what a folder
+// that depends on a checkpoint records of its weights (model.safetensors),
+// to tell them from other weights at the same path.
+func Fingerprint(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", file, err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // A Validator reports the first setting of a checkpoint's config that

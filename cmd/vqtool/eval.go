@@ -179,7 +179,7 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 	if err != nil {
 		return res, err
 	}
-	vq, vinfo, vqPath, err := genVQ(o.Gen, o.VQ, ginfo.VQ)
+	vq, vinfo, vqPath, err := genVQ(o.Gen, o.VQ, ginfo)
 	if err != nil {
 		return res, err
 	}

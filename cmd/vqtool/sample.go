@@ -69,7 +69,7 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 	if err != nil {
 		return err
 	}
-	vq, _, vqPath, err := genVQ(o.Gen, o.VQ, info.VQ)
+	vq, _, vqPath, err := genVQ(o.Gen, o.VQ, info)
 	if err != nil {
 		return err
 	}

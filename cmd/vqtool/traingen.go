@@ -242,6 +242,9 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Seed: opts.Seed},
 		Info: generator.Info{Loss: lossInfo, VQ: rundir.Rel(opts.Out, opts.VQ), Data: opts.Data, Classes: classes, Flags: opts.flags},
 		Logf: func(format string, args ...any) { logf("train-gen: "+format, args...) }}
+	if run.Info.VQWeights, err = nn.Fingerprint(filepath.Join(opts.VQ, nn.ModelFile)); err != nil {
+		return err
+	}
 	if opts.Tokens != "" {
 		run.Info.Data = opts.Tokens
 	}
