@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"image"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/nn"
 )
 
@@ -82,5 +86,60 @@ func TestGeneratorChecksItsTokenizer(t *testing.T) {
 	log, err := executeLogged(t, false, "sample", "--gen", gen, "--n", "2", "--out", "s.png")
 	if err != nil || !strings.Contains(log, "no fingerprint") {
 		t.Errorf("a generator without a fingerprint: %v, stderr %q: want a note and samples", err, log)
+	}
+}
+
+// classFolders writes a folder of class folders, two small images each.
+func classFolders(t *testing.T, dir string, classes ...string) {
+	t.Helper()
+	for c, name := range classes {
+		os.MkdirAll(filepath.Join(dir, name), 0o755)
+		for i := range 2 {
+			img := image.NewGray(image.Rect(0, 0, 28, 28))
+			for p := range img.Pix {
+				img.Pix[p] = uint8(40*c + 7*i + p)
+			}
+			if err := imageio.WritePNG(filepath.Join(dir, name, fmt.Sprintf("%d.png", i)), img); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// Class names travel with tokens: held-out tokens of a test folder that
+// lacks one class folder, whose labels name other classes than the training
+// tokens', are refused by name; tokens made by another tokenizer than --vq
+// are refused too.
+func TestTokensCarryClassesAndTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	train, test := filepath.Join(dir, "train"), filepath.Join(dir, "test")
+	classFolders(t, train, "cat", "dog", "zebra")
+	classFolders(t, test, "cat", "zebra")
+	for _, set := range []string{train, test} {
+		if err := execute(t, "encode", "--vq", smallVQ, "--data", set, "--out", set+".npy"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := imageio.LoadTokens(test + ".npy")
+	if err != nil || !slices.Equal(tok.Classes, []string{"cat", "zebra"}) {
+		t.Fatalf("%s: classes %q (%v): want cat, zebra", test+".npy", tok.Classes, err)
+	}
+	args := []string{"train-gen", "--vq", smallVQ, "--tokens", train + ".npy", "--held-out", test + ".npy", "--out", filepath.Join(dir, "gen"),
+		"--steps", "1", "--batch", "2", "--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32"}
+	wantUsage(t, "train-gen with a held-out set of other classes", execute(t, args...), "zebra", "dog", test+".npy")
+	if _, err := os.Stat(filepath.Join(dir, "gen")); err == nil {
+		t.Error("a refused train-gen left its run folder")
+	}
+
+	other := filepath.Join(dir, "other.vq")
+	otherTokenizer(t, smallVQ, other)
+	if err := execute(t, "encode", "--vq", other, "--data", train, "--out", filepath.Join(dir, "other.npy")); err != nil {
+		t.Fatal(err)
+	}
+	args[4] = filepath.Join(dir, "other.npy")
+	args[6] = args[4]
+	err = execute(t, args...)
+	if err == nil || !strings.Contains(err.Error(), "other.npy") || !strings.Contains(err.Error(), "--vq") {
+		t.Errorf("train-gen on tokens of another tokenizer: %v, want an error naming the file and --vq", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -108,8 +109,11 @@ func runEncode(ctx context.Context, w io.Writer, opts encodeOptions, files []str
 	if err != nil {
 		return err
 	}
-	tokens := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels}
+	tokens := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels, Classes: d.Classes}
 	if opts.Out != "" {
+		if tokens.Tokenizer, err = nn.Fingerprint(filepath.Join(opts.Model, nn.ModelFile)); err != nil {
+			return err
+		}
 		if err := imageio.SaveTokens(opts.Out, tokens); err != nil {
 			return err
 		}

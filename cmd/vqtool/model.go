@@ -64,6 +64,32 @@ func checkLabels(t *imageio.Tokens, names []string, vq vqvae.Info, file string) 
 	return t.CheckLabels(names, where)
 }
 
+// checkTokenizer refuses tokens (of file) that a tokenizer other than the
+// one at vqPath, whose weights are vqSum, made: its codebook would define
+// the targets of codes it did not make. Tokens that do not say (older
+// files) pass.
+func checkTokenizer(t *imageio.Tokens, file, vqPath, vqSum string) error {
+	if t.Tokenizer == "" || t.Tokenizer == vqSum {
+		return nil
+	}
+	return fmt.Errorf("%s: the tokens were made by a tokenizer with weights %s, but --vq %s has weights %s: --vq points at the tokenizer: give it the one that encoded them",
+		file, short(t.Tokenizer), vqPath, short(vqSum))
+}
+
+// sameClasses refuses held-out tokens whose labels name other classes than
+// the training tokens' (see imageio.SameClasses), and notes when labelled
+// tokens cannot be compared for want of names.
+func sameClasses(train, held *imageio.Tokens, trainNames, heldNames []string, trainFile, heldFile string) error {
+	if train.Labels == nil || held.Labels == nil {
+		return nil
+	}
+	if trainNames == nil || heldNames == nil {
+		logf("note: the class names of %s and %s cannot be compared: an older vqtool or another tool wrote them without names", trainFile, heldFile)
+		return nil
+	}
+	return usage(imageio.SameClasses(trainNames, trainFile, heldNames, heldFile))
+}
+
 // openForModel opens --data (or image files given as arguments) at the
 // model's size and channels.
 func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Dataset, error) {

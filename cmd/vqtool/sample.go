@@ -65,6 +65,9 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 	if o.Gen == "" {
 		return usagef("--gen: want a generator checkpoint folder written by vqtool train-gen")
 	}
+	if o.Tokens == "-" {
+		return usagef("--tokens -: the grids are written as FILE.npy with FILE.labels.npy and a manifest beside it, several files, not one stream: give a path")
+	}
 	gen, info, err := generator.Load(o.Gen)
 	if err != nil {
 		return err
@@ -117,7 +120,8 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 		return err
 	}
 	if o.Tokens != "" {
-		t := &imageio.Tokens{Codes: tokens, N: len(classes), H: gen.Config.GridH, W: gen.Config.GridW, Labels: classes}
+		t := &imageio.Tokens{Codes: tokens, N: len(classes), H: gen.Config.GridH, W: gen.Config.GridW, Labels: classes,
+			Classes: info.Classes, Tokenizer: info.VQWeights}
 		if err := imageio.SaveTokens(o.Tokens, t); err != nil {
 			return err
 		}
