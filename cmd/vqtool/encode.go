@@ -151,10 +151,14 @@ func encodeLlamaGen(ctx context.Context, opts encodeOptions, m *vqvae.Model, d *
 	if name == "" {
 		name = strings.NewReplacer("/", "_", ",", "_", ".", "_").Replace(filepath.Base(d.Name))
 	}
+	sum, err := nn.Fingerprint(filepath.Join(opts.Model, nn.ModelFile))
+	if err != nil {
+		return err
+	}
 	lw := imageio.LlamaGenWriter{Root: opts.Out, Dataset: name, Size: m.Config.Size, Flip: opts.Flip,
-		Grid: m.Config.Grid() * m.Config.Grid(), Encode: m.EncodeTo}
+		Grid: m.Config.Grid() * m.Config.Grid(), Tokenizer: sum, Encode: m.EncodeTo}
 	bar := newBar((d.N-si+sn-1)/sn, "encode")
-	err := lw.Write(d, si, sn, func(n int) error { _ = bar.Set(n); return ctx.Err() })
+	err = lw.Write(d, si, sn, func(n int) error { _ = bar.Set(n); return ctx.Err() })
 	bar.Finish()
 	if err != nil {
 		return err
