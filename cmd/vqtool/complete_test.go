@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/nn"
 )
 
@@ -141,5 +144,97 @@ func TestTokensCarryClassesAndTokenizer(t *testing.T) {
 	err = execute(t, args...)
 	if err == nil || !strings.Contains(err.Error(), "other.npy") || !strings.Contains(err.Error(), "--vq") {
 		t.Errorf("train-gen on tokens of another tokenizer: %v, want an error naming the file and --vq", err)
+	}
+}
+
+// folderFiles returns the names and contents of the files in dir.
+func folderFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	files := map[string]string{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = string(b)
+	}
+	return files
+}
+
+// sample --images DIR/ replaces the folder whole: a smaller --n leaves only
+// its images; a write killed midway or stopped by a full disk leaves the
+// previous images, all of them and only them; a folder of other files is
+// refused. --images - is the .npz on standard output; --tokens -, several
+// files, is refused.
+func TestSampleImagesFolderIsOneCommit(t *testing.T) {
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "gen")
+	if err := execute(t, append([]string{"train-gen", "--vq", smallVQ, "--out", gen}, tinyGenArgs...)...); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	pngs := filepath.Join(out, "pngs")
+	sample := func(n int) error {
+		return execute(t, "sample", "--gen", gen, "--n", strconv.Itoa(n), "--out", filepath.Join(dir, "grid.png"), "--images", pngs+"/", "--seed", strconv.Itoa(n))
+	}
+	if err := sample(6); err != nil {
+		t.Fatal(err)
+	}
+	if err := sample(2); err != nil {
+		t.Fatal(err)
+	}
+	before := folderFiles(t, pngs)
+	if len(before) != 2 {
+		t.Fatalf("--n 6 then --n 2: %d files in %s, want 2", len(before), pngs)
+	}
+	for nth := 1; nth <= 5; nth += 2 {
+		killed := filepath.Join(dir, fmt.Sprintf("killed%d", nth))
+		restore := atomicfile.Fault(nth, -1, func() {
+			if err := atomicfile.CopyTree(killed, out); err != nil {
+				t.Fatal(err)
+			}
+		})
+		err := sample(5)
+		restore()
+		if err == nil {
+			t.Fatalf("file %d failed: no error", nth)
+		}
+		for what, d := range map[string]string{"killed": filepath.Join(killed, "pngs"), "failed": pngs} {
+			if got := folderFiles(t, d); !maps.Equal(got, before) {
+				t.Errorf("%s at file %d of --n 5: %s holds %d files, not the 2 of the last complete write", what, nth, d, len(got))
+			}
+		}
+	}
+	restore := atomicfile.Fault(0, 2000, nil)
+	err := sample(5)
+	restore()
+	if err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("a full disk: %v", err)
+	}
+	if got := folderFiles(t, pngs); !maps.Equal(got, before) {
+		t.Errorf("a full disk: %s holds %d files, not the 2 of the last complete write", pngs, len(got))
+	}
+	if stale, _ := filepath.Glob(filepath.Join(out, ".pngs*")); len(stale) != 0 {
+		t.Errorf("a failed write left %v", stale)
+	}
+	os.WriteFile(filepath.Join(pngs, "notes.txt"), []byte("mine"), 0o644)
+	if err := sample(2); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Errorf("a folder of other files: %v, want an error naming notes.txt", err)
+	}
+
+	var npz bytes.Buffer
+	old := dataOut
+	dataOut = &npz
+	err = execute(t, "sample", "--gen", gen, "--n", "2", "--out", filepath.Join(dir, "grid.png"), "--images", "-")
+	dataOut = old
+	if err != nil || !bytes.HasPrefix(npz.Bytes(), []byte("PK")) {
+		t.Errorf("--images -: %v, standard output starts %q: want an .npz", err, npz.Bytes()[:min(4, npz.Len())])
+	}
+	t.Chdir(dir)
+	wantUsage(t, "--tokens -", execute(t, "sample", "--gen", gen, "--n", "2", "--tokens", "-"), "--tokens -", "several files")
+	wantUsage(t, "--images - --out -", execute(t, "sample", "--gen", gen, "--n", "2", "--images", "-", "--out", "-"), "standard output")
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`a file named "-" was written`)
 	}
 }
