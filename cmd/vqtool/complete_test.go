@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/nn"
@@ -236,5 +239,62 @@ func TestSampleImagesFolderIsOneCommit(t *testing.T) {
 	wantUsage(t, "--images - --out -", execute(t, "sample", "--gen", gen, "--n", "2", "--images", "-", "--out", "-"), "standard output")
 	if _, err := os.Stat("-"); err == nil {
 		t.Error(`a file named "-" was written`)
+	}
+}
+
+// failWriter fails every write as a full disk does.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// A run whose first save is cut short after resume.safetensors, before
+// config.json (a full disk), continues with --resume from the resume file;
+// a resume file from before it held a copy of config.json gets an error
+// that names the file to delete.
+func TestRunFolderWithoutItsCommitPoint(t *testing.T) {
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "gen")
+	args := []string{"train-gen", "--vq", smallVQ, "--out", gen, "--data", "embedded", "--limit", "16", "--steps", "4", "--save-every", "2", "--batch", "4",
+		"--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32", "--eval-limit", "4"}
+	atomicfile.Hook = func(path string, w io.Writer) io.Writer {
+		if filepath.Base(path) == nn.ModelFile {
+			return failWriter{}
+		}
+		return w
+	}
+	err := execute(t, args...)
+	atomicfile.Hook = nil
+	if err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("a full disk at the first save: %v, want an error that says --resume", err)
+	}
+	if _, err := os.Stat(filepath.Join(gen, nn.ConfigFile)); err == nil {
+		t.Fatal("config.json was written")
+	}
+	wantUsage(t, "train-gen again", execute(t, args...), "--resume")
+	resumeFile := filepath.Join(gen, nn.ResumeFile)
+	saved, _ := os.ReadFile(resumeFile)
+	if err := execute(t, append(args, "--resume")...); err != nil {
+		t.Fatalf("--resume from resume.safetensors alone: %v", err)
+	}
+	info, err := generator.ReadInfo(gen)
+	if err != nil || info.Step != 4 {
+		t.Errorf("after --resume: step %d (%v), want 4", info.Step, err)
+	}
+
+	// A resume file of an older vqtool, without config.json's copy.
+	os.Remove(filepath.Join(gen, nn.ConfigFile))
+	os.Remove(filepath.Join(gen, nn.ModelFile))
+	os.WriteFile(resumeFile, saved, 0o644)
+	c, err := nn.LoadCheckpoint(resumeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(c.Meta, "info")
+	if err := c.Save(resumeFile); err != nil {
+		t.Fatal(err)
+	}
+	err = execute(t, append(args, "--resume")...)
+	if err == nil || !strings.Contains(err.Error(), "delete "+resumeFile) {
+		t.Errorf("an older resume file without config.json: %v, want an error that says to delete %s", err, resumeFile)
 	}
 }

@@ -86,7 +86,7 @@ func newTrainGenCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := opts.settle(cmd, func(dir string) (map[string]string, error) {
-				info, err := generator.ReadInfo(dir)
+				info, err := generator.ReadRunInfo(dir)
 				return info.Flags, err
 			})
 			opts.given = map[string]int{}
