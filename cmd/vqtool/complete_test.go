@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -296,5 +297,36 @@ func TestRunFolderWithoutItsCommitPoint(t *testing.T) {
 	err = execute(t, append(args, "--resume")...)
 	if err == nil || !strings.Contains(err.Error(), "delete "+resumeFile) {
 		t.Errorf("an older resume file without config.json: %v, want an error that says to delete %s", err, resumeFile)
+	}
+}
+
+// An encode killed midway over an earlier one, as a token file or a
+// LlamaGen folder, is refused by train-gen --tokens rather than trained on.
+func TestTrainGenRefusesAnEncodeKilledMidway(t *testing.T) {
+	dir := t.TempDir()
+	other := filepath.Join(dir, "other.vq")
+	otherTokenizer(t, smallVQ, other)
+	for _, format := range []string{"npy", "llamagen"} {
+		out := filepath.Join(dir, "tokens-"+format)
+		if format == "npy" {
+			out += ".npy"
+		}
+		encode := func(vq string) error {
+			return execute(t, "encode", "--vq", vq, "--data", "embedded", "--split", "test", "--limit", "12", "--format", format, "--out", out)
+		}
+		if err := encode(smallVQ); err != nil {
+			t.Fatal(err)
+		}
+		restore := atomicfile.Fault(3, -1, nil) // the pending manifest, then two files
+		err := encode(other)
+		restore()
+		if err == nil {
+			t.Fatalf("%s: the third file failed: no error", format)
+		}
+		err = execute(t, "train-gen", "--vq", smallVQ, "--tokens", out, "--out", filepath.Join(dir, "gen-"+format), "--steps", "1", "--batch", "2",
+			"--dim", "16", "--layers", "1", "--heads", "2", "--mlp", "32")
+		if !errors.Is(err, imageio.ErrIncomplete) || !strings.Contains(err.Error(), filepath.Base(out)) {
+			t.Errorf("%s: train-gen on an encode killed midway: %v, want an ErrIncomplete naming %s", format, err, out)
+		}
 	}
 }
