@@ -16,16 +16,19 @@ type LossInfo = dist2.Built
 
 // Info is what config.json holds.
 type Info struct {
-	Kind    string             `json:"kind"`
-	Version int                `json:"version"`
-	Config  Config             `json:"config"`
-	Loss    LossInfo           `json:"loss"`
-	VQ      string             `json:"vq,omitempty"` // the tokenizer checkpoint the tokens came from
-	Data    string             `json:"data,omitempty"`
-	Classes []string           `json:"classes,omitempty"`
-	Step    int                `json:"step"`
-	Train   *TrainConfig       `json:"train,omitempty"`
-	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Kind    string   `json:"kind"`
+	Version int      `json:"version"`
+	Config  Config   `json:"config"`
+	Loss    LossInfo `json:"loss"`
+	VQ      string   `json:"vq,omitempty"` // the tokenizer checkpoint the tokens came from, relative to the run folder
+	// VQWeights fingerprints the tokenizer's weights (nn.Fingerprint of its
+	// model.safetensors): other weights at VQ are another tokenizer.
+	VQWeights string             `json:"vq_weights,omitempty"`
+	Data      string             `json:"data,omitempty"`
+	Classes   []string           `json:"classes,omitempty"`
+	Step      int                `json:"step"`
+	Train     *TrainConfig       `json:"train,omitempty"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"`
 	// Init is the trained generator the run started from, if any.
 	Init *InitRef `json:"init,omitempty"`
 	// Flags are the command-line settings that started the run, which a
@@ -52,6 +55,11 @@ func (m *Model) Save(dir string, info Info) error { return format.Save(dir, m, i
 
 // ReadInfo reads dir/config.json and checks that it describes a generator.
 func ReadInfo(dir string) (Info, error) { return format.ReadInfo(dir) }
+
+// ReadRunInfo reads the description of the run in dir: config.json, or
+// the copy in resume.safetensors when a save stopped before config.json
+// (see nn.Format.ReadRunInfo).
+func ReadRunInfo(dir string) (Info, error) { return format.ReadRunInfo(dir) }
 
 // Load reads a model saved by Save (or by a trainer's checkpoint).
 func Load(dir string) (*Model, Info, error) { return format.Load(dir) }

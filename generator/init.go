@@ -1,12 +1,8 @@
 package generator
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -62,14 +58,9 @@ func LoadInit(dir string, want Config, given map[string]int) (*Model, InitRef, e
 
 // fingerprint returns "sha256:" and the hex digest of the file.
 func fingerprint(file string) (string, error) {
-	f, err := os.Open(file)
+	sum, err := nn.Fingerprint(file)
 	if err != nil {
 		return "", fmt.Errorf("generator: %w", err)
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("generator: read %s: %w", file, err)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return sum, nil
 }

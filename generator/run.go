@@ -112,6 +112,10 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		return nil, err
 	}
 	info := r.Info
+	if w := saved.VQWeights; w != "" && info.VQWeights != "" && w != info.VQWeights {
+		return nil, fmt.Errorf("generator: the run in %s was trained on the tokens of a tokenizer with weights %s; %s has weights %s: --vq points at the tokenizer: give the one the run started with",
+			r.Dir, w, info.VQ, info.VQWeights)
+	}
 	if info.Init == nil {
 		info.Init = saved.Init // a continued run keeps its start
 	}

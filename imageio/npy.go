@@ -2,12 +2,14 @@ package imageio
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -286,6 +288,11 @@ type Tokens struct {
 	Codes   []int32
 	N, H, W int
 	Labels  []int32 // N labels, or nil
+	// Classes names the labels' classes, nil when unknown; Tokenizer
+	// fingerprints the tokenizer that made the grids, "" when unknown
+	// (see Manifest).
+	Classes   []string
+	Tokenizer string
 }
 
 // NumClasses returns the number of classes the labels use (the largest
@@ -358,47 +365,93 @@ func LabelsPath(path string) string {
 // SaveTokens writes t.Codes as an [N, H, W] int64 .npy file (the index type
 // of PyTorch: torch.from_numpy gives a LongTensor that cross_entropy and
 // embedding lookups take as it is) and, when there are labels, an [N] int64
-// file at LabelsPath(path). LoadTokens reads int32 files too.
+// file at LabelsPath(path); ManifestPath(path) commits the two as one (see
+// Manifest), with t's class names and tokenizer. LoadTokens reads int32
+// files too.
 func SaveTokens(path string, t *Tokens) error {
-	if err := WriteFile(path, func(w io.Writer) error {
-		return WriteNPYInt64(w, t.Codes, []int{t.N, t.H, t.W})
-	}); err != nil {
+	if path == "-" {
+		return fmt.Errorf("imageio: tokens %q: a token file is written with its labels and a manifest beside it, not to standard output: want a path", path)
+	}
+	mp := ManifestPath(path)
+	m := &Manifest{Grids: t.N, Grid: [2]int{t.H, t.W}, Labels: t.Labels != nil, Classes: t.Classes, Tokenizer: t.Tokenizer}
+	if err := writeManifest(mp, m); err != nil {
 		return err
 	}
+	m.Files = map[string]string{}
+	sum, err := writeHashed(path, func(w io.Writer) error {
+		return WriteNPYInt64(w, t.Codes, []int{t.N, t.H, t.W})
+	})
+	if err != nil {
+		return err
+	}
+	m.Files[filepath.Base(path)] = sum
+	lp := LabelsPath(path)
 	if t.Labels == nil {
 		// A labels file beside it would belong to other grids.
-		if err := os.Remove(LabelsPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(lp); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-		return nil
+	} else {
+		sum, err := writeHashed(lp, func(w io.Writer) error {
+			return WriteNPYInt64(w, t.Labels, []int{t.N})
+		})
+		if err != nil {
+			return err
+		}
+		m.Files[filepath.Base(lp)] = sum
 	}
-	return WriteFile(LabelsPath(path), func(w io.Writer) error {
-		return WriteNPYInt64(w, t.Labels, []int{t.N})
-	})
+	m.Complete = true
+	return writeManifest(mp, m)
 }
 
 // LoadTokens reads an [N, H, W] token file of any integer type (int64 as
 // SaveTokens writes it, int32 as well) and its labels when present, or a
-// folder in LlamaGen's layout (see LoadLlamaGen).
+// folder in LlamaGen's layout (see LoadLlamaGen). A manifest beside the
+// file must be complete and record these files (else the error is
+// ErrIncomplete); a file without one is read as it is.
 func LoadTokens(path string) (*Tokens, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return LoadLlamaGen(path)
 	}
-	codes, shape, err := readNPYFile(path)
+	mp := ManifestPath(path)
+	m, err := readManifest(mp)
 	if err != nil {
 		return nil, err
+	}
+	if m != nil && !m.Complete {
+		return nil, unfinished(path, mp)
+	}
+	codes, shape, sum, err := readNPYFileSum(path)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		if err := m.checkFile(mp, path, sum); err != nil {
+			return nil, err
+		}
 	}
 	if len(shape) != 3 {
 		return nil, fmt.Errorf("imageio: %s: shape %v: want [N, H, W] token grids", path, shape)
 	}
 	t := &Tokens{Codes: codes, N: shape[0], H: shape[1], W: shape[2]}
+	if m != nil {
+		t.Classes, t.Tokenizer = m.Classes, m.Tokenizer
+	}
 	lp := LabelsPath(path)
 	if _, err := os.Stat(lp); err != nil {
+		if m != nil && m.Labels {
+			return nil, fmt.Errorf("imageio: %s: %w: %s records labels in %s, which is missing", path, ErrIncomplete, mp, lp)
+		}
 		return t, nil
 	}
-	labels, lshape, err := readNPYFile(lp)
+	labels, lshape, sum, err := readNPYFileSum(lp)
 	if err != nil {
 		return nil, err
+	}
+	if m != nil {
+		if err := m.checkFile(mp, lp, sum); err != nil {
+			return nil, err
+		}
 	}
 	if len(lshape) != 1 || lshape[0] != t.N {
 		return nil, fmt.Errorf("imageio: %s: shape %v: want [%d] labels for %s", lp, lshape, t.N, path)
@@ -425,14 +478,26 @@ func openFile(path string) (*os.File, int64, error) {
 }
 
 func readNPYFile(path string) ([]int32, []int, error) {
+	data, shape, _, err := readNPYFileSum(path)
+	return data, shape, err
+}
+
+// readNPYFileSum is readNPYFile that also returns the sha256 of the whole
+// file.
+func readNPYFileSum(path string) ([]int32, []int, string, error) {
 	f, size, err := openFile(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	defer f.Close()
-	data, shape, err := readNPY(f, size)
-	if err != nil {
-		return nil, nil, fmt.Errorf("imageio: %s: %w", path, err)
+	h := sha256.New()
+	r := io.TeeReader(f, h)
+	data, shape, err := readNPY(r, size)
+	if err == nil {
+		_, err = io.Copy(io.Discard, r) // what follows the array counts too
 	}
-	return data, shape, nil
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("imageio: %s: %w", path, err)
+	}
+	return data, shape, hexSum(h), nil
 }

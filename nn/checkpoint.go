@@ -183,6 +183,21 @@ func ReadShapes(path string) (map[string][]int, error) {
 	return shapes, nil
 }
 
+// ReadMeta reads the metadata in the header of the safetensors file path,
+// checked as LoadCheckpoint checks it, without reading the tensors.
+func ReadMeta(path string) (map[string]string, error) {
+	f, size, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h, err := readHeader(bufio.NewReader(f), size)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", path, err)
+	}
+	return h.meta, nil
+}
+
 // openRegular opens path, which must be a regular file (a symbolic link to
 // one is fine), and returns its size.
 func openRegular(path string) (*os.File, int64, error) {

@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +55,13 @@ func readConfig(dir, kind, what string, v any) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	return decodeInfo(path, buf, kind, what, v)
+}
+
+// decodeInfo decodes the JSON of a checkpoint's description, read from
+// path, into v, checking its kind, its version and, when v is a Validator,
+// v.
+func decodeInfo(path string, buf []byte, kind, what string, v any) error {
 	var head struct {
 		Kind    string
 		Version int
@@ -76,6 +85,22 @@ func readConfig(dir, kind, what string, v any) error {
 		}
 	}
 	return nil
+}
+
+// Fingerprint returns "sha256:" and the hex digest of file: what a folder
+// that depends on a checkpoint records of its weights (model.safetensors),
+// to tell them from other weights at the same path.
+func Fingerprint(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", file, err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // A Validator reports the first setting of a checkpoint's config that
@@ -167,7 +192,8 @@ func (f Format[I, M]) save(dir string, m M, info I) error {
 // point. The files beside it are of its step or of the save after it (a
 // kill between the writes), and Resume continues from the resume file
 // either way (the architecture, which config.json gives it, is the run's
-// throughout).
+// throughout). The resume file holds info too, so that a run whose first
+// save stopped before config.json (a full disk) still resumes.
 func (f Format[I, M]) SaveRun(dir string, m M, r Run, train any, info I) error {
 	return f.wrap(f.saveRun(dir, m, r, train, info))
 }
@@ -186,10 +212,44 @@ func (f Format[I, M]) saveRun(dir string, m M, r Run, train any, info I) error {
 	if err := c.PutJSON("train", train); err != nil {
 		return err
 	}
+	f.Stamp(&info, m)
+	if err := c.PutJSON(infoKey, info); err != nil {
+		return err
+	}
 	if err := c.Save(filepath.Join(dir, ResumeFile)); err != nil {
 		return err
 	}
 	return f.save(dir, m, info)
+}
+
+// infoKey is the metadata entry of a resume file that holds the run's
+// config.json as well: what resuming needs when a save was cut short
+// before config.json.
+const infoKey = "info"
+
+// ReadRunInfo reads the description of the run saved in dir: config.json,
+// or, when a save was cut short before it (a full disk during a run's
+// first save), the copy in resume.safetensors. A folder that holds neither
+// is an error that says what to delete.
+func (f Format[I, M]) ReadRunInfo(dir string) (I, error) {
+	var info I
+	resume := filepath.Join(dir, ResumeFile)
+	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return f.ReadInfo(dir)
+	}
+	if _, err := os.Stat(resume); err != nil {
+		return f.ReadInfo(dir) // says there is no config.json
+	}
+	meta, err := ReadMeta(resume)
+	if err != nil {
+		return info, f.wrap(err)
+	}
+	s, ok := meta[infoKey]
+	if !ok {
+		return info, f.wrap(fmt.Errorf("%s holds %s but no %s, its commit point, and the resume file holds no copy of it (an older vqtool wrote it): the run's first save was cut short; delete %s (and %s, if there) to start the run again",
+			dir, ResumeFile, ConfigFile, resume, filepath.Join(dir, ModelFile)))
+	}
+	return info, f.wrap(decodeInfo(resume+" ("+infoKey+")", []byte(s), f.Kind, f.What, &info))
 }
 
 // Resume reads the run saved by SaveRun in dir. It decodes the training
@@ -203,7 +263,7 @@ func (f Format[I, M]) Resume(dir string, train any, trainer func(m M) (Run, erro
 		var info I
 		return info, fmt.Errorf("%w to resume in %s: %v", ErrNoCheckpoint, dir, err)
 	}
-	info, err := f.ReadInfo(dir)
+	info, err := f.ReadRunInfo(dir)
 	if err == nil {
 		err = f.resume(path, &info, train, trainer)
 	}

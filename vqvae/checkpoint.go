@@ -77,6 +77,11 @@ func (m *Model) Save(dir string, info Info) error { return format.Save(dir, m, i
 // ReadInfo reads dir/config.json and checks that it describes a VQ-VAE.
 func ReadInfo(dir string) (Info, error) { return format.ReadInfo(dir) }
 
+// ReadRunInfo reads the description of the run in dir: config.json, or
+// the copy in resume.safetensors when a save stopped before config.json
+// (see nn.Format.ReadRunInfo).
+func ReadRunInfo(dir string) (Info, error) { return format.ReadRunInfo(dir) }
+
 // Load reads a model saved by Save (or by a trainer's checkpoint).
 func Load(dir string) (*Model, Info, error) { return format.Load(dir) }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
 )
@@ -108,8 +109,11 @@ func runEncode(ctx context.Context, w io.Writer, opts encodeOptions, files []str
 	if err != nil {
 		return err
 	}
-	tokens := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels}
+	tokens := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels, Classes: d.Classes}
 	if opts.Out != "" {
+		if tokens.Tokenizer, err = nn.Fingerprint(filepath.Join(opts.Model, nn.ModelFile)); err != nil {
+			return err
+		}
 		if err := imageio.SaveTokens(opts.Out, tokens); err != nil {
 			return err
 		}
@@ -147,10 +151,14 @@ func encodeLlamaGen(ctx context.Context, opts encodeOptions, m *vqvae.Model, d *
 	if name == "" {
 		name = strings.NewReplacer("/", "_", ",", "_", ".", "_").Replace(filepath.Base(d.Name))
 	}
+	sum, err := nn.Fingerprint(filepath.Join(opts.Model, nn.ModelFile))
+	if err != nil {
+		return err
+	}
 	lw := imageio.LlamaGenWriter{Root: opts.Out, Dataset: name, Size: m.Config.Size, Flip: opts.Flip,
-		Grid: m.Config.Grid() * m.Config.Grid(), Encode: m.EncodeTo}
+		Grid: m.Config.Grid() * m.Config.Grid(), Tokenizer: sum, Encode: m.EncodeTo}
 	bar := newBar((d.N-si+sn-1)/sn, "encode")
-	err := lw.Write(d, si, sn, func(n int) error { _ = bar.Set(n); return ctx.Err() })
+	err = lw.Write(d, si, sn, func(n int) error { _ = bar.Set(n); return ctx.Err() })
 	bar.Finish()
 	if err != nil {
 		return err

@@ -380,7 +380,7 @@ func evalDraw(ctx context.Context, o evalOptions) (*evalSamples, error) {
 	if err != nil {
 		return nil, err
 	}
-	vq, vinfo, vqPath, err := genVQ(o.Gen, o.VQ, ginfo.VQ)
+	vq, vinfo, vqPath, err := genVQ(o.Gen, o.VQ, ginfo)
 	if err != nil {
 		return nil, err
 	}

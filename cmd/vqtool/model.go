@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/vqvae"
@@ -63,6 +64,32 @@ func checkLabels(t *imageio.Tokens, names []string, vq vqvae.Info, file string) 
 	return t.CheckLabels(names, where)
 }
 
+// checkTokenizer refuses tokens (of file) that a tokenizer other than the
+// one at vqPath, whose weights are vqSum, made: its codebook would define
+// the targets of codes it did not make. Tokens that do not say (older
+// files) pass.
+func checkTokenizer(t *imageio.Tokens, file, vqPath, vqSum string) error {
+	if t.Tokenizer == "" || t.Tokenizer == vqSum {
+		return nil
+	}
+	return fmt.Errorf("%s: the tokens were made by a tokenizer with weights %s, but --vq %s has weights %s: --vq points at the tokenizer: give it the one that encoded them",
+		file, short(t.Tokenizer), vqPath, short(vqSum))
+}
+
+// sameClasses refuses held-out tokens whose labels name other classes than
+// the training tokens' (see imageio.SameClasses), and notes when labelled
+// tokens cannot be compared for want of names.
+func sameClasses(train, held *imageio.Tokens, trainNames, heldNames []string, trainFile, heldFile string) error {
+	if train.Labels == nil || held.Labels == nil {
+		return nil
+	}
+	if trainNames == nil || heldNames == nil {
+		logf("note: the class names of %s and %s cannot be compared: an older vqtool or another tool wrote them without names", trainFile, heldFile)
+		return nil
+	}
+	return usage(imageio.SameClasses(trainNames, trainFile, heldNames, heldFile))
+}
+
 // openForModel opens --data (or image files given as arguments) at the
 // model's size and channels.
 func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Dataset, error) {
@@ -81,31 +108,60 @@ func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Data
 	return d, budgetError(err, "give fewer files")
 }
 
-// genVQ returns the tokenizer of the generator in dir: flag (--vq) when
-// given; else the one its config.json names (stored), relative to dir, or
-// as it stands (absolute, or relative to the directory train-gen ran in)
-// when dir holds no tokenizer there. It returns the path it loaded.
-func genVQ(dir, flag, stored string) (*vqvae.Model, vqvae.Info, string, error) {
-	if flag != "" {
-		m, info, err := loadVQ(flag)
-		return m, info, flag, err
-	}
-	if stored == "" {
+// genVQ returns the tokenizer of the generator in dir, whose config.json
+// is info: flag (--vq) when given; else the one info names, relative to dir,
+// or as it stands (absolute, or relative to the directory train-gen ran in)
+// when dir holds no tokenizer there. Weights other than those info
+// fingerprints are an error naming both folders; a generator without a
+// fingerprint (from an older vqtool) gets a note and no check. It returns
+// the path it loaded.
+func genVQ(dir, flag string, info generator.Info) (*vqvae.Model, vqvae.Info, string, error) {
+	stored := info.VQ
+	var path string
+	switch {
+	case flag != "":
+		path = flag
+	case stored == "":
 		return nil, vqvae.Info{}, "", usagef("the generator %s names no tokenizer: want --vq, the tokenizer's checkpoint folder written by vqtool train-vq", dir)
-	}
-	path := filepath.FromSlash(stored)
-	if !filepath.IsAbs(path) {
-		inRun := filepath.Join(dir, path)
-		if _, err := os.Stat(filepath.Join(inRun, nn.ConfigFile)); err == nil {
-			path = inRun
-		} else if _, err := os.Stat(path); err != nil {
-			path = inRun // neither exists: name the one the folder means
+	default:
+		path = filepath.FromSlash(stored)
+		if !filepath.IsAbs(path) {
+			inRun := filepath.Join(dir, path)
+			if _, err := os.Stat(filepath.Join(inRun, nn.ConfigFile)); err == nil {
+				path = inRun
+			} else if _, err := os.Stat(path); err != nil {
+				path = inRun // neither exists: name the one the folder means
+			}
 		}
 	}
-	m, info, err := vqvae.Load(path)
+	m, vinfo, err := loadVQ(path)
 	if err != nil {
-		return nil, info, path, fmt.Errorf("%w\nthe generator %s names its tokenizer %q in %s; --vq points at the tokenizer: give --vq, its checkpoint folder written by vqtool train-vq",
+		if flag != "" {
+			return nil, vinfo, path, err
+		}
+		return nil, vinfo, path, fmt.Errorf("%w\nthe generator %s names its tokenizer %q in %s; --vq points at the tokenizer: give --vq, its checkpoint folder written by vqtool train-vq",
 			err, dir, stored, nn.ConfigFile)
 	}
-	return m, info, path, nil
+	if info.VQWeights == "" {
+		logf("note: the generator %s records no fingerprint of its tokenizer's weights (an older vqtool wrote it): %s is used unchecked", dir, path)
+		return m, vinfo, path, nil
+	}
+	file := filepath.Join(path, nn.ModelFile)
+	sum, err := nn.Fingerprint(file)
+	if err != nil {
+		return nil, vinfo, path, err
+	}
+	if sum != info.VQWeights {
+		return nil, vinfo, path, fmt.Errorf("the tokenizer %s is not the one the generator %s was trained with: its weights are %s, the generator's %s records %s (the tokenizer it names is %q): --vq points at the tokenizer: give --vq the folder the generator was trained with",
+			path, dir, short(sum), nn.ConfigFile, short(info.VQWeights), stored)
+	}
+	return m, vinfo, path, nil
+}
+
+// short abbreviates a fingerprint for a message: "sha256:" and 12 digits.
+func short(sum string) string {
+	if len(sum) > 19 {
+		return sum[:19] + "..."
+	}
+	return sum
 }

@@ -56,7 +56,7 @@ func newSampleCommand() *cobra.Command {
 	f.Uint64Var(&o.Seed, "seed", 1, "seed: the same seed draws the same grids")
 	f.StringVarP(&o.Out, "out", "o", "samples.png", "PNG grid to write")
 	f.StringVar(&o.Tokens, "tokens", "", "also save the drawn grids and their classes as .npy")
-	f.StringVar(&o.Images, "images", "", "also write the decoded samples as RGB (grey repeated): FILE.npz (arr_0 uint8 [N, H, W, 3], arr_1 the int64 classes when there are classes: guided-diffusion's evaluator, which LlamaGen's FID scripts use) or DIR/ (000000.png, ...: clean-fid, torch-fidelity, LlamaGen's create_npz_from_sample_folder)")
+	f.StringVar(&o.Images, "images", "", "also write the decoded samples as RGB (grey repeated): FILE.npz (arr_0 uint8 [N, H, W, 3], arr_1 the int64 classes when there are classes: guided-diffusion's evaluator, which LlamaGen's FID scripts use; - for standard output) or DIR/ (000000.png, ...: clean-fid, torch-fidelity, LlamaGen's create_npz_from_sample_folder; replaced whole)")
 	f.IntVar(&o.Scale, "scale", 2, "draw each pixel SCALE times")
 	return cmd
 }
@@ -65,11 +65,17 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 	if o.Gen == "" {
 		return usagef("--gen: want a generator checkpoint folder written by vqtool train-gen")
 	}
+	if o.Tokens == "-" {
+		return usagef("--tokens -: the grids are written as FILE.npy with FILE.labels.npy and a manifest beside it, several files, not one stream: give a path")
+	}
+	if o.Images == "-" && o.Out == "-" {
+		return usagef("--images - and --out - both want standard output: give one of them a path")
+	}
 	gen, info, err := generator.Load(o.Gen)
 	if err != nil {
 		return err
 	}
-	vq, _, vqPath, err := genVQ(o.Gen, o.VQ, info.VQ)
+	vq, _, vqPath, err := genVQ(o.Gen, o.VQ, info)
 	if err != nil {
 		return err
 	}
@@ -117,7 +123,8 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 		return err
 	}
 	if o.Tokens != "" {
-		t := &imageio.Tokens{Codes: tokens, N: len(classes), H: gen.Config.GridH, W: gen.Config.GridW, Labels: classes}
+		t := &imageio.Tokens{Codes: tokens, N: len(classes), H: gen.Config.GridH, W: gen.Config.GridW, Labels: classes,
+			Classes: info.Classes, Tokenizer: info.VQWeights}
 		if err := imageio.SaveTokens(o.Tokens, t); err != nil {
 			return err
 		}
@@ -132,7 +139,12 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 		if gen.Config.Classes > 0 && classes[0] >= 0 {
 			labels = classes
 		}
-		if err := imageio.WriteImages(o.Images, pix, len(classes), c, sz, sz, labels); err != nil {
+		if o.Images == "-" { // one file: the .npz
+			err = writeFile("-", func(w io.Writer) error { return imageio.WriteNPZ(w, pix, len(classes), c, sz, sz, labels) })
+		} else {
+			err = imageio.WriteImages(o.Images, pix, len(classes), c, sz, sz, labels)
+		}
+		if err != nil {
 			return err
 		}
 	}

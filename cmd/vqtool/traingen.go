@@ -90,7 +90,7 @@ func newTrainGenCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := opts.settle(cmd, func(dir string) (map[string]string, error) {
-				info, err := generator.ReadInfo(dir)
+				info, err := generator.ReadRunInfo(dir)
 				return info.Flags, err
 			})
 			opts.given = map[string]int{}
@@ -120,7 +120,10 @@ func genTokens(t *imageio.Tokens) generator.Tokens {
 func tokensFor(ctx context.Context, file string, o dataOptions, vqPath string, vq *vqvae.Model, info vqvae.Info, fallback string) (*imageio.Tokens, []string, string, error) {
 	if file != "" {
 		t, err := imageio.LoadTokens(file)
-		return t, nil, file, err
+		if err != nil {
+			return nil, nil, file, err
+		}
+		return t, t.Classes, file, nil
 	}
 	d, err := openForModel(o, info, nil)
 	if err != nil {
@@ -142,7 +145,10 @@ func tokensFor(ctx context.Context, file string, o dataOptions, vqPath string, v
 		return nil, nil, "", err
 	}
 	gs := vq.Config.Grid()
-	t := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels}
+	t := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels, Classes: d.Classes}
+	if t.Tokenizer, err = nn.Fingerprint(filepath.Join(vqPath, nn.ModelFile)); err != nil {
+		return nil, nil, "", err
+	}
 	if err := imageio.SaveTokens(cache, t); err != nil {
 		return nil, nil, "", err
 	}
@@ -178,6 +184,10 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if err != nil {
 		return err
 	}
+	vqSum, err := nn.Fingerprint(filepath.Join(opts.VQ, nn.ModelFile))
+	if err != nil {
+		return err
+	}
 	loss, lossInfo, err := buildLoss(opts.lossOptions, vq)
 	if err != nil {
 		return err
@@ -204,24 +214,35 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 	if err := checkLabels(train, classes, vqInfo, opts.Tokens); err != nil {
 		return err
 	}
+	if err := checkTokenizer(train, orEncoded(opts.Tokens), opts.VQ, vqSum); err != nil {
+		return err
+	}
 	if train.H != vq.Config.Grid() || train.W != vq.Config.Grid() {
 		return fmt.Errorf("tokens are %dx%d grids: the VQ model %s makes %dx%d", train.H, train.W, opts.VQ, vq.Config.Grid(), vq.Config.Grid())
 	}
 	var held *imageio.Tokens
+	var heldNames []string
 	switch {
 	case opts.HeldOut != "":
 		if held, err = imageio.LoadTokens(opts.HeldOut); err != nil {
 			return err
 		}
+		heldNames = held.Classes
 	case opts.Tokens == "" && imageio.IsSet(opts.Data) && opts.Split != "test":
 		o := full
 		o.Split = "test"
-		if held, _, _, err = tokensFor(ctx, "", o, opts.VQ, vq, vqInfo, opts.Out); err != nil {
+		if held, heldNames, _, err = tokensFor(ctx, "", o, opts.VQ, vq, vqInfo, opts.Out); err != nil {
 			return err
 		}
 	}
 	if held != nil {
 		if err := held.CheckCodes(vq.Config.CodebookSize, orEncoded(opts.HeldOut)); err != nil {
+			return err
+		}
+		if err := checkTokenizer(held, orEncoded(opts.HeldOut), opts.VQ, vqSum); err != nil {
+			return err
+		}
+		if err := sameClasses(train, held, classes, heldNames, orEncoded(opts.Tokens), orEncoded(opts.HeldOut)); err != nil {
 			return err
 		}
 		if err := checkLabels(held, classes, vqInfo, opts.HeldOut); err != nil {
@@ -249,7 +270,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			GridH: train.H, GridW: train.W, Dim: opts.Dim, Layers: opts.Layers, Heads: opts.Heads, MLP: opts.MLP},
 		Train: generator.TrainConfig{Batch: opts.Batch, Steps: opts.steps(train.N), LR: opts.LR, Warmup: opts.Warmup,
 			MinLRRatio: 0.1, WeightDecay: opts.Decay, Clip: opts.Clip, CondDrop: opts.CondDrop, Corrupt: opts.Corrupt, Seed: opts.Seed},
-		Info: generator.Info{Loss: lossInfo, VQ: rundir.Rel(opts.Out, opts.VQ), Data: opts.Data, Classes: classes, Flags: opts.flags},
+		Info: generator.Info{Loss: lossInfo, VQ: rundir.Rel(opts.Out, opts.VQ), VQWeights: vqSum, Data: opts.Data, Classes: classes, Flags: opts.flags},
 		Logf: func(format string, args ...any) { logf("train-gen: "+format, args...) }}
 	if opts.Tokens != "" {
 		run.Info.Data = opts.Tokens

@@ -78,7 +78,7 @@ func newTrainVQCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := opts.settle(cmd, func(dir string) (map[string]string, error) {
-				info, err := vqvae.ReadInfo(dir)
+				info, err := vqvae.ReadRunInfo(dir)
 				return info.Flags, err
 			})
 			if err == nil {

@@ -10,6 +10,12 @@ import (
 	"path/filepath"
 )
 
+// Hook, when not nil, wraps the writer of every file Write writes (path is
+// the file's final name). Tests set it to simulate a full disk (a writer
+// that fails) or a kill (one that copies the folder as it stands, then
+// fails); nothing else sets it.
+var Hook func(path string, w io.Writer) io.Writer
+
 // Write writes a file through write, to a temporary name in the same folder
 // that is renamed to path once complete: a failed or killed write leaves the
 // previous file, if any, untouched.
@@ -25,7 +31,11 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 		}
 	}()
 	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err == nil {
+	var w io.Writer = bw
+	if Hook != nil {
+		w = Hook(path, bw)
+	}
+	if err = write(w); err == nil {
 		err = bw.Flush()
 	}
 	if err == nil {

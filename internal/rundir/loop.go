@@ -73,6 +73,9 @@ func (l Loop) Run(ctx context.Context) error {
 // written last, is a checkpoint's commit point.
 func (l Loop) Kept(err error) error {
 	if _, serr := os.Stat(filepath.Join(l.Dir, ConfigFile)); serr != nil {
+		if HasRun(l.Dir) {
+			return fmt.Errorf("%w; %s holds %s but no %s yet: fix the cause and continue with --resume, which starts from %s", err, l.Dir, ResumeFile, ConfigFile, ResumeFile)
+		}
 		return fmt.Errorf("%w; %s holds no complete checkpoint yet: fix the cause and start the run again", err, l.Dir)
 	}
 	return fmt.Errorf("%w; the last complete checkpoint in %s is kept: fix the cause and continue with --resume", err, l.Dir)
