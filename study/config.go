@@ -188,16 +188,56 @@ func ParseShard(s string) (Shard, error) {
 // Has reports whether run k of the plan belongs to the shard.
 func (s Shard) Has(k int) bool { return s.N <= 1 || k%s.N == s.I-1 }
 
-// ReadConfig reads the Config saved in a study folder.
-func ReadConfig(dir string) (Config, error) {
-	var c Config
+// studyFile is study.json: the design, and the tokenizer the runs use,
+// relative to the study folder (absent from the study.json of older
+// vqtools).
+type studyFile struct {
+	Config
+	Tokenizer string `json:"tokenizer,omitempty"`
+}
+
+func readStudyFile(dir string) (studyFile, error) {
+	var f studyFile
 	path := filepath.Join(dir, specFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return c, fmt.Errorf("study: %s is not a study folder: %w", dir, err)
+		return f, fmt.Errorf("study: %s is not a study folder: %w", dir, err)
 	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("study: %s: %w", path, err)
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, fmt.Errorf("study: %s: %w", path, err)
 	}
-	return c, c.Validate()
+	return f, f.Validate()
+}
+
+// ReadConfig reads the Config saved in a study folder.
+func ReadConfig(dir string) (Config, error) {
+	f, err := readStudyFile(dir)
+	return f.Config, err
+}
+
+// TokenizerOf returns the tokenizer folder that the study.json of the
+// study folders dirs name (relative to each), or "" when none names one.
+// Folders that name different tokenizers are an error.
+func TokenizerOf(dirs []string) (string, error) {
+	var path, from string
+	for _, dir := range dirs {
+		f, err := readStudyFile(dir)
+		if err != nil {
+			return "", err
+		}
+		if f.Tokenizer == "" {
+			continue
+		}
+		p := filepath.Join(dir, f.Tokenizer)
+		if path == "" {
+			path, from = p, dir
+			continue
+		}
+		a, errA := os.Stat(path)
+		b, errB := os.Stat(p)
+		if errA != nil || errB != nil || !os.SameFile(a, b) {
+			return "", fmt.Errorf("study: %s is a study of the tokenizer %s, %s of %s", from, path, dir, p)
+		}
+	}
+	return path, nil
 }

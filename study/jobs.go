@@ -11,7 +11,6 @@ import (
 
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
-	"github.com/vqtool/vqtool/vqvae"
 )
 
 // Start runs shard of a study into dir (another process, typically: vqtool
@@ -30,20 +29,20 @@ type Start func(ctx context.Context, shard Shard, dir string, with []string) err
 // another job's sweep runs are started once more when every job has stopped:
 // by then the sweep is complete. At the end dir/runs holds every finished
 // run's result, as a study run in one process leaves it.
-func RunJobs(ctx context.Context, c Config, dir string, n int, vq *vqvae.Model, classes []string, start Start) (*Results, error) {
+func RunJobs(ctx context.Context, c Config, dir string, n int, tok Tokenizer, start Start) (*Results, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("study: %d jobs: want at least 1", n)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if err := claim(dir, c); err != nil {
+	if err := claim(dir, c, tok.VQPath); err != nil {
 		return nil, err
 	}
 	dirs := make([]string, n)
 	for j := range dirs {
 		dirs[j] = filepath.Join(dir, "jobs", strconv.Itoa(j+1))
-		if err := claim(dirs[j], c); err != nil {
+		if err := claim(dirs[j], c, tok.VQPath); err != nil {
 			return nil, err
 		}
 	}
@@ -79,7 +78,7 @@ func RunJobs(ctx context.Context, c Config, dir string, n int, vq *vqvae.Model, 
 		}
 		pending = again
 	}
-	res, err := Merge(dir, dirs, vq, classes)
+	res, err := Merge(dir, dirs, tok)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/metrics"
-	"github.com/vqtool/vqtool/vqvae"
 )
 
 // Results is what results.json holds.
@@ -127,8 +126,9 @@ func comparisons(runs []Result, c Config) []Comparison {
 
 // Merge gathers the finished runs of the study folders inputs (shards of
 // one study: their study.json must agree) into out: samples, results.json,
-// report.md, report.html and the plots. vq decodes the sample grids.
-func Merge(out string, inputs []string, vq *vqvae.Model, classes []string) (*Results, error) {
+// report.md, report.html and the plots. tok decodes the sample grids, and
+// out's study.json names it.
+func Merge(out string, inputs []string, tok Tokenizer) (*Results, error) {
 	if len(inputs) == 0 {
 		return nil, fmt.Errorf("study: merge: no study folders given")
 	}
@@ -144,7 +144,7 @@ func Merge(out string, inputs []string, vq *vqvae.Model, classes []string) (*Res
 			return nil, fmt.Errorf("study: %s and %s hold different studies (%s)", inputs[0], dir, diff(c, got))
 		}
 	}
-	if err := claim(out, c); err != nil {
+	if err := claim(out, c, tok.VQPath); err != nil {
 		return nil, err
 	}
 	runs, from, err := readRuns(inputs)
@@ -177,5 +177,5 @@ func Merge(out string, inputs []string, vq *vqvae.Model, classes []string) (*Res
 	if err := atomicfile.WriteJSON(filepath.Join(out, resultsFile), res); err != nil {
 		return nil, err
 	}
-	return res, res.write(out, vq, classes)
+	return res, res.write(out, tok.VQ, tok.Classes)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
+	"github.com/vqtool/vqtool/internal/rundir"
 )
 
 // Result is one scored run, as results.json lists it. Sweep runs are scored
@@ -99,7 +100,7 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	if err := claim(o.Dir, c); err != nil {
+	if err := claim(o.Dir, c, d.VQPath); err != nil {
 		return nil, err
 	}
 	s, err := c.split(d)
@@ -135,7 +136,7 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 			}
 		}
 	}
-	res, err := Merge(o.Dir, []string{o.Dir}, d.VQ, d.Classes)
+	res, err := Merge(o.Dir, []string{o.Dir}, d.Tokenizer)
 	if err != nil {
 		return nil, err
 	}
@@ -145,27 +146,53 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 	return res, nil
 }
 
-// claim writes the study's Config into dir, or checks that the one there is c.
-func claim(dir string, c Config) error {
+// claim writes the study's Config and its tokenizer vq (a folder; empty:
+// none) into dir's study.json, or checks that the Config there is c. A
+// study.json that names no tokenizer (an older one) gets vq; one that names
+// another tokenizer, still on disk, refuses vq.
+func claim(dir string, c Config, vq string) error {
 	path := filepath.Join(dir, specFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		return atomicfile.WriteJSON(path, c)
+		return atomicfile.WriteJSON(path, studyFile{Config: c, Tokenizer: rel(dir, vq)})
 	}
 	if err != nil {
 		return err
 	}
-	var saved Config
+	var saved studyFile
 	if err := json.Unmarshal(b, &saved); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if !reflect.DeepEqual(saved, c) {
-		return fmt.Errorf("%s holds another study (%s): continue it with its own settings, or choose another folder", dir, diff(saved, c))
+	if !reflect.DeepEqual(saved.Config, c) {
+		return fmt.Errorf("%s holds another study (%s): continue it with its own settings, or choose another folder", dir, diff(saved.Config, c))
 	}
-	return nil
+	if vq == "" {
+		return nil
+	}
+	if saved.Tokenizer != "" {
+		was := filepath.Join(dir, saved.Tokenizer)
+		a, errA := os.Stat(was)
+		b, errB := os.Stat(vq)
+		switch {
+		case errA == nil && errB == nil && os.SameFile(a, b):
+			return nil
+		case errA == nil:
+			return fmt.Errorf("%s is a study of the tokenizer %s: given %s (continue it with its own tokenizer, or choose another folder)", dir, was, vq)
+		}
+	}
+	saved.Tokenizer = rel(dir, vq)
+	return atomicfile.WriteJSON(path, saved)
+}
+
+// rel is path relative to dir, kept empty.
+func rel(dir, path string) string {
+	if path == "" {
+		return ""
+	}
+	return rundir.Rel(dir, path)
 }
 
 // diff names the first setting two configs disagree on.

@@ -1,8 +1,12 @@
 package study
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -164,5 +168,56 @@ func TestValidateNamesTheBadValue(t *testing.T) {
 	}
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Errorf("the default study: %v", err)
+	}
+}
+
+// study.json names the study's tokenizer relative to the folder; an older
+// study.json without one stays readable and gets it; another tokenizer that
+// is still on disk is refused, as are shards of different tokenizers.
+func TestStudyFileTokenizer(t *testing.T) {
+	root := t.TempDir()
+	vq, other := filepath.Join(root, "vq"), filepath.Join(root, "other.vq")
+	for _, d := range []string{vq, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := DefaultConfig()
+	old, shard := filepath.Join(root, "old"), filepath.Join(root, "shard")
+	if err := os.MkdirAll(old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(c) // a study.json of a vqtool that named no tokenizer
+	if err := os.WriteFile(filepath.Join(old, specFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := TokenizerOf([]string{old}); err != nil || got != "" {
+		t.Fatalf("an older study.json: %q, %v; want none", got, err)
+	}
+	if err := claim(old, c, vq); err != nil {
+		t.Fatal(err)
+	}
+	if err := claim(shard, c, vq); err != nil {
+		t.Fatal(err)
+	}
+	f, err := readStudyFile(shard)
+	if err != nil || f.Tokenizer != "../vq" || !reflect.DeepEqual(f.Config, c) {
+		t.Fatalf("study.json: tokenizer %q, %v; want ../vq and the config", f.Tokenizer, err)
+	}
+	if got, err := TokenizerOf([]string{old, shard}); err != nil || filepath.Clean(got) != vq {
+		t.Errorf("tokenizer %q, %v; want %s", got, err, vq)
+	}
+	if err := claim(shard, c, other); err == nil || !strings.Contains(err.Error(), "other.vq") {
+		t.Errorf("another tokenizer: %v; want a refusal naming it", err)
+	}
+	if err := claim(old, c, ""); err != nil {
+		t.Errorf("no tokenizer given: %v", err)
+	}
+	third := filepath.Join(root, "third")
+	if err := claim(third, c, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TokenizerOf([]string{shard, third}); err == nil {
+		t.Error("shards of two tokenizers merged")
 	}
 }

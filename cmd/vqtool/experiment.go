@@ -187,7 +187,7 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 		if job, err = o.startJob(vqPath); err != nil {
 			return err
 		}
-		res, err = study.RunJobs(ctx, c, o.Out, o.Jobs, vq, d.Classes, job)
+		res, err = study.RunJobs(ctx, c, o.Out, o.Jobs, d.Tokenizer, job)
 		if ctx.Err() != nil {
 			logf("interrupted: the jobs saved their runs in %s; continue with the same command", filepath.Join(o.Out, "jobs"))
 		}
@@ -268,7 +268,7 @@ func newExperimentReportCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Out, "out", "o", "", "folder to write the merged study into")
-	f.StringVar(&o.VQ, "vq", "", "the study's tokenizer (default: IN/vq of the first folder)")
+	f.StringVar(&o.VQ, "vq", "", "the study's tokenizer (default: the one the folders' study.json name; IN/vq of the first folder for a study.json that names none)")
 	f.StringVar(&o.Data, "data", "fashion-mnist", "the study's data set (for class names)")
 	return cmd
 }
@@ -278,7 +278,14 @@ func runExperimentReport(_ context.Context, w io.Writer, o experimentReportOptio
 		return usagef("--out: want the folder to write the merged study into")
 	}
 	if o.VQ == "" {
-		o.VQ = filepath.Join(inputs[0], "vq")
+		vq, err := study.TokenizerOf(inputs)
+		if err != nil {
+			return err
+		}
+		if vq == "" {
+			vq = filepath.Join(inputs[0], "vq")
+		}
+		o.VQ = vq
 	}
 	vq, _, err := loadVQ(o.VQ)
 	if err != nil {
@@ -288,7 +295,7 @@ func runExperimentReport(_ context.Context, w io.Writer, o experimentReportOptio
 	if err != nil {
 		return err
 	}
-	res, err := study.Merge(o.Out, inputs, vq, d.Classes)
+	res, err := study.Merge(o.Out, inputs, study.Tokenizer{VQ: vq, VQPath: o.VQ, Classes: d.Classes})
 	if err != nil {
 		return err
 	}
