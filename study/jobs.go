@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
 )
@@ -87,7 +88,7 @@ func RunJobs(ctx context.Context, c Config, dir string, n int, tok Tokenizer, st
 		return nil, err
 	}
 	for _, r := range res.Runs {
-		if err := copyRun(dir, from[r.Name], r); err != nil {
+		if err := c.copyRun(dir, from[r.Name], r); err != nil {
 			return nil, err
 		}
 	}
@@ -109,7 +110,7 @@ func (c Config) handOut(dir string, jobs []string) error {
 		if !ok {
 			continue // not a run of this study: Merge will say so
 		}
-		if err := copyRun(jobs[i%len(jobs)], dir, r); err != nil {
+		if err := c.copyRun(jobs[i%len(jobs)], dir, r); err != nil {
 			return err
 		}
 	}
@@ -117,8 +118,9 @@ func (c Config) handOut(dir string, jobs []string) error {
 }
 
 // copyRun copies a finished run's result, curve and samples from the study
-// folder src to dst, unless dst has the run.
-func copyRun(dst, src string, r Result) error {
+// folder src to dst, unless dst has the run; and the best checkpoint of a run
+// the fine-tune arm starts from.
+func (c Config) copyRun(dst, src string, r Result) error {
 	if dst == src {
 		return nil
 	}
@@ -129,6 +131,15 @@ func copyRun(dst, src string, r Result) error {
 	files := []string{filepath.Join("runs", r.Name, "curve.json")}
 	if r.Samples != "" {
 		files = append(files, r.Samples, imageio.LabelsPath(r.Samples))
+	}
+	if c.FineTune > 0 && r.pass() == 1 && r.Loss == fineTuneFrom {
+		best, err := os.ReadDir(filepath.Join(from, generator.BestDir))
+		if err != nil {
+			return fmt.Errorf("study: %s: the fine-tune arm starts from its best checkpoint: %w", from, err)
+		}
+		for _, f := range best {
+			files = append(files, filepath.Join("runs", r.Name, generator.BestDir, f.Name()))
+		}
 	}
 	for _, f := range files {
 		if _, err := os.Stat(filepath.Join(src, f)); errors.Is(err, os.ErrNotExist) {

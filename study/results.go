@@ -25,7 +25,8 @@ type Results struct {
 }
 
 // Comparison is the paired difference a - b of one metric at one size, over
-// the seeds both losses ran.
+// the seeds both arms ran (an arm is a loss, or ce->dist2 and ce->ce of the
+// fine-tune arm: RunSpec.Arm).
 type Comparison struct {
 	Size     int        `json:"size"`
 	Metric   string     `json:"metric"`
@@ -81,25 +82,22 @@ var studyMetrics = []metric{
 	{"class_acc_t1_last", "class acc T=1 last", false, plain(func(r Result) float64 { return r.ClassAccT1Last })},
 }
 
-// comparisons pairs dist2 with ce and with smooth by seed at every size.
+// comparisons pairs the arms of Config.pairs by seed at every size.
 func comparisons(runs []Result, c Config) []Comparison {
 	by := map[[3]any]Result{}
 	for _, r := range runs {
 		if !r.Sweep {
-			by[[3]any{r.Size, r.Loss, r.Seed}] = r
+			by[[3]any{r.Size, r.Arm(), r.Seed}] = r
 		}
 	}
 	out := []Comparison{}
 	for _, size := range c.Sizes {
-		for _, b := range []string{"ce", "smooth"} {
-			if !slices.Contains(c.Losses, "dist2") || !slices.Contains(c.Losses, b) {
-				continue
-			}
+		for _, p := range c.pairs() {
 			for _, m := range studyMetrics {
 				var d []float64
 				for s := 1; s <= c.Seeds; s++ {
-					ra, ok1 := by[[3]any{size, "dist2", uint64(s)}]
-					rb, ok2 := by[[3]any{size, b, uint64(s)}]
+					ra, ok1 := by[[3]any{size, p[0], uint64(s)}]
+					rb, ok2 := by[[3]any{size, p[1], uint64(s)}]
 					if !ok1 || !ok2 {
 						continue
 					}
@@ -117,7 +115,7 @@ func comparisons(runs []Result, c Config) []Comparison {
 				if len(d) < 2 {
 					lo, hi = iv.Mean, iv.Mean
 				}
-				out = append(out, Comparison{Size: size, Metric: m.key, A: "dist2", B: b, MeanDiff: iv.Mean, CI95: [2]float64{lo, hi}, NPairs: len(d)})
+				out = append(out, Comparison{Size: size, Metric: m.key, A: p[0], B: p[1], MeanDiff: iv.Mean, CI95: [2]float64{lo, hi}, NPairs: len(d)})
 			}
 		}
 	}

@@ -45,6 +45,9 @@ type Result struct {
 	PrecisionT1      float64  `json:"precision_t1"`
 	RecallT1         float64  `json:"recall_t1"`
 	ClassAccT1       float64  `json:"class_acc_t1"`
+	InitStep         int      `json:"init_step,omitempty"`         // fine-tune arm: the step of the checkpoint it started from
+	InitWeights      string   `json:"init_weights,omitempty"`      // fine-tune arm: that checkpoint's fingerprint (generator.InitRef)
+	InitValNLL       float64  `json:"init_val_nll_bits,omitempty"` // fine-tune arm: its validation NLL as the curve measures it (step 0)
 	TestNLLLast      float64  `json:"test_nll_bits_last,omitempty"`
 	NearCopiesLast   float64  `json:"near_copies_last"`
 	FLDT1Last        float64  `json:"fld_t1_last"`
@@ -85,9 +88,9 @@ const (
 	resultsFile = "results.json"
 )
 
-// ErrNeedSweep reports main dist2 runs that wait for sweep runs of other
-// shards.
-var ErrNeedSweep = errors.New("study: the DIST2 runs need the whole sweep")
+// ErrNeedSweep reports runs that wait for runs of other shards: the main
+// dist2 runs for the sweep, the fine-tune arm for its ce runs.
+var ErrNeedSweep = errors.New("study: runs wait for runs of other shards")
 
 // Run runs the study's runs of o.Shard into o.Dir (keeping finished runs,
 // resuming unfinished ones), then writes results.json, report.md and
@@ -108,32 +111,49 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 		return nil, err
 	}
 	plan := c.Plan()
+	dirs := append([]string{o.Dir}, o.With...)
 	var waiting []string
-	// The sweep, the main ce and smooth runs, then the main dist2 runs, which
-	// need the sweep's choice.
-	for pass := range 3 {
+	for pass := range 4 {
 		var choice *Choice
-		if pass == 2 {
-			if choice, err = c.choose(append([]string{o.Dir}, o.With...)); err != nil {
-				if !errors.Is(err, ErrNeedSweep) {
-					return nil, err
-				}
-				waiting = append(waiting, err.Error())
+		var chooseErr error
+		var parents map[string]string // finished run -> its study folder
+		switch pass {
+		case 2:
+			if choice, chooseErr = c.choose(dirs); chooseErr != nil && !errors.Is(chooseErr, ErrNeedSweep) {
+				return nil, chooseErr
+			}
+		case 3:
+			if _, parents, err = readRuns(dirs); err != nil {
+				return nil, err
 			}
 		}
+		var needSweep []string
 		for k, r := range plan {
-			switch {
-			case !o.Shard.Has(k), pass == 0 && !r.Sweep, pass == 1 && (r.Sweep || r.Loss == "dist2"), pass == 2 && (r.Sweep || r.Loss != "dist2"):
+			if !o.Shard.Has(k) || r.pass() != pass {
 				continue
+			}
+			from := ""
+			switch {
 			case pass == 2 && choice == nil:
-				waiting = append(waiting, r.Name)
+				needSweep = append(needSweep, r.Name)
 				continue
 			case pass == 2:
 				r.Alpha, r.Perplexity = choice.Alpha, choice.Perplexity
+			case pass == 3:
+				if dir, ok := parents[r.Init]; ok {
+					from = filepath.Join(dir, "runs", r.Init, generator.BestDir)
+				} else if _, err := os.Stat(filepath.Join(o.Dir, "runs", r.Name, resultFile)); err != nil {
+					waiting = append(waiting, fmt.Sprintf("%s waits for %s", r.Name, r.Init))
+					continue
+				}
 			}
-			if _, err := c.runOne(ctx, s, r, o.Dir, logf, o.OnStep); err != nil {
+			if _, err := c.runOne(ctx, s, r, from, o.Dir, logf, o.OnStep); err != nil {
 				return nil, err
 			}
+		}
+		if len(needSweep) > 0 {
+			waiting = append(waiting, fmt.Sprintf("%s wait for the sweep (%s)", strings.Join(needSweep, ", "),
+				strings.TrimPrefix(chooseErr.Error(), ErrNeedSweep.Error()+": ")))
 		}
 	}
 	res, err := Merge(o.Dir, []string{o.Dir}, d.Tokenizer)
@@ -141,7 +161,7 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 		return nil, err
 	}
 	if len(waiting) > 0 {
-		return res, fmt.Errorf("%w: %s; run the other shards, then this one again with --with their folders", ErrNeedSweep, strings.Join(waiting, ", "))
+		return res, fmt.Errorf("%w: %s; run the other shards, then this one again with --with their folders", ErrNeedSweep, strings.Join(waiting, "; "))
 	}
 	return res, nil
 }
@@ -206,8 +226,9 @@ func diff(saved, given Config) string {
 	return "no difference"
 }
 
-// runOne trains and scores one run, or reads its result when it is done.
-func (c Config) runOne(ctx context.Context, s *split, r RunSpec, dir string, logf func(string, ...any), onStep func(string, int, int, float64)) (Result, error) {
+// runOne trains and scores one run, or reads its result when it is done;
+// from is the folder of the weights a fine-tune run starts from.
+func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir string, logf func(string, ...any), onStep func(string, int, int, float64)) (Result, error) {
 	rdir := filepath.Join(dir, "runs", r.Name)
 	if res, err := readResult(filepath.Join(rdir, resultFile)); err == nil {
 		if res.RunSpec != r {
@@ -220,13 +241,19 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, dir string, log
 		return Result{}, err
 	}
 	subset := gather(s.pool, idx)
-	logf("run %s: %d grids, %d steps", r.Name, subset.N, c.Steps(subset.N))
-	t, err := c.train(ctx, s, r, subset, rdir, logf, onStep)
+	if r.Init != "" && from == "" {
+		return Result{}, fmt.Errorf("study: run %s starts from %s: no folder given", r.Name, r.Init)
+	}
+	logf("run %s: %d grids, %d steps%s", r.Name, subset.N, c.steps(r, subset.N), map[bool]string{true: ", from " + from}[from != ""])
+	t, err := c.train(ctx, s, r, subset, rdir, from, logf, onStep)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{RunSpec: r, Against: "test", Tau: t.loss.Tau, BestStep: t.bestStep, TrainSeconds: t.seconds, Curve: t.curve}
-	res.Steps = c.Steps(subset.N)
+	res.Steps = c.steps(r, subset.N)
+	if t.start != nil {
+		res.InitStep, res.InitWeights, res.InitValNLL = t.start.Step, t.start.Weights, t.startNLL
+	}
 	real, nReal := s.testFeat, s.nTest
 	if r.Sweep {
 		res.Against, real, nReal = "validation", s.valFeat, s.nVal

@@ -61,6 +61,7 @@ func (o *experimentOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVarP(&o.Samples, "n", "n", d.Samples, "samples scored per run and setting")
 	f.IntVar(&o.TopK, "top-k", d.TopK, "the truncated sampling setting (0: none)")
 	f.Float64Var(&o.CFG, "cfg", d.CFG, "guidance scale when sampling")
+	f.Float64Var(&o.FineTune, "finetune", d.FineTune, "the fine-tune arm: from each ce run's best checkpoint, DIST2 at the paper's setting (ce->dist2) and CE (ce->ce) for this fraction of the size's budget (0: no arm)")
 	f.StringVar(&o.Shard, "shard", "1/1", "run every N-th run of the study, starting at the I-th: I/N")
 	f.StringSliceVar(&o.With, "with", nil, "other shards' folders, whose finished sweep runs choose the DIST2 setting")
 	f.IntVar(&o.Jobs, "jobs", 1, "runs trained side by side, each a process of its share of the cores, in OUT/jobs/J, merged into OUT at the end")
