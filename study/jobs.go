@@ -15,9 +15,9 @@ import (
 )
 
 // Start runs shard of a study into dir (another process, typically: vqtool
-// experiment --shard), counting the finished sweep runs of the folders in
-// with. It returns an error wrapping ErrNeedSweep when the shard's DIST2 runs
-// still wait for the sweep.
+// experiment --shard), counting the finished runs of the folders in with. It
+// returns an error wrapping ErrNeedSweep when runs of the shard still wait
+// for other shards' runs.
 type Start func(ctx context.Context, shard Shard, dir string, with []string) error
 
 // RunJobs runs a study as n shards side by side, each started by start in its
@@ -26,10 +26,12 @@ type Start func(ctx context.Context, shard Shard, dir string, with []string) err
 // one core each do more in an hour than one process of n cores.
 //
 // Runs that dir already holds (from a run without jobs) go to the job that
-// owns them, so nothing is trained twice. Jobs whose DIST2 runs wait for
-// another job's sweep runs are started once more when every job has stopped:
-// by then the sweep is complete. At the end dir/runs holds every finished
-// run's result, as a study run in one process leaves it.
+// owns them, so nothing is trained twice. Jobs whose runs wait for another
+// job's (DIST2 runs for the sweep, the fine-tune arm for its ce runs) are
+// started once more when every job has stopped: by then the sweep and the ce
+// runs are done. At the end dir/runs holds every finished run's result (and
+// the best checkpoints the fine-tune arm starts from), as a study run in one
+// process leaves it.
 func RunJobs(ctx context.Context, c Config, dir string, n int, tok Tokenizer, start Start) (*Results, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("study: %d jobs: want at least 1", n)

@@ -74,7 +74,8 @@ type Options struct {
 	Dir   string
 	Shard Shard
 	// With lists other folders of the same study (other shards) whose
-	// finished sweep runs count when choosing the DIST2 setting.
+	// finished sweep runs count when choosing the DIST2 setting, and whose
+	// ce runs the fine-tune arm starts from.
 	With []string
 	Logf func(format string, args ...any) // progress; nil is silent
 	// OnStep, if not nil, hears each training step of a run: its name, the

@@ -63,7 +63,7 @@ func (o *experimentOptions) AddFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.CFG, "cfg", d.CFG, "guidance scale when sampling")
 	f.Float64Var(&o.FineTune, "finetune", d.FineTune, "the fine-tune arm: from each ce run's best checkpoint, DIST2 at the paper's setting (ce->dist2) and CE (ce->ce) for this fraction of the size's budget (0: no arm)")
 	f.StringVar(&o.Shard, "shard", "1/1", "run every N-th run of the study, starting at the I-th: I/N")
-	f.StringSliceVar(&o.With, "with", nil, "other shards' folders, whose finished sweep runs choose the DIST2 setting")
+	f.StringSliceVar(&o.With, "with", nil, "other shards' folders, whose finished sweep runs choose the DIST2 setting and whose ce runs start the fine-tune arm")
 	f.IntVar(&o.Jobs, "jobs", 1, "runs trained side by side, each a process of its share of the cores, in OUT/jobs/J, merged into OUT at the end")
 	f.StringVar(&o.Spec, "spec", "", "take the study's design from DIR/study.json instead of the flags (how --jobs starts its jobs)")
 	_ = f.MarkHidden("spec")
@@ -81,7 +81,9 @@ subsets of the training split, keeping the last --val-size training images
 for validation (early stopping, the DIST2 sweep) and the test split for the
 final scores. Each run is scored at its best and its last checkpoint: test
 NLL, FLD, novel FLD (samples that are not near copies of a training grid),
-KID, precision, recall, class accuracy and the share of near copies. It
+KID, precision, recall, class accuracy and the share of near copies. The
+fine-tune arm (--finetune) continues each ce run from its best checkpoint
+with DIST2 at the paper's setting (ce->dist2) and with CE (ce->ce). It
 writes results.json, report.md, report.html, plots and the scored samples.
 
 A killed study resumes where it stopped. --jobs N trains N runs side by side
