@@ -16,9 +16,8 @@ import (
 	"github.com/vqtool/vqtool/internal/par"
 )
 
-// ExitNeedSweep is the exit status of a shard's process whose DIST2 runs
-// wait for other shards' sweep runs (ErrNeedSweep): run it again once they
-// are done.
+// ExitNeedSweep is the exit status of a shard's process whose runs wait for
+// other shards' runs (ErrNeedSweep): run it again once they are done.
 const ExitNeedSweep = 3
 
 // Command returns a Start that runs each shard as the program exe with the

@@ -45,12 +45,27 @@ type Config struct {
 	Samples int     `json:"samples"` // samples scored per run and setting
 	TopK    int     `json:"top_k"`   // the truncated sampling setting
 	CFG     float64 `json:"cfg"`     // guidance scale when sampling
+
+	// FineTune is the fine-tune arm's budget as a fraction of the size's
+	// (0: no arm; a study.json without it has none): from each main ce
+	// run's best checkpoint, a fresh optimiser continues with DIST2 at the
+	// paper's setting (ce->dist2) and, as the control, with CE (ce->ce),
+	// at the same seed, rate and early stopping.
+	FineTune float64 `json:"fine_tune"`
 }
+
+// The fine-tune arm starts from the runs of fineTuneFrom and trains DIST2
+// as the paper does: alpha dist2.DefaultAlpha, tau calibrated to
+// dist2.DefaultPerplexity effective neighbours.
+const fineTuneFrom = "ce"
 
 // DefaultConfig is the full default study: sizes 500 to the whole pool
 // (60,000 asks for all 55,000 grids before the validation split), the three
-// losses, three seeds and a sweep of 4 alphas x 3 perplexities x 3
-// temperatures at size 500.
+// losses, three seeds, a sweep of 4 alphas x 3 perplexities x 3
+// temperatures at size 500, and the fine-tune arm at half the budget: the
+// ce run has stopped at its best, so the arm asks what more training from
+// there does under each loss, at a third more steps than the main runs
+// rather than two thirds.
 func DefaultConfig() Config {
 	return Config{
 		Sizes: []int{500, 2000, 10000, 60000}, Losses: []string{"ce", "smooth", "dist2"}, Seeds: 3,
@@ -58,7 +73,7 @@ func DefaultConfig() Config {
 		SweepSizes: []int{500}, Distance: "l2", Smoothing: 0.1, ValSize: 5000,
 		Dim: 128, Layers: 4, Heads: 4, MLP: 512, Batch: 64, LR: 6e-4,
 		Epochs: 60, MinSteps: 300, MaxSteps: 600, EvalEvery: 100, ValLimit: 2000,
-		Samples: 1000, TopK: 50, CFG: 1.5,
+		Samples: 1000, TopK: 50, CFG: 1.5, FineTune: 0.5,
 	}
 }
 
@@ -76,6 +91,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("study: %d samples, top-k %d, guidance %v: want >= 10 samples, top-k >= 0, guidance >= 0", c.Samples, c.TopK, c.CFG)
 	case c.ValSize < 1:
 		return fmt.Errorf("study: validation size %d: want at least 1", c.ValSize)
+	case !(c.FineTune >= 0 && c.FineTune <= 10):
+		return fmt.Errorf("study: fine-tune %v: want a fraction of the budget in [0, 10] (0: no fine-tune arm)", c.FineTune)
+	case c.FineTune > 0 && !slices.Contains(c.Losses, fineTuneFrom):
+		return fmt.Errorf("study: fine-tune %v with losses %v: the arm starts from the %s runs (want %s among the losses, or fine-tune 0)",
+			c.FineTune, c.Losses, fineTuneFrom, fineTuneFrom)
 	}
 	for _, s := range append(slices.Clone(c.Sizes), c.SweepSizes...) {
 		if s < 10 {
@@ -109,12 +129,22 @@ func (c Config) Steps(n int) int {
 	return min(max(s, c.MinSteps), c.MaxSteps)
 }
 
+// steps is run r's budget at size n: Steps, or FineTune of it for the
+// fine-tune arm.
+func (c Config) steps(r RunSpec, n int) int {
+	if r.Init == "" {
+		return c.Steps(n)
+	}
+	return max(1, int(math.Ceil(c.FineTune*float64(c.Steps(n)))))
+}
+
 func (c Config) batch(n int) int { return min(c.Batch, n) }
 
-// trainConfig is a run's optimiser: the generator's defaults at the study's rate.
-func (c Config) trainConfig(n int, seed uint64) generator.TrainConfig {
+// trainConfig is run r's optimiser at size n: the generator's defaults at
+// the study's rate.
+func (c Config) trainConfig(r RunSpec, n int) generator.TrainConfig {
 	t := generator.DefaultTrainConfig()
-	t.Batch, t.LR, t.Steps, t.Seed = c.batch(n), c.LR, c.Steps(n), seed
+	t.Batch, t.LR, t.Steps, t.Seed = c.batch(n), c.LR, c.steps(r, n), r.Seed
 	t.Warmup = min(t.Warmup, t.Steps/10)
 	return t
 }
@@ -135,6 +165,56 @@ type RunSpec struct {
 	Seed       uint64  `json:"seed"`
 	Alpha      float64 `json:"alpha"`      // dist2 only (0 for the others)
 	Perplexity float64 `json:"perplexity"` // dist2 only
+	// Init names the run whose best checkpoint this one starts from (the
+	// fine-tune arm: the ce run of the same size and seed); empty: none.
+	Init string `json:"init,omitempty"`
+}
+
+// Arm is what the study compares r as: its loss, or "ce->LOSS" for the
+// fine-tune arm.
+func (r RunSpec) Arm() string {
+	if r.Init == "" {
+		return r.Loss
+	}
+	return fineTuneFrom + "->" + r.Loss
+}
+
+// pass is when a shard runs r: the sweep, the main ce and smooth runs, the
+// main dist2 runs (after the sweep), the fine-tune arm (after its ce runs).
+func (r RunSpec) pass() int {
+	switch {
+	case r.Sweep:
+		return 0
+	case r.Init != "":
+		return 3
+	case r.Loss == "dist2":
+		return 2
+	}
+	return 1
+}
+
+// arms lists what the study compares: its losses, then the fine-tune arm.
+func (c Config) arms() []string {
+	arms := slices.Clone(c.Losses)
+	if c.FineTune > 0 {
+		arms = append(arms, fineTuneFrom+"->dist2", fineTuneFrom+"->"+fineTuneFrom)
+	}
+	return arms
+}
+
+// pairs lists the paired comparisons a - b: dist2 - ce and dist2 - smooth,
+// then ce->dist2 - ce->ce.
+func (c Config) pairs() [][2]string {
+	var out [][2]string
+	for _, b := range []string{"ce", "smooth"} {
+		if slices.Contains(c.Losses, "dist2") && slices.Contains(c.Losses, b) {
+			out = append(out, [2]string{"dist2", b})
+		}
+	}
+	if c.FineTune > 0 {
+		out = append(out, [2]string{fineTuneFrom + "->dist2", fineTuneFrom + "->" + fineTuneFrom})
+	}
+	return out
 }
 
 // swept reports whether the study searches the DIST2 setting.
@@ -143,9 +223,10 @@ func (c Config) swept() bool {
 }
 
 // Plan lists the study's runs in their stable order: the sweep (by size,
-// alpha, perplexity), then the main runs by size, loss and seed. The main
-// dist2 runs carry no setting yet: it is the sweep's choice (or the one
-// given when nothing is swept).
+// alpha, perplexity), the main runs by size, loss and seed, then the
+// fine-tune arm by size, loss (dist2, then ce) and seed. The main dist2 runs
+// carry no setting yet: it is the sweep's choice (or the one given when
+// nothing is swept).
 func (c Config) Plan() []RunSpec {
 	var runs []RunSpec
 	if c.swept() {
@@ -162,6 +243,20 @@ func (c Config) Plan() []RunSpec {
 		for _, l := range c.Losses {
 			for s := 1; s <= c.Seeds; s++ {
 				runs = append(runs, RunSpec{Name: fmt.Sprintf("n%d-%s-s%d", n, l, s), Size: n, Loss: l, Seed: uint64(s)})
+			}
+		}
+	}
+	if c.FineTune > 0 {
+		for _, n := range c.Sizes {
+			for _, l := range []string{"dist2", fineTuneFrom} {
+				for s := 1; s <= c.Seeds; s++ {
+					r := RunSpec{Name: fmt.Sprintf("n%d-%s-to-%s-s%d", n, fineTuneFrom, l, s), Size: n, Loss: l, Seed: uint64(s),
+						Init: fmt.Sprintf("n%d-%s-s%d", n, fineTuneFrom, s)}
+					if l == "dist2" {
+						r.Alpha, r.Perplexity = dist2.DefaultAlpha, dist2.DefaultPerplexity
+					}
+					runs = append(runs, r)
+				}
 			}
 		}
 	}
@@ -188,16 +283,56 @@ func ParseShard(s string) (Shard, error) {
 // Has reports whether run k of the plan belongs to the shard.
 func (s Shard) Has(k int) bool { return s.N <= 1 || k%s.N == s.I-1 }
 
-// ReadConfig reads the Config saved in a study folder.
-func ReadConfig(dir string) (Config, error) {
-	var c Config
+// studyFile is study.json: the design, and the tokenizer the runs use,
+// relative to the study folder (absent from the study.json of older
+// vqtools).
+type studyFile struct {
+	Config
+	Tokenizer string `json:"tokenizer,omitempty"`
+}
+
+func readStudyFile(dir string) (studyFile, error) {
+	var f studyFile
 	path := filepath.Join(dir, specFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return c, fmt.Errorf("study: %s is not a study folder: %w", dir, err)
+		return f, fmt.Errorf("study: %s is not a study folder: %w", dir, err)
 	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("study: %s: %w", path, err)
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, fmt.Errorf("study: %s: %w", path, err)
 	}
-	return c, c.Validate()
+	return f, f.Validate()
+}
+
+// ReadConfig reads the Config saved in a study folder.
+func ReadConfig(dir string) (Config, error) {
+	f, err := readStudyFile(dir)
+	return f.Config, err
+}
+
+// TokenizerOf returns the tokenizer folder that the study.json of the
+// study folders dirs name (relative to each), or "" when none names one.
+// Folders that name different tokenizers are an error.
+func TokenizerOf(dirs []string) (string, error) {
+	var path, from string
+	for _, dir := range dirs {
+		f, err := readStudyFile(dir)
+		if err != nil {
+			return "", err
+		}
+		if f.Tokenizer == "" {
+			continue
+		}
+		p := filepath.Join(dir, f.Tokenizer)
+		if path == "" {
+			path, from = p, dir
+			continue
+		}
+		a, errA := os.Stat(path)
+		b, errB := os.Stat(p)
+		if errA != nil || errB != nil || !os.SameFile(a, b) {
+			return "", fmt.Errorf("study: %s is a study of the tokenizer %s, %s of %s", from, path, dir, p)
+		}
+	}
+	return path, nil
 }

@@ -12,15 +12,22 @@ import (
 // pictures the scores compare samples with, and the classifier whose
 // features they compare.
 type Data struct {
-	VQ      *vqvae.Model
-	VQPath  string           // the tokenizer's folder, which the runs' config.json name (empty: none)
-	Classes []string         // class names by label
-	Train   generator.Tokens // the whole training split, labelled
-	Test    generator.Tokens // the test split, labelled: final scores only
+	Tokenizer
+	Train generator.Tokens // the whole training split, labelled
+	Test  generator.Tokens // the test split, labelled: final scores only
 	// TrainPix and TestPix are the images of the splits (channel-major in
 	// [-1, 1]); the validation images are the last ValSize of TrainPix.
 	TrainPix, TestPix []float32
 	LeNet             *metrics.LeNet
+}
+
+// Tokenizer is the study's tokenizer and the class names of its data.
+type Tokenizer struct {
+	VQ *vqvae.Model
+	// VQPath is the tokenizer's folder, which study.json and the runs'
+	// config.json name, each relative to itself (empty: none).
+	VQPath  string
+	Classes []string // class names by label
 }
 
 // split is Data cut for a Config: the pool, the validation grids, and the

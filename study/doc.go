@@ -21,13 +21,23 @@
 //     is searched at the sweep sizes with seed 1 and chosen on the
 //     validation split by novel FLD; the chosen setting then runs with every
 //     seed at every size.
-//   - Statistics. Means with 95% t intervals per (size, loss); paired
-//     differences dist2 - ce and dist2 - smooth by seed, with their intervals.
+//   - The fine-tune arm (FineTune of the budget; 0: none). From each main ce
+//     run's best checkpoint, a new run with a fresh optimiser continues with
+//     DIST2 at the paper's setting (alpha 0.1, tau for 8 effective
+//     neighbours: ce->dist2) and, as the control, with CE (ce->ce), at the
+//     same seed, rate and early stopping. Its runs name their start (Init),
+//     and their config.json records its fingerprint and step.
+//   - Statistics. Means with 95% t intervals per (size, arm); paired
+//     differences dist2 - ce, dist2 - smooth and ce->dist2 - ce->ce by seed,
+//     with their intervals.
 //
-// Runs have a stable order (the sweep's, then size, loss, seed), so a shard
-// I/N runs every N-th run into its own folder, and Merge puts finished runs
-// of many folders into one results.json and report. RunJobs runs the shards
-// side by side on one machine (each a process its caller starts) and merges
-// them. A run resumes from its checkpoint; a finished run (its result.json)
-// is kept.
+// Runs have a stable order (the sweep's, the main runs by size, loss and
+// seed, then the fine-tune arm's), so a shard I/N runs every N-th run into
+// its own folder, and Merge puts finished runs of many folders into one
+// results.json and report. A shard's main dist2 runs wait for the whole
+// sweep, and a fine-tune run for its ce run, in the shard's folder or the
+// others' (Options.With). RunJobs runs the shards side by side on one machine
+// (each a process its caller starts) and merges them. A run resumes from its
+// checkpoint; a finished run (its result.json) is kept. study.json holds the
+// Config and the tokenizer's folder, relative to the study's.
 package study

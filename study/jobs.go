@@ -9,15 +9,15 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
-	"github.com/vqtool/vqtool/vqvae"
 )
 
 // Start runs shard of a study into dir (another process, typically: vqtool
-// experiment --shard), counting the finished sweep runs of the folders in
-// with. It returns an error wrapping ErrNeedSweep when the shard's DIST2 runs
-// still wait for the sweep.
+// experiment --shard), counting the finished runs of the folders in with. It
+// returns an error wrapping ErrNeedSweep when runs of the shard still wait
+// for other shards' runs.
 type Start func(ctx context.Context, shard Shard, dir string, with []string) error
 
 // RunJobs runs a study as n shards side by side, each started by start in its
@@ -26,24 +26,26 @@ type Start func(ctx context.Context, shard Shard, dir string, with []string) err
 // one core each do more in an hour than one process of n cores.
 //
 // Runs that dir already holds (from a run without jobs) go to the job that
-// owns them, so nothing is trained twice. Jobs whose DIST2 runs wait for
-// another job's sweep runs are started once more when every job has stopped:
-// by then the sweep is complete. At the end dir/runs holds every finished
-// run's result, as a study run in one process leaves it.
-func RunJobs(ctx context.Context, c Config, dir string, n int, vq *vqvae.Model, classes []string, start Start) (*Results, error) {
+// owns them, so nothing is trained twice. Jobs whose runs wait for another
+// job's (DIST2 runs for the sweep, the fine-tune arm for its ce runs) are
+// started once more when every job has stopped: by then the sweep and the ce
+// runs are done. At the end dir/runs holds every finished run's result (and
+// the best checkpoints the fine-tune arm starts from), as a study run in one
+// process leaves it.
+func RunJobs(ctx context.Context, c Config, dir string, n int, tok Tokenizer, start Start) (*Results, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("study: %d jobs: want at least 1", n)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if err := claim(dir, c); err != nil {
+	if err := claim(dir, c, tok.VQPath); err != nil {
 		return nil, err
 	}
 	dirs := make([]string, n)
 	for j := range dirs {
 		dirs[j] = filepath.Join(dir, "jobs", strconv.Itoa(j+1))
-		if err := claim(dirs[j], c); err != nil {
+		if err := claim(dirs[j], c, tok.VQPath); err != nil {
 			return nil, err
 		}
 	}
@@ -79,7 +81,7 @@ func RunJobs(ctx context.Context, c Config, dir string, n int, vq *vqvae.Model, 
 		}
 		pending = again
 	}
-	res, err := Merge(dir, dirs, vq, classes)
+	res, err := Merge(dir, dirs, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +90,7 @@ func RunJobs(ctx context.Context, c Config, dir string, n int, vq *vqvae.Model, 
 		return nil, err
 	}
 	for _, r := range res.Runs {
-		if err := copyRun(dir, from[r.Name], r); err != nil {
+		if err := c.copyRun(dir, from[r.Name], r); err != nil {
 			return nil, err
 		}
 	}
@@ -110,7 +112,7 @@ func (c Config) handOut(dir string, jobs []string) error {
 		if !ok {
 			continue // not a run of this study: Merge will say so
 		}
-		if err := copyRun(jobs[i%len(jobs)], dir, r); err != nil {
+		if err := c.copyRun(jobs[i%len(jobs)], dir, r); err != nil {
 			return err
 		}
 	}
@@ -118,8 +120,9 @@ func (c Config) handOut(dir string, jobs []string) error {
 }
 
 // copyRun copies a finished run's result, curve and samples from the study
-// folder src to dst, unless dst has the run.
-func copyRun(dst, src string, r Result) error {
+// folder src to dst, unless dst has the run; and the best checkpoint of a run
+// the fine-tune arm starts from.
+func (c Config) copyRun(dst, src string, r Result) error {
 	if dst == src {
 		return nil
 	}
@@ -130,6 +133,15 @@ func copyRun(dst, src string, r Result) error {
 	files := []string{filepath.Join("runs", r.Name, "curve.json")}
 	if r.Samples != "" {
 		files = append(files, r.Samples, imageio.LabelsPath(r.Samples))
+	}
+	if c.FineTune > 0 && r.pass() == 1 && r.Loss == fineTuneFrom {
+		best, err := os.ReadDir(filepath.Join(from, generator.BestDir))
+		if err != nil {
+			return fmt.Errorf("study: %s: the fine-tune arm starts from its best checkpoint: %w", from, err)
+		}
+		for _, f := range best {
+			files = append(files, filepath.Join("runs", r.Name, generator.BestDir, f.Name()))
+		}
 	}
 	for _, f := range files {
 		if _, err := os.Stat(filepath.Join(src, f)); errors.Is(err, os.ErrNotExist) {

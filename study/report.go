@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/report"
@@ -15,11 +16,11 @@ import (
 	"github.com/vqtool/vqtool/vqvae"
 )
 
-// cell gathers one metric over the seeds of (size, loss).
-func cell(runs []Result, size int, loss string, m metric) metrics.Interval {
+// cell gathers one metric over the seeds of (size, arm).
+func cell(runs []Result, size int, arm string, m metric) metrics.Interval {
 	var xs []float64
 	for _, r := range runs {
-		if !r.Sweep && r.Size == size && r.Loss == loss {
+		if !r.Sweep && r.Size == size && r.Arm() == arm {
 			if v, ok := m.get(r); ok {
 				xs = append(xs, v)
 			}
@@ -71,12 +72,12 @@ func (res *Results) verdict() string {
 		"fld_t1_last": "FLD at T=1 at the end of the budget", "fld_novel_t1_last": "novel FLD at the end of the budget",
 		"class_acc_t1_last": "class accuracy at the end of the budget"}
 	for _, size := range res.Config.Sizes {
-		for _, other := range []string{"ce", "smooth"} {
+		for _, p := range res.Config.pairs() {
 			var said []string
 			var none []string
 			for _, key := range []string{"test_nll_bits", "near_copies", "fld_t1", "fld_novel_t1", "class_acc_t1", "test_nll_bits_last", "near_copies_last", "fld_t1_last", "fld_novel_t1_last", "class_acc_t1_last"} {
 				for _, c := range res.Comparisons {
-					if c.Size != size || c.B != other || c.Metric != key {
+					if c.Size != size || c.A != p[0] || c.B != p[1] || c.Metric != key {
 						continue
 					}
 					if !c.Detected() {
@@ -92,7 +93,11 @@ func (res *Results) verdict() string {
 			if len(said)+len(none) == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "At %d images, DIST2 against %s: ", size, other)
+			if p[0] == "dist2" {
+				fmt.Fprintf(&b, "At %d images, DIST2 against %s: ", size, p[1])
+			} else {
+				fmt.Fprintf(&b, "At %d images, the ce runs continued with DIST2 against with CE (%s - %s): ", size, p[0], p[1])
+			}
 			if len(said) > 0 {
 				b.WriteString(strings.Join(said, "; "))
 				if len(none) > 0 {
@@ -111,29 +116,36 @@ func (res *Results) verdict() string {
 // write renders report.md, report.html and their pictures into dir.
 func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
 	c := res.Config
+	fineTune := ""
+	if c.FineTune > 0 {
+		fineTune = fmt.Sprintf(" The fine-tune arm continues each ce run from its best checkpoint with a fresh optimiser for %gx the size's budget, "+
+			"at the same seed, rate and early stopping: with DIST2 at the paper's setting (alpha %s, tau for %s effective neighbours; ce->dist2) "+
+			"and, as the control, with CE (ce->ce); its comparison is the paired difference ce->dist2 - ce->ce.",
+			c.FineTune, num(dist2.DefaultAlpha), num(dist2.DefaultPerplexity))
+	}
 	rep := report.Report{
 		Title: "vqtool study: does DIST2Loss make better image-token generators?",
 		Intro: res.verdict() + fmt.Sprintf("Generators of width %d, %d blocks, trained %g epochs at batch %d within [%d, %d] steps, "+
 			"validation NLL every %d steps, best checkpoint kept; %d samples per setting at guidance %g; scores against the %s split. "+
 			"Intervals are 95%% t intervals over seeds; a comparison is the paired difference dist2 - other by seed.",
-			c.Dim, c.Layers, c.Epochs, c.Batch, c.MinSteps, c.MaxSteps, c.EvalEvery, c.Samples, c.CFG, "test"),
+			c.Dim, c.Layers, c.Epochs, c.Batch, c.MinSteps, c.MaxSteps, c.EvalEvery, c.Samples, c.CFG, "test") + fineTune,
 	}
 	// Tables.
-	t := &report.Table{Header: []string{"size", "loss", "runs"}}
+	t := &report.Table{Header: []string{"size", "arm", "runs"}}
 	for _, m := range studyMetrics {
 		t.Header = append(t.Header, m.label)
 	}
 	for _, size := range c.Sizes {
-		for _, loss := range c.Losses {
-			iv := cell(res.Runs, size, loss, studyMetrics[0])
-			row := []string{strconv.Itoa(size), loss, strconv.Itoa(iv.N)}
+		for _, arm := range c.arms() {
+			iv := cell(res.Runs, size, arm, studyMetrics[0])
+			row := []string{strconv.Itoa(size), arm, strconv.Itoa(iv.N)}
 			for _, m := range studyMetrics {
-				row = append(row, fmtIv(cell(res.Runs, size, loss, m)))
+				row = append(row, fmtIv(cell(res.Runs, size, arm, m)))
 			}
 			t.Rows = append(t.Rows, row)
 		}
 	}
-	rep.Sections = append(rep.Sections, report.Section{Heading: "Results per size and loss (mean [95% interval] over seeds)", Table: t})
+	rep.Sections = append(rep.Sections, report.Section{Heading: "Results per size and arm (mean [95% interval] over seeds)", Table: t})
 	ct := &report.Table{Header: []string{"size", "metric", "a - b", "mean diff", "95% CI", "pairs", "verdict"}}
 	for _, cm := range res.Comparisons {
 		v := "no difference detected at this size"
@@ -161,10 +173,10 @@ func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
 	for _, p := range []struct{ key, file string }{{"test_nll_bits", "nll.png"}, {"fld_t1", "fld.png"}, {"near_copies", "copies.png"}, {"fld_novel_t1", "fld-novel.png"}} {
 		m := metricByKey(p.key)
 		pl := report.Plot{Title: m.label + " against training-set size", XLabel: "training images (log scale)", YLabel: m.label, LogX: true}
-		for _, loss := range c.Losses {
-			s := report.Series{Name: loss, ColorSlot: -1}
+		for _, arm := range c.arms() {
+			s := report.Series{Name: arm, ColorSlot: -1}
 			for _, size := range c.Sizes {
-				iv := cell(res.Runs, size, loss, m)
+				iv := cell(res.Runs, size, arm, m)
 				s.X, s.Y, s.Lo, s.Hi = append(s.X, float64(size)), append(s.Y, iv.Mean), append(s.Lo, iv.Lo), append(s.Hi, iv.Hi)
 			}
 			pl.Series = append(pl.Series, s)
@@ -175,10 +187,10 @@ func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
 		imgs = append(imgs, report.Image{Caption: pl.Title, Path: p.file})
 	}
 	sc := report.Plot{Title: "Each run: near copies against FLD (T=1)", XLabel: "near copies of training grids", YLabel: "FLD (lower is better)"}
-	for i, loss := range c.Losses {
-		s := report.Series{Name: loss, Points: true, ColorSlot: i}
+	for i, arm := range c.arms() {
+		s := report.Series{Name: arm, Points: true, ColorSlot: i}
 		for _, r := range res.Runs {
-			if !r.Sweep && r.Loss == loss {
+			if !r.Sweep && r.Arm() == arm {
 				s.X, s.Y = append(s.X, r.NearCopies), append(s.Y, r.FLDT1)
 			}
 		}
@@ -189,12 +201,15 @@ func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
 	}
 	imgs = append(imgs, report.Image{Caption: sc.Title, Path: "copies-fld.png"})
 	for _, size := range c.Sizes[:min(2, len(c.Sizes))] {
-		cv := report.Plot{Title: fmt.Sprintf("Validation NLL during training, %d images (seed 1)", size), XLabel: "step", YLabel: "bits per token"}
+		cv := report.Plot{Title: fmt.Sprintf("Validation NLL during training, %d images (seed 1)", size), XLabel: "step (the fine-tune arm's counted on from its start's)", YLabel: "bits per token"}
 		for _, r := range res.Runs {
 			if !r.Sweep && r.Size == size && r.Seed == 1 {
-				s := report.Series{Name: r.Loss, ColorSlot: slices.Index(c.Losses, r.Loss)}
+				s := report.Series{Name: r.Arm(), ColorSlot: slices.Index(c.arms(), r.Arm())}
+				if r.Init != "" {
+					s.X, s.Y = append(s.X, float64(r.InitStep)), append(s.Y, r.InitValNLL)
+				}
 				for _, p := range r.Curve {
-					s.X, s.Y = append(s.X, float64(p.Step)), append(s.Y, p.NLL)
+					s.X, s.Y = append(s.X, float64(r.InitStep+p.Step)), append(s.Y, p.NLL)
 				}
 				cv.Series = append(cv.Series, s)
 			}
@@ -238,7 +253,7 @@ func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
 		if err := sampleGrid(filepath.Join(dir, file), filepath.Join(dir, r.Samples), vq, classes); err != nil {
 			return err
 		}
-		grids = append(grids, report.Image{Caption: fmt.Sprintf("%s, %d images, best step %d (T=1)", r.Loss, r.Size, r.BestStep), Path: file})
+		grids = append(grids, report.Image{Caption: fmt.Sprintf("%s, %d images, best step %d (T=1)", r.Arm(), r.Size, r.BestStep), Path: file})
 	}
 	rep.Sections = append(rep.Sections, report.Section{Heading: "Samples of the best checkpoints (seed 1, T=1; a row a class)", Images: grids})
 	_, err := rep.Write(dir, "report")

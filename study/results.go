@@ -12,7 +12,6 @@ import (
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/metrics"
-	"github.com/vqtool/vqtool/vqvae"
 )
 
 // Results is what results.json holds.
@@ -26,7 +25,8 @@ type Results struct {
 }
 
 // Comparison is the paired difference a - b of one metric at one size, over
-// the seeds both losses ran.
+// the seeds both arms ran (an arm is a loss, or ce->dist2 and ce->ce of the
+// fine-tune arm: RunSpec.Arm).
 type Comparison struct {
 	Size     int        `json:"size"`
 	Metric   string     `json:"metric"`
@@ -82,25 +82,22 @@ var studyMetrics = []metric{
 	{"class_acc_t1_last", "class acc T=1 last", false, plain(func(r Result) float64 { return r.ClassAccT1Last })},
 }
 
-// comparisons pairs dist2 with ce and with smooth by seed at every size.
+// comparisons pairs the arms of Config.pairs by seed at every size.
 func comparisons(runs []Result, c Config) []Comparison {
 	by := map[[3]any]Result{}
 	for _, r := range runs {
 		if !r.Sweep {
-			by[[3]any{r.Size, r.Loss, r.Seed}] = r
+			by[[3]any{r.Size, r.Arm(), r.Seed}] = r
 		}
 	}
 	out := []Comparison{}
 	for _, size := range c.Sizes {
-		for _, b := range []string{"ce", "smooth"} {
-			if !slices.Contains(c.Losses, "dist2") || !slices.Contains(c.Losses, b) {
-				continue
-			}
+		for _, p := range c.pairs() {
 			for _, m := range studyMetrics {
 				var d []float64
 				for s := 1; s <= c.Seeds; s++ {
-					ra, ok1 := by[[3]any{size, "dist2", uint64(s)}]
-					rb, ok2 := by[[3]any{size, b, uint64(s)}]
+					ra, ok1 := by[[3]any{size, p[0], uint64(s)}]
+					rb, ok2 := by[[3]any{size, p[1], uint64(s)}]
 					if !ok1 || !ok2 {
 						continue
 					}
@@ -118,7 +115,7 @@ func comparisons(runs []Result, c Config) []Comparison {
 				if len(d) < 2 {
 					lo, hi = iv.Mean, iv.Mean
 				}
-				out = append(out, Comparison{Size: size, Metric: m.key, A: "dist2", B: b, MeanDiff: iv.Mean, CI95: [2]float64{lo, hi}, NPairs: len(d)})
+				out = append(out, Comparison{Size: size, Metric: m.key, A: p[0], B: p[1], MeanDiff: iv.Mean, CI95: [2]float64{lo, hi}, NPairs: len(d)})
 			}
 		}
 	}
@@ -127,8 +124,9 @@ func comparisons(runs []Result, c Config) []Comparison {
 
 // Merge gathers the finished runs of the study folders inputs (shards of
 // one study: their study.json must agree) into out: samples, results.json,
-// report.md, report.html and the plots. vq decodes the sample grids.
-func Merge(out string, inputs []string, vq *vqvae.Model, classes []string) (*Results, error) {
+// report.md, report.html and the plots. tok decodes the sample grids, and
+// out's study.json names it.
+func Merge(out string, inputs []string, tok Tokenizer) (*Results, error) {
 	if len(inputs) == 0 {
 		return nil, fmt.Errorf("study: merge: no study folders given")
 	}
@@ -144,7 +142,7 @@ func Merge(out string, inputs []string, vq *vqvae.Model, classes []string) (*Res
 			return nil, fmt.Errorf("study: %s and %s hold different studies (%s)", inputs[0], dir, diff(c, got))
 		}
 	}
-	if err := claim(out, c); err != nil {
+	if err := claim(out, c, tok.VQPath); err != nil {
 		return nil, err
 	}
 	runs, from, err := readRuns(inputs)
@@ -177,5 +175,5 @@ func Merge(out string, inputs []string, vq *vqvae.Model, classes []string) (*Res
 	if err := atomicfile.WriteJSON(filepath.Join(out, resultsFile), res); err != nil {
 		return nil, err
 	}
-	return res, res.write(out, vq, classes)
+	return res, res.write(out, tok.VQ, tok.Classes)
 }

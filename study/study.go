@@ -16,6 +16,7 @@ import (
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
+	"github.com/vqtool/vqtool/internal/rundir"
 )
 
 // Result is one scored run, as results.json lists it. Sweep runs are scored
@@ -44,6 +45,9 @@ type Result struct {
 	PrecisionT1      float64  `json:"precision_t1"`
 	RecallT1         float64  `json:"recall_t1"`
 	ClassAccT1       float64  `json:"class_acc_t1"`
+	InitStep         int      `json:"init_step,omitempty"`         // fine-tune arm: the step of the checkpoint it started from
+	InitWeights      string   `json:"init_weights,omitempty"`      // fine-tune arm: that checkpoint's fingerprint (generator.InitRef)
+	InitValNLL       float64  `json:"init_val_nll_bits,omitempty"` // fine-tune arm: its validation NLL as the curve measures it (step 0)
 	TestNLLLast      float64  `json:"test_nll_bits_last,omitempty"`
 	NearCopiesLast   float64  `json:"near_copies_last"`
 	FLDT1Last        float64  `json:"fld_t1_last"`
@@ -70,7 +74,8 @@ type Options struct {
 	Dir   string
 	Shard Shard
 	// With lists other folders of the same study (other shards) whose
-	// finished sweep runs count when choosing the DIST2 setting.
+	// finished sweep runs count when choosing the DIST2 setting, and whose
+	// ce runs the fine-tune arm starts from.
 	With []string
 	Logf func(format string, args ...any) // progress; nil is silent
 	// OnStep, if not nil, hears each training step of a run: its name, the
@@ -84,9 +89,9 @@ const (
 	resultsFile = "results.json"
 )
 
-// ErrNeedSweep reports main dist2 runs that wait for sweep runs of other
-// shards.
-var ErrNeedSweep = errors.New("study: the DIST2 runs need the whole sweep")
+// ErrNeedSweep reports runs that wait for runs of other shards: the main
+// dist2 runs for the sweep, the fine-tune arm for its ce runs.
+var ErrNeedSweep = errors.New("study: runs wait for runs of other shards")
 
 // Run runs the study's runs of o.Shard into o.Dir (keeping finished runs,
 // resuming unfinished ones), then writes results.json, report.md and
@@ -99,7 +104,7 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	if err := claim(o.Dir, c); err != nil {
+	if err := claim(o.Dir, c, d.VQPath); err != nil {
 		return nil, err
 	}
 	s, err := c.split(d)
@@ -107,65 +112,108 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 		return nil, err
 	}
 	plan := c.Plan()
+	dirs := append([]string{o.Dir}, o.With...)
 	var waiting []string
-	// The sweep, the main ce and smooth runs, then the main dist2 runs, which
-	// need the sweep's choice.
-	for pass := range 3 {
+	for pass := range 4 {
 		var choice *Choice
-		if pass == 2 {
-			if choice, err = c.choose(append([]string{o.Dir}, o.With...)); err != nil {
-				if !errors.Is(err, ErrNeedSweep) {
-					return nil, err
-				}
-				waiting = append(waiting, err.Error())
+		var chooseErr error
+		var parents map[string]string // finished run -> its study folder
+		switch pass {
+		case 2:
+			if choice, chooseErr = c.choose(dirs); chooseErr != nil && !errors.Is(chooseErr, ErrNeedSweep) {
+				return nil, chooseErr
 			}
-		}
-		for k, r := range plan {
-			switch {
-			case !o.Shard.Has(k), pass == 0 && !r.Sweep, pass == 1 && (r.Sweep || r.Loss == "dist2"), pass == 2 && (r.Sweep || r.Loss != "dist2"):
-				continue
-			case pass == 2 && choice == nil:
-				waiting = append(waiting, r.Name)
-				continue
-			case pass == 2:
-				r.Alpha, r.Perplexity = choice.Alpha, choice.Perplexity
-			}
-			if _, err := c.runOne(ctx, s, r, o.Dir, logf, o.OnStep); err != nil {
+		case 3:
+			if _, parents, err = readRuns(dirs); err != nil {
 				return nil, err
 			}
 		}
+		var needSweep []string
+		for k, r := range plan {
+			if !o.Shard.Has(k) || r.pass() != pass {
+				continue
+			}
+			from := ""
+			switch {
+			case pass == 2 && choice == nil:
+				needSweep = append(needSweep, r.Name)
+				continue
+			case pass == 2:
+				r.Alpha, r.Perplexity = choice.Alpha, choice.Perplexity
+			case pass == 3:
+				if dir, ok := parents[r.Init]; ok {
+					from = filepath.Join(dir, "runs", r.Init, generator.BestDir)
+				} else if _, err := os.Stat(filepath.Join(o.Dir, "runs", r.Name, resultFile)); err != nil {
+					waiting = append(waiting, fmt.Sprintf("%s waits for %s", r.Name, r.Init))
+					continue
+				}
+			}
+			if _, err := c.runOne(ctx, s, r, from, o.Dir, logf, o.OnStep); err != nil {
+				return nil, err
+			}
+		}
+		if len(needSweep) > 0 {
+			waiting = append(waiting, fmt.Sprintf("%s wait for the sweep (%s)", strings.Join(needSweep, ", "),
+				strings.TrimPrefix(chooseErr.Error(), ErrNeedSweep.Error()+": ")))
+		}
 	}
-	res, err := Merge(o.Dir, []string{o.Dir}, d.VQ, d.Classes)
+	res, err := Merge(o.Dir, []string{o.Dir}, d.Tokenizer)
 	if err != nil {
 		return nil, err
 	}
 	if len(waiting) > 0 {
-		return res, fmt.Errorf("%w: %s; run the other shards, then this one again with --with their folders", ErrNeedSweep, strings.Join(waiting, ", "))
+		return res, fmt.Errorf("%w: %s; run the other shards, then this one again with --with their folders", ErrNeedSweep, strings.Join(waiting, "; "))
 	}
 	return res, nil
 }
 
-// claim writes the study's Config into dir, or checks that the one there is c.
-func claim(dir string, c Config) error {
+// claim writes the study's Config and its tokenizer vq (a folder; empty:
+// none) into dir's study.json, or checks that the Config there is c. A
+// study.json that names no tokenizer (an older one) gets vq; one that names
+// another tokenizer, still on disk, refuses vq.
+func claim(dir string, c Config, vq string) error {
 	path := filepath.Join(dir, specFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		return atomicfile.WriteJSON(path, c)
+		return atomicfile.WriteJSON(path, studyFile{Config: c, Tokenizer: rel(dir, vq)})
 	}
 	if err != nil {
 		return err
 	}
-	var saved Config
+	var saved studyFile
 	if err := json.Unmarshal(b, &saved); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if !reflect.DeepEqual(saved, c) {
-		return fmt.Errorf("%s holds another study (%s): continue it with its own settings, or choose another folder", dir, diff(saved, c))
+	if !reflect.DeepEqual(saved.Config, c) {
+		return fmt.Errorf("%s holds another study (%s): continue it with its own settings, or choose another folder", dir, diff(saved.Config, c))
 	}
-	return nil
+	if vq == "" {
+		return nil
+	}
+	if saved.Tokenizer != "" {
+		was := filepath.Join(dir, saved.Tokenizer)
+		a, errA := os.Stat(was)
+		b, errB := os.Stat(vq)
+		switch {
+		case errA == nil && errB == nil && os.SameFile(a, b):
+			return nil
+		case errA == nil:
+			return fmt.Errorf("%s is a study of the tokenizer %s: given %s (continue it with its own tokenizer, or choose another folder)", dir, was, vq)
+		}
+	}
+	saved.Tokenizer = rel(dir, vq)
+	return atomicfile.WriteJSON(path, saved)
+}
+
+// rel is path relative to dir, kept empty.
+func rel(dir, path string) string {
+	if path == "" {
+		return ""
+	}
+	return rundir.Rel(dir, path)
 }
 
 // diff names the first setting two configs disagree on.
@@ -179,8 +227,9 @@ func diff(saved, given Config) string {
 	return "no difference"
 }
 
-// runOne trains and scores one run, or reads its result when it is done.
-func (c Config) runOne(ctx context.Context, s *split, r RunSpec, dir string, logf func(string, ...any), onStep func(string, int, int, float64)) (Result, error) {
+// runOne trains and scores one run, or reads its result when it is done;
+// from is the folder of the weights a fine-tune run starts from.
+func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir string, logf func(string, ...any), onStep func(string, int, int, float64)) (Result, error) {
 	rdir := filepath.Join(dir, "runs", r.Name)
 	if res, err := readResult(filepath.Join(rdir, resultFile)); err == nil {
 		if res.RunSpec != r {
@@ -193,13 +242,19 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, dir string, log
 		return Result{}, err
 	}
 	subset := gather(s.pool, idx)
-	logf("run %s: %d grids, %d steps", r.Name, subset.N, c.Steps(subset.N))
-	t, err := c.train(ctx, s, r, subset, rdir, logf, onStep)
+	if r.Init != "" && from == "" {
+		return Result{}, fmt.Errorf("study: run %s starts from %s: no folder given", r.Name, r.Init)
+	}
+	logf("run %s: %d grids, %d steps%s", r.Name, subset.N, c.steps(r, subset.N), map[bool]string{true: ", from " + from}[from != ""])
+	t, err := c.train(ctx, s, r, subset, rdir, from, logf, onStep)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{RunSpec: r, Against: "test", Tau: t.loss.Tau, BestStep: t.bestStep, TrainSeconds: t.seconds, Curve: t.curve}
-	res.Steps = c.Steps(subset.N)
+	res.Steps = c.steps(r, subset.N)
+	if t.start != nil {
+		res.InitStep, res.InitWeights, res.InitValNLL = t.start.Step, t.start.Weights, t.startNLL
+	}
 	real, nReal := s.testFeat, s.nTest
 	if r.Sweep {
 		res.Against, real, nReal = "validation", s.valFeat, s.nVal

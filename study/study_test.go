@@ -1,8 +1,12 @@
 package study
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -41,18 +45,32 @@ func TestPlanAndShards(t *testing.T) {
 	plan := c.Plan()
 	sweep := len(c.SweepSizes) * len(c.Alphas) * len(c.Perplexities)
 	main := len(c.Sizes) * len(c.Losses) * c.Seeds
-	if len(plan) != sweep+main {
-		t.Fatalf("%d runs, want %d sweep + %d main", len(plan), sweep, main)
+	tuned := len(c.Sizes) * 2 * c.Seeds
+	if len(plan) != sweep+main+tuned {
+		t.Fatalf("%d runs, want %d sweep + %d main + %d fine-tuned", len(plan), sweep, main, tuned)
 	}
-	names := map[string]bool{}
+	names := map[string]int{}
 	for k, r := range plan {
-		if names[r.Name] {
+		if _, dup := names[r.Name]; dup {
 			t.Errorf("run %s twice", r.Name)
 		}
-		names[r.Name] = true
+		names[r.Name] = k
 		if (k < sweep) != r.Sweep {
 			t.Errorf("run %d (%s): the sweep comes first", k, r.Name)
 		}
+		if (k >= sweep+main) != (r.Init != "") {
+			t.Errorf("run %d (%s): the fine-tune arm comes last", k, r.Name)
+		}
+		if r.Init != "" {
+			p, ok := names[r.Init]
+			if !ok || plan[p].Loss != "ce" || plan[p].Size != r.Size || plan[p].Seed != r.Seed || plan[p].Init != "" {
+				t.Errorf("%s starts from %q: want a main ce run of its size and seed before it", r.Name, r.Init)
+			}
+		}
+	}
+	c.FineTune = 0
+	if n := len(c.Plan()); n != sweep+main {
+		t.Errorf("no fine-tune arm: %d runs, want %d", n, sweep+main)
 	}
 	for _, n := range []int{1, 2, 3, 7} {
 		count := make([]int, len(plan))
@@ -126,11 +144,24 @@ func TestComparisons(t *testing.T) {
 			Result{RunSpec: RunSpec{Name: "ce", Size: 500, Loss: "ce", Seed: s}, TestNLL: 6 + 0.1*float64(s)},
 			Result{RunSpec: RunSpec{Name: "d", Size: 500, Loss: "dist2", Seed: s}, TestNLL: 5 + 0.1*float64(s) + 0.01*float64(s*s)})
 	}
-	var got *Comparison
+	// The fine-tune arm is its own: its ce->ce runs are not ce runs.
+	c.FineTune = 0.5
+	for s := uint64(1); s <= 2; s++ {
+		runs = append(runs,
+			Result{RunSpec: RunSpec{Name: "ft-ce", Size: 500, Loss: "ce", Seed: s, Init: "ce"}, TestNLL: 100},
+			Result{RunSpec: RunSpec{Name: "ft-d", Size: 500, Loss: "dist2", Seed: s, Init: "ce"}, TestNLL: 99 + float64(s)})
+	}
+	var got, tuned *Comparison
 	for _, cm := range comparisons(runs, c) {
-		if cm.Metric == "test_nll_bits" {
+		if cm.Metric == "test_nll_bits" && cm.A == "dist2" && cm.B == "ce" {
 			got = &cm
 		}
+		if cm.Metric == "test_nll_bits" && cm.A == "ce->dist2" && cm.B == "ce->ce" {
+			tuned = &cm
+		}
+	}
+	if tuned == nil || tuned.NPairs != 2 || tuned.MeanDiff != 0.5 {
+		t.Errorf("ce->dist2 - ce->ce: %+v, want 0.5 over 2 pairs", tuned)
 	}
 	if got == nil {
 		t.Fatal("no test NLL comparison")
@@ -155,6 +186,9 @@ func TestValidateNamesTheBadValue(t *testing.T) {
 		{func(c *Config) { c.Temperatures = []float64{math.Inf(1)} }, "temperature +Inf"},
 		{func(c *Config) { c.Sizes = []int{5} }, "size 5"},
 		{func(c *Config) { c.Losses = []string{"ce", "focal"} }, "focal"},
+		{func(c *Config) { c.FineTune = -1 }, "fine-tune -1"},
+		{func(c *Config) { c.FineTune = math.NaN() }, "fine-tune NaN"},
+		{func(c *Config) { c.Losses = []string{"smooth", "dist2"} }, "starts from the ce runs"},
 	} {
 		c := DefaultConfig()
 		tc.edit(&c)
@@ -165,4 +199,99 @@ func TestValidateNamesTheBadValue(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Errorf("the default study: %v", err)
 	}
+}
+
+// study.json names the study's tokenizer relative to the folder; an older
+// study.json without one stays readable and gets it; another tokenizer that
+// is still on disk is refused, as are shards of different tokenizers.
+func TestStudyFileTokenizer(t *testing.T) {
+	root := t.TempDir()
+	vq, other := filepath.Join(root, "vq"), filepath.Join(root, "other.vq")
+	for _, d := range []string{vq, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := DefaultConfig()
+	old, shard := filepath.Join(root, "old"), filepath.Join(root, "shard")
+	if err := os.MkdirAll(old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(c) // a study.json of a vqtool that named no tokenizer
+	if err := os.WriteFile(filepath.Join(old, specFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := TokenizerOf([]string{old}); err != nil || got != "" {
+		t.Fatalf("an older study.json: %q, %v; want none", got, err)
+	}
+	if err := claim(old, c, vq); err != nil {
+		t.Fatal(err)
+	}
+	if err := claim(shard, c, vq); err != nil {
+		t.Fatal(err)
+	}
+	f, err := readStudyFile(shard)
+	if err != nil || f.Tokenizer != "../vq" || !reflect.DeepEqual(f.Config, c) {
+		t.Fatalf("study.json: tokenizer %q, %v; want ../vq and the config", f.Tokenizer, err)
+	}
+	if got, err := TokenizerOf([]string{old, shard}); err != nil || filepath.Clean(got) != vq {
+		t.Errorf("tokenizer %q, %v; want %s", got, err, vq)
+	}
+	if err := claim(shard, c, other); err == nil || !strings.Contains(err.Error(), "other.vq") {
+		t.Errorf("another tokenizer: %v; want a refusal naming it", err)
+	}
+	if err := claim(old, c, ""); err != nil {
+		t.Errorf("no tokenizer given: %v", err)
+	}
+	third := filepath.Join(root, "third")
+	if err := claim(third, c, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TokenizerOf([]string{shard, third}); err == nil {
+		t.Error("shards of two tokenizers merged")
+	}
+}
+
+// Handing a study folder's finished runs out to jobs takes the best
+// checkpoints of the ce runs along when the fine-tune arm starts from them.
+func TestHandOutKeepsFineTuneStarts(t *testing.T) {
+	c := DefaultConfig()
+	c.Sizes, c.Losses, c.Seeds = []int{500}, []string{"ce", "dist2"}, 1
+	c.Alphas, c.Perplexities, c.Temperatures = c.Alphas[:1], c.Perplexities[:1], c.Temperatures[:1]
+	dir := t.TempDir()
+	jobs := []string{t.TempDir(), t.TempDir()}
+	for _, name := range []string{"n500-ce-s1", "n500-dist2-s1"} {
+		r := Result{RunSpec: RunSpec{Name: name, Size: 500, Loss: strings.Split(name, "-")[1], Seed: 1}}
+		run := filepath.Join(dir, "runs", name)
+		for f, b := range map[string][]byte{resultFile: must(json.Marshal(r)), "best/model.safetensors": []byte("w"), "best/config.json": []byte("{}")} {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(run, f)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(run, f), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := c.handOut(dir, jobs); err != nil {
+		t.Fatal(err)
+	}
+	// n500-ce-s1 is run 0 of the plan, n500-dist2-s1 run 1.
+	for _, want := range []struct {
+		path string
+		ok   bool
+	}{{filepath.Join(jobs[0], "runs", "n500-ce-s1", "best", "model.safetensors"), true},
+		{filepath.Join(jobs[0], "runs", "n500-ce-s1", "best", "config.json"), true},
+		{filepath.Join(jobs[1], "runs", "n500-dist2-s1", resultFile), true},
+		{filepath.Join(jobs[1], "runs", "n500-dist2-s1", "best"), false}} {
+		if _, err := os.Stat(want.path); (err == nil) != want.ok {
+			t.Errorf("%s: %v, want there %v", want.path, err, want.ok)
+		}
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

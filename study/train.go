@@ -20,6 +20,10 @@ type trained struct {
 	curve      []Point
 	loss       dist2.Built
 	seconds    float64
+	// start is the checkpoint a fine-tune run started from, and startNLL
+	// its held-out NLL as the curve measures it: the run's step 0.
+	start    *generator.InitRef
+	startNLL float64
 }
 
 // spec is the loss of a run.
@@ -32,12 +36,28 @@ func (c Config) spec(r RunSpec) dist2.Spec {
 }
 
 // train trains run r in dir (resuming what is there) on its subset and keeps
-// the checkpoint of the lowest validation NLL in dir/best; onStep, if not
-// nil, hears each step.
-func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator.Tokens, dir string, logf func(string, ...any), onStep func(string, int, int, float64)) (*trained, error) {
+// the checkpoint of the lowest validation NLL in dir/best; from, when not
+// empty, is the folder of the weights a new run starts from (with a fresh
+// optimiser); onStep, if not nil, hears each step.
+func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator.Tokens, dir, from string, logf func(string, ...any), onStep func(string, int, int, float64)) (*trained, error) {
 	run, built, err := c.run(s, r, subset, dir)
 	if err != nil {
 		return nil, err
+	}
+	t := &trained{loss: built}
+	if from != "" {
+		m, ref, err := generator.LoadInit(from, run.Config, nil)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", r.Name, err)
+		}
+		// Measured before Train moves the weights.
+		e, err := m.Evaluate(*run.HeldOut, run.Distance)
+		if err != nil {
+			return nil, err
+		}
+		ref.Path = rundir.Rel(dir, from)
+		run.Init, run.Info.Init = m, &ref
+		t.start, t.startNLL = &ref, e.NLL
 	}
 	run.Logf = func(format string, args ...any) { logf("run "+r.Name+": "+format, args...) }
 	if onStep != nil {
@@ -55,7 +75,8 @@ func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator
 	if err != nil {
 		return nil, err
 	}
-	return &trained{best: best, last: res.Model, bestStep: res.BestStep, curve: res.Curve, loss: built, seconds: res.Seconds}, nil
+	t.best, t.last, t.bestStep, t.curve, t.seconds = best, res.Model, res.BestStep, res.Curve, res.Seconds
+	return t, nil
 }
 
 // run is the training run of r in dir: an ordinary generator run folder,
@@ -79,6 +100,6 @@ func (c Config) run(s *split, r RunSpec, subset generator.Tokens, dir string) (g
 	return generator.Run{Dir: dir, Loss: loss, Info: info, Data: subset, HeldOut: &val, Distance: dist,
 		Config: generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: len(s.Classes), Len: subset.Len,
 			GridH: vq.Config.Grid(), GridW: vq.Config.Grid(), Dim: c.Dim, Layers: c.Layers, Heads: c.Heads, MLP: c.MLP},
-		Train:     c.trainConfig(subset.N, r.Seed),
+		Train:     c.trainConfig(r, subset.N),
 		EvalEvery: c.EvalEvery, SaveEvery: c.EvalEvery, KeepBest: true}, built, nil
 }

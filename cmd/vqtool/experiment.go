@@ -61,8 +61,9 @@ func (o *experimentOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVarP(&o.Samples, "n", "n", d.Samples, "samples scored per run and setting")
 	f.IntVar(&o.TopK, "top-k", d.TopK, "the truncated sampling setting (0: none)")
 	f.Float64Var(&o.CFG, "cfg", d.CFG, "guidance scale when sampling")
+	f.Float64Var(&o.FineTune, "finetune", d.FineTune, "the fine-tune arm: from each ce run's best checkpoint, DIST2 at the paper's setting (ce->dist2) and CE (ce->ce) for this fraction of the size's budget (0: no arm)")
 	f.StringVar(&o.Shard, "shard", "1/1", "run every N-th run of the study, starting at the I-th: I/N")
-	f.StringSliceVar(&o.With, "with", nil, "other shards' folders, whose finished sweep runs choose the DIST2 setting")
+	f.StringSliceVar(&o.With, "with", nil, "other shards' folders, whose finished sweep runs choose the DIST2 setting and whose ce runs start the fine-tune arm")
 	f.IntVar(&o.Jobs, "jobs", 1, "runs trained side by side, each a process of its share of the cores, in OUT/jobs/J, merged into OUT at the end")
 	f.StringVar(&o.Spec, "spec", "", "take the study's design from DIR/study.json instead of the flags (how --jobs starts its jobs)")
 	_ = f.MarkHidden("spec")
@@ -80,7 +81,9 @@ subsets of the training split, keeping the last --val-size training images
 for validation (early stopping, the DIST2 sweep) and the test split for the
 final scores. Each run is scored at its best and its last checkpoint: test
 NLL, FLD, novel FLD (samples that are not near copies of a training grid),
-KID, precision, recall, class accuracy and the share of near copies. It
+KID, precision, recall, class accuracy and the share of near copies. The
+fine-tune arm (--finetune) continues each ce run from its best checkpoint
+with DIST2 at the paper's setting (ce->dist2) and with CE (ce->ce). It
 writes results.json, report.md, report.html, plots and the scored samples.
 
 A killed study resumes where it stopped. --jobs N trains N runs side by side
@@ -187,7 +190,7 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 		if job, err = o.startJob(vqPath); err != nil {
 			return err
 		}
-		res, err = study.RunJobs(ctx, c, o.Out, o.Jobs, vq, d.Classes, job)
+		res, err = study.RunJobs(ctx, c, o.Out, o.Jobs, d.Tokenizer, job)
 		if ctx.Err() != nil {
 			logf("interrupted: the jobs saved their runs in %s; continue with the same command", filepath.Join(o.Out, "jobs"))
 		}
@@ -268,7 +271,7 @@ func newExperimentReportCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Out, "out", "o", "", "folder to write the merged study into")
-	f.StringVar(&o.VQ, "vq", "", "the study's tokenizer (default: IN/vq of the first folder)")
+	f.StringVar(&o.VQ, "vq", "", "the study's tokenizer (default: the one the folders' study.json name; IN/vq of the first folder for a study.json that names none)")
 	f.StringVar(&o.Data, "data", "fashion-mnist", "the study's data set (for class names)")
 	return cmd
 }
@@ -278,7 +281,14 @@ func runExperimentReport(_ context.Context, w io.Writer, o experimentReportOptio
 		return usagef("--out: want the folder to write the merged study into")
 	}
 	if o.VQ == "" {
-		o.VQ = filepath.Join(inputs[0], "vq")
+		vq, err := study.TokenizerOf(inputs)
+		if err != nil {
+			return err
+		}
+		if vq == "" {
+			vq = filepath.Join(inputs[0], "vq")
+		}
+		o.VQ = vq
 	}
 	vq, _, err := loadVQ(o.VQ)
 	if err != nil {
@@ -288,7 +298,7 @@ func runExperimentReport(_ context.Context, w io.Writer, o experimentReportOptio
 	if err != nil {
 		return err
 	}
-	res, err := study.Merge(o.Out, inputs, vq, d.Classes)
+	res, err := study.Merge(o.Out, inputs, study.Tokenizer{VQ: vq, VQPath: o.VQ, Classes: d.Classes})
 	if err != nil {
 		return err
 	}

@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vqtool/vqtool/generator"
@@ -17,7 +22,8 @@ import (
 )
 
 // tinyStudy is a study of the built-in data sized to run in seconds: one
-// size, two losses, two seeds and a sweep of two alphas.
+// size, two losses, two seeds and a sweep of two alphas, without the
+// fine-tune arm.
 func tinyStudy(out string) experimentOptions {
 	o := experimentOptions{Data: "embedded", VQ: smallVQ, Out: out,
 		Shard: "1/1", Jobs: 1, ClassifierSteps: 5}
@@ -25,6 +31,7 @@ func tinyStudy(out string) experimentOptions {
 	o.Sizes, o.Losses, o.Alphas, o.Perplexities, o.Temperatures, o.SweepSizes = []int{40}, []string{"ce", "dist2"}, []float64{0.1, 1}, []float64{4}, []float64{1}, []int{40}
 	o.Seeds, o.ValSize, o.Dim, o.Layers, o.Heads, o.MLP, o.Batch = 2, 100, 16, 1, 2, 32, 16
 	o.Epochs, o.MinSteps, o.MaxSteps, o.EvalEvery, o.ValLimit, o.Samples, o.TopK = 1, 4, 6, 2, 50, 20, 5
+	o.FineTune = 0 // TestExperimentFineTune turns the arm on
 	return o
 }
 
@@ -134,7 +141,9 @@ func TestExperimentShardsMerge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: merged, VQ: smallVQ, Data: "embedded"}, []string{a, b}); err != nil {
+	// The shards ran with a tokenizer outside their folders: their
+	// study.json name it, so the report needs no --vq.
+	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: merged, Data: "embedded"}, []string{a, b}); err != nil {
 		t.Fatal(err)
 	}
 	got := sameStudy(t, "sharded", merged, one)
@@ -145,6 +154,114 @@ func TestExperimentShardsMerge(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The fine-tune arm: each ce run's best checkpoint continued with DIST2 at
+// the paper's setting and with CE. A fine-tune run starts from its parent's
+// best weights exactly (their digest, their step, and their validation NLL
+// to the bit as the run's step 0), results.json lists it with init naming
+// the parent, and the paired ce->dist2 - ce->ce comparison is there. Three
+// shards, where a fine-tune run waits for a parent in another shard, merge
+// into the same study.
+func TestExperimentFineTune(t *testing.T) {
+	one := t.TempDir()
+	ctx := context.Background()
+	o := tinyStudy(one)
+	o.FineTune = 1
+	if err := runExperiment(ctx, &bytes.Buffer{}, o); err != nil {
+		t.Fatal(err)
+	}
+	res := readResults(t, one)
+	byName := map[string]study.Result{}
+	for _, r := range res.Runs {
+		byName[r.Name] = r
+	}
+	tuned := 0
+	for _, r := range res.Runs {
+		if r.Init == "" {
+			continue
+		}
+		tuned++
+		p, ok := byName[r.Init]
+		if !ok || p.Loss != "ce" || p.Init != "" || p.Size != r.Size || p.Seed != r.Seed {
+			t.Fatalf("%s starts from %q: want the ce run of its size and seed", r.Name, r.Init)
+		}
+		best := slices.MinFunc(p.Curve, func(a, b generator.Point) int { return cmp.Compare(a.NLL, b.NLL) })
+		if r.InitStep != p.BestStep || best.Step != p.BestStep || r.InitValNLL != best.NLL {
+			t.Errorf("%s: starts at step %d with validation NLL %v; %s's best is step %d at %v", r.Name, r.InitStep, r.InitValNLL, p.Name, best.Step, best.NLL)
+		}
+		raw, err := os.ReadFile(filepath.Join(one, "runs", p.Name, generator.BestDir, "model.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(raw)
+		info, err := generator.ReadInfo(filepath.Join(one, "runs", r.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "sha256:" + hex.EncodeToString(sum[:])
+		if in := info.Init; in == nil || in.Weights != want || r.InitWeights != want || in.Step != p.BestStep ||
+			filepath.Clean(filepath.Join(one, "runs", r.Name, in.Path)) != filepath.Join(one, "runs", p.Name, generator.BestDir) {
+			t.Errorf("%s: config.json's init %+v, results.json's %q: want %s's best (%s, step %d)", r.Name, info.Init, r.InitWeights, p.Name, want, p.BestStep)
+		}
+		if r.Steps != p.Steps || len(r.Curve) == 0 || r.Samples == "" {
+			t.Errorf("%s: %d steps (the ce run's %d), curve %v, samples %q", r.Name, r.Steps, p.Steps, r.Curve, r.Samples)
+		}
+		switch {
+		case r.Arm() == "ce->dist2" && (r.Alpha != 0.1 || r.Perplexity != 8 || info.Loss.Kind != "dist2" || r.Tau <= 0):
+			t.Errorf("%s: alpha %v, perplexity %v, loss %s, tau %v: want the paper's DIST2", r.Name, r.Alpha, r.Perplexity, info.Loss.Kind, r.Tau)
+		case r.Arm() == "ce->ce" && (r.Alpha != 0 || info.Loss.Kind != "ce"):
+			t.Errorf("%s: alpha %v, loss %s: want CE", r.Name, r.Alpha, info.Loss.Kind)
+		}
+	}
+	if tuned != 4 || len(res.Runs) != 10 {
+		t.Fatalf("%d runs, %d fine-tuned: want 2 sweep + 4 main + 4 fine-tuned", len(res.Runs), tuned)
+	}
+	for _, m := range []string{"test_nll_bits", "fld_t1", "near_copies"} {
+		found := false
+		for _, c := range res.Comparisons {
+			if c.A == "ce->dist2" && c.B == "ce->ce" && c.Metric == m {
+				found = c.NPairs == 2
+			}
+		}
+		if !found {
+			t.Errorf("no paired ce->dist2 - ce->ce comparison of %s over 2 seeds: %+v", m, res.Comparisons)
+		}
+	}
+	if md, _ := os.ReadFile(filepath.Join(one, "report.md")); !strings.Contains(string(md), "ce->dist2 - ce->ce") {
+		t.Error("report.md does not show the fine-tune arm")
+	}
+
+	// Shard 1 of 3 holds n40-ce-to-dist2-s1, shard 3 its parent n40-ce-s1.
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	var shards []experimentOptions
+	for i, d := range dirs {
+		s := tinyStudy(d)
+		s.FineTune, s.Shard = 1, strconv.Itoa(i+1)+"/3"
+		shards = append(shards, s)
+		err := runExperiment(ctx, &bytes.Buffer{}, s)
+		if err != nil && !errors.Is(err, study.ErrNeedSweep) {
+			t.Fatal(err)
+		}
+		if i == 0 && (err == nil || !strings.Contains(err.Error(), "n40-ce-to-dist2-s1 waits for n40-ce-s1")) {
+			t.Errorf("shard 1 before shard 3: %v, want n40-ce-to-dist2-s1 to wait for n40-ce-s1", err)
+		}
+	}
+	for i, s := range shards {
+		for j, d := range dirs {
+			if j != i {
+				s.With = append(s.With, d)
+			}
+		}
+		if err := runExperiment(ctx, &bytes.Buffer{}, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged := t.TempDir()
+	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: merged, Data: "embedded"}, dirs); err != nil {
+		t.Fatal(err)
+	}
+	sameStudy(t, "fine-tuned in shards", merged, one)
 }
 
 // experiment --jobs 2 runs the study as two processes side by side, each on

@@ -69,7 +69,7 @@ var flagSpans = map[string]span{
 	"hidden": closed(1, 16384), "res-blocks": closed(0, 256), "downsample": closed(1, 64),
 	"epochs": closed(0, 1e6), "experiment/epochs": openLo(0, 1e6),
 	"eval": closed(0, maxCount), "eval-every": closed(0, maxCount), "eval-limit": closed(0, maxCount),
-	"far": closed(1, maxCodes), "near": closed(1, maxCodes), "k": closed(1, maxCodes), "show": closed(0, maxCodes),
+	"finetune": closed(0, 10), "far": closed(1, maxCodes), "near": closed(1, maxCodes), "k": closed(1, maxCodes), "show": closed(0, maxCodes),
 	"gen-steps": closed(1, maxCount), "vq-steps": closed(1, maxCount), "steps": closed(1, maxCount),
 	"min-steps": closed(1, maxCount), "max-steps": closed(1, maxCount),
 	"grid-every": closed(0, maxCount), "save-every": closed(1, maxCount), "jobs": closed(1, 64), "patience": closed(0, maxCount),
