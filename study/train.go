@@ -8,6 +8,7 @@ import (
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/internal/rundir"
+	"github.com/vqtool/vqtool/nn"
 )
 
 // Point is one measurement of the validation curve.
@@ -96,6 +97,9 @@ func (c Config) run(s *split, r RunSpec, subset generator.Tokens, dir string) (g
 	info := generator.Info{Loss: built, Classes: s.Classes, Data: fmt.Sprintf("study subset of %d grids", subset.N)}
 	if s.VQPath != "" {
 		info.VQ = rundir.Rel(dir, s.VQPath)
+		if info.VQWeights, err = nn.Fingerprint(filepath.Join(s.VQPath, nn.ModelFile)); err != nil {
+			return generator.Run{}, built, err
+		}
 	}
 	return generator.Run{Dir: dir, Loss: loss, Info: info, Data: subset, HeldOut: &val, Distance: dist,
 		Config: generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: len(s.Classes), Len: subset.Len,
