@@ -1,8 +1,11 @@
 package study
 
 import (
+	"fmt"
+
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -48,4 +51,52 @@ func HeldOut(gen *generator.Model, vq *vqvae.Model, pix []float32, n int, labels
 		return generator.Eval{}, err
 	}
 	return gen.Evaluate(held, dist)
+}
+
+// Samples are images to score as the study scores its runs: N images
+// channel-major in [-1, 1], the class each was asked for (nil: none), and
+// their grids of Len tokens (nil: no memorisation measured).
+type Samples struct {
+	Pix    []float32
+	N      int
+	Asked  []int32
+	Tokens []int32
+	Len    int
+}
+
+// SampleScores are what Score measures.
+type SampleScores struct {
+	metrics.Report
+	Memorization *metrics.Memorization
+}
+
+// Score compares samples with nr real images (at the classifier's size)
+// through lenet, as the study does: FLD, KID, precision, recall and the
+// class accuracy; and, given training grids, memorisation (near copies of
+// them and the FLD of the rest).
+func Score(s Samples, real []float32, nr int, lenet *metrics.LeNet, train *generator.Tokens, seed uint64) (SampleScores, error) {
+	for i, c := range s.Asked {
+		if c < 0 || int(c) >= lenet.Classes {
+			return SampleScores{}, fmt.Errorf("study: sample %d is of class %d: the classifier knows %d classes", i, c, lenet.Classes)
+		}
+	}
+	realFeat, _, err := lenet.Run(real, nr)
+	if err != nil {
+		return SampleScores{}, err
+	}
+	var sc SampleScores
+	if sc.Report, err = lenet.CompareFeatures(realFeat, nr, s.Pix, s.N, s.Asked, seed); err != nil {
+		return sc, err
+	}
+	if train != nil {
+		if s.Tokens == nil || train.Len != s.Len {
+			return sc, fmt.Errorf("study: training grids of %d tokens: the samples' grids have %d", train.Len, s.Len)
+		}
+		m, err := lenet.Memorize(realFeat, nr, s.Pix, s.Tokens[:s.N*s.Len], s.N, train.Codes, train.N, s.Len)
+		if err != nil {
+			return sc, err
+		}
+		sc.Memorization = &m
+	}
+	return sc, nil
 }

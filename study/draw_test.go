@@ -8,6 +8,7 @@ import (
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/metrics"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -88,5 +89,39 @@ func TestHeldOut(t *testing.T) {
 	}
 	if got != want || !(got.NLL > 0) {
 		t.Errorf("held out %+v, want %+v", got, want)
+	}
+}
+
+// Score of real images against themselves: no distance, every sample a
+// near copy of the grids it came from; classes the classifier lacks and
+// grids of another length are refused.
+func TestScore(t *testing.T) {
+	d, err := imageio.Open("embedded", imageio.Options{Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lenet, err := metrics.NewLeNet(d.C, d.H, 10, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grids := make([]int32, d.N*4)
+	for i := range grids {
+		grids[i] = int32(i / 4)
+	}
+	s := Samples{Pix: d.Pix, N: d.N, Asked: d.Labels, Tokens: grids, Len: 4}
+	sc, err := Score(s, d.Pix, d.N, lenet, &generator.Tokens{Codes: grids, N: d.N, Len: 4}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.FLD > 1e-3 || sc.Memorization == nil || sc.Memorization.NearCopies != 1 {
+		t.Errorf("real against itself: FLD %v, memorisation %+v; want 0 and all near copies", sc.FLD, sc.Memorization)
+	}
+	s.Asked = append([]int32{10}, d.Labels[1:]...)
+	if _, err := Score(s, d.Pix, d.N, lenet, nil, 1); err == nil {
+		t.Error("class 10 of a 10-class classifier was accepted")
+	}
+	s.Asked = nil
+	if _, err := Score(s, d.Pix, d.N, lenet, &generator.Tokens{Codes: grids, N: d.N / 2, Len: 8}, 1); err == nil {
+		t.Error("training grids of another length were accepted")
 	}
 }
