@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/vqtool/vqtool/codebook"
 	"github.com/vqtool/vqtool/dist2"
@@ -21,6 +23,30 @@ type Region struct {
 func CenterRegion(grid, size int) Region {
 	y0 := (grid - size) / 2
 	return Region{Y0: y0, X0: y0, Y1: y0 + size, X1: y0 + size}
+}
+
+// ParseRegion reads a region of a grid of grid x grid tokens: "center",
+// the size x size tokens at its center (CenterRegion), or "Y0,X0,Y1,X1",
+// rows [Y0, Y1) and columns [X0, X1); one that leaves the grid is an error.
+func ParseRegion(s string, size, grid int) (Region, error) {
+	if s == "center" {
+		r := CenterRegion(grid, size)
+		return r, r.Check(grid)
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return Region{}, fmt.Errorf("vqvae: region %q: want center or Y0,X0,Y1,X1", s)
+	}
+	var v [4]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return Region{}, fmt.Errorf("vqvae: region %q: %q is not an integer", s, p)
+		}
+		v[i] = n
+	}
+	r := Region{Y0: v[0], X0: v[1], Y1: v[2], X1: v[3]}
+	return r, r.Check(grid)
 }
 
 // Check reports a region that is empty or leaves the grid.

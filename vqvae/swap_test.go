@@ -106,3 +106,16 @@ func TestSwapErrorGrowsWithCodeDistance(t *testing.T) {
 		t.Errorf("nearby < random < distant for %d of %d images: want most", ordered, d.N)
 	}
 }
+
+func TestParseRegion(t *testing.T) {
+	for s, want := range map[string]Region{"center": {2, 2, 4, 4}, "0,1,3,7": {0, 1, 3, 7}, " 1, 1 ,2,2": {1, 1, 2, 2}} {
+		if got, err := ParseRegion(s, 2, 7); err != nil || got != want {
+			t.Errorf("%q: %+v, %v; want %+v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "1,2,3", "a,b,c,d", "0,0,8,8", "3,3,3,5", "centre"} {
+		if _, err := ParseRegion(s, 2, 7); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}

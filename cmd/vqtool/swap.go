@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -78,28 +75,6 @@ distance and pixel distance.`,
 	return cmd
 }
 
-func parseRegion(s string, size, grid int) (vqvae.Region, error) {
-	var r vqvae.Region
-	if s == "center" {
-		r = vqvae.CenterRegion(grid, size)
-	} else {
-		parts := strings.Split(s, ",")
-		if len(parts) != 4 {
-			return r, fmt.Errorf("--region %q: want center or Y0,X0,Y1,X1", s)
-		}
-		v := make([]int, 4)
-		for i, p := range parts {
-			n, err := strconv.Atoi(strings.TrimSpace(p))
-			if err != nil {
-				return r, fmt.Errorf("--region %q: %q is not an integer", s, p)
-			}
-			v[i] = n
-		}
-		r = vqvae.Region{Y0: v[0], X0: v[1], Y1: v[2], X1: v[3]}
-	}
-	return r, r.Check(grid)
-}
-
 func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
 	if o.Codebook != "" {
 		return codebookAlone(o.Codebook, "swap-tokens", "the tokenizer's encoder and decoder (images are encoded, swapped and decoded)")
@@ -109,7 +84,7 @@ func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
 		return err
 	}
 	gs := m.Config.Grid()
-	region, err := parseRegion(o.Region, o.Size, gs)
+	region, err := vqvae.ParseRegion(o.Region, o.Size, gs)
 	if err != nil {
 		return usageError{err}
 	}
