@@ -3,6 +3,7 @@ package dist2
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -242,6 +243,10 @@ func TestCalibrateHitsPerplexity(t *testing.T) {
 	d := Scalar{Values: []float32{0, 1, 2}}
 	if _, _, err := Calibrate(d, 3); err == nil {
 		t.Error("perplexity 3 over 3 tokens: no error")
+	}
+	one, _ := NewVectors([]float32{1, 2}, 2, SquaredL2)
+	if _, _, err := Calibrate(one, 8); err == nil || !strings.Contains(err.Error(), "the codebook has 1 code: no distance-aware target") {
+		t.Errorf("a codebook of one code: %v, want an error saying it has one code", err)
 	}
 }
 

@@ -257,6 +257,9 @@ const maxCalibrationRows = 1024
 // rows. It also returns the perplexity reached.
 func Calibrate(d Distance, perplexity float64) (tau, got float64, err error) {
 	k := d.CodebookSize()
+	if k < 2 {
+		return 0, 0, fmt.Errorf("dist2: the codebook has %d code: no distance-aware target exists (that needs 2 or more codes), so there is no tau to calibrate", k)
+	}
 	if !(perplexity > 1) || perplexity >= float64(k) {
 		return 0, 0, badSetting("perplexity", perplexity, fmt.Sprintf("a number in (1, %d) for %d tokens", k, k))
 	}

@@ -1,6 +1,7 @@
 package dist2
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -89,6 +90,21 @@ func ParseScalarKind(s string) (ScalarKind, error) {
 	return 0, badSetting("distance", s, "l2 (squared) or absolute, between scalars")
 }
 
+// parseScalar reads p, one number of the scalars s, as a float of bits.
+func parseScalar(s, p string, bits int) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(p), bits)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		limit := map[int]float64{32: math.MaxFloat32, 64: math.MaxFloat64}[bits]
+		return 0, fmt.Errorf("scalars %q: %q is beyond float%d's range: want a magnitude up to %.3g", s, p, bits, limit)
+	case err != nil:
+		return 0, fmt.Errorf("scalars %q: %q is not a number", s, p)
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return 0, fmt.Errorf("scalars %q: %q: want a finite number", s, p)
+	}
+	return v, nil
+}
+
 // maxScalars bounds a range of ParseScalars.
 const maxScalars = 1 << 20
 
@@ -98,9 +114,9 @@ func ParseScalars(s string) ([]float32, error) {
 	if !strings.Contains(s, ":") {
 		var out []float32
 		for _, p := range strings.Split(s, ",") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+			v, err := parseScalar(s, p, 32)
 			if err != nil {
-				return nil, fmt.Errorf("scalars %q: %q is not a number", s, p)
+				return nil, err
 			}
 			out = append(out, float32(v))
 		}
@@ -115,9 +131,9 @@ func ParseScalars(s string) ([]float32, error) {
 	}
 	nums := []float64{0, 0, 1}
 	for i, p := range parts {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		v, err := parseScalar(s, p, 64)
 		if err != nil {
-			return nil, fmt.Errorf("scalars %q: %q is not a number", s, p)
+			return nil, err
 		}
 		nums[i] = v
 	}
@@ -125,10 +141,12 @@ func ParseScalars(s string) ([]float32, error) {
 	if !(step > 0) || hi < lo {
 		return nil, fmt.Errorf("scalars %q: want LO <= HI and STEP > 0", s)
 	}
-	n := int(math.Floor((hi-lo)/step+1e-9)) + 1
-	if n < 2 || n > maxScalars {
-		return nil, fmt.Errorf("scalars %q: %d tokens: want 2 to %d", s, n, maxScalars)
+	// Count in floats: a tiny STEP makes more tokens than an int holds.
+	count := math.Floor((hi-lo)/step+1e-9) + 1
+	if !(count >= 2 && count <= maxScalars) {
+		return nil, fmt.Errorf("scalars %q: %.4g tokens from %g to %g in steps of %g: want 2 to %d", s, count, lo, hi, step, maxScalars)
 	}
+	n := int(count)
 	out := make([]float32, n)
 	for i := range out {
 		out[i] = float32(lo + float64(i)*step)

@@ -3,6 +3,7 @@ package dist2
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -62,9 +63,19 @@ func TestParseScalars(t *testing.T) {
 			t.Errorf("ParseScalars(%q) = %v, %v; want %v", s, got, err, want)
 		}
 	}
-	for _, s := range []string{"9:0", "0:9:0", "0:1:2:3", "1", "a,b", "0:x", "0:0", "0:2000000"} {
+	for _, s := range []string{"9:0", "0:9:0", "0:1:2:3", "1", "a,b", "0:x", "0:0", "0:2000000", "0:inf", "nan,1"} {
 		if _, err := ParseScalars(s); err == nil {
 			t.Errorf("ParseScalars(%q): no error", s)
+		}
+	}
+	// The error says what is wrong, in numbers that mean something.
+	for s, want := range map[string]string{
+		"0:1:1e-300": "1e+300 tokens from 0 to 1 in steps of 1e-300: want 2 to",
+		"0,1e39":     `"1e39" is beyond float32's range`,
+		"0:1e309":    `"1e309" is beyond float64's range`,
+	} {
+		if _, err := ParseScalars(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseScalars(%q): %v, want %q", s, err, want)
 		}
 	}
 	for _, name := range []string{"", "l2", "squared"} {

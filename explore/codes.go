@@ -42,6 +42,9 @@ func Decoded(m *vqvae.Model, tokens []int32, n int) ([]image.Image, error) {
 // ReconFigure draws n images (channel-major, at the model's size) in one
 // row and, below, their reconstructions from tokens.
 func ReconFigure(m *vqvae.Model, images []float32, n int) (image.Image, error) {
+	if per := m.Config.Channels * m.Config.Size * m.Config.Size; n < 1 || len(images) < n*per {
+		return nil, fmt.Errorf("explore: %d images to draw from %d floats: want at least 1 image of %d floats", n, len(images), per)
+	}
 	gs := m.Config.Grid()
 	tokens := make([]int32, n*gs*gs)
 	if err := m.EncodeTo(tokens, images, n); err != nil {

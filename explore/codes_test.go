@@ -126,3 +126,13 @@ func TestReconFigure(t *testing.T) {
 		t.Error("a reconstruction equals its input exactly: the test cannot tell them apart")
 	}
 }
+
+// A count below one, or more images than given, is an error, not a panic.
+func TestReconFigureRefusesBadCounts(t *testing.T) {
+	m, d := smallModel(t, 3)
+	for _, n := range []int{0, -1, 4} {
+		if _, err := ReconFigure(m, d.Pix, n); err == nil {
+			t.Errorf("ReconFigure of %d images out of 3: no error", n)
+		}
+	}
+}

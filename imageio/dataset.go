@@ -1,6 +1,7 @@
 package imageio
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -113,9 +114,15 @@ func IsSet(name string) bool { return slices.Contains(Sets, name) }
 // OpenFiles opens image files at one size and concatenates them, without
 // labels, into one data set named after the first file.
 func OpenFiles(files []string, o Options) (*Dataset, error) {
+	return OpenFilesContext(context.Background(), files, o)
+}
+
+// OpenFilesContext is OpenFiles, stopping with ctx's error, wrapped, when
+// ctx ends while it reads.
+func OpenFilesContext(ctx context.Context, files []string, o Options) (*Dataset, error) {
 	var all *Dataset
 	for _, f := range files {
-		d, err := Open(f, o)
+		d, err := OpenContext(ctx, f, o)
 		if err != nil {
 			return nil, err
 		}
@@ -158,6 +165,12 @@ var embedded embed.FS
 // from the names of its subfolders), an image file, or an IDX image file with
 // an optional labels file as "IMAGES,LABELS".
 func Open(name string, opt Options) (*Dataset, error) {
+	return OpenContext(context.Background(), name, opt)
+}
+
+// OpenContext is Open, stopping with ctx's error, wrapped, when ctx ends
+// while it reads.
+func OpenContext(ctx context.Context, name string, opt Options) (*Dataset, error) {
 	if opt.Split == "" {
 		opt.Split = "train"
 	}
@@ -178,7 +191,7 @@ func Open(name string, opt Options) (*Dataset, error) {
 	var err error
 	switch name {
 	case "embedded", "":
-		d, err = openIDXPair(embeddedOpener, "fmnist/"+prefix+"-images-idx3-ubyte.gz",
+		d, err = openIDXPair(ctx, embeddedOpener, "fmnist/"+prefix+"-images-idx3-ubyte.gz",
 			"fmnist/"+prefix+"-labels-idx1-ubyte.gz", opt)
 		if d != nil {
 			d.Name, d.Classes = "embedded", FashionMNISTClasses
@@ -188,7 +201,7 @@ func Open(name string, opt Options) (*Dataset, error) {
 		if _, statErr := os.Stat(img); statErr != nil {
 			return nil, fmt.Errorf("imageio: fashion-mnist: %s not found; install it with: apt-get install dataset-fashion-mnist", img)
 		}
-		d, err = openIDXPair(fileOpener, img, filepath.Join(FashionMNISTDir, prefix+"-labels-idx1-ubyte.gz"), opt)
+		d, err = openIDXPair(ctx, fileOpener, img, filepath.Join(FashionMNISTDir, prefix+"-labels-idx1-ubyte.gz"), opt)
 		if d != nil {
 			d.Name, d.Classes = "fashion-mnist", FashionMNISTClasses
 		}
@@ -197,13 +210,13 @@ func Open(name string, opt Options) (*Dataset, error) {
 		if derr != nil {
 			return nil, derr
 		}
-		d, err = openIDXPair(fileOpener, filepath.Join(dir, prefix+"-images-idx3-ubyte.gz"),
+		d, err = openIDXPair(ctx, fileOpener, filepath.Join(dir, prefix+"-images-idx3-ubyte.gz"),
 			filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz"), opt)
 		if d != nil {
 			d.Name, d.Classes = "mnist", digitClasses
 		}
 	default:
-		d, err = openPath(name, opt)
+		d, err = openPath(ctx, name, opt)
 	}
 	if err != nil {
 		return nil, err
@@ -213,7 +226,7 @@ func Open(name string, opt Options) (*Dataset, error) {
 
 type opener func(name string) (io.ReadCloser, error)
 
-func fileOpener(name string) (io.ReadCloser, error) { return os.Open(name) }
+func fileOpener(name string) (io.ReadCloser, error) { return openRegular(name) }
 
 func embeddedOpener(name string) (io.ReadCloser, error) { return embedded.Open(name) }
 
@@ -244,7 +257,7 @@ func openIDXFile(open opener, name string) (*idxStream, func(), error) {
 // openIDXPair reads an IDX image file of N x H x W bytes and, when labels is
 // not empty, an IDX label file of N bytes: the first opt.Limit images and
 // labels only, as streams that stop there, within opt's memory budget.
-func openIDXPair(open opener, images, labels string, opt Options) (*Dataset, error) {
+func openIDXPair(ctx context.Context, open opener, images, labels string, opt Options) (*Dataset, error) {
 	a, done, err := openIDXFile(open, images)
 	if err != nil {
 		return nil, err
@@ -265,7 +278,7 @@ func openIDXPair(open opener, images, labels string, opt Options) (*Dataset, err
 	}
 	d := &Dataset{Name: images, N: n, C: 1, H: h, W: w}
 	d.Pix = make([]float32, 0, min(n*h*w, 1<<20)) // grows with the bytes read
-	err = a.readTo(n*h*w, func(b []byte) {
+	err = a.readTo(ctx, n*h*w, func(b []byte) {
 		for _, v := range b {
 			d.Pix = append(d.Pix, float32(v)/127.5-1)
 		}
@@ -286,7 +299,7 @@ func openIDXPair(open opener, images, labels string, opt Options) (*Dataset, err
 	}
 	d.Labels = make([]int32, 0, n)
 	maxLabel := 0
-	err = l.readTo(n, func(b []byte) {
+	err = l.readTo(ctx, n, func(b []byte) {
 		for _, v := range b {
 			d.Labels = append(d.Labels, int32(v))
 			maxLabel = max(maxLabel, int(v))
@@ -328,31 +341,41 @@ func mnistDir() (string, error) {
 }
 
 // openPath reads a folder, an image file, or "IMAGES[,LABELS]" IDX files.
-func openPath(name string, opt Options) (*Dataset, error) {
+func openPath(ctx context.Context, name string, opt Options) (*Dataset, error) {
 	images, labels, _ := strings.Cut(name, ",")
 	st, err := os.Stat(images)
 	if err != nil {
 		return nil, fmt.Errorf("imageio: %w: data %q: not a known set (%s), folder or file: %v",
 			ErrOption, name, strings.Join(Sets, ", "), err)
 	}
+	if labels != "" && (st.IsDir() || IsImageFile(images)) {
+		return nil, fmt.Errorf("imageio: %w: data %q: a labels file (%s) goes with IDX images only; a folder's labels are the names of its class folders",
+			ErrOption, name, labels)
+	}
 	if st.IsDir() {
 		paths, classes, err := listImages(images)
 		if err != nil {
 			return nil, err
 		}
-		return openFiles(images, paths, classes, opt)
+		return openFiles(ctx, images, paths, classes, opt)
 	}
 	if IsImageFile(images) {
-		return openFiles(images, []string{images}, []string{""}, opt)
+		return openFiles(ctx, images, []string{images}, []string{""}, opt)
 	}
-	return openIDXPair(fileOpener, images, labels, opt)
+	d, err := openIDXPair(ctx, fileOpener, images, labels, opt)
+	if d != nil {
+		d.Name = name // IMAGES,LABELS: errors about the labels name their file
+	}
+	return d, err
 }
 
 // openFiles decodes image files and brings them to one size and channel
 // count, one file at a time: the declared sizes are checked against the
 // budget before any pixel is decoded, and each image is kept only at the
-// target size.
-func openFiles(name string, paths, classes []string, opt Options) (*Dataset, error) {
+// target size (as pixels, when the channels are given; as a picture until
+// all are read and their colour known, when not). It stops with ctx's
+// error when ctx ends.
+func openFiles(ctx context.Context, name string, paths, classes []string, opt Options) (*Dataset, error) {
 	if opt.Limit > 0 && opt.Limit < len(paths) {
 		paths, classes = paths[:opt.Limit], classes[:opt.Limit]
 	}
@@ -367,9 +390,19 @@ func openFiles(name string, paths, classes []string, opt Options) (*Dataset, err
 	if err := opt.check(name, len(paths), max(opt.Channels, 1), h, w); err != nil {
 		return nil, err
 	}
-	cells := make([]image.Image, len(paths))
+	c := opt.Channels
+	d := &Dataset{Name: name, N: len(paths), C: c, H: h, W: w}
+	var cells []image.Image // the fitted pictures, while c is unknown
+	if c == 0 {
+		cells = make([]image.Image, len(paths))
+	} else {
+		d.Pix = make([]float32, len(paths)*c*h*w)
+	}
 	gray := true
 	for i, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("imageio: read %s: stopped after %d of %d images: %w", name, i, len(paths), err)
+		}
 		img, err := DecodeFile(p)
 		if err != nil {
 			return nil, err
@@ -379,26 +412,30 @@ func openFiles(name string, paths, classes []string, opt Options) (*Dataset, err
 			return nil, fmt.Errorf("imageio: %s is %dx%d but %s is %dx%d: give a size to bring them to one",
 				p, b.Dx(), b.Dy(), paths[0], w, h)
 		}
-		gray = gray && (opt.Channels != 0 || isGray(img))
-		cells[i] = FitImage(img, w, h, opt.Fit)
-		if fb := cells[i].Bounds(); fb.Dx() != w || fb.Dy() != h {
+		fitted := FitImage(img, w, h, opt.Fit)
+		if fb := fitted.Bounds(); fb.Dx() != w || fb.Dy() != h {
 			return nil, fmt.Errorf("imageio: %s: %dx%d pixels could not be brought to %dx%d", p, b.Dx(), b.Dy(), w, h)
 		}
+		if c != 0 {
+			PixelsTo(d.Image(i), fitted, c)
+			continue
+		}
+		gray = gray && isGray(img)
+		cells[i] = fitted
 	}
-	c := opt.Channels
 	if c == 0 {
 		c = 3
 		if gray {
 			c = 1
 		}
-	}
-	if err := opt.check(name, len(paths), c, h, w); err != nil {
-		return nil, err
-	}
-	d := &Dataset{Name: name, N: len(cells), C: c, H: h, W: w, Pix: make([]float32, len(cells)*c*h*w)}
-	for i, cell := range cells {
-		PixelsTo(d.Image(i), cell, c)
-		cells[i] = nil
+		if err := opt.check(name, len(paths), c, h, w); err != nil {
+			return nil, err
+		}
+		d.C, d.Pix = c, make([]float32, len(paths)*c*h*w)
+		for i, cell := range cells {
+			PixelsTo(d.Image(i), cell, c)
+			cells[i] = nil
+		}
 	}
 	if classes[0] != "" {
 		index := map[string]int32{}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -92,9 +93,12 @@ func (s *idxStream) checkSize(fileSize int64) error {
 // readTo reads the first n bytes of data, calling put with each piece as
 // it arrives, so that what is kept grows with the bytes read, not with the
 // bytes declared; a gzipped stream is inflated no further than n.
-func (s *idxStream) readTo(n int, put func(b []byte)) error {
+func (s *idxStream) readTo(ctx context.Context, n int, put func(b []byte)) error {
 	var buf [64 << 10]byte
 	for done := 0; done < n; {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped after %d of %d bytes: %w", done, n, err)
+		}
 		k, err := io.ReadFull(s.data, buf[:min(len(buf), n-done)])
 		put(buf[:k])
 		done += k
@@ -122,7 +126,7 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 	defer s.close()
 	var buf bytes.Buffer
 	buf.Grow(min(s.Size, 64<<20))
-	if err := s.readTo(s.Size, func(b []byte) { buf.Write(b) }); err != nil {
+	if err := s.readTo(context.Background(), s.Size, func(b []byte) { buf.Write(b) }); err != nil {
 		return nil, err
 	}
 	return &IDX{Dims: s.Dims, Data: buf.Bytes()}, nil

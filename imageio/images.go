@@ -47,12 +47,51 @@ func IsImageFile(name string) bool {
 	return slices.Contains(imageExts, strings.ToLower(filepath.Ext(name)))
 }
 
-// DecodeFile reads one PNG, JPEG or GIF file, composited onto white where it
-// has transparency.
-func DecodeFile(path string) (image.Image, error) {
+// checkRegular refuses a file that is not a regular one (a named pipe, a
+// socket, a device), whose reading could wait forever, naming it and what
+// it is; fi is what os.Stat says of path.
+func checkRegular(path string, fi fs.FileInfo) error {
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	what := "not a regular file"
+	switch t := fi.Mode().Type(); {
+	case t&fs.ModeDir != 0:
+		what = "a folder"
+	case t&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case t&fs.ModeSocket != 0:
+		what = "a socket"
+	case t&fs.ModeDevice != 0, t&fs.ModeCharDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("%s is %s: want a regular file", path, what)
+}
+
+// openRegular opens path for reading when it is a regular file (following
+// symbolic links), and refuses anything else before opening it: opening a
+// named pipe waits for a writer that may never come.
+func openRegular(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("imageio: %w", err)
+	}
+	if err := checkRegular(path, fi); err != nil {
+		return nil, fmt.Errorf("imageio: %w", err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("imageio: %w", err)
+	}
+	return f, nil
+}
+
+// DecodeFile reads one PNG, JPEG or GIF file, composited onto white where it
+// has transparency.
+func DecodeFile(path string) (image.Image, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	img, err := Decode(f)
@@ -68,9 +107,9 @@ const maxPixels = 64 << 20
 // DecodeConfigFile reads the header of an image file: its size and color
 // model, checked against maxPixels, without decoding its pixels.
 func DecodeConfigFile(path string) (image.Config, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
-		return image.Config{}, fmt.Errorf("imageio: %w", err)
+		return image.Config{}, err
 	}
 	defer f.Close()
 	cfg, err := decodeConfig(bufio.NewReader(f))
@@ -209,6 +248,15 @@ func listImages(root string) (paths, classes []string, err error) {
 		}
 		if d.IsDir() || !IsImageFile(path) {
 			return nil
+		}
+		if !d.Type().IsRegular() { // a link is read when it leads to a regular file
+			fi, err := os.Stat(path)
+			if err != nil {
+				return err
+			}
+			if err := checkRegular(path, fi); err != nil {
+				return err
+			}
 		}
 		rel, _ := filepath.Rel(root, path)
 		class := ""

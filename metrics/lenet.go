@@ -121,15 +121,17 @@ func (l *LeNet) program(batch int) (*lenetProgram, error) {
 // Run computes the features [n, Features] and the predicted classes of n
 // channel-major images in [-1, 1].
 func (l *LeNet) Run(images []float32, n int) (features []float32, predicted []int32, err error) {
-	const batch = 256
-	b := min(batch, n)
+	per := l.Channels * l.Size * l.Size
+	if n < 0 || len(images) < n*per {
+		return nil, nil, fmt.Errorf("metrics: %d floats for %d images of %d", len(images), n, per)
+	}
+	if n == 0 {
+		return nil, nil, nil
+	}
+	b := runBatch(n)
 	p, err := l.program(b)
 	if err != nil {
 		return nil, nil, err
-	}
-	per := l.Channels * l.Size * l.Size
-	if len(images) < n*per {
-		return nil, nil, fmt.Errorf("metrics: %d floats for %d images of %d", len(images), n, per)
 	}
 	features = make([]float32, n*l.Features)
 	predicted = make([]int32, n)
@@ -157,13 +159,47 @@ func (l *LeNet) Run(images []float32, n int) (features []float32, predicted []in
 	return features, predicted, nil
 }
 
-// TrainLeNet fits the classifier with Adam and cross-entropy on labelled
+// maxRunBatch is the largest batch Run's programs take.
+const maxRunBatch = 256
+
+// runBatch is the batch of the program that runs n images: the least power
+// of two >= n, at most maxRunBatch, so that a few cached programs serve
+// every n.
+func runBatch(n int) int {
+	b := 1
+	for b < n && b < maxRunBatch {
+		b *= 2
+	}
+	return b
+}
+
+// FewImagesError is a training set smaller than one batch.
+type FewImagesError struct{ Images, Batch int }
+
+func (e *FewImagesError) Error() string {
+	return fmt.Sprintf("metrics: %d labelled images for batches of %d: want at least %d images, or batches of at most %d",
+		e.Images, e.Batch, e.Batch, max(e.Images, 1))
+}
+
+// Train fits the classifier with Adam and cross-entropy on labelled
 // channel-major images, for steps of batch images, and returns the loss of
 // the last step.
 func (l *LeNet) Train(images []float32, labels []int32, steps, batch int, lr float64, seed uint64, onStep func(step int, loss float64)) (float64, error) {
-	n := len(labels)
-	if n < batch {
-		return 0, fmt.Errorf("metrics: %d labelled images for batches of %d", n, batch)
+	n, per := len(labels), l.Channels*l.Size*l.Size
+	switch {
+	case batch < 1:
+		return 0, fmt.Errorf("metrics: batch %d: want at least 1 image a step", batch)
+	case steps < 1:
+		return 0, fmt.Errorf("metrics: %d steps: want at least 1", steps)
+	case len(images) != n*per:
+		return 0, fmt.Errorf("metrics: %d floats for %d labelled images of %d", len(images), n, per)
+	case n < batch:
+		return 0, &FewImagesError{Images: n, Batch: batch}
+	}
+	for i, c := range labels {
+		if c < 0 || int(c) >= l.Classes {
+			return 0, fmt.Errorf("metrics: label %d of image %d: want a class in [0, %d)", c, i, l.Classes)
+		}
 	}
 	g := nn.NewBuilder()
 	x, _, logits := l.build(g, batch)
@@ -175,7 +211,6 @@ func (l *LeNet) Train(images []float32, labels []int32, steps, batch int, lr flo
 	opt := nn.NewAdam(0)
 	sched := nn.Schedule{Peak: lr, Warmup: min(100, steps/10), Total: steps, MinRatio: 0.05}
 	r := seeds.New(seed, seeds.ClassifierTraining)
-	per := l.Channels * l.Size * l.Size
 	perm := r.Perm(n)
 	pos := 0
 	grads := make([][]float32, len(prog.Params))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -136,6 +137,10 @@ func (b *Builder) Compile(loss *gorgonia.Node) (*Program, error) {
 		p.Grads = grads
 	}
 	p.vm = gorgonia.NewTapeMachine(b.G)
+	// gorgonia sets a finalizer on the machine that does nothing without
+	// CUDA, yet keeps the whole graph and its buffers alive for one more
+	// collection after the program is dropped: clear it.
+	runtime.SetFinalizer(p.vm, nil)
 	return p, nil
 }
 

@@ -19,8 +19,11 @@ type ClassifierConfig struct {
 // returns it with its accuracy on held (on train when held is nil).
 // progress, when not nil, hears each step and its loss.
 func TrainClassifier(train, held *imageio.Dataset, c ClassifierConfig, progress func(step int, loss float64)) (*metrics.LeNet, float64, error) {
-	if train.Labels == nil || len(train.Classes) < 2 {
-		return nil, 0, fmt.Errorf("study: %s has no labels: the classifier needs labelled images", train.Name)
+	if train.Labels == nil {
+		return nil, 0, fmt.Errorf("study: %s has no labels: the classifier needs labelled images (a named set, a folder of class folders, or IDX files IMAGES,LABELS)", train.Name)
+	}
+	if len(train.Classes) < 2 {
+		return nil, 0, fmt.Errorf("study: the labels of %s name %d class: the classifier needs 2 or more", train.Name, len(train.Classes))
 	}
 	if train.H != train.W {
 		return nil, 0, fmt.Errorf("study: images of %dx%d: the classifier wants square images", train.W, train.H)

@@ -34,7 +34,9 @@ type Model struct {
 
 	params []*nn.Param
 
-	// Inference programs by batch size, built on first use.
+	// Inference programs by batch size (a power of two up to InferBatch,
+	// see programBatch), built on first use: a model holds the buffers of
+	// fewer than 2*InferBatch images of each.
 	encoders map[int]*encoder
 	decoders map[int]*decoder
 }
@@ -218,8 +220,21 @@ func (m *Model) decoderFor(batch int) (*decoder, error) {
 	return d, nil
 }
 
-// InferBatch is the batch size of the inference programs.
-const InferBatch = 256
+// InferBatch is the largest batch of the inference programs. Each program
+// keeps the activations of its batch: 64 images of 28x28 take tens of MB.
+const InferBatch = 64
+
+// programBatch is the batch of the program that runs n images: the least
+// power of two >= n, at most InferBatch, so that a few programs serve every
+// n (the last, short batch of a long run included) and none wastes more
+// than half its rows.
+func programBatch(n int) int {
+	b := 1
+	for b < n && b < InferBatch {
+		b *= 2
+	}
+	return b
+}
 
 // ZTo runs the encoder on n channel-major images and writes the encoder
 // outputs [n, h, w, D] into dst.
@@ -230,7 +245,7 @@ func (m *Model) ZTo(dst, images []float32, n int) error {
 	if len(images) < n*per || len(dst) < n*zper {
 		panic("vqvae: ZTo: length mismatch")
 	}
-	batch := min(InferBatch, n)
+	batch := programBatch(n)
 	e, err := m.encoderFor(batch)
 	if err != nil {
 		return err
@@ -306,7 +321,7 @@ func (m *Model) DecodeTo(dst []float32, tokens []int32, n int) error {
 	gs, d, k := m.Config.Grid(), m.Config.CodeDim, m.Config.CodebookSize
 	s, c := m.Config.Size, m.Config.Channels
 	per := s * s * c
-	batch := min(InferBatch, n)
+	batch := programBatch(n)
 	dec, err := m.decoderFor(batch)
 	if err != nil {
 		return err

@@ -52,7 +52,7 @@ func (o *dataOptions) open() (*imageio.Dataset, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	d, err := imageio.Open(o.Data, imageio.Options{Split: o.Split, Limit: o.Limit, Size: o.Size, Channels: o.Channels, Fit: fit, MaxBytes: maxMemory()})
+	d, err := imageio.OpenContext(runContext, o.Data, imageio.Options{Split: o.Split, Limit: o.Limit, Size: o.Size, Channels: o.Channels, Fit: fit, MaxBytes: maxMemory()})
 	if errors.Is(err, imageio.ErrOption) {
 		return nil, usageError{err}
 	}

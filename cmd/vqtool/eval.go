@@ -106,6 +106,10 @@ func classifierFor(path string, data dataOptions, size, channels, steps int) (*m
 	o := trainClassifierOptions{dataOptions: data, Out: path, Steps: steps, Batch: 64, LR: 2e-3, Seed: 1}
 	o.Split, o.Limit, o.Size, o.Channels = "train", 0, size, channels
 	l, acc, err := trainClassifier(o)
+	if few := (*metrics.FewImagesError)(nil); errors.As(err, &few) {
+		return nil, 0, usagef("no classifier at %s, and %s has %d labelled training images, too few to train one in batches of %d: give more images, or a --classifier written by vqtool train-classifier --batch %d",
+			path, data.Data, few.Images, few.Batch, max(few.Images, 1))
+	}
 	if err != nil {
 		return nil, 0, err
 	}

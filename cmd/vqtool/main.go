@@ -37,6 +37,11 @@ type globalOptions struct {
 
 var global globalOptions
 
+// runContext is the running command's context, which main cancels on
+// SIGINT or SIGTERM, for the reads of helpers that take no context (see
+// dataOptions.open).
+var runContext = context.Background()
+
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vqtool",
@@ -48,6 +53,9 @@ DIST2Loss (CE + alpha * KL(p_d || p_theta), p_d from codebook distances).`,
 		SilenceErrors: true,
 		Version:       currentVersion().text(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if ctx := cmd.Context(); ctx != nil {
+				runContext = ctx
+			}
 			if err := checkFlags(cmd); err != nil {
 				return err
 			}
@@ -109,6 +117,10 @@ func isUsage(err error) bool {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // the first signal asks the command to stop; a second one ends the process
+	}()
 	err := newRootCommand().ExecuteContext(ctx)
 	if err == nil {
 		return
@@ -118,7 +130,10 @@ func main() {
 		os.Exit(study.ExitNeedSweep)
 	}
 	if errors.Is(err, context.Canceled) {
-		os.Exit(130) // the command said where it stopped and how to go on
+		if err.Error() != context.Canceled.Error() {
+			fmt.Fprintln(os.Stderr, "vqtool:", err) // where a read stopped
+		}
+		os.Exit(130) // a training command said where it stopped and how to go on
 	}
 	fmt.Fprintln(os.Stderr, "vqtool:", err)
 	if isUsage(err) {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -118,6 +120,9 @@ func (f *floats) Set(v string) error {
 	var out []float64
 	for _, p := range strings.Split(v, ",") {
 		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return fmt.Errorf("%q is beyond float64's range: want a magnitude up to %.3g", p, math.MaxFloat64)
+		}
 		if err != nil {
 			return fmt.Errorf("%q is not a number", p)
 		}

@@ -50,6 +50,9 @@ type reconResult struct {
 }
 
 func runReconstruct(_ context.Context, w io.Writer, opts reconstructOptions) error {
+	if opts.Out != "" && opts.N < 1 {
+		return usagef("--n %d: want at least 1 image to draw", opts.N)
+	}
 	m, info, err := loadVQ(opts.Model)
 	if err != nil {
 		return err

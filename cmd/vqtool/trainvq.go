@@ -191,6 +191,9 @@ func trainVQ(ctx context.Context, w io.Writer, opts trainVQOptions, out *vqResul
 // writeReconGrid draws the first n images of d in one row and their
 // reconstructions in the row below.
 func writeReconGrid(path string, m *vqvae.Model, d *imageio.Dataset, n int) error {
+	if n < 1 || d.N < 1 {
+		return usagef("%s: %d images of %s to draw: want at least 1 (--n)", path, min(n, d.N), d.Name)
+	}
 	n = min(n, d.N)
 	img, err := explore.ReconFigure(m, d.Slice(0, n).Pix, n)
 	if err != nil {
