@@ -135,7 +135,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		if err := metrics.Add(map[string]any{"step": tr.Step, "held_out": e}); err != nil {
 			return err
 		}
-		if r.KeepBest && (len(res.Curve) == 0 || e.NLL < res.Curve[bestPoint(res.Curve)].NLL) {
+		if r.KeepBest && (len(res.Curve) == 0 || e.NLL < res.Curve[BestPoint(res.Curve)].NLL) {
 			if err := tr.Model.Save(filepath.Join(r.Dir, BestDir), withStep(info, tr.Step)); err != nil {
 				return err
 			}
@@ -149,7 +149,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	save := func() error { return tr.SaveCheckpoint(r.Dir, info) }
 	patient := func() bool { // Patience measurements without a new best
 		n := len(res.Curve)
-		return r.Patience > 0 && n > 0 && n-1-bestPoint(res.Curve) >= r.Patience
+		return r.Patience > 0 && n > 0 && n-1-BestPoint(res.Curve) >= r.Patience
 	}
 	start := time.Now()
 	if r.Progress != nil {
@@ -189,14 +189,14 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	res.Steps, res.Seconds = tr.Step, time.Since(start).Seconds()
 	if res.Converged = patient(); res.Converged {
 		logf("stopped at step %d of %d: no better held-out NLL in %d measurements (best at step %d)",
-			tr.Step, tr.Config.Steps, r.Patience, res.Curve[bestPoint(res.Curve)].Step)
+			tr.Step, tr.Config.Steps, r.Patience, res.Curve[BestPoint(res.Curve)].Step)
 	}
 	res.HeldOut = last
 	if last != nil {
 		info.Metrics = last.Metrics()
 	}
 	if len(res.Curve) > 0 {
-		res.BestStep = res.Curve[bestPoint(res.Curve)].Step
+		res.BestStep = res.Curve[BestPoint(res.Curve)].Step
 	}
 	if err := save(); err != nil {
 		return nil, loop.Kept(err)
@@ -243,9 +243,9 @@ func withStep(info Info, step int) Info {
 	return info
 }
 
-// bestPoint returns the index of the lowest NLL of a curve (the earliest on
+// BestPoint returns the index of the lowest NLL of a curve (the earliest on
 // ties), -1 for an empty one.
-func bestPoint(curve []Point) int {
+func BestPoint(curve []Point) int {
 	best := -1
 	for i, p := range curve {
 		if best < 0 || p.NLL < curve[best].NLL {

@@ -67,7 +67,7 @@ func TestTrainContinuedMatchesStraight(t *testing.T) {
 			t.Errorf("curve point %d: straight %v, continued %v", i, want.Curve[i], got.Curve[i])
 		}
 	}
-	if got.BestStep != want.BestStep || want.BestStep != want.Curve[bestPoint(want.Curve)].Step {
+	if got.BestStep != want.BestStep || want.BestStep != want.Curve[BestPoint(want.Curve)].Step {
 		t.Errorf("best step: straight %d, continued %d, curve %v", want.BestStep, got.BestStep, want.Curve)
 	}
 	_, info, err := Load(filepath.Join(stopped.Dir, BestDir))
@@ -116,10 +116,10 @@ func TestReadCurveAfterTruncation(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := readCurve(path)
-	if err != nil || len(got) != 3 || bestPoint(got) != 1 {
-		t.Errorf("curve at step 300: %v (best %d), %v; want 3 points, best at index 1", got, bestPoint(got), err)
+	if err != nil || len(got) != 3 || BestPoint(got) != 1 {
+		t.Errorf("curve at step 300: %v (best %d), %v; want 3 points, best at index 1", got, BestPoint(got), err)
 	}
-	if bestPoint(nil) != -1 {
+	if BestPoint(nil) != -1 {
 		t.Error("bestPoint of no curve is not -1")
 	}
 	if got, err := readCurve(filepath.Join(t.TempDir(), "none")); got != nil || err != nil {
@@ -176,7 +176,7 @@ func TestTrainPatience(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	best := bestPoint(res.Curve)
+	best := BestPoint(res.Curve)
 	if !res.Converged || res.Steps >= 200 || len(res.Curve)-1-best != 2 || res.BestStep != res.Curve[best].Step {
 		t.Fatalf("stopped at step %d (converged %v), curve %v: want a stop two measurements after the best", res.Steps, res.Converged, res.Curve)
 	}

@@ -18,7 +18,7 @@ import (
 // folder, and a study resumed with another Config is refused.
 type Config struct {
 	Sizes        []int     `json:"sizes"`        // training-set sizes
-	Losses       []string  `json:"losses"`       // ce, smooth, dist2
+	Losses       []string  `json:"losses"`       // ce, smooth, dist2, corrupt
 	Seeds        int       `json:"seeds"`        // seeds per (size, loss), paired across losses
 	Alphas       []float64 `json:"alphas"`       // the sweep's dist2 weights
 	Perplexities []float64 `json:"perplexities"` // the sweep's effective neighbours of p_d
@@ -52,7 +52,24 @@ type Config struct {
 	// paper's setting (ce->dist2) and, as the control, with CE (ce->ce),
 	// at the same seed, rate and early stopping.
 	FineTune float64 `json:"fine_tune"`
+
+	// Corrupt is the probability with which the corrupt arm (loss
+	// "corrupt": CE with token corruption, generator.TrainConfig.Corrupt)
+	// replaces an input token by a random code.
+	Corrupt float64 `json:"corrupt,omitempty"`
+	// Patience, when > 0, ends a run once that many validation
+	// measurements in a row miss its best (early stopping; the budget is
+	// then its ceiling, and a run that reaches it is not converged).
+	Patience int `json:"patience,omitempty"`
+	// ExtractionGiven are the token counts the prefix attack gives of a
+	// training grid (with its class) before the model completes it, and
+	// ExtractionGrids how many of the run's training grids it tries.
+	ExtractionGiven []int `json:"extraction_given,omitempty"`
+	ExtractionGrids int   `json:"extraction_grids,omitempty"`
 }
+
+// corruptLoss is the arm of CE with token corruption at Config.Corrupt.
+const corruptLoss = "corrupt"
 
 // The fine-tune arm starts from the runs of fineTuneFrom and trains DIST2
 // as the paper does: alpha dist2.DefaultAlpha, tau calibrated to
@@ -74,6 +91,7 @@ func DefaultConfig() Config {
 		Dim: 128, Layers: 4, Heads: 4, MLP: 512, Batch: 64, LR: 6e-4,
 		Epochs: 60, MinSteps: 300, MaxSteps: 600, EvalEvery: 100, ValLimit: 2000,
 		Samples: 1000, TopK: 50, CFG: 1.5, FineTune: 0.5,
+		Corrupt: 0.1, ExtractionGiven: []int{1, 7, 14, 24}, ExtractionGrids: 1000,
 	}
 }
 
@@ -93,6 +111,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("study: validation size %d: want at least 1", c.ValSize)
 	case !(c.FineTune >= 0 && c.FineTune <= 10):
 		return fmt.Errorf("study: fine-tune %v: want a fraction of the budget in [0, 10] (0: no fine-tune arm)", c.FineTune)
+	case !(c.Corrupt >= 0 && c.Corrupt < 1) || slices.Contains(c.Losses, corruptLoss) && c.Corrupt == 0:
+		return fmt.Errorf("study: corrupt %v with losses %v: want a probability in [0, 1), above 0 for the %s arm", c.Corrupt, c.Losses, corruptLoss)
+	case c.Patience < 0 || c.ExtractionGrids < 0:
+		return fmt.Errorf("study: patience %d, extraction grids %d: want both >= 0", c.Patience, c.ExtractionGrids)
 	case c.FineTune > 0 && !slices.Contains(c.Losses, fineTuneFrom):
 		return fmt.Errorf("study: fine-tune %v with losses %v: the arm starts from the %s runs (want %s among the losses, or fine-tune 0)",
 			c.FineTune, c.Losses, fineTuneFrom, fineTuneFrom)
@@ -102,7 +124,15 @@ func (c Config) Validate() error {
 			return fmt.Errorf("study: size %d: want at least 10 grids (one per class)", s)
 		}
 	}
+	for _, g := range c.ExtractionGiven {
+		if g < 0 {
+			return fmt.Errorf("study: extraction given %d: want token counts >= 0", g)
+		}
+	}
 	for _, l := range c.Losses {
+		if l == corruptLoss {
+			continue
+		}
 		if _, err := dist2.ParseKind(l); err != nil {
 			return fmt.Errorf("study: %w", err)
 		}
@@ -146,6 +176,9 @@ func (c Config) trainConfig(r RunSpec, n int) generator.TrainConfig {
 	t := generator.DefaultTrainConfig()
 	t.Batch, t.LR, t.Steps, t.Seed = c.batch(n), c.LR, c.steps(r, n), r.Seed
 	t.Warmup = min(t.Warmup, t.Steps/10)
+	if r.Loss == corruptLoss {
+		t.Corrupt = c.Corrupt
+	}
 	return t
 }
 
@@ -202,13 +235,13 @@ func (c Config) arms() []string {
 	return arms
 }
 
-// pairs lists the paired comparisons a - b: dist2 - ce and dist2 - smooth,
-// then ce->dist2 - ce->ce.
+// pairs lists the paired comparisons a - b: dist2 - ce, dist2 - smooth and
+// dist2 - corrupt, corrupt - ce, then ce->dist2 - ce->ce.
 func (c Config) pairs() [][2]string {
 	var out [][2]string
-	for _, b := range []string{"ce", "smooth"} {
-		if slices.Contains(c.Losses, "dist2") && slices.Contains(c.Losses, b) {
-			out = append(out, [2]string{"dist2", b})
+	for _, p := range [][2]string{{"dist2", "ce"}, {"dist2", "smooth"}, {"dist2", corruptLoss}, {corruptLoss, "ce"}} {
+		if slices.Contains(c.Losses, p[0]) && slices.Contains(c.Losses, p[1]) {
+			out = append(out, p)
 		}
 	}
 	if c.FineTune > 0 {

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/metrics"
@@ -80,6 +81,55 @@ var studyMetrics = []metric{
 	{"fld_t1_last", "FLD T=1 last", true, plain(func(r Result) float64 { return r.FLDT1Last })},
 	{"fld_novel_t1_last", "novel FLD T=1 last", true, opt(func(r Result) *float64 { return r.FLDNovelT1Last })},
 	{"class_acc_t1_last", "class acc T=1 last", false, plain(func(r Result) float64 { return r.ClassAccT1Last })},
+	{"c_t", "C_T T=1", false, opt(func(r Result) *float64 { return r.CT })},
+	{"c_t_last", "C_T T=1 last", false, opt(func(r Result) *float64 { return r.CTLast })},
+	{"extraction_t1", "extracted T=1", true, extraction(func(r Result) map[string]float64 { return r.Extraction })},
+	{"extraction_greedy", "extracted greedy", true, extraction(func(r Result) map[string]float64 { return r.ExtractionGreedy })},
+	{"extraction_t1_last", "extracted T=1 last", true, extraction(func(r Result) map[string]float64 { return r.ExtractionLast })},
+}
+
+// extraction reads the mean share of extracted grids over the prefixes
+// tried, absent without any.
+func extraction(f func(Result) map[string]float64) func(Result) (float64, bool) {
+	return func(r Result) (float64, bool) {
+		m := f(r)
+		if len(m) == 0 {
+			return math.NaN(), false
+		}
+		var sum float64
+		for _, v := range m {
+			sum += v
+		}
+		return sum / float64(len(m)), true
+	}
+}
+
+// setStepsToCEBest sets, for each main dist2 and corrupt run, the first
+// step at which its validation curve reaches the best validation NLL of
+// the ce run of its size and seed: sample efficiency.
+func setStepsToCEBest(runs []Result) {
+	ceBest := map[[2]any]float64{}
+	for _, r := range runs {
+		if !r.Sweep && r.Init == "" && r.Loss == "ce" {
+			if b := generator.BestPoint(r.Curve); b >= 0 {
+				ceBest[[2]any{r.Size, r.Seed}] = r.Curve[b].NLL
+			}
+		}
+	}
+	for i, r := range runs {
+		target, ok := ceBest[[2]any{r.Size, r.Seed}]
+		if r.Sweep || r.Init != "" || r.Loss != "dist2" && r.Loss != corruptLoss || !ok {
+			continue
+		}
+		runs[i].StepsToCEBest = nil
+		for _, p := range r.Curve {
+			if p.NLL <= target {
+				step := p.Step
+				runs[i].StepsToCEBest = &step
+				break
+			}
+		}
+	}
 }
 
 // comparisons pairs the arms of Config.pairs by seed at every size.
@@ -168,6 +218,7 @@ func Merge(out string, inputs []string, tok Tokenizer) (*Results, error) {
 			}
 		}
 	}
+	setStepsToCEBest(runs)
 	res := &Results{Config: c, Sweep: sweepRows(runs), Runs: runs, Comparisons: comparisons(runs, c), Planned: len(c.Plan())}
 	if res.Choice, err = c.chooseFrom(runs); err != nil && !errors.Is(err, ErrNeedSweep) {
 		return nil, err

@@ -25,12 +25,17 @@ type Scores struct {
 	ClassAcc    float64  `json:"class_acc"`
 	NearCopies  float64  `json:"near_copies"`  // share of samples agreeing >= 90% with one training grid
 	MeanOverlap float64  `json:"mean_overlap"` // mean of each sample's largest agreement
+	// CT is the data-copying statistic C_T of the samples' features against
+	// the run's training images and the real ones (metrics.Copying): well
+	// below 0 is copying; null when no cell holds enough samples.
+	CT *float64 `json:"c_t"`
 }
 
 // score draws c.Samples grids from m (classes in turn) with sc, decodes
 // them and measures them against the real features feat (n real images) and
-// against the training grids of the run. It returns the drawn grids too.
-func (c Config) score(ctx context.Context, s *split, m *generator.Model, subset generator.Tokens, sc generator.SampleConfig,
+// against the training grids of the run and their images' features
+// trainFeat. It returns the drawn grids too.
+func (c Config) score(ctx context.Context, s *split, m *generator.Model, subset generator.Tokens, trainFeat []float32, sc generator.SampleConfig,
 	feat []float32, n int) (Scores, []int32, []int32, error) {
 	pix, tokens, classes, err := Draw(m, s.VQ, c.Samples, sc, func(int) error { return ctx.Err() })
 	if err != nil {
@@ -47,6 +52,12 @@ func (c Config) score(ctx context.Context, s *split, m *generator.Model, subset 
 	}
 	out := Scores{Temperature: sc.Temperature, TopK: sc.TopK, FLD: rep.FLD, KID: 1e3 * rep.KID, KIDStd: 1e3 * rep.KIDStd,
 		Precision: rep.Precision, Recall: rep.Recall, ClassAcc: rep.Accuracy, NearCopies: metrics.NearCopies(overlap)}
+	d := len(feat) / n
+	if fakeFeat, _, err := s.LeNet.Run(pix, c.Samples); err != nil {
+		return Scores{}, nil, nil, err
+	} else if ct, err := metrics.Copying(trainFeat, len(trainFeat)/d, feat, n, fakeFeat, c.Samples, d, metrics.DefaultCopyingConfig()); err == nil {
+		out.CT = &ct
+	}
 	var novel []float32
 	for i, o := range overlap {
 		out.MeanOverlap += o / float64(len(overlap))
@@ -60,7 +71,6 @@ func (c Config) score(ctx context.Context, s *split, m *generator.Model, subset 
 		if err != nil {
 			return Scores{}, nil, nil, err
 		}
-		d := len(feat) / n
 		f, err := metrics.Frechet(feat, n, fake, out.Novel, d)
 		if err != nil {
 			return Scores{}, nil, nil, err

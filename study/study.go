@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/vqtool/vqtool/dist2"
@@ -17,6 +18,7 @@ import (
 	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/internal/atomicfile"
 	"github.com/vqtool/vqtool/internal/rundir"
+	"github.com/vqtool/vqtool/metrics"
 )
 
 // Result is one scored run, as results.json lists it. Sweep runs are scored
@@ -53,10 +55,28 @@ type Result struct {
 	FLDT1Last        float64  `json:"fld_t1_last"`
 	FLDNovelT1Last   *float64 `json:"fld_novel_t1_last"`
 	ClassAccT1Last   float64  `json:"class_acc_t1_last"`
-	Samples          string   `json:"samples,omitempty"` // tokens [N, H, W] of the best checkpoint at T=1, relative to the study folder
-	Curve            []Point  `json:"curve"`
-	Scores           []Scores `json:"scores"`      // the best checkpoint at each temperature, then top-k
-	ScoresLast       []Scores `json:"scores_last"` // the last checkpoint at temperature 1
+	CodebookSize     int      `json:"codebook_size,omitempty"`
+	Corrupt          float64  `json:"corrupt"`   // the token corruption it trained with (0: off)
+	Patience         int      `json:"patience"`  // early stopping's measurements (0: the fixed budget)
+	Converged        bool     `json:"converged"` // patience ended it before its budget
+	CT               *float64 `json:"c_t"`       // C_T of the best checkpoint's samples at T=1 (Scores.CT)
+	CTLast           *float64 `json:"c_t_last"`
+	// Extraction maps the tokens given of a training grid (as a string) to
+	// the share of Config.ExtractionGrids training grids the best checkpoint
+	// completes to themselves at T = 1 (generator.Model.Extraction: >= 90%
+	// of the drawn tokens); ExtractionGreedy the same greedy (top-k 1), and
+	// ExtractionLast of the last checkpoint at T = 1. Main runs only.
+	Extraction       map[string]float64 `json:"extraction,omitempty"`
+	ExtractionGreedy map[string]float64 `json:"extraction_greedy,omitempty"`
+	ExtractionLast   map[string]float64 `json:"extraction_last,omitempty"`
+	// StepsToCEBest is, for a dist2 or corrupt run, the first step at which
+	// its validation curve reaches the best validation NLL of the ce run of
+	// its size and seed (null when it never does, or there is no such run).
+	StepsToCEBest *int     `json:"steps_to_ce_best,omitempty"`
+	Samples       string   `json:"samples,omitempty"` // tokens [N, H, W] of the best checkpoint at T=1, relative to the study folder
+	Curve         []Point  `json:"curve"`
+	Scores        []Scores `json:"scores"`      // the best checkpoint at each temperature, then top-k
+	ScoresLast    []Scores `json:"scores_last"` // the last checkpoint at temperature 1
 }
 
 // at returns the scores of temperature t without truncation.
@@ -250,8 +270,21 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{RunSpec: r, Against: "test", Tau: t.loss.Tau, BestStep: t.bestStep, TrainSeconds: t.seconds, Curve: t.curve}
+	res := Result{RunSpec: r, Against: "test", Tau: t.loss.Tau, BestStep: t.bestStep, TrainSeconds: t.seconds, Curve: t.curve,
+		CodebookSize: s.VQ.Config.CodebookSize, Patience: c.Patience, Converged: t.converged}
 	res.Steps = c.steps(r, subset.N)
+	if r.Loss == corruptLoss {
+		res.Corrupt = c.Corrupt
+	}
+	per := len(s.TrainPix) / s.Train.N
+	subPix := make([]float32, 0, len(idx)*per)
+	for _, i := range idx {
+		subPix = append(subPix, s.TrainPix[i*per:(i+1)*per]...)
+	}
+	trainFeat, _, err := s.LeNet.Run(subPix, len(idx))
+	if err != nil {
+		return res, err
+	}
 	if t.start != nil {
 		res.InitStep, res.InitWeights, res.InitValNLL = t.start.Step, t.start.Weights, t.startNLL
 	}
@@ -291,7 +324,7 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 	var classes []int32
 	for _, temp := range c.Temperatures {
 		sc.Temperature = temp
-		got, tokens, cls, err := c.score(ctx, s, t.best, subset, sc, real, nReal)
+		got, tokens, cls, err := c.score(ctx, s, t.best, subset, trainFeat, sc, real, nReal)
 		if err != nil {
 			return res, err
 		}
@@ -302,7 +335,7 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 	}
 	sc.Temperature = 1
 	if samples == nil {
-		got, tokens, cls, err := c.score(ctx, s, t.best, subset, sc, real, nReal)
+		got, tokens, cls, err := c.score(ctx, s, t.best, subset, trainFeat, sc, real, nReal)
 		if err != nil {
 			return res, err
 		}
@@ -310,7 +343,7 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 	}
 	if c.TopK > 0 && !r.Sweep {
 		sc.TopK = c.TopK
-		got, _, _, err := c.score(ctx, s, t.best, subset, sc, real, nReal)
+		got, _, _, err := c.score(ctx, s, t.best, subset, trainFeat, sc, real, nReal)
 		if err != nil {
 			return res, err
 		}
@@ -318,7 +351,7 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 		res.FLDTopK = got.FLD
 		sc.TopK = 0
 	}
-	last, _, _, err := c.score(ctx, s, t.last, subset, sc, real, nReal)
+	last, _, _, err := c.score(ctx, s, t.last, subset, trainFeat, sc, real, nReal)
 	if err != nil {
 		return res, err
 	}
@@ -327,6 +360,27 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 	res.NearCopies, res.FLDT1, res.FLDNovelT1, res.KIDT1, res.KIDStdT1 = t1.NearCopies, t1.FLD, t1.FLDNovel, t1.KID, t1.KIDStd
 	res.PrecisionT1, res.RecallT1, res.ClassAccT1 = t1.Precision, t1.Recall, t1.ClassAcc
 	res.NearCopiesLast, res.FLDT1Last, res.FLDNovelT1Last, res.ClassAccT1Last = last.NearCopies, last.FLD, last.FLDNovel, last.ClassAcc
+	res.CT, res.CTLast = t1.CT, last.CT
+	if !r.Sweep && len(c.ExtractionGiven) > 0 && c.ExtractionGrids > 0 {
+		grids := head(subset, c.ExtractionGrids)
+		t1 := generator.SampleConfig{Temperature: 1, TopP: 1, CFG: 1, Seed: r.Seed}
+		greedy := t1
+		greedy.TopK = 1
+		for _, x := range []struct {
+			m   *generator.Model
+			sc  generator.SampleConfig
+			out *map[string]float64
+		}{{t.best, t1, &res.Extraction}, {t.best, greedy, &res.ExtractionGreedy}, {t.last, t1, &res.ExtractionLast}} {
+			*x.out = map[string]float64{}
+			for _, g := range c.ExtractionGiven {
+				share, err := x.m.Extraction(grids, g, x.sc, metrics.NearCopyThreshold)
+				if err != nil {
+					return res, fmt.Errorf("run %s: extraction from %d tokens: %w", r.Name, g, err)
+				}
+				(*x.out)[strconv.Itoa(g)] = share
+			}
+		}
+	}
 	if !r.Sweep {
 		res.Samples = filepath.Join("samples", r.Name+".npy")
 		g := s.VQ.Config.Grid()

@@ -25,12 +25,17 @@ type trained struct {
 	// its held-out NLL as the curve measures it: the run's step 0.
 	start    *generator.InitRef
 	startNLL float64
+	// converged says Config.Patience ended the run before its budget.
+	converged bool
 }
 
 // spec is the loss of a run.
 func (c Config) spec(r RunSpec) dist2.Spec {
 	s := dist2.Spec{Kind: r.Loss, Smoothing: c.Smoothing}
-	if r.Loss == "dist2" {
+	switch r.Loss {
+	case corruptLoss: // CE on corrupted inputs (trainConfig)
+		s.Kind = "ce"
+	case "dist2":
 		s = dist2.Spec{Kind: "dist2", Alpha: r.Alpha, Perplexity: r.Perplexity, Distance: c.Distance, TargetTopK: dist2.AutoTargetTopK}
 	}
 	return s
@@ -76,7 +81,7 @@ func (c Config) train(ctx context.Context, s *split, r RunSpec, subset generator
 	if err != nil {
 		return nil, err
 	}
-	t.best, t.last, t.bestStep, t.curve, t.seconds = best, res.Model, res.BestStep, res.Curve, res.Seconds
+	t.best, t.last, t.bestStep, t.curve, t.seconds, t.converged = best, res.Model, res.BestStep, res.Curve, res.Seconds, res.Converged
 	return t, nil
 }
 
@@ -105,5 +110,5 @@ func (c Config) run(s *split, r RunSpec, subset generator.Tokens, dir string) (g
 		Config: generator.Config{CodebookSize: vq.Config.CodebookSize, Classes: len(s.Classes), Len: subset.Len,
 			GridH: vq.Config.Grid(), GridW: vq.Config.Grid(), Dim: c.Dim, Layers: c.Layers, Heads: c.Heads, MLP: c.MLP},
 		Train:     c.trainConfig(r, subset.N),
-		EvalEvery: c.EvalEvery, SaveEvery: c.EvalEvery, KeepBest: true}, built, nil
+		EvalEvery: c.EvalEvery, SaveEvery: c.EvalEvery, KeepBest: true, Patience: c.Patience}, built, nil
 }

@@ -360,3 +360,54 @@ func TestStudyRunIsTrainGen(t *testing.T) {
 		t.Errorf("sample --gen on the study's run: %v", err)
 	}
 }
+
+// The second edition's measures: the corrupt arm trains on corrupted inputs
+// and is compared with ce and dist2; every main run records its codebook
+// size, patience and convergence, C_T and the prefix extraction at T = 1,
+// greedy and at its last checkpoint; dist2 and corrupt runs say when they
+// reach their ce run's best validation NLL.
+func TestExperimentSecondEditionMeasures(t *testing.T) {
+	dir := t.TempDir()
+	o := tinyStudy(dir)
+	o.Losses, o.Seeds, o.SweepSizes, o.Alphas, o.Perplexities = []string{"ce", "corrupt", "dist2"}, 1, nil, []float64{0.1}, []float64{4}
+	o.Temperatures, o.Corrupt, o.Patience, o.ExtractionGiven, o.ExtractionGrids = []float64{1}, 0.2, 1, []int{1, 24}, 20
+	if err := runExperiment(context.Background(), &bytes.Buffer{}, o); err != nil {
+		t.Fatal(err)
+	}
+	res := readResults(t, dir)
+	if len(res.Runs) != 3 {
+		t.Fatalf("%d runs: want ce, corrupt and dist2", len(res.Runs))
+	}
+	for _, r := range res.Runs {
+		if r.CodebookSize != 64 || r.Patience != 1 || len(r.Extraction) != 2 || len(r.ExtractionGreedy) != 2 || len(r.ExtractionLast) != 2 {
+			t.Errorf("%s: codebook %d, patience %d, extraction %v %v %v: want 64, 1 and two prefixes each", r.Name, r.CodebookSize, r.Patience, r.Extraction, r.ExtractionGreedy, r.ExtractionLast)
+		}
+		for given, share := range r.Extraction {
+			if share < 0 || share > 1 || (given != "1" && given != "24") {
+				t.Errorf("%s: extraction %q = %v", r.Name, given, share)
+			}
+		}
+		if r.Converged && r.BestStep >= r.Steps {
+			t.Errorf("%s: converged with its best at the budget's end (step %d of %d)", r.Name, r.BestStep, r.Steps)
+		}
+		if want := map[string]float64{"corrupt": 0.2}[r.Loss]; r.Corrupt != want {
+			t.Errorf("%s: corrupt %v, want %v", r.Name, r.Corrupt, want)
+		}
+		if r.Loss != "ce" && r.StepsToCEBest != nil && *r.StepsToCEBest > r.Curve[len(r.Curve)-1].Step {
+			t.Errorf("%s: reaches the ce best at step %d, after its curve ends", r.Name, *r.StepsToCEBest)
+		}
+	}
+	got := map[[2]string]bool{}
+	for _, c := range res.Comparisons {
+		got[[2]string{c.A, c.B}] = true
+	}
+	for _, p := range [][2]string{{"dist2", "ce"}, {"dist2", "corrupt"}, {"corrupt", "ce"}} {
+		if !got[p] {
+			t.Errorf("no %s - %s comparison", p[0], p[1])
+		}
+	}
+	_, info, err := generator.Load(filepath.Join(dir, "runs", "n40-corrupt-s1"))
+	if err != nil || info.Train.Corrupt != 0.2 {
+		t.Errorf("the corrupt run's config.json: corrupt %v (%v), want 0.2", info.Train, err)
+	}
+}

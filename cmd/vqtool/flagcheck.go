@@ -72,7 +72,7 @@ var flagSpans = map[string]span{
 	"finetune": closed(0, 10), "far": closed(1, maxCodes), "near": closed(1, maxCodes), "k": closed(1, maxCodes), "show": closed(0, maxCodes),
 	"gen-steps": closed(1, maxCount), "vq-steps": closed(1, maxCount), "steps": closed(1, maxCount),
 	"min-steps": closed(1, maxCount), "max-steps": closed(1, maxCount),
-	"grid-every": closed(0, maxCount), "save-every": closed(1, maxCount), "jobs": closed(1, 64), "patience": closed(0, maxCount),
+	"grid-every": closed(0, maxCount), "save-every": closed(1, maxCount), "jobs": closed(1, 64), "patience": closed(0, maxCount), "extraction-given": closed(0, maxCodes), "extraction-grids": closed(0, maxCount),
 	"limit": closed(0, maxCount), "lr": openBoth(0, 1), "n": closed(1, 1e7), "samples": closed(1, 1e7),
 	"perplexity": {lo: 1, hi: 1e9, loOpen: true, zero: true}, "perplexities": openLo(1, 1e9), "region-size": closed(1, 1024),
 	"reps": closed(1, 1e5), "rounds": closed(1, 1e4), "bench/warmup": closed(0, 1e5), "warmup": closed(0, maxCount),
