@@ -46,6 +46,8 @@ func TestFolderWithAFIFOReturns(t *testing.T) {
 		"file":       func() error { _, err := Open(fifo, Options{}); return err },
 		"IDX labels": func() error { _, err := Open(idx+","+fifo, Options{}); return err },
 		"DecodeFile": func() error { _, err := DecodeFile(fifo); return err },
+		"tokens":     func() error { _, err := LoadTokens(fifo); return err },
+		"codebook":   func() error { _, _, _, err := LoadMatrix(fifo); return err },
 	} {
 		done := make(chan error, 1)
 		go func() { done <- open() }()

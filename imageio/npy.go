@@ -466,15 +466,16 @@ func LoadTokens(path string) (*Tokens, error) {
 // openFile opens path and returns its size when it is a regular file, -1
 // otherwise.
 func openFile(path string) (*os.File, int64, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path) // a FIFO would block the read forever
 	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
 		return nil, 0, fmt.Errorf("imageio: %w", err)
 	}
-	size := int64(-1)
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		size = fi.Size()
-	}
-	return f, size, nil
+	return f, fi.Size(), nil
 }
 
 func readNPYFile(path string) ([]int32, []int, error) {
