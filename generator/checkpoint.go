@@ -1,7 +1,11 @@
 package generator
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/nn"
@@ -90,4 +94,52 @@ func Resume(dir string, data Tokens, loss *dist2.Loss) (*Trainer, Info, error) {
 		return nil, info, err
 	}
 	return t, info, nil
+}
+
+// TokenizerPath returns the folder of the tokenizer of the generator in
+// dir, whose config.json is i: flag when not empty (a --vq given now);
+// else the one i names, relative to dir, or as it stands (absolute, or
+// relative to where train-gen ran) when dir holds none there.
+func (i Info) TokenizerPath(dir, flag string) (string, error) {
+	switch {
+	case flag != "":
+		return flag, nil
+	case i.VQ == "":
+		return "", fmt.Errorf("generator: %s names no tokenizer: want the tokenizer's checkpoint folder (--vq)", dir)
+	}
+	path := filepath.FromSlash(i.VQ)
+	if filepath.IsAbs(path) {
+		return path, nil
+	}
+	inRun := filepath.Join(dir, path)
+	if _, err := os.Stat(filepath.Join(inRun, nn.ConfigFile)); err == nil {
+		return inRun, nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		return inRun, nil // neither exists: name the one the folder means
+	}
+	return path, nil
+}
+
+// ErrNoFingerprint reports a generator whose config.json records no
+// fingerprint of its tokenizer (an older vqtool wrote it).
+var ErrNoFingerprint = errors.New("generator: no fingerprint of the tokenizer's weights")
+
+// CheckTokenizer reports whether the tokenizer in path is the one the
+// generator in dir, whose config.json is i, was trained with: an error
+// naming both when its weights are others, ErrNoFingerprint when i records
+// none.
+func (i Info) CheckTokenizer(dir, path string) error {
+	if i.VQWeights == "" {
+		return ErrNoFingerprint
+	}
+	sum, err := nn.Fingerprint(filepath.Join(path, nn.ModelFile))
+	if err != nil {
+		return err
+	}
+	if sum != i.VQWeights {
+		return fmt.Errorf("generator: the tokenizer %s is not the one %s was trained with: its weights are %s, %s records %s (naming %q)",
+			path, dir, nn.Short(sum), filepath.Join(dir, nn.ConfigFile), nn.Short(i.VQWeights), i.VQ)
+	}
+	return nil
 }

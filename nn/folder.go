@@ -103,6 +103,14 @@ func Fingerprint(file string) (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// Short abbreviates a fingerprint for a message: "sha256:" and 12 digits.
+func Short(sum string) string {
+	if len(sum) > 19 {
+		return sum[:19] + "..."
+	}
+	return sum
+}
+
 // A Validator reports the first setting of a checkpoint's config that
 // cannot work; Format.ReadInfo checks an Info that is one after reading it.
 type Validator interface{ Validate() error }

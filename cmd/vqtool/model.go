@@ -1,9 +1,8 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
@@ -73,7 +72,7 @@ func checkTokenizer(t *imageio.Tokens, file, vqPath, vqSum string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: the tokens were made by a tokenizer with weights %s, but --vq %s has weights %s: --vq points at the tokenizer: give it the one that encoded them",
-		file, short(t.Tokenizer), vqPath, short(vqSum))
+		file, nn.Short(t.Tokenizer), vqPath, nn.Short(vqSum))
 }
 
 // sameClasses refuses held-out tokens whose labels name other classes than
@@ -109,59 +108,25 @@ func openForModel(o dataOptions, info vqvae.Info, files []string) (*imageio.Data
 }
 
 // genVQ returns the tokenizer of the generator in dir, whose config.json
-// is info: flag (--vq) when given; else the one info names, relative to dir,
-// or as it stands (absolute, or relative to the directory train-gen ran in)
-// when dir holds no tokenizer there. Weights other than those info
-// fingerprints are an error naming both folders; a generator without a
-// fingerprint (from an older vqtool) gets a note and no check. It returns
-// the path it loaded.
+// is info (see generator.Info.TokenizerPath), checked against the
+// fingerprint info records; it returns the path it loaded.
 func genVQ(dir, flag string, info generator.Info) (*vqvae.Model, vqvae.Info, string, error) {
-	stored := info.VQ
-	var path string
-	switch {
-	case flag != "":
-		path = flag
-	case stored == "":
-		return nil, vqvae.Info{}, "", usagef("the generator %s names no tokenizer: want --vq, the tokenizer's checkpoint folder written by vqtool train-vq", dir)
-	default:
-		path = filepath.FromSlash(stored)
-		if !filepath.IsAbs(path) {
-			inRun := filepath.Join(dir, path)
-			if _, err := os.Stat(filepath.Join(inRun, nn.ConfigFile)); err == nil {
-				path = inRun
-			} else if _, err := os.Stat(path); err != nil {
-				path = inRun // neither exists: name the one the folder means
-			}
-		}
+	path, err := info.TokenizerPath(dir, flag)
+	if err != nil {
+		return nil, vqvae.Info{}, "", usageError{err}
 	}
 	m, vinfo, err := loadVQ(path)
 	if err != nil {
-		if flag != "" {
-			return nil, vinfo, path, err
+		if flag == "" {
+			err = fmt.Errorf("%w\nthe generator %s names its tokenizer %q: --vq points at the tokenizer: give --vq, its checkpoint folder written by vqtool train-vq", err, dir, info.VQ)
 		}
-		return nil, vinfo, path, fmt.Errorf("%w\nthe generator %s names its tokenizer %q in %s; --vq points at the tokenizer: give --vq, its checkpoint folder written by vqtool train-vq",
-			err, dir, stored, nn.ConfigFile)
-	}
-	if info.VQWeights == "" {
-		logf("note: the generator %s records no fingerprint of its tokenizer's weights (an older vqtool wrote it): %s is used unchecked", dir, path)
-		return m, vinfo, path, nil
-	}
-	file := filepath.Join(path, nn.ModelFile)
-	sum, err := nn.Fingerprint(file)
-	if err != nil {
 		return nil, vinfo, path, err
 	}
-	if sum != info.VQWeights {
-		return nil, vinfo, path, fmt.Errorf("the tokenizer %s is not the one the generator %s was trained with: its weights are %s, the generator's %s records %s (the tokenizer it names is %q): --vq points at the tokenizer: give --vq the folder the generator was trained with",
-			path, dir, short(sum), nn.ConfigFile, short(info.VQWeights), stored)
+	switch err := info.CheckTokenizer(dir, path); {
+	case errors.Is(err, generator.ErrNoFingerprint):
+		logf("note: the generator %s records no fingerprint of its tokenizer's weights (an older vqtool wrote it): %s is used unchecked", dir, path)
+	case err != nil:
+		return nil, vinfo, path, fmt.Errorf("%w: --vq points at the tokenizer: give --vq the folder the generator was trained with", err)
 	}
 	return m, vinfo, path, nil
-}
-
-// short abbreviates a fingerprint for a message: "sha256:" and 12 digits.
-func short(sum string) string {
-	if len(sum) > 19 {
-		return sum[:19] + "..."
-	}
-	return sum
 }
