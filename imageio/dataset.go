@@ -514,3 +514,26 @@ func (d *Dataset) Describe() Info {
 	}
 	return info
 }
+
+// ClassNumbers returns the class number of each image of d: its label when
+// d's classes are named by numbers (a folder of class folders "0", "1",
+// ..., or an .npz's labels), nil when d has no labels. Classes named
+// otherwise are an error naming one.
+func (d *Dataset) ClassNumbers() ([]int32, error) {
+	if d.Labels == nil {
+		return nil, nil
+	}
+	num := make([]int32, len(d.Classes))
+	for i, name := range d.Classes {
+		v, err := strconv.Atoi(name)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("imageio: %s: class %q is not a class number", d.Name, name)
+		}
+		num[i] = int32(v)
+	}
+	out := make([]int32, d.N)
+	for i, l := range d.Labels {
+		out[i] = num[l]
+	}
+	return out, nil
+}

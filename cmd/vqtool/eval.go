@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -493,7 +492,9 @@ func evalImages(o evalOptions) (*evalSamples, *metrics.LeNet, float64, error) {
 		return nil, nil, 0, fmt.Errorf("%s holds %d images: want at least 2 samples", o.Images, d.N)
 	}
 	s.pix, s.n, s.c, s.size = d.Pix, d.N, d.C, d.H
-	s.asked = askedClasses(d)
+	if s.asked, err = d.ClassNumbers(); err != nil {
+		logf("%v: no class accuracy", err)
+	}
 	lenet, acc, err := evalClassifier(&o, s.vqPath, s.size, s.c)
 	if err != nil {
 		return nil, nil, 0, err
@@ -506,29 +507,6 @@ func evalImages(o evalOptions) (*evalSamples, *metrics.LeNet, float64, error) {
 		s.l = gs * gs
 	}
 	return s, lenet, acc, nil
-}
-
-// askedClasses returns the class number of each image of d: its label in
-// an .npz, or the number a class folder is named by; nil when the images
-// have no classes, or folders not named by numbers.
-func askedClasses(d *imageio.Dataset) []int32 {
-	if d.Labels == nil {
-		return nil
-	}
-	num := make([]int32, len(d.Classes))
-	for i, name := range d.Classes {
-		v, err := strconv.Atoi(name)
-		if err != nil || v < 0 {
-			logf("%s: class folder %q is not a class number: no class accuracy", d.Name, name)
-			return nil
-		}
-		num[i] = int32(v)
-	}
-	asked := make([]int32, d.N)
-	for i, l := range d.Labels {
-		asked[i] = num[l]
-	}
-	return asked
 }
 
 // evalMemorization compares the samples' grids with --train-tokens.
