@@ -136,20 +136,8 @@ type evalOptions struct {
 	Sampling string
 }
 
-// EvalResult is what eval prints with --json.
-type EvalResult struct {
-	Gen                string                  `json:"gen,omitempty"`
-	Tokens             string                  `json:"tokens,omitempty"`
-	Images             string                  `json:"images,omitempty"`
-	Samples            int                     `json:"samples"`
-	Sampling           *generator.SampleConfig `json:"sampling,omitempty"`
-	Classifier         string                  `json:"classifier"`
-	ClassifierAccuracy float64                 `json:"classifier_test_accuracy"`
-	metrics.Report
-	Memorization *metrics.Memorization `json:"memorization,omitempty"`
-	HeldOut      *generator.Eval       `json:"held_out,omitempty"`
-	Seconds      float64               `json:"sample_seconds"`
-}
+// EvalResult is what eval prints (with --json, as JSON).
+type EvalResult = study.Evaluation
 
 // samplingFlags are eval's flags that only drawing (--gen) reads.
 var samplingFlags = []string{"cfg", "temperature", "top-k", "top-p", "seed"}
@@ -270,11 +258,6 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 	if err != nil {
 		return res, err
 	}
-	for i, c := range s.asked {
-		if c < 0 || int(c) >= lenet.Classes {
-			return res, fmt.Errorf("sample %d is of class %d: the classifier %s knows %d classes", i, c, o.Classifier, lenet.Classes)
-		}
-	}
 	test := o.dataOptions
 	var real *imageio.Dataset
 	if s.vq != nil {
@@ -286,20 +269,22 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 	if err != nil {
 		return res, err
 	}
-	realFeat, _, err := lenet.Run(real.Pix, real.N)
-	if err != nil {
-		return res, err
-	}
-	r, err := lenet.CompareFeatures(realFeat, real.N, s.pix, s.n, s.asked, o.Seed)
-	if err != nil {
-		return res, err
-	}
-	res = EvalResult{Gen: o.Gen, Tokens: o.Tokens, Images: o.Images, Samples: s.n, Sampling: s.sampling,
-		Classifier: o.Classifier, ClassifierAccuracy: clsAcc, Report: r, Seconds: s.seconds}
+	var train *generator.Tokens
 	if o.TrainTokens != "" {
-		if res.Memorization, err = evalMemorization(o, s, lenet, realFeat, real.N); err != nil {
+		t, err := imageio.LoadTokens(o.TrainTokens)
+		if err != nil {
 			return res, err
 		}
+		train = &generator.Tokens{Codes: t.Codes, N: t.N, Len: t.H * t.W}
+	}
+	sc, err := study.Score(study.Samples{Pix: s.pix, N: s.n, Asked: s.asked, Tokens: s.tokens, Len: s.l}, real.Pix, real.N, lenet, train, o.Seed)
+	if err != nil {
+		return res, fmt.Errorf("%s%s%s against %s (classifier %s): %w", o.Gen, o.Tokens, o.Images, real.Name, o.Classifier, err)
+	}
+	res = EvalResult{Gen: o.Gen, Tokens: o.Tokens, Images: o.Images, Samples: s.n, Sampling: s.sampling, Against: real.Name,
+		Classifier: o.Classifier, ClassifierAccuracy: clsAcc, Report: sc.Report, Memorization: sc.Memorization, Seconds: s.seconds}
+	if imageio.IsSet(test.Data) {
+		res.Against += " " + test.Split
 	}
 	if o.Grid != "" {
 		n := min(s.n, 80)
@@ -319,29 +304,7 @@ func runEval(ctx context.Context, w io.Writer, o evalOptions) (EvalResult, error
 	if o.JSON {
 		return res, printJSON(w, res)
 	}
-	against := real.Name
-	if imageio.IsSet(test.Data) {
-		against += " " + test.Split
-	}
-	if s.sampling != nil {
-		fprintf(w, "%s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g) against %d real images of %s\n",
-			o.Gen, s.n, o.CFG, o.Temperature, o.TopK, o.TopP, r.Real, against)
-	} else {
-		fprintf(w, "%s%s: %d samples against %d real images of %s\n", o.Tokens, o.Images, s.n, r.Real, against)
-	}
-	fprintf(w, "FLD %.3f  KID %.4f ± %.4f  precision %.3f  recall %.3f", r.FLD, r.KID, r.KIDStd, r.Precision, r.Recall)
-	if r.Accuracy >= 0 {
-		fprintf(w, "  class accuracy %.3f (classifier's own test accuracy %.3f)", r.Accuracy, clsAcc)
-	}
-	fprintf(w, "\n")
-	if m := res.Memorization; m != nil {
-		fprintf(w, "memorisation against %d training grids: near copies %.1f%%, mean overlap %.3f, novel FLD %s\n",
-			m.Train, 100*m.NearCopies, m.MeanOverlap, fmtNovel(m))
-	}
-	if he := res.HeldOut; he != nil {
-		fprintf(w, "held-out tokens: nll %.3f bits, accuracy %.3f, expected codebook distance %.4g\n", he.NLL, he.Accuracy, he.ExpectedDistance)
-	}
-	return res, nil
+	return res, res.WriteText(w)
 }
 
 func btoi(b bool) int {
@@ -349,13 +312,6 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func fmtNovel(m *metrics.Memorization) string {
-	if m.FLDNovel == nil {
-		return fmt.Sprintf("- (%d novel samples, under %d)", m.Novel, metrics.MinNovel)
-	}
-	return fmt.Sprintf("%.3f (%d samples)", *m.FLDNovel, m.Novel)
 }
 
 // evalClassifier loads or trains the classifier of o (default: VQ/lenet)
@@ -507,19 +463,6 @@ func evalImages(o evalOptions) (*evalSamples, *metrics.LeNet, float64, error) {
 		s.l = gs * gs
 	}
 	return s, lenet, acc, nil
-}
-
-// evalMemorization compares the samples' grids with --train-tokens.
-func evalMemorization(o evalOptions, s *evalSamples, lenet *metrics.LeNet, realFeat []float32, nr int) (*metrics.Memorization, error) {
-	t, err := imageio.LoadTokens(o.TrainTokens)
-	if err != nil {
-		return nil, err
-	}
-	if t.H*t.W != s.l {
-		return nil, fmt.Errorf("%s holds %dx%d grids: the samples' grids have %d tokens", o.TrainTokens, t.H, t.W, s.l)
-	}
-	m, err := lenet.Memorize(realFeat, nr, s.pix, s.tokens[:s.n*s.l], s.n, t.Codes, t.N, s.l)
-	return &m, err
 }
 
 // sampleImages is study.Draw with a progress bar, for o.N grids at o's
