@@ -2,9 +2,12 @@ package study
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/vqtool/vqtool/generator"
+	"github.com/vqtool/vqtool/imageio"
 	"github.com/vqtool/vqtool/metrics"
+	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -118,4 +121,30 @@ func head(t generator.Tokens, n int) generator.Tokens {
 		return t
 	}
 	return t.Slice(0, n)
+}
+
+// Encoded returns the grids of the images d encoded by the tokenizer vq
+// whose folder is vqPath: from its cache file (imageio.TokenCache, key
+// describing how d was read) when that holds them all, else encoded
+// (progress, if not nil, hears the images done and stops the encoding with
+// its error) and saved there for the next run. fallback takes the cache
+// when vqPath cannot be written.
+func Encoded(vq *vqvae.Model, vqPath string, d *imageio.Dataset, split, key, fallback string, progress func(done int) error) (*imageio.Tokens, string, error) {
+	cache, err := imageio.TokenCache(filepath.Join(vqPath, nn.ModelFile), split, key, fallback)
+	if err != nil {
+		return nil, "", err
+	}
+	if t, err := imageio.LoadTokens(cache); err == nil && t.N == d.N {
+		return t, cache, nil
+	}
+	codes, err := vq.EncodeMany(d.Pix, d.N, progress)
+	if err != nil {
+		return nil, "", err
+	}
+	gs := vq.Config.Grid()
+	t := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels, Classes: d.Classes}
+	if t.Tokenizer, err = nn.Fingerprint(filepath.Join(vqPath, nn.ModelFile)); err != nil {
+		return nil, "", err
+	}
+	return t, cache, imageio.SaveTokens(cache, t)
 }

@@ -3,6 +3,9 @@ package study
 import (
 	"errors"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/vqtool/vqtool/dist2"
@@ -123,5 +126,46 @@ func TestScore(t *testing.T) {
 	s.Asked = nil
 	if _, err := Score(s, d.Pix, d.N, lenet, &generator.Tokens{Codes: grids, N: d.N / 2, Len: 8}, 1); err == nil {
 		t.Error("training grids of another length were accepted")
+	}
+}
+
+// Encoded encodes once: the second call reads the cache, and both give
+// the tokenizer's grids of the images with their labels and classes.
+func TestEncodedCaches(t *testing.T) {
+	vqDir := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "fmnist-small.vq", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(vqDir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vq, _, err := vqvae.Load(vqDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := imageio.Open("embedded", imageio.Options{Limit: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	count := func(int) error { calls++; return nil }
+	a, cache, err := Encoded(vq, vqDir, d, "train", "key", t.TempDir(), count)
+	if err != nil || calls == 0 {
+		t.Fatalf("first: %v, %d progress calls", err, calls)
+	}
+	calls = 0
+	b, cache2, err := Encoded(vq, vqDir, d, "train", "key", t.TempDir(), count)
+	if err != nil || calls != 0 || cache2 != cache {
+		t.Fatalf("second: %v, %d progress calls, cache %s and %s: want the cache read", err, calls, cache, cache2)
+	}
+	want, err := vq.EncodeMany(d.Pix, d.N, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Codes, want) || !slices.Equal(b.Codes, want) || !slices.Equal(b.Labels, d.Labels) || !slices.Equal(b.Classes, d.Classes) {
+		t.Error("the cached grids, labels or classes differ from the tokenizer's")
 	}
 }

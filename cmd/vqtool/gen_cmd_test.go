@@ -14,6 +14,7 @@ import (
 
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/nn"
 )
 
 func TestTrainGenAndSample(t *testing.T) {
@@ -51,11 +52,11 @@ func TestTrainGenAndSample(t *testing.T) {
 	if err != nil || len(cached) != 2 {
 		t.Fatalf("token cache %v (%v): want one file per split", cached, err)
 	}
-	a, err := tokenCache(model, dataOptions{Data: "embedded", Split: "train", Size: 28, Channels: 1, Fit: "crop"}, dir)
+	a, err := imageio.TokenCache(filepath.Join(model, nn.ModelFile), "train", tokenKey(dataOptions{Data: "embedded", Split: "train", Size: 28, Channels: 1, Fit: "crop"}), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := tokenCache(model, dataOptions{Data: "embedded", Split: "train", Size: 28, Channels: 1, Fit: "pad"}, dir)
+	b, err := imageio.TokenCache(filepath.Join(model, nn.ModelFile), "train", tokenKey(dataOptions{Data: "embedded", Split: "train", Size: 28, Channels: 1, Fit: "pad"}), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

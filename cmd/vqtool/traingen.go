@@ -13,8 +13,10 @@ import (
 	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
+	"github.com/vqtool/vqtool/internal/progress"
 	"github.com/vqtool/vqtool/internal/rundir"
 	"github.com/vqtool/vqtool/nn"
+	"github.com/vqtool/vqtool/study"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -115,7 +117,7 @@ func genTokens(t *imageio.Tokens) generator.Tokens {
 }
 
 // tokensFor loads a token file, or the encoded data split from the cache
-// (see tokenCache), encoding it there first when it is missing. It returns
+// (see study.Encoded), encoding it there first when it is missing. It returns
 // the tokens, the class names and the file they are in.
 func tokensFor(ctx context.Context, file string, o dataOptions, vqPath string, vq *vqvae.Model, info vqvae.Info, fallback string) (*imageio.Tokens, []string, string, error) {
 	if file != "" {
@@ -133,33 +135,27 @@ func tokensFor(ctx context.Context, file string, o dataOptions, vqPath string, v
 	if err != nil {
 		return nil, nil, "", err
 	}
-	cache, err := tokenCache(vqPath, shaped, fallback)
+	var bar *progress.Bar // only when the cache misses
+	t, cache, err := study.Encoded(vq, vqPath, d, o.Split, tokenKey(shaped), fallback, func(n int) error {
+		if bar == nil {
+			bar = newBar(d.N, "encode "+o.Split)
+		}
+		_ = bar.Set(n)
+		return ctx.Err()
+	})
+	if bar != nil {
+		_ = bar.Finish()
+	}
 	if err != nil {
-		return nil, nil, "", err
-	}
-	if t, err := imageio.LoadTokens(cache); err == nil && t.N == d.N {
-		return t, d.Classes, cache, nil
-	}
-	codes, err := encodeWithBar(ctx, vq, d, "encode "+o.Split)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	gs := vq.Config.Grid()
-	t := &imageio.Tokens{Codes: codes, N: d.N, H: gs, W: gs, Labels: d.Labels, Classes: d.Classes}
-	if t.Tokenizer, err = nn.Fingerprint(filepath.Join(vqPath, nn.ModelFile)); err != nil {
-		return nil, nil, "", err
-	}
-	if err := imageio.SaveTokens(cache, t); err != nil {
 		return nil, nil, "", err
 	}
 	return t, d.Classes, cache, nil
 }
 
-// tokenCache names the file that holds a data split encoded by the VQ
-// checkpoint at vqPath (see imageio.TokenCache).
-func tokenCache(vqPath string, o dataOptions, fallback string) (string, error) {
-	data := fmt.Sprintf("%q %q %d %d %d %q", o.Data, o.Split, o.Limit, o.Size, o.Channels, o.Fit)
-	return imageio.TokenCache(filepath.Join(vqPath, nn.ModelFile), o.Split, data, fallback)
+// tokenKey describes how data was read, for the cache of its encoding
+// (study.Encoded).
+func tokenKey(o dataOptions) string {
+	return fmt.Sprintf("%q %q %d %d %d %q", o.Data, o.Split, o.Limit, o.Size, o.Channels, o.Fit)
 }
 
 // genResult is what train-gen prints with --json.
