@@ -6,6 +6,7 @@ import (
 	"image"
 	"io"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -129,4 +130,28 @@ func WriteCodebookStats(w io.Writer, s codebook.Stats, counts []int64, sp codebo
 	}
 	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 	return err
+}
+
+// DataFigure draws the images of d, cols to a row at scale, each row
+// captioned with its images' labels when they fit (12 characters), and
+// returns the class names of each row's images for a legend (nil for
+// unlabelled data).
+func DataFigure(d *imageio.Dataset, cols, scale int) (image.Image, [][]string) {
+	gopt := imageio.GridOptions{Cols: cols, Scale: scale, Pad: 2}
+	var legend [][]string
+	if d.Labels != nil {
+		for r := 0; r*cols < d.N; r++ {
+			var labels, names []string
+			for i := r * cols; i < min(d.N, (r+1)*cols); i++ {
+				labels = append(labels, fmt.Sprint(d.Labels[i]))
+				names = append(names, imageio.ClassName(d.Classes, int(d.Labels[i])))
+			}
+			gopt.RowCaptions = append(gopt.RowCaptions, strings.Join(labels, ""))
+			legend = append(legend, names)
+		}
+		if len(gopt.RowCaptions[0]) > 12 {
+			gopt.RowCaptions = nil // labels of wide rows go in the legend only
+		}
+	}
+	return imageio.Grid(imageio.ToImages(d.Pix, d.N, d.C, d.H, d.W), gopt), legend
 }

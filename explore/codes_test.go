@@ -136,3 +136,22 @@ func TestReconFigureRefusesBadCounts(t *testing.T) {
 		}
 	}
 }
+
+func TestDataFigure(t *testing.T) {
+	d, err := imageio.Open("embedded", imageio.Options{Limit: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, legend := DataFigure(d, 3, 2)
+	if len(legend) != 3 || len(legend[0]) != 3 || len(legend[2]) != 1 || legend[0][0] != imageio.ClassName(d.Classes, int(d.Labels[0])) {
+		t.Errorf("legend %v: want 3 rows of 3, 3 and 1 class names", legend)
+	}
+	plain := imageio.Grid(imageio.ToImages(d.Pix, d.N, d.C, d.H, d.W), imageio.GridOptions{Cols: 3, Scale: 2, Pad: 2})
+	if img.Bounds() == plain.Bounds() {
+		t.Errorf("figure %v: the size of a grid without its row captions", img.Bounds())
+	}
+	d.Labels = nil
+	if _, legend := DataFigure(d, 3, 2); legend != nil {
+		t.Errorf("unlabelled data: legend %v", legend)
+	}
+}

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vqtool/vqtool/explore"
 	"github.com/vqtool/vqtool/imageio"
 )
 
@@ -104,9 +104,6 @@ func newDataShowCommand() *cobra.Command {
 }
 
 func runDataShow(_ context.Context, w io.Writer, opts dataShowOptions) error {
-	if opts.N < 1 || opts.Cols < 1 || opts.Scale < 1 || opts.Scale > 32 {
-		return usagef("--n %d, --cols %d, --scale %d: want n >= 1, cols >= 1, scale in [1, 32]", opts.N, opts.Cols, opts.Scale)
-	}
 	if opts.Limit == 0 || opts.Limit > opts.N {
 		opts.Limit = opts.N
 	}
@@ -117,33 +114,13 @@ func runDataShow(_ context.Context, w io.Writer, opts dataShowOptions) error {
 	if err := checkGrid(d.N, opts.Cols, d.C, d.H, d.W, opts.Scale, nil); err != nil {
 		return err
 	}
-	cells := imageio.ToImages(d.Pix, d.N, d.C, d.H, d.W)
-	gopt := imageio.GridOptions{Cols: opts.Cols, Scale: opts.Scale, Pad: 2}
-	if d.Labels != nil {
-		// One caption per row: the labels of its images.
-		for r := 0; r*opts.Cols < d.N; r++ {
-			var names []string
-			for i := r * opts.Cols; i < min(d.N, (r+1)*opts.Cols); i++ {
-				names = append(names, fmt.Sprint(d.Labels[i]))
-			}
-			gopt.RowCaptions = append(gopt.RowCaptions, strings.Join(names, ""))
-		}
-		if len(gopt.RowCaptions[0]) > 12 {
-			gopt.RowCaptions = nil // labels of wide rows go in the legend below instead
-		}
-	}
-	if err := writePNG(opts.Out, imageio.Grid(cells, gopt)); err != nil {
+	img, legend := explore.DataFigure(d, opts.Cols, opts.Scale)
+	if err := writePNG(opts.Out, img); err != nil {
 		return err
 	}
 	logf("wrote %s: %d images of %dx%dx%d from %s", opts.Out, d.N, d.C, d.H, d.W, d.Name)
-	if d.Labels != nil {
-		for r := 0; r*opts.Cols < d.N; r++ {
-			var names []string
-			for i := r * opts.Cols; i < min(d.N, (r+1)*opts.Cols); i++ {
-				names = append(names, imageio.ClassName(d.Classes, int(d.Labels[i])))
-			}
-			fprintf(w, "row %d: %s\n", r, strings.Join(names, ", "))
-		}
+	for r, names := range legend {
+		fprintf(w, "row %d: %s\n", r, strings.Join(names, ", "))
 	}
 	return nil
 }
