@@ -341,9 +341,6 @@ func runCodebookAtlas(_ context.Context, w io.Writer, o codebookAtlasOptions) er
 	if err != nil {
 		return err
 	}
-	if o.Cols < 1 {
-		return usagef("--cols %d: want at least 1", o.Cols)
-	}
 	k := m.Config.CodebookSize
 	var order []int
 	switch o.Order {

@@ -66,9 +66,6 @@ the grid only when --out is given).`,
 }
 
 func runDecode(_ context.Context, w io.Writer, opts decodeOptions, path string) error {
-	if opts.N < 0 || opts.Cols < 1 || opts.Scale < 1 || opts.Scale > 32 {
-		return usagef("--n %d, --cols %d, --scale %d: want n >= 0, cols >= 1, scale in [1, 32]", opts.N, opts.Cols, opts.Scale)
-	}
 	if opts.Out == "" && opts.Images == "" {
 		return usagef("--out and --images are empty: want a PNG grid, an .npz or a folder to write")
 	}

@@ -76,7 +76,7 @@ var flagSpans = map[string]span{
 	"limit": closed(0, maxCount), "lr": openBoth(0, 1), "n": closed(1, 1e7), "samples": closed(1, 1e7),
 	"perplexity": {lo: 1, hi: 1e9, loOpen: true, zero: true}, "perplexities": openLo(1, 1e9), "region-size": closed(1, 1024),
 	"reps": closed(1, 1e5), "rounds": closed(1, 1e4), "bench/warmup": closed(0, 1e5), "warmup": closed(0, maxCount),
-	"scale": closed(1, 64), "seed": closed(0, math.MaxUint64), "seeds": closed(1, 1e4),
+	"scale": closed(1, 32), "decode/n": closed(0, 1e7), "swap-tokens/n": closed(0, 1e7), "sample/n": closed(1, 1e5), "eval/n": closed(0, 1e7), "seed": closed(0, math.MaxUint64), "seeds": closed(1, 1e4),
 	"size": closed(0, 16384), "sizes": closed(1, maxCount), "sweep-sizes": closed(1, maxCount),
 	"smoothing": span{lo: 0, hi: 1, hiOpen: true}, "target": closed(0, maxCount), "token": closed(0, maxCodes-1),
 	"target-topk": closed(-1, maxCodes), "temperature": openLo(0, 1e3), "temperatures": openLo(0, 1e3),

@@ -83,9 +83,6 @@ func runSample(ctx context.Context, w io.Writer, o sampleOptions) error {
 	if err := explore.CheckPair(gen, o.Gen, vq, o.VQ); err != nil {
 		return err
 	}
-	if o.N < 1 || o.N > 100000 || o.Scale < 1 || o.Scale > 32 {
-		return usagef("--n %d --scale %d: want n in [1, 100000], scale in [1, 32]", o.N, o.Scale)
-	}
 	var classes []int32
 	var rows []string
 	cols := 8

@@ -92,9 +92,6 @@ func runSwap(ctx context.Context, w io.Writer, o swapOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if o.N < 0 || o.Eval < 0 || o.Buckets < 1 {
-		return usagef("--n %d --eval %d --buckets %d: want n, eval >= 0 and buckets >= 1", o.N, o.Eval, o.Buckets)
-	}
 	dOpts := o.dataOptions
 	dOpts.Limit = max(o.N, o.Eval)
 	d, err := openForModel(dOpts, info, nil)
