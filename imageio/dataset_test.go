@@ -19,3 +19,26 @@ func TestClassNumbers(t *testing.T) {
 		t.Errorf("no labels: %v, %v", got, err)
 	}
 }
+
+func TestMadeBy(t *testing.T) {
+	tok := &Tokens{Codes: []int32{1, 2, 3, 4}, Labels: []int32{1}, N: 1, H: 2, W: 2, Tokenizer: "sha256:aaaa"}
+	m := Maker{CodebookSize: 8, Grid: 2, Weights: "sha256:aaaa", Classes: []string{"a", "b"}}
+	if err := tok.MadeBy(m, "t.npy"); err != nil {
+		t.Fatalf("tokens of the maker: %v", err)
+	}
+	for name, bad := range map[string]Maker{
+		"t.npy":           {CodebookSize: 4, Grid: 2, Classes: m.Classes}, // code 4 of 4
+		"2x2 grids":       {CodebookSize: 8, Grid: 3, Classes: m.Classes},
+		"t.labels.npy":    {CodebookSize: 8, Grid: 2, Classes: []string{"a"}},
+		"made by a token": {CodebookSize: 8, Grid: 2, Weights: "sha256:bbbb", Classes: m.Classes},
+	} {
+		if err := tok.MadeBy(bad, "t.npy"); err == nil || !strings.Contains(err.Error(), strings.Fields(name)[0]) {
+			t.Errorf("%+v: %v, want an error saying %q", bad, err, name)
+		}
+	}
+	old := *tok
+	old.Tokenizer = ""
+	if err := old.MadeBy(Maker{CodebookSize: 8, Grid: 2, Weights: "sha256:bbbb", Classes: m.Classes}, ""); err != nil {
+		t.Errorf("tokens without a fingerprint: %v", err)
+	}
+}

@@ -502,3 +502,47 @@ func readNPYFileSum(path string) ([]int32, []int, string, error) {
 	}
 	return data, shape, hexSum(h), nil
 }
+
+// Maker is what a tokenizer says of the tokens it makes: codebook size,
+// grid side, the fingerprint of its weights ("" for none) and the names of
+// the classes its labels count.
+type Maker struct {
+	CodebookSize, Grid int
+	Weights            string
+	Classes            []string
+}
+
+// MadeBy reports tokens (from file, "" for tokens encoded just now) that m
+// could not have made: a code outside its codebook, grids of another side,
+// a label beyond its classes, or the fingerprint of another tokenizer's
+// weights (tokens of an older vqtool, which carry none, pass that check).
+func (t *Tokens) MadeBy(m Maker, file string) error {
+	name, labels := file, "the labels of the encoded data"
+	if file == "" {
+		name = "the encoded data"
+	} else {
+		labels = LabelsPath(file)
+	}
+	if err := t.CheckCodes(m.CodebookSize, name); err != nil {
+		return err
+	}
+	if t.H != m.Grid || t.W != m.Grid {
+		return fmt.Errorf("imageio: %s holds %dx%d grids: the tokenizer makes %dx%d", name, t.H, t.W, m.Grid, m.Grid)
+	}
+	if err := t.CheckLabels(m.Classes, labels); err != nil {
+		return err
+	}
+	if t.Tokenizer != "" && m.Weights != "" && t.Tokenizer != m.Weights {
+		return fmt.Errorf("imageio: %s: the tokens were made by a tokenizer with weights %s, not the one given (%s): give the tokenizer that encoded them",
+			name, short(t.Tokenizer), short(m.Weights))
+	}
+	return nil
+}
+
+// short abbreviates a fingerprint: "sha256:" and 12 digits.
+func short(sum string) string {
+	if len(sum) > 19 {
+		return sum[:19] + "..."
+	}
+	return sum
+}

@@ -7,7 +7,6 @@ import (
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
-	"github.com/vqtool/vqtool/nn"
 	"github.com/vqtool/vqtool/vqvae"
 )
 
@@ -46,33 +45,6 @@ func loadVQDistance(path, distance string) (*vqvae.Model, vqvae.Info, dist2.Vect
 	}
 	m, info, err := loadVQ(path)
 	return m, info, kind, err
-}
-
-// checkLabels refuses labels of the token file (or, file "", of the
-// encoded data) that name no class: one beyond names, the classes of the
-// data the tokens were encoded from, or else the tokenizer's (vq); one of
-// imageio.MaxClasses or more when neither has names.
-func checkLabels(t *imageio.Tokens, names []string, vq vqvae.Info, file string) error {
-	if names == nil {
-		names = vq.Data.Classes
-	}
-	where := "the labels of the encoded data"
-	if file != "" {
-		where = imageio.LabelsPath(file)
-	}
-	return t.CheckLabels(names, where)
-}
-
-// checkTokenizer refuses tokens (of file) that a tokenizer other than the
-// one at vqPath, whose weights are vqSum, made: its codebook would define
-// the targets of codes it did not make. Tokens that do not say (older
-// files) pass.
-func checkTokenizer(t *imageio.Tokens, file, vqPath, vqSum string) error {
-	if t.Tokenizer == "" || t.Tokenizer == vqSum {
-		return nil
-	}
-	return fmt.Errorf("%s: the tokens were made by a tokenizer with weights %s, but --vq %s has weights %s: --vq points at the tokenizer: give it the one that encoded them",
-		file, nn.Short(t.Tokenizer), vqPath, nn.Short(vqSum))
 }
 
 // sameClasses refuses held-out tokens whose labels name other classes than

@@ -204,17 +204,12 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		return err
 	}
 	train = train.Head(opts.Limit)
-	if err := train.CheckCodes(vq.Config.CodebookSize, orEncoded(opts.Tokens)); err != nil {
-		return err
+	maker := imageio.Maker{CodebookSize: vq.Config.CodebookSize, Grid: vq.Config.Grid(), Weights: vqSum, Classes: classes}
+	if maker.Classes == nil {
+		maker.Classes = vqInfo.Data.Classes
 	}
-	if err := checkLabels(train, classes, vqInfo, opts.Tokens); err != nil {
-		return err
-	}
-	if err := checkTokenizer(train, orEncoded(opts.Tokens), opts.VQ, vqSum); err != nil {
-		return err
-	}
-	if train.H != vq.Config.Grid() || train.W != vq.Config.Grid() {
-		return fmt.Errorf("tokens are %dx%d grids: the VQ model %s makes %dx%d", train.H, train.W, opts.VQ, vq.Config.Grid(), vq.Config.Grid())
+	if err := train.MadeBy(maker, opts.Tokens); err != nil {
+		return fmt.Errorf("%w (--vq %s)", err, opts.VQ)
 	}
 	var held *imageio.Tokens
 	var heldNames []string
@@ -232,16 +227,10 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		}
 	}
 	if held != nil {
-		if err := held.CheckCodes(vq.Config.CodebookSize, orEncoded(opts.HeldOut)); err != nil {
-			return err
-		}
-		if err := checkTokenizer(held, orEncoded(opts.HeldOut), opts.VQ, vqSum); err != nil {
-			return err
+		if err := held.MadeBy(maker, opts.HeldOut); err != nil {
+			return fmt.Errorf("%w (--vq %s)", err, opts.VQ)
 		}
 		if err := sameClasses(train, held, classes, heldNames, orEncoded(opts.Tokens), orEncoded(opts.HeldOut)); err != nil {
-			return err
-		}
-		if err := checkLabels(held, classes, vqInfo, opts.HeldOut); err != nil {
 			return err
 		}
 		held = held.Head(opts.EvalLimit)
