@@ -374,11 +374,8 @@ func evalTokens(o evalOptions) (*evalSamples, error) {
 		return nil, err
 	}
 	gs := vq.Config.Grid()
-	if t.H != gs || t.W != gs {
-		return nil, fmt.Errorf("%s holds %dx%d grids: the tokenizer %s makes %dx%d", o.Tokens, t.H, t.W, o.VQ, gs, gs)
-	}
-	if err := t.CheckCodes(vq.Config.CodebookSize, o.Tokens); err != nil {
-		return nil, err
+	if err := t.MadeBy(imageio.Maker{CodebookSize: vq.Config.CodebookSize, Grid: gs}, o.Tokens); err != nil {
+		return nil, fmt.Errorf("%w (--vq %s)", err, o.VQ)
 	}
 	if o.N > 0 {
 		t = t.Head(o.N)
