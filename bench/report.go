@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -40,13 +41,13 @@ func NewReport(rounds []Round, blas string, cpus int, peerEnv []string) Report {
 // WriteText writes r as a table: a key a line with the project's figure,
 // the peer's, the ratio and, over several rounds, the ratios' range.
 func (r Report) WriteText(w io.Writer) error {
-	p := printer{w: w}
+	var p strings.Builder
 	keys := slices.Sorted(maps.Keys(r.Keys))
-	p.printf("%-26s %12s %12s %8s", "key", "vqtool", "pytorch", "ratio")
+	fmt.Fprintf(&p, "%-26s %12s %12s %8s", "key", "vqtool", "pytorch", "ratio")
 	if len(r.Rounds) > 1 {
-		p.printf(" %12s", "ratio range")
+		fmt.Fprintf(&p, " %12s", "ratio range")
 	}
-	p.printf("\n")
+	fmt.Fprintf(&p, "\n")
 	for _, k := range keys {
 		peer, ratio := "-", "-"
 		if v, ok := r.Peer[k]; ok {
@@ -55,29 +56,30 @@ func (r Report) WriteText(w io.Writer) error {
 		if v, ok := r.Ratios[k]; ok {
 			ratio = fmt.Sprintf("%.2f", v)
 		}
-		p.printf("%-26s %12.1f %12s %8s", k, r.Keys[k], peer, ratio)
+		fmt.Fprintf(&p, "%-26s %12.1f %12s %8s", k, r.Keys[k], peer, ratio)
 		if len(r.Rounds) > 1 && ratio != "-" {
 			lo, hi := math.Inf(1), math.Inf(-1)
 			for _, round := range r.Rounds {
 				lo, hi = min(lo, round.Ratios[k]), max(hi, round.Ratios[k])
 			}
-			p.printf("    %.2f-%.2f", lo, hi)
+			fmt.Fprintf(&p, "    %.2f-%.2f", lo, hi)
 		}
-		p.printf("\n")
+		fmt.Fprintf(&p, "\n")
 	}
-	p.printf("ratio = vqtool time / PyTorch time (under 1.0: faster than PyTorch)")
+	fmt.Fprintf(&p, "ratio = vqtool time / PyTorch time (under 1.0: faster than PyTorch)")
 	if len(r.Rounds) > 1 {
-		p.printf("; figures and ratios are medians over %d rounds", len(r.Rounds))
+		fmt.Fprintf(&p, "; figures and ratios are medians over %d rounds", len(r.Rounds))
 	}
-	p.printf("\n")
-	return p.err
+	fmt.Fprintf(&p, "\n")
+	_, err := io.WriteString(w, p.String())
+	return err
 }
 
 // WriteOpTimes lists the kernel times of key per call of its timed
 // function (times summed over reps calls), largest first: what
 // Options.Profile hears.
 func WriteOpTimes(w io.Writer, key string, times map[string]time.Duration, reps int) error {
-	p := printer{w: w}
+	var p strings.Builder
 	names := make([]string, 0, len(times))
 	var total time.Duration
 	for k, v := range times {
@@ -85,21 +87,10 @@ func WriteOpTimes(w io.Writer, key string, times map[string]time.Duration, reps 
 		total += v
 	}
 	sort.Slice(names, func(i, j int) bool { return times[names[i]] > times[names[j]] })
-	p.printf("%s: %.1f ms in kernels per call\n", key, total.Seconds()*1e3/float64(reps))
+	fmt.Fprintf(&p, "%s: %.1f ms in kernels per call\n", key, total.Seconds()*1e3/float64(reps))
 	for _, k := range names {
-		p.printf("  %-24s %8.2f ms\n", k, times[k].Seconds()*1e3/float64(reps))
+		fmt.Fprintf(&p, "  %-24s %8.2f ms\n", k, times[k].Seconds()*1e3/float64(reps))
 	}
-	return p.err
-}
-
-// printer keeps the first write error.
-type printer struct {
-	w   io.Writer
-	err error
-}
-
-func (p *printer) printf(format string, args ...any) {
-	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, format, args...)
-	}
+	_, err := io.WriteString(w, p.String())
+	return err
 }

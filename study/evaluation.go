@@ -3,6 +3,7 @@ package study
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/metrics"
@@ -29,40 +30,29 @@ type Evaluation struct {
 
 // WriteText writes e as lines of text.
 func (e Evaluation) WriteText(w io.Writer) error {
-	p := printer{w: w}
+	var p strings.Builder
 	if s := e.Sampling; s != nil {
-		p.printf("%s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g) against %d real images of %s\n",
+		fmt.Fprintf(&p, "%s: %d samples (cfg %g, temperature %g, top-k %d, top-p %g) against %d real images of %s\n",
 			e.Gen, e.Samples, s.CFG, s.Temperature, s.TopK, s.TopP, e.Real, e.Against)
 	} else {
-		p.printf("%s%s: %d samples against %d real images of %s\n", e.Tokens, e.Images, e.Samples, e.Real, e.Against)
+		fmt.Fprintf(&p, "%s%s: %d samples against %d real images of %s\n", e.Tokens, e.Images, e.Samples, e.Real, e.Against)
 	}
-	p.printf("FLD %.3f  KID %.4f ± %.4f  precision %.3f  recall %.3f", e.FLD, e.KID, e.KIDStd, e.Precision, e.Recall)
+	fmt.Fprintf(&p, "FLD %.3f  KID %.4f ± %.4f  precision %.3f  recall %.3f", e.FLD, e.KID, e.KIDStd, e.Precision, e.Recall)
 	if e.Accuracy >= 0 {
-		p.printf("  class accuracy %.3f (classifier's own test accuracy %.3f)", e.Accuracy, e.ClassifierAccuracy)
+		fmt.Fprintf(&p, "  class accuracy %.3f (classifier's own test accuracy %.3f)", e.Accuracy, e.ClassifierAccuracy)
 	}
-	p.printf("\n")
+	fmt.Fprintf(&p, "\n")
 	if m := e.Memorization; m != nil {
 		novel := fmt.Sprintf("- (%d novel samples, under %d)", m.Novel, metrics.MinNovel)
 		if m.FLDNovel != nil {
 			novel = fmt.Sprintf("%.3f (%d samples)", *m.FLDNovel, m.Novel)
 		}
-		p.printf("memorisation against %d training grids: near copies %.1f%%, mean overlap %.3f, novel FLD %s\n",
+		fmt.Fprintf(&p, "memorisation against %d training grids: near copies %.1f%%, mean overlap %.3f, novel FLD %s\n",
 			m.Train, 100*m.NearCopies, m.MeanOverlap, novel)
 	}
 	if he := e.HeldOut; he != nil {
-		p.printf("held-out tokens: nll %.3f bits, accuracy %.3f, expected codebook distance %.4g\n", he.NLL, he.Accuracy, he.ExpectedDistance)
+		fmt.Fprintf(&p, "held-out tokens: nll %.3f bits, accuracy %.3f, expected codebook distance %.4g\n", he.NLL, he.Accuracy, he.ExpectedDistance)
 	}
-	return p.err
-}
-
-// printer keeps the first write error.
-type printer struct {
-	w   io.Writer
-	err error
-}
-
-func (p *printer) printf(format string, args ...any) {
-	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, format, args...)
-	}
+	_, err := io.WriteString(w, p.String())
+	return err
 }
