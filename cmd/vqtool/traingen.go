@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -230,7 +231,7 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 		if err := held.MadeBy(maker, opts.HeldOut); err != nil {
 			return fmt.Errorf("%w (--vq %s)", err, opts.VQ)
 		}
-		if err := sameClasses(train, held, classes, heldNames, orEncoded(opts.Tokens), orEncoded(opts.HeldOut)); err != nil {
+		if err := sameClasses(train, held, classes, heldNames, cmp.Or(opts.Tokens, "the encoded data"), cmp.Or(opts.HeldOut, "the encoded data")); err != nil {
 			return err
 		}
 		held = held.Head(opts.EvalLimit)
@@ -323,12 +324,4 @@ func trainGen(ctx context.Context, w io.Writer, opts trainGenOptions, out *genRe
 			e.NLL, e.Accuracy, e.ExpectedDistance, e.ArgmaxDistance)
 	}
 	return nil
-}
-
-// orEncoded names a token file, or the data encoded when there is none.
-func orEncoded(file string) string {
-	if file == "" {
-		return "the encoded data"
-	}
-	return file
 }
