@@ -20,6 +20,7 @@ build:
 # then the arm64 kernels under user-mode emulation when qemu is installed
 # (Debian: qemu-user-static).
 test: cross
+	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -short -count=1 ./...
 	VQTOOL_CPU=avx2 $(GO) test -short -count=1 $(NUMERIC)

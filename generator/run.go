@@ -77,7 +77,7 @@ type Result struct {
 	BestStep int       // the step of the lowest held-out NLL (Curve's), 0 without one
 	// Converged is true when Patience ended the run before its ceiling.
 	Converged bool
-	Seconds  float64   // the time this session trained
+	Seconds   float64 // the time this session trained
 }
 
 // Train carries out r: it continues the run r.Dir holds, or starts one
