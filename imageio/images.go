@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/disintegration/imaging"
+
+	"github.com/vqtool/vqtool/internal/regfile"
 )
 
 // Fit says how an image is brought to the target size.
@@ -47,39 +49,10 @@ func IsImageFile(name string) bool {
 	return slices.Contains(imageExts, strings.ToLower(filepath.Ext(name)))
 }
 
-// checkRegular refuses a file that is not a regular one (a named pipe, a
-// socket, a device), whose reading could wait forever, naming it and what
-// it is; fi is what os.Stat says of path.
-func checkRegular(path string, fi fs.FileInfo) error {
-	if fi.Mode().IsRegular() {
-		return nil
-	}
-	what := "not a regular file"
-	switch t := fi.Mode().Type(); {
-	case t&fs.ModeDir != 0:
-		what = "a folder"
-	case t&fs.ModeNamedPipe != 0:
-		what = "a named pipe (FIFO)"
-	case t&fs.ModeSocket != 0:
-		what = "a socket"
-	case t&fs.ModeDevice != 0, t&fs.ModeCharDevice != 0:
-		what = "a device"
-	}
-	return fmt.Errorf("%s is %s: want a regular file", path, what)
-}
-
-// openRegular opens path for reading when it is a regular file (following
-// symbolic links), and refuses anything else before opening it: opening a
-// named pipe waits for a writer that may never come.
+// openRegular opens path for reading when it is a regular file (see
+// regfile.Open).
 func openRegular(path string) (*os.File, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("imageio: %w", err)
-	}
-	if err := checkRegular(path, fi); err != nil {
-		return nil, fmt.Errorf("imageio: %w", err)
-	}
-	f, err := os.Open(path)
+	f, _, err := regfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("imageio: %w", err)
 	}
@@ -254,7 +227,7 @@ func listImages(root string) (paths, classes []string, err error) {
 			if err != nil {
 				return err
 			}
-			if err := checkRegular(path, fi); err != nil {
+			if err := regfile.Check(path, fi); err != nil {
 				return err
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/nlpodyssey/safetensors"
 
 	"github.com/vqtool/vqtool/internal/atomicfile"
+	"github.com/vqtool/vqtool/internal/regfile"
 )
 
 // Tensor is a named array in a checkpoint.
@@ -198,35 +198,14 @@ func ReadMeta(path string) (map[string]string, error) {
 	return h.meta, nil
 }
 
-// openRegular opens path, which must be a regular file (a symbolic link to
-// one is fine), and returns its size.
+// openRegular opens path, which must be a regular file (see regfile.Open),
+// and returns its size.
 func openRegular(path string) (*os.File, int64, error) {
-	f, err := os.Open(path)
+	f, size, err := regfile.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("nn: %w", err)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("nn: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		what := "not a regular file"
-		switch t := st.Mode().Type(); {
-		case t&fs.ModeDir != 0:
-			what = "a folder"
-		case t&fs.ModeDevice != 0:
-			what = "a device"
-		case t&fs.ModeNamedPipe != 0:
-			what = "a named pipe"
-		}
-		if target, err := os.Readlink(path); err == nil {
-			what += " (a link to " + target + ")"
-		}
-		return nil, 0, fmt.Errorf("nn: %s is %s: want a regular file", path, what)
-	}
-	return f, st.Size(), nil
+	return f, size, nil
 }
 
 // errParserPanic marks a panic while parsing turned into an error: the
