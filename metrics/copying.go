@@ -82,15 +82,21 @@ func Copying(train []float32, nt int, test []float32, np int, fake []float32, nq
 
 // nearestDistances returns the Euclidean distance of each of the n rows of
 // x to its nearest row of ref.
+// The distances are computed for rows blocks at a time, so that a
+// training set of any size takes a block's worth of memory.
 func nearestDistances(x []float32, n int, ref []float32, nr, d int) []float64 {
-	sq := sqDistances(x, n, ref, nr, d)
 	out := make([]float64, n)
-	for i := range n {
-		m := math.Inf(1)
-		for _, v := range sq[i*nr : (i+1)*nr] {
-			m = min(m, float64(v))
+	rows := max(1, min(n, (1<<22)/max(nr, 1))) // at most 16 MiB of distances a block
+	for lo := 0; lo < n; lo += rows {
+		hi := min(n, lo+rows)
+		sq := sqDistances(x[lo*d:hi*d], hi-lo, ref, nr, d)
+		for i := range hi - lo {
+			m := math.Inf(1)
+			for _, v := range sq[i*nr : (i+1)*nr] {
+				m = min(m, float64(v))
+			}
+			out[lo+i] = math.Sqrt(max(m, 0))
 		}
-		out[i] = math.Sqrt(max(m, 0))
 	}
 	return out
 }

@@ -64,3 +64,32 @@ func TestCopying(t *testing.T) {
 		t.Error("mismatched rows were accepted")
 	}
 }
+
+// Nearest distances over a training set too large for one block of
+// distances are those of a plain search.
+func TestNearestDistancesInBlocks(t *testing.T) {
+	const n, nr, d = 2000, 5000, 3 // 4 blocks of rows
+	r := rand.New(rand.NewPCG(3, 4))
+	x, ref := make([]float32, n*d), make([]float32, nr*d)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	for i := range ref {
+		ref[i] = float32(r.NormFloat64())
+	}
+	got := nearestDistances(x, n, ref, nr, d)
+	for _, i := range []int{0, 838, 839, 1677, 1999} {
+		want := math.Inf(1)
+		for j := range nr {
+			var s float64
+			for k := range d {
+				v := float64(x[i*d+k] - ref[j*d+k])
+				s += v * v
+			}
+			want = min(want, math.Sqrt(s))
+		}
+		if math.Abs(got[i]-want) > 1e-3*max(1, want) {
+			t.Errorf("row %d: %v, want %v", i, got[i], want)
+		}
+	}
+}

@@ -35,6 +35,13 @@ func (l *LeNet) CompareFeatures(realFeatures []float32, nr int, fake []float32, 
 	if err != nil {
 		return Report{}, err
 	}
+	return l.CompareRun(realFeatures, nr, ff, pred, nf, asked, seed)
+}
+
+// CompareRun is CompareFeatures with the fake images' features and
+// predicted classes already computed (Run).
+func (l *LeNet) CompareRun(realFeatures []float32, nr int, ff []float32, pred []int32, nf int, asked []int32, seed uint64) (Report, error) {
+	var err error
 	rep := Report{Real: nr, Fake: nf, Accuracy: -1}
 	d := l.Features
 	if rep.FLD, err = Frechet(realFeatures, nr, ff, nf, d); err != nil {

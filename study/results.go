@@ -3,6 +3,7 @@ package study
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -97,8 +98,8 @@ func extraction(f func(Result) map[string]float64) func(Result) (float64, bool) 
 			return math.NaN(), false
 		}
 		var sum float64
-		for _, v := range m {
-			sum += v
+		for _, k := range slices.Sorted(maps.Keys(m)) { // one order: the same bits every time
+			sum += m[k]
 		}
 		return sum / float64(len(m)), true
 	}

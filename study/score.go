@@ -42,7 +42,11 @@ func (c Config) score(ctx context.Context, s *split, m *generator.Model, subset 
 		return Scores{}, nil, nil, err
 	}
 	per := len(pix) / c.Samples
-	rep, err := s.LeNet.CompareFeatures(feat, n, pix, c.Samples, classes, sc.Seed)
+	fakeFeat, pred, err := s.LeNet.Run(pix, c.Samples)
+	if err != nil {
+		return Scores{}, nil, nil, err
+	}
+	rep, err := s.LeNet.CompareRun(feat, n, fakeFeat, pred, c.Samples, classes, sc.Seed)
 	if err != nil {
 		return Scores{}, nil, nil, err
 	}
@@ -53,9 +57,7 @@ func (c Config) score(ctx context.Context, s *split, m *generator.Model, subset 
 	out := Scores{Temperature: sc.Temperature, TopK: sc.TopK, FLD: rep.FLD, KID: 1e3 * rep.KID, KIDStd: 1e3 * rep.KIDStd,
 		Precision: rep.Precision, Recall: rep.Recall, ClassAcc: rep.Accuracy, NearCopies: metrics.NearCopies(overlap)}
 	d := len(feat) / n
-	if fakeFeat, _, err := s.LeNet.Run(pix, c.Samples); err != nil {
-		return Scores{}, nil, nil, err
-	} else if ct, err := metrics.Copying(trainFeat, len(trainFeat)/d, feat, n, fakeFeat, c.Samples, d, metrics.DefaultCopyingConfig()); err == nil {
+	if ct, err := metrics.Copying(trainFeat, len(trainFeat)/d, feat, n, fakeFeat, c.Samples, d, metrics.DefaultCopyingConfig()); err == nil {
 		out.CT = &ct
 	}
 	var novel []float32
