@@ -167,14 +167,9 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 // LoadCheckpoint checks it, and returns the shape of every tensor by name,
 // without reading the tensors.
 func ReadShapes(path string) (map[string][]int, error) {
-	f, size, err := openRegular(path)
+	h, err := headerOf(path)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	h, err := readHeader(bufio.NewReader(f), size)
-	if err != nil {
-		return nil, fmt.Errorf("nn: %s: %w", path, err)
 	}
 	shapes := make(map[string][]int, len(h.tensors))
 	for _, t := range h.tensors {
@@ -186,16 +181,22 @@ func ReadShapes(path string) (map[string][]int, error) {
 // ReadMeta reads the metadata in the header of the safetensors file path,
 // checked as LoadCheckpoint checks it, without reading the tensors.
 func ReadMeta(path string) (map[string]string, error) {
+	h, err := headerOf(path)
+	return h.meta, err
+}
+
+// headerOf reads and checks the header of the safetensors file path.
+func headerOf(path string) (header, error) {
 	f, size, err := openRegular(path)
 	if err != nil {
-		return nil, err
+		return header{}, err
 	}
 	defer f.Close()
 	h, err := readHeader(bufio.NewReader(f), size)
 	if err != nil {
-		return nil, fmt.Errorf("nn: %s: %w", path, err)
+		return header{}, fmt.Errorf("nn: %s: %w", path, err)
 	}
-	return h.meta, nil
+	return h, nil
 }
 
 // openRegular opens path, which must be a regular file (see regfile.Open),
