@@ -162,6 +162,11 @@ func runExperiment(ctx context.Context, w io.Writer, o experimentOptions) error 
 	if err != nil {
 		return err
 	}
+	for _, g := range c.ExtractionGiven {
+		if n := vq.Config.Grid() * vq.Config.Grid(); g >= n {
+			return usagef("--extraction-given %d: the tokenizer %s makes grids of %d tokens: want fewer given, leaving some to draw", g, vqPath, n)
+		}
+	}
 	var d study.Data
 	d.VQ, d.VQPath = vq, vqPath
 	for _, split := range []string{"train", "test"} {

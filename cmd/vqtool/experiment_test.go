@@ -411,3 +411,14 @@ func TestExperimentSecondEditionMeasures(t *testing.T) {
 		t.Errorf("the corrupt run's config.json: corrupt %v (%v), want 0.2", info.Train, err)
 	}
 }
+
+// A prefix longer than the grids is refused before any run trains.
+func TestExperimentExtractionGivenChecked(t *testing.T) {
+	dir := t.TempDir()
+	o := tinyStudy(dir)
+	o.ExtractionGiven = []int{49}
+	wantUsage(t, "--extraction-given 49", runExperiment(context.Background(), &bytes.Buffer{}, o), "--extraction-given 49", "49 tokens")
+	if _, err := os.Stat(filepath.Join(dir, "runs")); err == nil {
+		t.Error("runs were started")
+	}
+}
