@@ -3,6 +3,7 @@ package dist2
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -337,5 +338,24 @@ func TestFullPerplexity(t *testing.T) {
 	top, _ := NewTable(d, tau, 4)
 	if kept := top.MeanPerplexity(); kept >= full || kept > 4 {
 		t.Errorf("top-4 table: perplexity %v, want below the full %v and at most 4", kept, full)
+	}
+}
+
+func TestDenseKeepsEveryRow(t *testing.T) {
+	d, err := NewVectors([]float32{0, 0, 3, 4, 1, 1}, 2, SquaredL2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dd := NewDense(d)
+	if NewDense(dd) != dd {
+		t.Error("NewDense of a Dense made a copy")
+	}
+	want := [][]float32{{0, 25, 2}, {25, 0, 13}, {2, 13, 0}}
+	got := make([]float32, 3)
+	for x, w := range want {
+		dd.RowTo(got, x)
+		if !slices.Equal(got, w) || !slices.Equal(dd.Row(x), w) {
+			t.Errorf("row %d: RowTo %v, Row %v, want %v", x, got, dd.Row(x), w)
+		}
 	}
 }

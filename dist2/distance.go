@@ -185,3 +185,33 @@ func (k ScalarKind) String() string {
 	}
 	return "squared"
 }
+
+// Dense is a Distance held as its K x K matrix, for a caller that reads
+// every row many times (evaluation during training): 4 K^2 bytes, 1 GiB
+// at K = 16,384.
+type Dense struct {
+	k    int
+	rows []float32
+}
+
+// NewDense computes every row of d once.
+func NewDense(d Distance) *Dense {
+	if dd, ok := d.(*Dense); ok {
+		return dd
+	}
+	k := d.CodebookSize()
+	dd := &Dense{k: k, rows: make([]float32, k*k)}
+	for x := range k {
+		d.RowTo(dd.rows[x*k:(x+1)*k], x)
+	}
+	return dd
+}
+
+// CodebookSize returns K.
+func (d *Dense) CodebookSize() int { return d.k }
+
+// Row returns d(., x), which the caller must not change.
+func (d *Dense) Row(x int) []float32 { return d.rows[x*d.k : (x+1)*d.k] }
+
+// RowTo writes d(v, x) for every v into dst.
+func (d *Dense) RowTo(dst []float32, x int) { copy(dst[:d.k], d.Row(x)) }

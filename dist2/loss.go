@@ -3,6 +3,9 @@ package dist2
 import (
 	"fmt"
 	"math"
+	"slices"
+
+	"github.com/vqtool/vqtool/internal/gemm"
 )
 
 // Kind selects the training loss.
@@ -200,20 +203,23 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 		}
 	}
 
-	// Pass 2: exp(z - m), kept in g for pass 3.
-	var s float32
+	// Pass 2: log-sum-exp, and softmax(z) in g for pass 3: the vector
+	// kernel's softmax is 1/sum at the max, where exp(z - m) is exactly 1.
+	var lse float64
 	if g != nil {
-		for j, zv := range z {
-			e := exp32(zv - m)
-			g[j] = e
-			s += e
+		copy(g, z)
+		gemm.SoftmaxPrefix(g, len(g), 1)
+		lse = math.NaN() // a NaN logit: m is NaN, found nowhere
+		if j := slices.Index(z, m); j >= 0 {
+			lse = float64(m) - math.Log(float64(g[j]))
 		}
 	} else {
+		var s float32
 		for _, zv := range z {
 			s += exp32(zv - m)
 		}
+		lse = float64(m) + math.Log(float64(s))
 	}
-	lse := float64(m) + math.Log(float64(s))
 	nll = lse - float64(z[t])
 
 	switch {
@@ -231,7 +237,7 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 	}
 
 	// Pass 3: the gradient, scaled for the batch mean.
-	c := scale / s
+	c := scale
 	switch {
 	case l.Kind == Smooth:
 		u := scale * float32(l.Smoothing/float64(len(z)))

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/vqtool/vqtool/dist2"
+	"github.com/vqtool/vqtool/internal/gemm"
 	"github.com/vqtool/vqtool/internal/par"
 )
 
@@ -28,21 +29,20 @@ func (e Eval) Metrics() map[string]float64 {
 const EvalBatch = 128
 
 // Evaluate measures the model on data with teacher forcing and true labels.
-// d gives the codebook distance for the metric-aware errors (nil skips them).
+// d gives the codebook distance for the metric-aware errors (nil skips them);
+// a *dist2.Dense is used as it is, any other is made dense for the call
+// (4 K^2 bytes), so a caller that evaluates often passes a Dense.
 func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 	c := m.Config
 	if err := checkTokens(data, c); err != nil {
 		return Eval{}, err
 	}
-	var dist []float32 // dense K x K distances
+	var dist *dist2.Dense
 	if d != nil {
 		if d.CodebookSize() != c.CodebookSize {
 			return Eval{}, fmt.Errorf("generator: distance over %d tokens for a codebook of %d codes", d.CodebookSize(), c.CodebookSize)
 		}
-		dist = make([]float32, c.CodebookSize*c.CodebookSize)
-		for x := range c.CodebookSize {
-			d.RowTo(dist[x*c.CodebookSize:(x+1)*c.CodebookSize], x)
-		}
+		dist = dist2.NewDense(d) // the caller's own when it passed a *dist2.Dense
 	}
 	batch := min(EvalBatch, data.N)
 	gr, err := m.inferenceFor(batch)
@@ -69,34 +69,33 @@ func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 		type sums struct{ nll, acc, ed, ad float64 }
 		parts := make([]sums, n) // sums per range: ForRanges keeps the ranges, and so the bits, those of the split
 		par.ForRanges(n, 64, func(plo, phi int) {
-			p := make([]float64, c.CodebookSize)
+			p := make([]float32, c.CodebookSize)
 			var s sums
 			for pos := plo; pos < phi; pos++ {
 				x := int(data.Codes[lo*c.Len+pos])
 				z := logits[pos*c.CodebookSize : (pos+1)*c.CodebookSize]
 				best := 0
-				m := math.Inf(-1)
 				for v, zv := range z {
-					if float64(zv) > m {
-						m, best = float64(zv), v
+					if zv > z[best] {
+						best = v
 					}
 				}
-				var sum float64
-				for v, zv := range z {
-					p[v] = math.Exp(float64(zv) - m)
-					sum += p[v]
-				}
-				s.nll += (math.Log(sum) + m - float64(z[x])) / math.Ln2
+				// The softmax kernel's p is 1/sum at the max, where
+				// exp(z - max) is exactly 1: log-sum-exp without
+				// the underflow of log p[x].
+				copy(p, z)
+				gemm.SoftmaxPrefix(p, len(p), 1)
+				s.nll += (float64(z[best]) - math.Log(float64(p[best])) - float64(z[x])) / math.Ln2
 				if best == x {
 					s.acc++
 				}
 				if dist != nil {
-					row := dist[x*c.CodebookSize : (x+1)*c.CodebookSize]
+					row := dist.Row(x)
 					var ev float64
 					for v, pv := range p {
-						ev += pv * float64(row[v])
+						ev += float64(pv * row[v])
 					}
-					s.ed += ev / sum
+					s.ed += ev
 					s.ad += float64(row[best])
 				}
 			}

@@ -123,11 +123,15 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		info.Flags = saved.Flags
 	}
 	var last *Eval
+	var dist dist2.Distance
+	if r.Distance != nil {
+		dist = dist2.NewDense(r.Distance) // once, not at every measurement
+	}
 	evaluate := func() error {
 		if r.HeldOut == nil {
 			return nil
 		}
-		e, err := tr.Model.Evaluate(*r.HeldOut, r.Distance)
+		e, err := tr.Model.Evaluate(*r.HeldOut, dist)
 		if err != nil {
 			return err
 		}

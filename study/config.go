@@ -66,10 +66,25 @@ type Config struct {
 	// ExtractionGrids how many of the run's training grids it tries.
 	ExtractionGiven []int `json:"extraction_given,omitempty"`
 	ExtractionGrids int   `json:"extraction_grids,omitempty"`
+	// CodebookSize, when > 0, is the codebook size K the study's tokenizer
+	// must have; its runs are then named k{K}-..., so that the runs of
+	// studies of several tokenizers merge into one report (0: any K, runs
+	// named as the first edition's).
+	CodebookSize int `json:"codebook_size,omitempty"`
 }
 
-// corruptLoss is the arm of CE with token corruption at Config.Corrupt.
-const corruptLoss = "corrupt"
+// corruptLoss is the arm of CE with token corruption at Config.Corrupt, and
+// corruptDist2 that of DIST2 (at the main dist2 runs' setting) with it.
+const (
+	corruptLoss  = "corrupt"
+	corruptDist2 = "dist2+corrupt"
+)
+
+// corrupts reports whether the arm of loss l trains on corrupted inputs.
+func corrupts(l string) bool { return l == corruptLoss || l == corruptDist2 }
+
+// isDist2 reports whether the arm of loss l trains with DIST2.
+func isDist2(l string) bool { return l == "dist2" || l == corruptDist2 }
 
 // The fine-tune arm starts from the runs of fineTuneFrom and trains DIST2
 // as the paper does: alpha dist2.DefaultAlpha, tau calibrated to
@@ -111,10 +126,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("study: validation size %d: want at least 1", c.ValSize)
 	case !(c.FineTune >= 0 && c.FineTune <= 10):
 		return fmt.Errorf("study: fine-tune %v: want a fraction of the budget in [0, 10] (0: no fine-tune arm)", c.FineTune)
-	case !(c.Corrupt >= 0 && c.Corrupt < 1) || slices.Contains(c.Losses, corruptLoss) && c.Corrupt == 0:
-		return fmt.Errorf("study: corrupt %v with losses %v: want a probability in [0, 1), above 0 for the %s arm", c.Corrupt, c.Losses, corruptLoss)
-	case c.Patience < 0 || c.ExtractionGrids < 0:
-		return fmt.Errorf("study: patience %d, extraction grids %d: want both >= 0", c.Patience, c.ExtractionGrids)
+	case !(c.Corrupt >= 0 && c.Corrupt < 1) || slices.ContainsFunc(c.Losses, corrupts) && c.Corrupt == 0:
+		return fmt.Errorf("study: corrupt %v with losses %v: want a probability in [0, 1), above 0 for the %s and %s arms", c.Corrupt, c.Losses, corruptLoss, corruptDist2)
+	case c.Patience < 0 || c.ExtractionGrids < 0 || c.CodebookSize < 0:
+		return fmt.Errorf("study: patience %d, extraction grids %d, codebook size %d: want each >= 0", c.Patience, c.ExtractionGrids, c.CodebookSize)
 	case c.FineTune > 0 && !slices.Contains(c.Losses, fineTuneFrom):
 		return fmt.Errorf("study: fine-tune %v with losses %v: the arm starts from the %s runs (want %s among the losses, or fine-tune 0)",
 			c.FineTune, c.Losses, fineTuneFrom, fineTuneFrom)
@@ -130,7 +145,7 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, l := range c.Losses {
-		if l == corruptLoss {
+		if corrupts(l) {
 			continue
 		}
 		if _, err := dist2.ParseKind(l); err != nil {
@@ -176,7 +191,7 @@ func (c Config) trainConfig(r RunSpec, n int) generator.TrainConfig {
 	t := generator.DefaultTrainConfig()
 	t.Batch, t.LR, t.Steps, t.Seed = c.batch(n), c.LR, c.steps(r, n), r.Seed
 	t.Warmup = min(t.Warmup, t.Steps/10)
-	if r.Loss == corruptLoss {
+	if corrupts(r.Loss) {
 		t.Corrupt = c.Corrupt
 	}
 	return t
@@ -220,7 +235,7 @@ func (r RunSpec) pass() int {
 		return 0
 	case r.Init != "":
 		return 3
-	case r.Loss == "dist2":
+	case isDist2(r.Loss):
 		return 2
 	}
 	return 1
@@ -236,10 +251,12 @@ func (c Config) arms() []string {
 }
 
 // pairs lists the paired comparisons a - b: dist2 - ce, dist2 - smooth and
-// dist2 - corrupt, corrupt - ce, then ce->dist2 - ce->ce.
+// dist2 - corrupt, corrupt - ce, dist2+corrupt - corrupt and - ce, then
+// ce->dist2 - ce->ce.
 func (c Config) pairs() [][2]string {
 	var out [][2]string
-	for _, p := range [][2]string{{"dist2", "ce"}, {"dist2", "smooth"}, {"dist2", corruptLoss}, {corruptLoss, "ce"}} {
+	for _, p := range [][2]string{{"dist2", "ce"}, {"dist2", "smooth"}, {"dist2", corruptLoss}, {corruptLoss, "ce"},
+		{corruptDist2, corruptLoss}, {corruptDist2, "ce"}} {
 		if slices.Contains(c.Losses, p[0]) && slices.Contains(c.Losses, p[1]) {
 			out = append(out, p)
 		}
@@ -272,10 +289,14 @@ func (c Config) Plan() []RunSpec {
 			}
 		}
 	}
+	k := ""
+	if c.CodebookSize > 0 {
+		k = fmt.Sprintf("k%d-", c.CodebookSize)
+	}
 	for _, n := range c.Sizes {
 		for _, l := range c.Losses {
 			for s := 1; s <= c.Seeds; s++ {
-				runs = append(runs, RunSpec{Name: fmt.Sprintf("n%d-%s-s%d", n, l, s), Size: n, Loss: l, Seed: uint64(s)})
+				runs = append(runs, RunSpec{Name: fmt.Sprintf("%sn%d-%s-s%d", k, n, l, s), Size: n, Loss: l, Seed: uint64(s)})
 			}
 		}
 	}
@@ -283,8 +304,8 @@ func (c Config) Plan() []RunSpec {
 		for _, n := range c.Sizes {
 			for _, l := range []string{"dist2", fineTuneFrom} {
 				for s := 1; s <= c.Seeds; s++ {
-					r := RunSpec{Name: fmt.Sprintf("n%d-%s-to-%s-s%d", n, fineTuneFrom, l, s), Size: n, Loss: l, Seed: uint64(s),
-						Init: fmt.Sprintf("n%d-%s-s%d", n, fineTuneFrom, s)}
+					r := RunSpec{Name: fmt.Sprintf("%sn%d-%s-to-%s-s%d", k, n, fineTuneFrom, l, s), Size: n, Loss: l, Seed: uint64(s),
+						Init: fmt.Sprintf("%sn%d-%s-s%d", k, n, fineTuneFrom, s)}
 					if l == "dist2" {
 						r.Alpha, r.Perplexity = dist2.DefaultAlpha, dist2.DefaultPerplexity
 					}

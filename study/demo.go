@@ -218,7 +218,7 @@ func (d Demo) report(ev vqvae.Eval, swaps explore.SwapEval, scored [][2]demoScor
 // finding says what the committed study (docs/study in the vqtool
 // repository, written by vqtool experiment) found.
 const finding = "The question this demo can only hint at is answered by the study committed in the vqtool repository, " +
-	"docs/study/report.html (its numbers in docs/study/results.json): " + sentence
+	"docs/study-v1/report.html (its numbers in docs/study-v1/results.json): " + sentence
 
 // sentence is the committed study's finding in one sentence.
 const sentence = "over 500 to 55,000 training images, 3 seeds each, with early stopping on a validation split, DIST2Loss " +

@@ -119,7 +119,7 @@ func setStepsToCEBest(runs []Result) {
 	}
 	for i, r := range runs {
 		target, ok := ceBest[[2]any{r.Size, r.Seed}]
-		if r.Sweep || r.Init != "" || r.Loss != "dist2" && r.Loss != corruptLoss || !ok {
+		if r.Sweep || r.Init != "" || !isDist2(r.Loss) && !corrupts(r.Loss) || !ok {
 			continue
 		}
 		runs[i].StepsToCEBest = nil

@@ -56,6 +56,8 @@ type Result struct {
 	FLDNovelT1Last   *float64 `json:"fld_novel_t1_last"`
 	ClassAccT1Last   float64  `json:"class_acc_t1_last"`
 	CodebookSize     int      `json:"codebook_size,omitempty"`
+	TargetTopK       int      `json:"target_topk,omitempty"`  // dist2: the nearest codes each target row keeps (0: all)
+	DroppedMass      float64  `json:"dropped_mass,omitempty"` // dist2: the mean target mass that truncation dropped
 	Corrupt          float64  `json:"corrupt"`   // the token corruption it trained with (0: off)
 	Patience         int      `json:"patience"`  // early stopping's measurements (0: the fixed budget)
 	Converged        bool     `json:"converged"` // patience ended it before its budget
@@ -123,6 +125,9 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 	logf := o.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
+	}
+	if k := d.VQ.Config.CodebookSize; c.CodebookSize > 0 && k != c.CodebookSize {
+		return nil, fmt.Errorf("study: the study is of codebook size %d: the tokenizer %s has %d codes", c.CodebookSize, d.VQPath, k)
 	}
 	if err := claim(o.Dir, c, d.VQPath); err != nil {
 		return nil, err
@@ -273,9 +278,10 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 	res := Result{RunSpec: r, Against: "test", Tau: t.loss.Tau, BestStep: t.bestStep, TrainSeconds: t.seconds, Curve: t.curve,
 		CodebookSize: s.VQ.Config.CodebookSize, Patience: c.Patience, Converged: t.converged}
 	res.Steps = c.steps(r, subset.N)
-	if r.Loss == corruptLoss {
+	if corrupts(r.Loss) {
 		res.Corrupt = c.Corrupt
 	}
+	res.TargetTopK, res.DroppedMass = t.loss.TopK, t.loss.Dropped
 	per := len(s.TrainPix) / s.Train.N
 	subPix := make([]float32, 0, len(idx)*per)
 	for _, i := range idx {
@@ -292,10 +298,11 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 	if r.Sweep {
 		res.Against, real, nReal = "validation", s.valFeat, s.nVal
 	}
-	dist, err := s.VQ.Codebook.Distance(dist2.SquaredL2)
+	d, err := s.VQ.Codebook.Distance(dist2.SquaredL2)
 	if err != nil {
 		return res, err
 	}
+	dist := dist2.NewDense(d) // once for the five evaluations
 	ev := func(m *generator.Model, t generator.Tokens) (generator.Eval, error) { return m.Evaluate(t, dist) }
 	val, err := ev(t.best, s.val)
 	if err != nil {

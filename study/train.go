@@ -35,7 +35,7 @@ func (c Config) spec(r RunSpec) dist2.Spec {
 	switch r.Loss {
 	case corruptLoss: // CE on corrupted inputs (trainConfig)
 		s.Kind = "ce"
-	case "dist2":
+	case "dist2", corruptDist2: // corruptDist2 corrupts its inputs too (trainConfig)
 		s = dist2.Spec{Kind: "dist2", Alpha: r.Alpha, Perplexity: r.Perplexity, Distance: c.Distance, TargetTopK: dist2.AutoTargetTopK}
 	}
 	return s

@@ -66,6 +66,7 @@ func (o *experimentOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Patience, "patience", d.Patience, "early stopping: a run ends once this many validation measurements miss its best, its budget the ceiling (0: the fixed budget)")
 	f.IntSliceVar(&o.ExtractionGiven, "extraction-given", d.ExtractionGiven, "tokens of a training grid the prefix-extraction attack gives before the model completes it (empty: no attack)")
 	f.IntVar(&o.ExtractionGrids, "extraction-grids", d.ExtractionGrids, "training grids of each run the extraction attack tries (0: none)")
+	f.IntVar(&o.CodebookSize, "codebook-size", d.CodebookSize, "the codebook size the tokenizer must have; runs are then named k{K}-..., so that studies of several tokenizers merge into one report (0: any)")
 	f.StringVar(&o.Shard, "shard", "1/1", "run every N-th run of the study, starting at the I-th: I/N")
 	f.StringSliceVar(&o.With, "with", nil, "other shards' folders, whose finished sweep runs choose the DIST2 setting and whose ce runs start the fine-tune arm")
 	f.IntVar(&o.Jobs, "jobs", 1, "runs trained side by side, each a process of its share of the cores, in OUT/jobs/J, merged into OUT at the end")

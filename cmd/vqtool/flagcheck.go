@@ -63,7 +63,7 @@ var flagSpans = map[string]span{
 	"alpha": closed(0, 1e6), "alphas": closed(0, 1e6), "beta": closed(0, 1e3),
 	"batch": closed(1, 65536), "buckets": closed(1, 1024), "cfg": closed(0, 1e3), "sample-cfg": closed(0, 1e3),
 	"channels": closed(0, 4), "class": closed(-1, maxCodes), "classifier-steps": closed(1, maxCount),
-	"clip": closed(0, 1e6), "code-dim": closed(1, 4096), "codebook-size": closed(2, maxCodes), "cols": closed(1, 1024),
+	"clip": closed(0, 1e6), "code-dim": closed(1, 4096), "codebook-size": closed(2, maxCodes), "experiment/codebook-size": closed(0, maxCodes), "cols": closed(1, 1024),
 	"cond-drop": closed(0, 1), "corrupt": span{lo: 0, hi: 1, hiOpen: true}, "dead-threshold": closed(0, 1e6), "decay": span{lo: 0, hi: 1, hiOpen: true},
 	"dim": closed(1, 8192), "heads": closed(1, 1024), "layers": closed(1, 1024), "mlp": closed(1, 32768),
 	"hidden": closed(1, 16384), "res-blocks": closed(0, 256), "downsample": closed(1, 64),

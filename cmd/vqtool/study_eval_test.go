@@ -23,7 +23,7 @@ func TestCommittedStudyRanksAlike(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes every committed sample file: not under -short")
 	}
-	dir := "../../docs/study"
+	dir := "../../docs/study-v1"
 	var files []string
 	var fld []float64
 	for _, d := range []string{dir, "../../docs/study-long"} {
