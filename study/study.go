@@ -58,10 +58,10 @@ type Result struct {
 	CodebookSize     int      `json:"codebook_size,omitempty"`
 	TargetTopK       int      `json:"target_topk,omitempty"`  // dist2: the nearest codes each target row keeps (0: all)
 	DroppedMass      float64  `json:"dropped_mass,omitempty"` // dist2: the mean target mass that truncation dropped
-	Corrupt          float64  `json:"corrupt"`   // the token corruption it trained with (0: off)
-	Patience         int      `json:"patience"`  // early stopping's measurements (0: the fixed budget)
-	Converged        bool     `json:"converged"` // patience ended it before its budget
-	CT               *float64 `json:"c_t"`       // C_T of the best checkpoint's samples at T=1 (Scores.CT)
+	Corrupt          float64  `json:"corrupt"`                // the token corruption it trained with (0: off)
+	Patience         int      `json:"patience"`               // early stopping's measurements (0: the fixed budget)
+	Converged        bool     `json:"converged"`              // patience ended it before its budget
+	CT               *float64 `json:"c_t"`                    // C_T of the best checkpoint's samples at T=1 (Scores.CT)
 	CTLast           *float64 `json:"c_t_last"`
 	// Extraction maps the tokens given of a training grid (as a string) to
 	// the share of Config.ExtractionGrids training grids the best checkpoint
