@@ -33,6 +33,10 @@ type Tokenizer struct {
 	Classes []string // class names by label
 }
 
+// For returns t whatever the folder: Merge's tokenizer for the shards of
+// one study.
+func (t Tokenizer) For(string) (Tokenizer, error) { return t, nil }
+
 // split is Data cut for a Config: the pool, the validation grids, and the
 // classifier's features of the validation and test images.
 type split struct {

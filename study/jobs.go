@@ -81,7 +81,7 @@ func RunJobs(ctx context.Context, c Config, dir string, n int, tok Tokenizer, st
 		}
 		pending = again
 	}
-	res, err := Merge(dir, dirs, tok)
+	res, err := Merge(dir, dirs, tok.For)
 	if err != nil {
 		return nil, err
 	}

@@ -48,15 +48,35 @@ func metricByKey(key string) metric {
 	panic("study: no metric " + key)
 }
 
+// armWords names an arm in the verdict's sentences.
+func armWords(arm string) string {
+	switch arm {
+	case "dist2":
+		return "DIST2"
+	case corruptLoss:
+		return "token corruption"
+	case corruptDist2:
+		return "DIST2 with token corruption"
+	case "smooth":
+		return "label smoothing"
+	case "ce":
+		return "CE"
+	}
+	return arm
+}
+
+// where names a cell: its training-set size, and its codebook size when
+// the report has several.
+func (res *Results) where(k, size int) string {
+	if len(res.Parts) > 0 {
+		return fmt.Sprintf("K = %d, %d images", k, size)
+	}
+	return fmt.Sprintf("%d images", size)
+}
+
 // verdict says in words what the paired comparisons found.
 func (res *Results) verdict() string {
 	var b strings.Builder
-	done := 0
-	for _, r := range res.Runs {
-		if !r.Sweep {
-			done++
-		}
-	}
 	sweep := len(res.Sweep) > 0
 	fmt.Fprintf(&b, "%d of %d planned runs are done", len(res.Runs), res.Planned)
 	if ch := res.Choice; ch != nil && ch.Swept {
@@ -67,95 +87,123 @@ func (res *Results) verdict() string {
 	}
 	b.WriteString(".\n\n")
 	words := map[string]string{"test_nll_bits": "test NLL", "near_copies": "the share of near copies", "fld_t1": "FLD at T=1",
-		"fld_novel_t1": "novel FLD at T=1", "class_acc_t1": "class accuracy at T=1",
+		"fld_novel_t1": "novel FLD at T=1", "class_acc_t1": "class accuracy at T=1", "c_t": "C_T",
+		"extraction_t1": "prefix extraction at T=1", "extraction_greedy": "greedy prefix extraction",
 		"test_nll_bits_last": "test NLL at the end of the budget", "near_copies_last": "near copies at the end of the budget",
 		"fld_t1_last": "FLD at T=1 at the end of the budget", "fld_novel_t1_last": "novel FLD at the end of the budget",
 		"class_acc_t1_last": "class accuracy at the end of the budget"}
-	for _, size := range res.Config.Sizes {
-		for _, p := range res.Config.pairs() {
-			var said []string
-			var none []string
-			for _, key := range []string{"test_nll_bits", "near_copies", "fld_t1", "fld_novel_t1", "class_acc_t1", "test_nll_bits_last", "near_copies_last", "fld_t1_last", "fld_novel_t1_last", "class_acc_t1_last"} {
-				for _, c := range res.Comparisons {
-					if c.Size != size || c.A != p[0] || c.B != p[1] || c.Metric != key {
-						continue
+	keys := []string{"test_nll_bits", "near_copies", "fld_t1", "fld_novel_t1", "class_acc_t1", "c_t", "extraction_t1", "extraction_greedy",
+		"test_nll_bits_last", "near_copies_last", "fld_t1_last", "fld_novel_t1_last", "class_acc_t1_last"}
+	for _, p := range res.parts {
+		for _, size := range p.Config.Sizes {
+			for _, pair := range p.Config.pairs() {
+				var said, none []string
+				for _, key := range keys {
+					for _, c := range res.Comparisons {
+						if c.CodebookSize != p.CodebookSize || c.Size != size || c.A != pair[0] || c.B != pair[1] || c.Metric != key {
+							continue
+						}
+						if !c.Detected() {
+							none = append(none, words[key])
+							continue
+						}
+						m := metricByKey(key)
+						better := (c.MeanDiff < 0) == m.lower
+						dir := map[bool]string{true: "better", false: "worse"}[better]
+						said = append(said, fmt.Sprintf("%s %s (%+.3g, 95%% CI [%.3g, %.3g], %d seeds)", words[key], dir, c.MeanDiff, c.CI95[0], c.CI95[1], c.NPairs))
 					}
-					if !c.Detected() {
-						none = append(none, words[key])
-						continue
-					}
-					m := metricByKey(key)
-					better := (c.MeanDiff < 0) == m.lower
-					dir := map[bool]string{true: "better", false: "worse"}[better]
-					said = append(said, fmt.Sprintf("%s %s (%+.3g, 95%% CI [%.3g, %.3g], %d seeds)", words[key], dir, c.MeanDiff, c.CI95[0], c.CI95[1], c.NPairs))
 				}
-			}
-			if len(said)+len(none) == 0 {
-				continue
-			}
-			if p[0] == "dist2" {
-				fmt.Fprintf(&b, "At %d images, DIST2 against %s: ", size, p[1])
-			} else {
-				fmt.Fprintf(&b, "At %d images, the ce runs continued with DIST2 against with CE (%s - %s): ", size, p[0], p[1])
-			}
-			if len(said) > 0 {
-				b.WriteString(strings.Join(said, "; "))
+				if len(said)+len(none) == 0 {
+					continue
+				}
+				if strings.HasPrefix(pair[0], fineTuneFrom+"->") {
+					fmt.Fprintf(&b, "At %s, the ce runs continued with DIST2 against with CE (%s - %s): ", res.where(p.CodebookSize, size), pair[0], pair[1])
+				} else {
+					fmt.Fprintf(&b, "At %s, %s against %s: ", res.where(p.CodebookSize, size), armWords(pair[0]), armWords(pair[1]))
+				}
+				if len(said) > 0 {
+					b.WriteString(strings.Join(said, "; "))
+					if len(none) > 0 {
+						b.WriteString("; ")
+					}
+				}
 				if len(none) > 0 {
-					b.WriteString("; ")
+					fmt.Fprintf(&b, "no difference detected at this size in %s", strings.Join(none, ", "))
 				}
+				b.WriteString(".\n\n")
 			}
-			if len(none) > 0 {
-				fmt.Fprintf(&b, "no difference detected at this size in %s", strings.Join(none, ", "))
-			}
-			b.WriteString(".\n\n")
 		}
 	}
 	return b.String()
 }
 
-// write renders report.md, report.html and their pictures into dir.
-func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
-	c := res.Config
-	fineTune := ""
+// design says how the runs of part p trained.
+func (p part) design() string {
+	c := p.Config
+	var b strings.Builder
+	fmt.Fprintf(&b, "Generators of width %d, %d blocks, trained %g epochs at batch %d within [%d, %d] steps, "+
+		"validation NLL every %d steps, best checkpoint kept", c.Dim, c.Layers, c.Epochs, c.Batch, c.MinSteps, c.MaxSteps, c.EvalEvery)
+	if c.Patience > 0 {
+		fmt.Fprintf(&b, ", stopped once %d measurements in a row miss the best (a run stopped by its budget is not converged)", c.Patience)
+	}
+	fmt.Fprintf(&b, "; %d samples per setting at guidance %g; scores against the test split.", c.Samples, c.CFG)
+	if slices.ContainsFunc(c.Losses, corrupts) {
+		fmt.Fprintf(&b, " Token corruption replaces each input token by a uniform random code with probability %g, the target unchanged.", c.Corrupt)
+	}
+	if len(c.ExtractionGiven) > 0 && c.ExtractionGrids > 0 {
+		fmt.Fprintf(&b, " Prefix extraction gives %v tokens and the class of %d training grids and counts completions at >= %g%% token agreement.",
+			c.ExtractionGiven, c.ExtractionGrids, 100*metrics.NearCopyThreshold)
+	}
 	if c.FineTune > 0 {
-		fineTune = fmt.Sprintf(" The fine-tune arm continues each ce run from its best checkpoint with a fresh optimiser for %gx the size's budget, "+
+		fmt.Fprintf(&b, " The fine-tune arm continues each ce run from its best checkpoint with a fresh optimiser for %gx the size's budget, "+
 			"at the same seed, rate and early stopping: with DIST2 at the paper's setting (alpha %s, tau for %s effective neighbours; ce->dist2) "+
 			"and, as the control, with CE (ce->ce); its comparison is the paired difference ce->dist2 - ce->ce.",
 			c.FineTune, num(dist2.DefaultAlpha), num(dist2.DefaultPerplexity))
 	}
-	rep := report.Report{
-		Title: "vqtool study: does DIST2Loss make better image-token generators?",
-		Intro: res.verdict() + fmt.Sprintf("Generators of width %d, %d blocks, trained %g epochs at batch %d within [%d, %d] steps, "+
-			"validation NLL every %d steps, best checkpoint kept; %d samples per setting at guidance %g; scores against the %s split. "+
-			"Intervals are 95%% t intervals over seeds; a comparison is the paired difference dist2 - other by seed.",
-			c.Dim, c.Layers, c.Epochs, c.Batch, c.MinSteps, c.MaxSteps, c.EvalEvery, c.Samples, c.CFG, "test") + fineTune,
+	return b.String()
+}
+
+// write renders report.md, report.html and their pictures into dir.
+func (res *Results) write(dir string) error {
+	multi := len(res.Parts) > 0
+	intro := res.verdict()
+	for _, p := range res.parts {
+		if multi {
+			intro += fmt.Sprintf("Part K = %d, sizes %v (%s): ", p.CodebookSize, p.Config.Sizes, strings.Join(p.Folders, ", "))
+		}
+		intro += p.design() + "\n\n"
 	}
+	intro += "Intervals are 95% t intervals over seeds; a comparison is the paired difference a - b by seed."
+	rep := report.Report{Title: "vqtool study: does DIST2Loss make better image-token generators?", Intro: intro}
 	// Tables.
-	t := &report.Table{Header: []string{"size", "arm", "runs"}}
+	t := &report.Table{Header: []string{"K", "size", "arm", "runs"}}
 	for _, m := range studyMetrics {
 		t.Header = append(t.Header, m.label)
 	}
-	for _, size := range c.Sizes {
-		for _, arm := range c.arms() {
-			iv := cell(res.Runs, size, arm, studyMetrics[0])
-			row := []string{strconv.Itoa(size), arm, strconv.Itoa(iv.N)}
-			for _, m := range studyMetrics {
-				row = append(row, fmtIv(cell(res.Runs, size, arm, m)))
+	for _, p := range res.parts {
+		for _, size := range p.Config.Sizes {
+			for _, arm := range p.Config.arms() {
+				iv := cell(p.runs, size, arm, studyMetrics[0])
+				row := []string{strconv.Itoa(p.CodebookSize), strconv.Itoa(size), arm, strconv.Itoa(iv.N)}
+				for _, m := range studyMetrics {
+					row = append(row, fmtIv(cell(p.runs, size, arm, m)))
+				}
+				t.Rows = append(t.Rows, row)
 			}
-			t.Rows = append(t.Rows, row)
 		}
 	}
-	rep.Sections = append(rep.Sections, report.Section{Heading: "Results per size and arm (mean [95% interval] over seeds)", Table: t})
-	ct := &report.Table{Header: []string{"size", "metric", "a - b", "mean diff", "95% CI", "pairs", "verdict"}}
+	rep.Sections = append(rep.Sections, report.Section{Heading: "Results per codebook size K, size and arm (mean [95% interval] over seeds)", Table: t})
+	ct := &report.Table{Header: []string{"K", "size", "metric", "a - b", "mean diff", "95% CI", "pairs", "verdict"}}
 	for _, cm := range res.Comparisons {
 		v := "no difference detected at this size"
 		if cm.Detected() {
 			v = map[bool]string{true: "a better", false: "a worse"}[(cm.MeanDiff < 0) == metricByKey(cm.Metric).lower]
 		}
-		ct.Rows = append(ct.Rows, []string{strconv.Itoa(cm.Size), cm.Metric, cm.A + " - " + cm.B, fmt.Sprintf("%.4g", cm.MeanDiff),
+		ct.Rows = append(ct.Rows, []string{strconv.Itoa(cm.CodebookSize), strconv.Itoa(cm.Size), cm.Metric, cm.A + " - " + cm.B, fmt.Sprintf("%.4g", cm.MeanDiff),
 			fmt.Sprintf("[%.4g, %.4g]", cm.CI95[0], cm.CI95[1]), strconv.Itoa(cm.NPairs), v})
 	}
 	rep.Sections = append(rep.Sections, report.Section{Heading: "Paired differences", Table: ct})
+	c := res.Config
 	if len(res.Sweep) > 0 {
 		st := &report.Table{Header: []string{"size", "alpha", "perplexity", "temperature", "val NLL", "val FLD", "val novel FLD", "near copies", "class acc"}}
 		for _, r := range res.Sweep {
@@ -168,30 +216,55 @@ func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
 		}
 		rep.Sections = append(rep.Sections, report.Section{Heading: "The DIST2 sweep", Text: text, Table: st})
 	}
-	// Plots.
-	var imgs []report.Image
-	for _, p := range []struct{ key, file string }{{"test_nll_bits", "nll.png"}, {"fld_t1", "fld.png"}, {"near_copies", "copies.png"}, {"fld_novel_t1", "fld-novel.png"}} {
-		m := metricByKey(p.key)
-		pl := report.Plot{Title: m.label + " against training-set size", XLabel: "training images (log scale)", YLabel: m.label, LogX: true}
-		for _, arm := range c.arms() {
-			s := report.Series{Name: arm, ColorSlot: -1}
-			for _, size := range c.Sizes {
-				iv := cell(res.Runs, size, arm, m)
-				s.X, s.Y, s.Lo, s.Hi = append(s.X, float64(size)), append(s.Y, iv.Mean), append(s.Lo, iv.Lo), append(s.Hi, iv.Hi)
+	// Plots: a line per codebook size and arm, over the sizes of its parts.
+	type line struct {
+		k   int
+		arm string
+	}
+	var lines []line
+	for _, p := range res.parts {
+		for _, arm := range p.Config.arms() {
+			if l := (line{p.CodebookSize, arm}); !slices.Contains(lines, l) {
+				lines = append(lines, l)
 			}
-			pl.Series = append(pl.Series, s)
 		}
-		if err := pl.Write(filepath.Join(dir, p.file)); err != nil {
+	}
+	name := func(l line) string {
+		if multi {
+			return fmt.Sprintf("%s, K=%d", l.arm, l.k)
+		}
+		return l.arm
+	}
+	var imgs []report.Image
+	for _, pl := range []struct{ key, file string }{{"test_nll_bits", "nll.png"}, {"fld_t1", "fld.png"}, {"near_copies", "copies.png"}, {"fld_novel_t1", "fld-novel.png"}} {
+		m := metricByKey(pl.key)
+		plot := report.Plot{Title: m.label + " against training-set size", XLabel: "training images (log scale)", YLabel: m.label, LogX: true}
+		for _, l := range lines {
+			s := report.Series{Name: name(l), ColorSlot: -1}
+			for _, p := range res.parts {
+				if p.CodebookSize != l.k || !slices.Contains(p.Config.arms(), l.arm) {
+					continue
+				}
+				for _, size := range p.Config.Sizes {
+					iv := cell(p.runs, size, l.arm, m)
+					s.X, s.Y, s.Lo, s.Hi = append(s.X, float64(size)), append(s.Y, iv.Mean), append(s.Lo, iv.Lo), append(s.Hi, iv.Hi)
+				}
+			}
+			plot.Series = append(plot.Series, s)
+		}
+		if err := plot.Write(filepath.Join(dir, pl.file)); err != nil {
 			return err
 		}
-		imgs = append(imgs, report.Image{Caption: pl.Title, Path: p.file})
+		imgs = append(imgs, report.Image{Caption: plot.Title, Path: pl.file})
 	}
 	sc := report.Plot{Title: "Each run: near copies against FLD (T=1)", XLabel: "near copies of training grids", YLabel: "FLD (lower is better)"}
-	for i, arm := range c.arms() {
-		s := report.Series{Name: arm, Points: true, ColorSlot: i}
-		for _, r := range res.Runs {
-			if !r.Sweep && r.Arm() == arm {
-				s.X, s.Y = append(s.X, r.NearCopies), append(s.Y, r.FLDT1)
+	for i, l := range lines {
+		s := report.Series{Name: name(l), Points: true, ColorSlot: i}
+		for _, p := range res.parts {
+			for _, r := range p.runs {
+				if p.CodebookSize == l.k && !r.Sweep && r.Arm() == l.arm {
+					s.X, s.Y = append(s.X, r.NearCopies), append(s.Y, r.FLDT1)
+				}
 			}
 		}
 		sc.Series = append(sc.Series, s)
@@ -200,25 +273,31 @@ func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
 		return err
 	}
 	imgs = append(imgs, report.Image{Caption: sc.Title, Path: "copies-fld.png"})
-	for _, size := range c.Sizes[:min(2, len(c.Sizes))] {
-		cv := report.Plot{Title: fmt.Sprintf("Validation NLL during training, %d images (seed 1)", size), XLabel: "step (the fine-tune arm's counted on from its start's)", YLabel: "bits per token"}
-		for _, r := range res.Runs {
-			if !r.Sweep && r.Size == size && r.Seed == 1 {
-				s := report.Series{Name: r.Arm(), ColorSlot: slices.Index(c.arms(), r.Arm())}
-				if r.Init != "" {
-					s.X, s.Y = append(s.X, float64(r.InitStep)), append(s.Y, r.InitValNLL)
-				}
-				for _, p := range r.Curve {
-					s.X, s.Y = append(s.X, float64(r.InitStep+p.Step)), append(s.Y, p.NLL)
-				}
-				cv.Series = append(cv.Series, s)
+	for _, p := range res.parts {
+		arms := p.Config.arms()
+		for _, size := range p.Config.Sizes[:min(2, len(p.Config.Sizes))] {
+			title, file := fmt.Sprintf("Validation NLL during training, %d images (seed 1)", size), fmt.Sprintf("curve-n%d.png", size)
+			if multi {
+				title, file = fmt.Sprintf("Validation NLL during training, K = %d, %d images (seed 1)", p.CodebookSize, size), fmt.Sprintf("curve-k%d-n%d.png", p.CodebookSize, size)
 			}
+			cv := report.Plot{Title: title, XLabel: "step (the fine-tune arm's counted on from its start's)", YLabel: "bits per token"}
+			for _, r := range p.runs {
+				if !r.Sweep && r.Size == size && r.Seed == 1 {
+					s := report.Series{Name: r.Arm(), ColorSlot: slices.Index(arms, r.Arm())}
+					if r.Init != "" {
+						s.X, s.Y = append(s.X, float64(r.InitStep)), append(s.Y, r.InitValNLL)
+					}
+					for _, pt := range r.Curve {
+						s.X, s.Y = append(s.X, float64(r.InitStep+pt.Step)), append(s.Y, pt.NLL)
+					}
+					cv.Series = append(cv.Series, s)
+				}
+			}
+			if err := cv.Write(filepath.Join(dir, file)); err != nil {
+				return err
+			}
+			imgs = append(imgs, report.Image{Caption: cv.Title, Path: file})
 		}
-		file := fmt.Sprintf("curve-n%d.png", size)
-		if err := cv.Write(filepath.Join(dir, file)); err != nil {
-			return err
-		}
-		imgs = append(imgs, report.Image{Caption: cv.Title, Path: file})
 	}
 	if len(res.Sweep) > 0 && res.Choice != nil {
 		sw := report.Plot{Title: fmt.Sprintf("Sweep: validation novel FLD against alpha (T=%s)", num(res.Choice.Temperature)), XLabel: "alpha (log scale)", YLabel: "novel FLD", LogX: true}
@@ -245,15 +324,17 @@ func (res *Results) write(dir string, vq *vqvae.Model, classes []string) error {
 	rep.Sections = append(rep.Sections, report.Section{Heading: "Plots", Images: imgs})
 	// Sample grids: seed 1's best checkpoint, ten per class, a row a class.
 	var grids []report.Image
-	for _, r := range res.Runs {
-		if r.Sweep || r.Seed != 1 || r.Samples == "" {
-			continue
+	for _, p := range res.parts {
+		for _, r := range p.runs {
+			if r.Sweep || r.Seed != 1 || r.Samples == "" {
+				continue
+			}
+			file := filepath.Join("grids", r.Name+".png")
+			if err := sampleGrid(filepath.Join(dir, file), filepath.Join(dir, r.Samples), p.tok.VQ, p.tok.Classes); err != nil {
+				return err
+			}
+			grids = append(grids, report.Image{Caption: fmt.Sprintf("%s, %s, best step %d (T=1)", r.Arm(), res.where(p.CodebookSize, r.Size), r.BestStep), Path: file})
 		}
-		file := filepath.Join("grids", r.Name+".png")
-		if err := sampleGrid(filepath.Join(dir, file), filepath.Join(dir, r.Samples), vq, classes); err != nil {
-			return err
-		}
-		grids = append(grids, report.Image{Caption: fmt.Sprintf("%s, %d images, best step %d (T=1)", r.Arm(), r.Size, r.BestStep), Path: file})
 	}
 	rep.Sections = append(rep.Sections, report.Section{Heading: "Samples of the best checkpoints (seed 1, T=1; a row a class)", Images: grids})
 	_, err := rep.Write(dir, "report")

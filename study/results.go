@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/vqtool/vqtool/generator"
 	"github.com/vqtool/vqtool/imageio"
@@ -18,25 +19,48 @@ import (
 
 // Results is what results.json holds.
 type Results struct {
-	Config      Config       `json:"config"`
-	Choice      *Choice      `json:"choice"` // null while the sweep is not complete
+	Config      Config       `json:"config"` // the first part's
+	Choice      *Choice      `json:"choice"` // the first part's; null while its sweep is not complete
 	Sweep       []SweepRow   `json:"sweep"`
 	Runs        []Result     `json:"runs"`
 	Comparisons []Comparison `json:"comparisons"`
 	Planned     int          `json:"planned_runs"`
+	// Parts lists the designs merged, when there are several: the second
+	// edition runs one per codebook size and per budget.
+	Parts []Part `json:"parts,omitempty"`
+
+	parts []part // every part, one for a plain study
 }
 
-// Comparison is the paired difference a - b of one metric at one size, over
-// the seeds both arms ran (an arm is a loss, or ce->dist2 and ce->ce of the
-// fine-tune arm: RunSpec.Arm).
+// Part is one design of a merged study: the study folders (its shards)
+// whose study.json agree, and its tokenizer's codebook size.
+type Part struct {
+	CodebookSize int      `json:"codebook_size"`
+	Tokenizer    string   `json:"tokenizer,omitempty"` // relative to the merged folder
+	Folders      []string `json:"folders"`             // relative to the merged folder
+	Config       Config   `json:"config"`
+	Planned      int      `json:"planned_runs"`
+}
+
+// part is a Part with its runs and tokenizer.
+type part struct {
+	Part
+	runs []Result
+	tok  Tokenizer
+}
+
+// Comparison is the paired difference a - b of one metric at one codebook
+// size and training-set size, over the seeds both arms ran (an arm is a
+// loss, or ce->dist2 and ce->ce of the fine-tune arm: RunSpec.Arm).
 type Comparison struct {
-	Size     int        `json:"size"`
-	Metric   string     `json:"metric"`
-	A        string     `json:"a"`
-	B        string     `json:"b"`
-	MeanDiff float64    `json:"mean_diff"`
-	CI95     [2]float64 `json:"ci95"` // NaN-free: equal to the mean with one pair
-	NPairs   int        `json:"n_pairs"`
+	CodebookSize int        `json:"codebook_size,omitempty"`
+	Size         int        `json:"size"`
+	Metric       string     `json:"metric"`
+	A            string     `json:"a"`
+	B            string     `json:"b"`
+	MeanDiff     float64    `json:"mean_diff"`
+	CI95         [2]float64 `json:"ci95"` // NaN-free: equal to the mean with one pair
+	NPairs       int        `json:"n_pairs"`
 }
 
 // Detected reports whether the interval excludes 0.
@@ -173,59 +197,116 @@ func comparisons(runs []Result, c Config) []Comparison {
 	return out
 }
 
-// Merge gathers the finished runs of the study folders inputs (shards of
-// one study: their study.json must agree) into out: samples, results.json,
-// report.md, report.html and the plots. tok decodes the sample grids, and
-// out's study.json names it.
-func Merge(out string, inputs []string, tok Tokenizer) (*Results, error) {
+// Merge gathers the finished runs of the study folders inputs into out:
+// samples, results.json, report.md, report.html and the plots. Folders
+// whose study.json agree, design and tokenizer, are shards of one part;
+// folders of other designs or tokenizers are other parts of one report
+// (the second edition runs one part per codebook size and budget), which
+// must not plan a run of the same name. tok returns a folder's tokenizer,
+// which decodes its sample grids. Out's study.json names the design and
+// tokenizer of a one-part merge; a merge of several parts writes none, and
+// refuses an out that holds a study.
+func Merge(out string, inputs []string, tok func(dir string) (Tokenizer, error)) (*Results, error) {
 	if len(inputs) == 0 {
 		return nil, fmt.Errorf("study: merge: no study folders given")
 	}
-	var c Config
-	for i, dir := range inputs {
-		got, err := ReadConfig(dir)
+	var parts []part
+	for _, dir := range inputs {
+		f, err := readStudyFile(dir)
 		if err != nil {
 			return nil, err
 		}
-		if i == 0 {
-			c = got
-		} else if !reflect.DeepEqual(c, got) {
-			return nil, fmt.Errorf("study: %s and %s hold different studies (%s)", inputs[0], dir, diff(c, got))
+		t, err := tok(dir)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if err := claim(out, c, tok.VQPath); err != nil {
-		return nil, err
-	}
-	runs, from, err := readRuns(inputs)
-	if err != nil {
-		return nil, err
-	}
-	order := map[string]int{}
-	for k, r := range c.Plan() {
-		order[r.Name] = k
-	}
-	slices.SortFunc(runs, func(a, b Result) int { return order[a.Name] - order[b.Name] })
-	for _, r := range runs {
-		if r.Samples == "" || from[r.Name] == out {
-			continue
-		}
-		src, dst := filepath.Join(from[r.Name], r.Samples), filepath.Join(out, r.Samples)
-		for _, p := range [][2]string{{dst, src}, {imageio.LabelsPath(dst), imageio.LabelsPath(src)}} {
-			if err := os.MkdirAll(filepath.Dir(p[0]), 0o755); err != nil {
-				return nil, err
-			}
-			if err := atomicfile.Copy(p[0], p[1]); err != nil {
-				return nil, err
+		k := slices.IndexFunc(parts, func(p part) bool { return reflect.DeepEqual(p.Config, f.Config) && sameFile(p.tok.VQPath, t.VQPath) })
+		if k < 0 {
+			k = len(parts)
+			parts = append(parts, part{Part: Part{Config: f.Config, Planned: len(f.Config.Plan())}, tok: t})
+			if t.VQ != nil {
+				parts[k].CodebookSize = t.VQ.Config.CodebookSize
 			}
 		}
+		parts[k].Folders = append(parts[k].Folders, dir)
 	}
-	setStepsToCEBest(runs)
-	res := &Results{Config: c, Sweep: sweepRows(runs), Runs: runs, Comparisons: comparisons(runs, c), Planned: len(c.Plan())}
-	if res.Choice, err = c.chooseFrom(runs); err != nil && !errors.Is(err, ErrNeedSweep) {
+	if len(parts) == 1 {
+		if err := claim(out, parts[0].Config, parts[0].tok.VQPath); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(filepath.Join(out, specFile)); err == nil {
+		return nil, fmt.Errorf("study: %s holds a study: a report of %d parts (%s) goes to a folder of its own", out, len(parts), strings.Join(inputs, ", "))
+	} else if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	res := &Results{Config: parts[0].Config, Comparisons: []Comparison{}}
+	in := map[string]int{} // run -> its part
+	for k := range parts {
+		p := &parts[k]
+		runs, from, err := readRuns(p.Folders)
+		if err != nil {
+			return nil, err
+		}
+		order := map[string]int{}
+		for i, r := range p.Config.Plan() {
+			order[r.Name] = i
+		}
+		slices.SortFunc(runs, func(a, b Result) int { return order[a.Name] - order[b.Name] })
+		for _, r := range runs {
+			if j, dup := in[r.Name]; dup {
+				return nil, fmt.Errorf("study: run %s is in %s and in %s: parts of one report name their runs apart (--codebook-size)",
+					r.Name, strings.Join(parts[j].Folders, ", "), strings.Join(p.Folders, ", "))
+			}
+			in[r.Name] = k
+			if r.Samples == "" || from[r.Name] == out {
+				continue
+			}
+			src, dst := filepath.Join(from[r.Name], r.Samples), filepath.Join(out, r.Samples)
+			for _, q := range [][2]string{{dst, src}, {imageio.LabelsPath(dst), imageio.LabelsPath(src)}} {
+				if err := os.MkdirAll(filepath.Dir(q[0]), 0o755); err != nil {
+					return nil, err
+				}
+				if err := atomicfile.Copy(q[0], q[1]); err != nil {
+					return nil, err
+				}
+			}
+		}
+		setStepsToCEBest(runs)
+		for _, cm := range comparisons(runs, p.Config) {
+			cm.CodebookSize = p.CodebookSize
+			res.Comparisons = append(res.Comparisons, cm)
+		}
+		p.runs = runs
+		res.Runs = append(res.Runs, runs...)
+		res.Planned += p.Planned
+		if p.tok.VQPath != "" {
+			p.Tokenizer = rel(out, p.tok.VQPath)
+		}
+		for i, f := range p.Folders {
+			p.Folders[i] = rel(out, f)
+		}
+		if len(parts) > 1 {
+			res.Parts = append(res.Parts, p.Part)
+		}
+	}
+	res.parts = parts
+	res.Sweep = sweepRows(res.Runs)
+	var err error
+	if res.Choice, err = parts[0].Config.chooseFrom(parts[0].runs); err != nil && !errors.Is(err, ErrNeedSweep) {
 		return nil, err
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(out, resultsFile), res); err != nil {
 		return nil, err
 	}
-	return res, res.write(out, tok.VQ, tok.Classes)
+	return res, res.write(out)
+}
+
+// sameFile reports whether paths a and b name one file (or are both empty).
+func sameFile(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	x, errA := os.Stat(a)
+	y, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(x, y)
 }

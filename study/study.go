@@ -182,7 +182,7 @@ func Run(ctx context.Context, c Config, d Data, o Options) (*Results, error) {
 				strings.TrimPrefix(chooseErr.Error(), ErrNeedSweep.Error()+": ")))
 		}
 	}
-	res, err := Merge(o.Dir, []string{o.Dir}, d.Tokenizer)
+	res, err := Merge(o.Dir, []string{o.Dir}, d.Tokenizer.For)
 	if err != nil {
 		return nil, err
 	}

@@ -272,8 +272,15 @@ func newExperimentReportCommand() *cobra.Command {
 	var o experimentReportOptions
 	cmd := &cobra.Command{
 		Use:     "report --out DIR IN [IN ...]",
-		Short:   "Merge the finished runs of study folders (shards) into one results.json and report",
-		Example: `  vqtool experiment report --out study study-1 study-2`,
+		Short:   "Merge the finished runs of study folders (shards, or parts of other codebook sizes) into one results.json and report",
+		Long: `report gathers the finished runs of study folders into one results.json,
+report.md and report.html. Folders of one design and tokenizer are shards
+of one study; folders of other designs or tokenizers are parts of one
+report, compared cell by cell (codebook size, training-set size), as the
+second edition of the study is: one part per codebook size and budget,
+each run with --codebook-size so that their run names differ.`,
+		Example: `  vqtool experiment report --out study study-1 study-2
+  vqtool experiment report --out docs/study docs/study/parts/*`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExperimentReport(cmd.Context(), cmd.OutOrStdout(), o, args)
@@ -281,7 +288,7 @@ func newExperimentReportCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Out, "out", "o", "", "folder to write the merged study into")
-	f.StringVar(&o.VQ, "vq", "", "the study's tokenizer (default: the one the folders' study.json name; IN/vq of the first folder for a study.json that names none)")
+	f.StringVar(&o.VQ, "vq", "", "the tokenizer of every folder (default: the one each folder's study.json names; IN/vq of the first folder for a study.json that names none)")
 	f.StringVar(&o.Data, "data", "fashion-mnist", "the study's data set (for class names)")
 	return cmd
 }
@@ -290,28 +297,37 @@ func runExperimentReport(_ context.Context, w io.Writer, o experimentReportOptio
 	if o.Out == "" {
 		return usagef("--out: want the folder to write the merged study into")
 	}
-	if o.VQ == "" {
-		vq, err := study.TokenizerOf(inputs)
-		if err != nil {
-			return err
-		}
-		if vq == "" {
-			vq = filepath.Join(inputs[0], "vq")
-		}
-		o.VQ = vq
-	}
-	vq, _, err := loadVQ(o.VQ)
-	if err != nil {
-		return err
-	}
 	d, err := (&dataOptions{Data: o.Data, Split: "test", Limit: 1}).open()
 	if err != nil {
 		return err
 	}
-	res, err := study.Merge(o.Out, inputs, study.Tokenizer{VQ: vq, VQPath: o.VQ, Classes: d.Classes})
+	loaded := map[string]study.Tokenizer{}
+	tok := func(dir string) (study.Tokenizer, error) {
+		path := o.VQ
+		if path == "" {
+			var err error
+			if path, err = study.TokenizerOf([]string{dir}); err != nil {
+				return study.Tokenizer{}, err
+			}
+			if path == "" { // a study.json of an older vqtool
+				path = filepath.Join(inputs[0], "vq")
+			}
+		}
+		if t, ok := loaded[path]; ok {
+			return t, nil
+		}
+		vq, _, err := loadVQ(path)
+		if err != nil {
+			return study.Tokenizer{}, err
+		}
+		loaded[path] = study.Tokenizer{VQ: vq, VQPath: path, Classes: d.Classes}
+		return loaded[path], nil
+	}
+	res, err := study.Merge(o.Out, inputs, tok)
 	if err != nil {
 		return err
 	}
-	logf("%s: %d of %d runs from %d folders; wrote results.json, report.md and report.html", o.Out, len(res.Runs), res.Planned, len(inputs))
+	parts := max(1, len(res.Parts))
+	logf("%s: %d of %d runs from %d folders (%d parts); wrote results.json, report.md and report.html", o.Out, len(res.Runs), res.Planned, len(inputs), parts)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -420,5 +421,79 @@ func TestExperimentExtractionGivenChecked(t *testing.T) {
 	wantUsage(t, "--extraction-given 49", runExperiment(context.Background(), &bytes.Buffer{}, o), "--extraction-given 49", "49 tokens")
 	if _, err := os.Stat(filepath.Join(dir, "runs")); err == nil {
 		t.Error("runs were started")
+	}
+}
+
+// The second edition's report: parts of other designs (here two budgets of
+// one codebook, each named by --codebook-size) merge into one report whose
+// comparisons are each part's own, keyed by codebook size and size; parts
+// that name a run alike are refused, and so is an out that holds a study.
+func TestExperimentReportMergesParts(t *testing.T) {
+	a, b, clash, merged := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	ctx := context.Background()
+	vq, _, err := loadVQ(smallVQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := vq.Config.CodebookSize
+	sa, sb := tinyStudy(a), tinyStudy(b)
+	sa.Alphas, sb.Alphas = []float64{0.1}, []float64{0.1}
+	sa.CodebookSize, sb.CodebookSize = k, k
+	sb.Sizes, sb.Losses, sb.Corrupt, sb.Seeds = []int{60}, []string{"ce", "corrupt", "dist2+corrupt"}, 0.2, 2
+	for _, s := range []experimentOptions{sa, sb} {
+		if err := runExperiment(ctx, &bytes.Buffer{}, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: merged, Data: "embedded"}, []string{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	got := readResults(t, merged)
+	ra, rb := readResults(t, a), readResults(t, b)
+	if len(got.Parts) != 2 || got.Parts[0].CodebookSize != k || got.Parts[1].Config.Corrupt != 0.2 || got.Planned != ra.Planned+rb.Planned {
+		t.Fatalf("parts %+v, %d planned: want the two designs at K = %d, %d planned", got.Parts, got.Planned, k, ra.Planned+rb.Planned)
+	}
+	if len(got.Runs) != len(ra.Runs)+len(rb.Runs) {
+		t.Fatalf("%d runs: want %d + %d", len(got.Runs), len(ra.Runs), len(rb.Runs))
+	}
+	want := append(slices.Clone(ra.Comparisons), rb.Comparisons...)
+	if !reflect.DeepEqual(got.Comparisons, want) {
+		t.Errorf("merged comparisons differ from the parts' own:\n%+v\nwant\n%+v", got.Comparisons, want)
+	}
+	pairs := map[string]bool{}
+	for _, c := range got.Comparisons {
+		if c.CodebookSize != k {
+			t.Errorf("comparison %+v: want codebook size %d", c, k)
+		}
+		pairs[fmt.Sprintf("%d %s-%s", c.Size, c.A, c.B)] = true
+	}
+	for _, p := range []string{"40 dist2-ce", "60 corrupt-ce", "60 dist2+corrupt-corrupt", "60 dist2+corrupt-ce"} {
+		if !pairs[p] {
+			t.Errorf("no comparison %s among %v", p, pairs)
+		}
+	}
+	for _, r := range got.Runs {
+		if !strings.HasPrefix(r.Name, fmt.Sprintf("k%d-", k)) || r.CodebookSize != k {
+			t.Errorf("run %s of codebook size %d: want it named and sized by K = %d", r.Name, r.CodebookSize, k)
+		}
+		if corrupted := r.Loss == "corrupt" || r.Loss == "dist2+corrupt"; corrupted != (r.Corrupt == 0.2) {
+			t.Errorf("run %s trained with corruption %v", r.Name, r.Corrupt)
+		}
+	}
+	// Another design that names a run of a's: refused, whatever the order.
+	sc := tinyStudy(clash)
+	sc.Alphas, sc.CodebookSize, sc.Samples = []float64{0.1}, k, 25
+	sc.Losses = []string{"ce"}
+	if err := runExperiment(ctx, &bytes.Buffer{}, sc); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range [][]string{{a, clash}, {clash, a}} {
+		err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: t.TempDir(), Data: "embedded"}, in)
+		if err == nil || !strings.Contains(err.Error(), "-ce-s1 is in") {
+			t.Errorf("parts %v naming one run: %v", in, err)
+		}
+	}
+	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: a, Data: "embedded"}, []string{a, b}); err == nil || !strings.Contains(err.Error(), "holds a study") {
+		t.Errorf("a report of two parts into a study's folder: %v", err)
 	}
 }
