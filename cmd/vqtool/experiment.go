@@ -271,8 +271,8 @@ type experimentReportOptions struct {
 func newExperimentReportCommand() *cobra.Command {
 	var o experimentReportOptions
 	cmd := &cobra.Command{
-		Use:     "report --out DIR IN [IN ...]",
-		Short:   "Merge the finished runs of study folders (shards, or parts of other codebook sizes) into one results.json and report",
+		Use:   "report --out DIR IN [IN ...]",
+		Short: "Merge the finished runs of study folders (shards, or parts of other codebook sizes) into one results.json and report",
 		Long: `report gathers the finished runs of study folders into one results.json,
 report.md and report.html. Folders of one design and tokenizer are shards
 of one study; folders of other designs or tokenizers are parts of one
@@ -281,7 +281,7 @@ second edition of the study is: one part per codebook size and budget,
 each run with --codebook-size so that their run names differ.`,
 		Example: `  vqtool experiment report --out study study-1 study-2
   vqtool experiment report --out docs/study docs/study/parts/*`,
-		Args:    cobra.MinimumNArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExperimentReport(cmd.Context(), cmd.OutOrStdout(), o, args)
 		},
