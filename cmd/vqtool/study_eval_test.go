@@ -17,16 +17,16 @@ import (
 // An evaluator that shares no code with vqtool's (the PyTorch decoder of
 // docs/checkpoints.md, Frechet distance on 14x14 average-pooled pixels in
 // numpy, the test images read by numpy from Debian's files) ranks the
-// committed studies' runs (docs/study and docs/study-long, one tokenizer) as
-// the studies' FLD does.
+// committed studies' runs (docs/study, each run decoded by its codebook
+// size's tokenizer, docs/study-v1 and docs/study-long) as the studies' FLD
+// does.
 func TestCommittedStudyRanksAlike(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes every committed sample file: not under -short")
 	}
-	dir := "../../docs/study-v1"
-	var files []string
+	var files, tokenizers []string // a sample file, and the tokenizer that decodes it
 	var fld []float64
-	for _, d := range []string{dir, "../../docs/study-long"} {
+	for _, d := range []string{"../../docs/study", "../../docs/study-v1", "../../docs/study-long"} {
 		b, err := os.ReadFile(filepath.Join(d, "results.json"))
 		if err != nil {
 			t.Logf("no committed study in %s: %v", d, err)
@@ -36,11 +36,20 @@ func TestCommittedStudyRanksAlike(t *testing.T) {
 		if err := json.Unmarshal(b, &res); err != nil {
 			t.Fatal(err)
 		}
+		byK := map[int]string{} // a report of parts: each codebook size's tokenizer
+		for _, p := range res.Parts {
+			byK[p.CodebookSize] = filepath.Join(d, p.Tokenizer)
+		}
 		for _, r := range res.Runs {
-			if r.Samples != "" {
-				files = append(files, filepath.Join(d, r.Samples))
-				fld = append(fld, r.FLDT1)
+			if r.Samples == "" {
+				continue
 			}
+			vq, ok := byK[r.CodebookSize]
+			if !ok {
+				vq = "../../docs/study-v1/vq" // the first edition's, which study-long shares
+			}
+			files, tokenizers = append(files, filepath.Join(d, r.Samples)), append(tokenizers, vq)
+			fld = append(fld, r.FLDT1)
 		}
 	}
 	test := filepath.Join(imageio.FashionMNISTDir, "t10k-images-idx3-ubyte.gz")
@@ -57,7 +66,7 @@ func TestCommittedStudyRanksAlike(t *testing.T) {
 	}
 	script := decoder + `
 import gzip, sys
-ckpt, test, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+test, args = sys.argv[1], sys.argv[2:]
 with gzip.open(test) as f:
     real = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28).astype(np.float64) / 127.5 - 1
 def feats(x):  # 14x14 average pooling
@@ -71,13 +80,17 @@ def frechet(a, b):
     e = np.linalg.eigvalsh(r @ s2 @ r)
     return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(e, 0, None)).sum())
 ref = stats(feats(real))
-for path in files:
+for ckpt, path in zip(args[0::2], args[1::2]):
     tok = torch.from_numpy(np.load(path).astype(np.int64))
     with torch.no_grad():
         x = decode(ckpt, tok).numpy()[:, 0]
     print(frechet(stats(feats(x)), ref))
 `
-	out, err := exec.Command(py, append([]string{"-c", script, filepath.Join(dir, "vq"), test}, files...)...).CombinedOutput()
+	args := []string{"-c", script, test}
+	for i, f := range files {
+		args = append(args, tokenizers[i], f)
+	}
+	out, err := exec.Command(py, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
