@@ -10,7 +10,7 @@ NUMERIC = ./internal/... ./nn ./codebook ./vqvae ./generator
 # Platforms that cross must build.
 CROSS = windows/amd64 darwin/arm64 linux/arm64
 
-.PHONY: build test cross test-long bench demo
+.PHONY: build test cross test-long bench demo study
 
 build:
 	$(GO) build -o vqtool ./cmd/vqtool
@@ -51,3 +51,25 @@ bench:
 
 demo: build
 	./vqtool demo --out out
+
+# The study's second edition (docs/study.md): one part per codebook size and
+# budget, each an ordinary study folder that resumes where it stopped, then
+# one report over them. Every run is early-stopped (patience 3 measurements
+# of 100 steps) under a ceiling that the runs of <= 10,000 images must not
+# reach; the full pool trains a fixed 1,000 steps.
+STUDY = docs/study
+STUDY_RUN = ./vqtool experiment --data fashion-mnist --seeds 3 --alphas 0.1 --perplexities 8 --temperatures 1 \
+	--eval-every 100 --patience 3 --finetune 0 --corrupt 0.1 --extraction-given 1,7,14,24 --extraction-grids 1000 \
+	-n 1000 --top-k 50 --cfg 1.5 --jobs 2
+STUDY_LONG = --epochs 200 --min-steps 2000
+
+study: build
+	$(STUDY_RUN) $(STUDY_LONG) --max-steps 6000 --vq $(STUDY)/vq-K512 --codebook-size 512 --out $(STUDY)/parts/k512 \
+		--sizes 500,2000 --losses ce,corrupt,dist2,smooth,dist2+corrupt
+	$(STUDY_RUN) $(STUDY_LONG) --max-steps 6000 --vq $(STUDY)/vq-K16384 --codebook-size 16384 --out $(STUDY)/parts/k16384 \
+		--sizes 500,2000 --losses ce,corrupt,dist2
+	$(STUDY_RUN) $(STUDY_LONG) --max-steps 10000 --vq $(STUDY)/vq-K512 --codebook-size 512 --out $(STUDY)/parts/k512-n10000 \
+		--sizes 10000 --losses ce,corrupt,dist2
+	$(STUDY_RUN) --epochs 1 --min-steps 1000 --max-steps 1000 --vq $(STUDY)/vq-K512 --codebook-size 512 --out $(STUDY)/parts/k512-pool \
+		--sizes 60000 --losses ce,corrupt,dist2
+	./vqtool experiment report --out $(STUDY) $(STUDY)/parts/k512 $(STUDY)/parts/k16384 $(STUDY)/parts/k512-n10000 $(STUDY)/parts/k512-pool
