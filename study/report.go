@@ -74,11 +74,62 @@ func (res *Results) where(k, size int) string {
 	return fmt.Sprintf("%d images", size)
 }
 
+// missing counts the planned runs not done, by cell.
+func (res *Results) missing() []string {
+	var out []string
+	for _, p := range res.parts {
+		done := map[string]bool{}
+		for _, r := range p.runs {
+			done[r.Name] = true
+		}
+		type cell struct {
+			size  int
+			sweep bool
+		}
+		var cells []cell
+		count := map[cell][2]int{} // missing, planned
+		for _, r := range p.Config.Plan() {
+			c := cell{r.Size, r.Sweep}
+			if _, seen := count[c]; !seen {
+				cells = append(cells, c)
+			}
+			n := count[c]
+			n[1]++
+			if !done[r.Name] {
+				n[0]++
+			}
+			count[c] = n
+		}
+		for _, c := range cells {
+			if n := count[c]; n[0] > 0 {
+				what := res.where(p.CodebookSize, c.size)
+				if c.sweep {
+					what = "the sweep at " + what
+				}
+				out = append(out, fmt.Sprintf("%s, %d of %d", what, n[0], n[1]))
+			}
+		}
+	}
+	return out
+}
+
 // verdict says in words what the paired comparisons found.
 func (res *Results) verdict() string {
 	var b strings.Builder
 	sweep := len(res.Sweep) > 0
 	fmt.Fprintf(&b, "%d of %d planned runs are done", len(res.Runs), res.Planned)
+	if missing := res.missing(); len(missing) > 0 {
+		fmt.Fprintf(&b, " (missing: %s)", strings.Join(missing, "; "))
+	}
+	var ceiling []string
+	for _, r := range res.Runs {
+		if r.Patience > 0 && !r.Converged && !r.Sweep && r.Init == "" {
+			ceiling = append(ceiling, r.Name)
+		}
+	}
+	if len(ceiling) > 0 {
+		fmt.Fprintf(&b, "; stopped by their ceiling, not converged: %s", strings.Join(ceiling, ", "))
+	}
 	if ch := res.Choice; ch != nil && ch.Swept {
 		fmt.Fprintf(&b, "; the sweep chose alpha %s, %s effective neighbours and temperature %s by %s (%.2f)",
 			num(ch.Alpha), num(ch.Perplexity), num(ch.Temperature), ch.By, ch.Score)

@@ -111,6 +111,15 @@ var studyMetrics = []metric{
 	{"extraction_t1", "extracted T=1", true, extraction(func(r Result) map[string]float64 { return r.Extraction })},
 	{"extraction_greedy", "extracted greedy", true, extraction(func(r Result) map[string]float64 { return r.ExtractionGreedy })},
 	{"extraction_t1_last", "extracted T=1 last", true, extraction(func(r Result) map[string]float64 { return r.ExtractionLast })},
+	{"steps_to_ce_best", "steps to CE's best", true, opt(func(r Result) *float64 {
+		if r.StepsToCEBest == nil {
+			return nil
+		}
+		v := float64(*r.StepsToCEBest)
+		return &v
+	})},
+	{"steps_to_ce_best_ratio", "steps to CE's best / CE's", true, opt(func(r Result) *float64 { return r.StepsRatio })},
+	{"converged", "converged", false, plain(func(r Result) float64 { return map[bool]float64{true: 1}[r.Converged] })},
 }
 
 // extraction reads the mean share of extracted grids over the prefixes
@@ -131,13 +140,18 @@ func extraction(f func(Result) map[string]float64) func(Result) (float64, bool) 
 
 // setStepsToCEBest sets, for each main dist2 and corrupt run, the first
 // step at which its validation curve reaches the best validation NLL of
-// the ce run of its size and seed: sample efficiency.
+// the ce run of its size and seed, and that step over the ce run's best
+// step: sample efficiency.
 func setStepsToCEBest(runs []Result) {
-	ceBest := map[[2]any]float64{}
+	type best struct {
+		nll  float64
+		step int
+	}
+	ceBest := map[[2]any]best{}
 	for _, r := range runs {
 		if !r.Sweep && r.Init == "" && r.Loss == "ce" {
 			if b := generator.BestPoint(r.Curve); b >= 0 {
-				ceBest[[2]any{r.Size, r.Seed}] = r.Curve[b].NLL
+				ceBest[[2]any{r.Size, r.Seed}] = best{r.Curve[b].NLL, r.Curve[b].Step}
 			}
 		}
 	}
@@ -146,11 +160,11 @@ func setStepsToCEBest(runs []Result) {
 		if r.Sweep || r.Init != "" || !isDist2(r.Loss) && !corrupts(r.Loss) || !ok {
 			continue
 		}
-		runs[i].StepsToCEBest = nil
+		runs[i].StepsToCEBest, runs[i].StepsRatio = nil, nil
 		for _, p := range r.Curve {
-			if p.NLL <= target {
-				step := p.Step
-				runs[i].StepsToCEBest = &step
+			if p.NLL <= target.nll {
+				step, ratio := p.Step, float64(p.Step)/float64(target.step)
+				runs[i].StepsToCEBest, runs[i].StepsRatio = &step, &ratio
 				break
 			}
 		}

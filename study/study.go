@@ -74,11 +74,14 @@ type Result struct {
 	// StepsToCEBest is, for a dist2 or corrupt run, the first step at which
 	// its validation curve reaches the best validation NLL of the ce run of
 	// its size and seed (null when it never does, or there is no such run).
-	StepsToCEBest *int     `json:"steps_to_ce_best,omitempty"`
-	Samples       string   `json:"samples,omitempty"` // tokens [N, H, W] of the best checkpoint at T=1, relative to the study folder
-	Curve         []Point  `json:"curve"`
-	Scores        []Scores `json:"scores"`      // the best checkpoint at each temperature, then top-k
-	ScoresLast    []Scores `json:"scores_last"` // the last checkpoint at temperature 1
+	StepsToCEBest *int `json:"steps_to_ce_best,omitempty"`
+	// StepsRatio is StepsToCEBest over the ce run's best step: under 1, the
+	// run reached CE's best in fewer steps than CE did.
+	StepsRatio *float64 `json:"steps_to_ce_best_ratio,omitempty"`
+	Samples    string   `json:"samples,omitempty"` // tokens [N, H, W] of the best checkpoint at T=1, relative to the study folder
+	Curve      []Point  `json:"curve"`
+	Scores     []Scores `json:"scores"`      // the best checkpoint at each temperature, then top-k
+	ScoresLast []Scores `json:"scores_last"` // the last checkpoint at temperature 1
 }
 
 // at returns the scores of temperature t without truncation.

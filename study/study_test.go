@@ -295,3 +295,34 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// Sample efficiency on known curves: the ce run's best is 5.0 at step 200;
+// dist2 first reaches it at step 100 (ratio 0.5), corrupt never does, and
+// a run of another seed has no ce run to be measured against.
+func TestStepsToCEBest(t *testing.T) {
+	curve := func(nll ...float64) []Point {
+		var c []Point
+		for i, v := range nll {
+			c = append(c, Point{Step: 100 * (i + 1), NLL: v})
+		}
+		return c
+	}
+	runs := []Result{
+		{RunSpec: RunSpec{Name: "ce", Size: 500, Loss: "ce", Seed: 1}, Curve: curve(6, 5, 5.5)},
+		{RunSpec: RunSpec{Name: "d", Size: 500, Loss: "dist2", Seed: 1}, Curve: curve(4.9, 5.2)},
+		{RunSpec: RunSpec{Name: "c", Size: 500, Loss: "corrupt", Seed: 1}, Curve: curve(6, 5.1)},
+		{RunSpec: RunSpec{Name: "d2", Size: 500, Loss: "dist2+corrupt", Seed: 2}, Curve: curve(4)},
+	}
+	setStepsToCEBest(runs)
+	if s, r := runs[1].StepsToCEBest, runs[1].StepsRatio; s == nil || *s != 100 || r == nil || *r != 0.5 {
+		t.Errorf("dist2: %v steps, ratio %v: want 100 and 0.5", s, r)
+	}
+	for _, r := range runs[2:] {
+		if r.StepsToCEBest != nil || r.StepsRatio != nil {
+			t.Errorf("%s: %d steps: want none", r.Name, *r.StepsToCEBest)
+		}
+	}
+	if runs[0].StepsToCEBest != nil {
+		t.Error("the ce run measured against itself")
+	}
+}
