@@ -138,7 +138,7 @@ func (res *Results) verdict() string {
 	}
 	b.WriteString(".\n\n")
 	words := map[string]string{"test_nll_bits": "test NLL", "near_copies": "the share of near copies", "fld_t1": "FLD at T=1",
-		"fld_novel_t1": "novel FLD at T=1", "class_acc_t1": "class accuracy at T=1", "c_t": "C_T",
+		"fld_novel_t1": "novel FLD at T=1", "class_acc_t1": "class accuracy at T=1", "c_t": "C_T (below 0: copying)",
 		"extraction_t1": "prefix extraction at T=1", "extraction_greedy": "greedy prefix extraction",
 		"test_nll_bits_last": "test NLL at the end of the budget", "near_copies_last": "near copies at the end of the budget",
 		"fld_t1_last": "FLD at T=1 at the end of the budget", "fld_novel_t1_last": "novel FLD at the end of the budget",
@@ -159,8 +159,7 @@ func (res *Results) verdict() string {
 							continue
 						}
 						m := metricByKey(key)
-						better := (c.MeanDiff < 0) == m.lower
-						dir := map[bool]string{true: "better", false: "worse"}[better]
+						dir := m.direction(c.MeanDiff)
 						said = append(said, fmt.Sprintf("%s %s (%+.3g, 95%% CI [%.3g, %.3g], %d seeds)", words[key], dir, c.MeanDiff, c.CI95[0], c.CI95[1], c.NPairs))
 					}
 				}
@@ -248,7 +247,7 @@ func (res *Results) write(dir string) error {
 	for _, cm := range res.Comparisons {
 		v := "no difference detected at this size"
 		if cm.Detected() {
-			v = map[bool]string{true: "a better", false: "a worse"}[(cm.MeanDiff < 0) == metricByKey(cm.Metric).lower]
+			v = "a " + metricByKey(cm.Metric).direction(cm.MeanDiff)
 		}
 		ct.Rows = append(ct.Rows, []string{strconv.Itoa(cm.CodebookSize), strconv.Itoa(cm.Size), cm.Metric, cm.A + " - " + cm.B, fmt.Sprintf("%.4g", cm.MeanDiff),
 			fmt.Sprintf("[%.4g, %.4g]", cm.CI95[0], cm.CI95[1]), strconv.Itoa(cm.NPairs), v})

@@ -73,6 +73,20 @@ type metric struct {
 	get        func(Result) (float64, bool)
 }
 
+// neutral lists the metrics of which neither direction is better. C_T is
+// 0 when samples sit as near the training images as held-out images do,
+// below 0 when they copy, above 0 when they sit farther (worse samples):
+// a paired difference says higher or lower, not better or worse.
+var neutral = map[string]bool{"c_t": true, "c_t_last": true}
+
+// direction names which way a paired difference d of m went.
+func (m metric) direction(d float64) string {
+	if neutral[m.key] {
+		return map[bool]string{true: "lower", false: "higher"}[d < 0]
+	}
+	return map[bool]string{true: "better", false: "worse"}[(d < 0) == m.lower]
+}
+
 func plain(f func(Result) float64) func(Result) (float64, bool) {
 	return func(r Result) (float64, bool) { return f(r), true }
 }
