@@ -359,3 +359,42 @@ func TestDenseKeepsEveryRow(t *testing.T) {
 		}
 	}
 }
+
+// A batch split in two parts, each told the batch's count, gives the
+// gradient of the whole batch's mean; a row far from its target (p[t]
+// below any normal float) still gets a finite NLL equal to the one
+// computed without a gradient.
+func TestGradToPartIsTheBatchMean(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const k = 16
+	d, _ := NewVectors(randomCodebook(r, k, 3), 3, SquaredL2)
+	tab, err := NewTable(d, 1.5, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*Loss{{Kind: CE}, {Kind: Smooth, Smoothing: 0.1}, {Kind: Dist2, Alpha: 0.3, Table: tab}} {
+		targets := []int32{3, -1, 7, 0, 15}
+		logits := make([]float32, len(targets)*k)
+		for i := range logits {
+			logits[i] = float32(r.NormFloat64() * 3)
+		}
+		logits[4*k+5] = 200 // row 4: p[15] = e^-200 underflows
+		whole := make([]float32, len(logits))
+		ws := l.GradTo(whole, logits, targets)
+		parts := make([]float32, len(logits))
+		a := l.GradToPart(parts[:2*k], logits[:2*k], targets[:2], ws.Positions)
+		b := l.GradToPart(parts[2*k:], logits[2*k:], targets[2:], ws.Positions)
+		for i := range whole {
+			if d := whole[i] - parts[i]; d > 1e-7 || d < -1e-7 {
+				t.Fatalf("%v: gradient %d: whole %v, parts %v", l.Kind, i, whole[i], parts[i])
+			}
+		}
+		if got := (a.NLL*float64(a.Positions) + b.NLL*float64(b.Positions)) / float64(ws.Positions); math.Abs(got-ws.NLL) > 1e-9 {
+			t.Errorf("%v: parts' NLL %v, whole %v", l.Kind, got, ws.NLL)
+		}
+		none := l.GradTo(nil, logits, targets) // the scalar path
+		if math.IsInf(ws.NLL, 0) || math.IsNaN(ws.NLL) || math.Abs(none.NLL-ws.NLL) > 1e-5*math.Abs(none.NLL) {
+			t.Errorf("%v: NLL %v with a gradient, %v without", l.Kind, ws.NLL, none.NLL)
+		}
+	}
+}

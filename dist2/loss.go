@@ -110,6 +110,15 @@ func (l *Loss) Validate(v int) error {
 // rows with a negative target are ignored and get a zero gradient.
 // It panics if the lengths disagree; call Validate first for the settings.
 func (l *Loss) GradTo(dst, logits []float32, targets []int32) Stats {
+	return l.GradToPart(dst, logits, targets, -1)
+}
+
+// GradToPart is GradTo on a part of a batch whose positions with a target
+// >= 0 number total: the gradient written is that of the batch's mean loss
+// (each row's scaled by 1/total), the Stats those of the part. A caller
+// that splits a batch across goroutines then needs no second pass to
+// rescale. A negative total is the part's own count, as GradTo.
+func (l *Loss) GradToPart(dst, logits []float32, targets []int32, total int) Stats {
 	n := len(targets)
 	if n == 0 {
 		return Stats{}
@@ -131,7 +140,10 @@ func (l *Loss) GradTo(dst, logits []float32, targets []int32) Stats {
 		clear(dst)
 		return Stats{}
 	}
-	scale := float32(1 / float64(count))
+	if total < 0 {
+		total = count
+	}
+	scale := float32(1 / float64(max(total, count)))
 	var loss, nll float64
 	for i, t := range targets {
 		z := logits[i*v : (i+1)*v]
@@ -160,60 +172,47 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 		idx, pd = l.Table.Row(t - l.Offset)
 	}
 
-	// Pass 1: the max, and the sums the loss needs besides log-sum-exp.
-	m := z[0]
+	// Pass 1: the sums the loss needs besides log-sum-exp.
 	var zsum, pdz float64
-	full := metric && idx == nil && l.Offset == 0 && len(pd) == len(z)
 	switch {
-	case full: // the common dense case, fused: max and p_d . z in one pass
-		var s float32
-		pd = pd[:len(z)]
-		for j, zv := range z {
-			m = max(m, zv)
-			s += pd[j] * zv
-		}
-		pdz = float64(s)
-	case l.Kind == Smooth:
-		for _, zv := range z {
-			m = max(m, zv)
-			zsum += float64(zv)
-		}
-	case metric && idx == nil:
-		for _, zv := range z {
-			m = max(m, zv)
-		}
+	case metric && idx == nil: // dense rows
 		zm := z[l.Offset : l.Offset+len(pd)]
 		var s float32
 		for j, p := range pd {
 			s += p * zm[j]
 		}
 		pdz = float64(s)
-	case metric:
-		for _, zv := range z {
-			m = max(m, zv)
-		}
+	case metric: // the nearest codes of a truncated table
 		var s float32
 		for j, p := range pd {
 			s += p * z[l.Offset+int(idx[j])]
 		}
 		pdz = float64(s)
-	default:
+	case l.Kind == Smooth:
 		for _, zv := range z {
-			m = max(m, zv)
+			zsum += float64(zv)
 		}
 	}
 
-	// Pass 2: log-sum-exp, and softmax(z) in g for pass 3: the vector
-	// kernel's softmax is 1/sum at the max, where exp(z - m) is exactly 1.
+	// Pass 2: log-sum-exp, and softmax(z) in g for pass 3 (the vector
+	// kernel's). With p = softmax(z), lse = z[t] - log p[t] wherever p[t]
+	// is a normal float, its relative error that of exp; below (a
+	// confidently wrong row), p is 1/sum at the max, where exp(z - m) is
+	// exactly 1. Without g, the sum in scalar exp32.
 	var lse float64
 	if g != nil {
 		copy(g, z)
 		gemm.SoftmaxPrefix(g, len(g), 1)
-		lse = math.NaN() // a NaN logit: m is NaN, found nowhere
-		if j := slices.Index(z, m); j >= 0 {
-			lse = float64(m) - math.Log(float64(g[j]))
+		if p := g[t]; p >= 0x1p-100 {
+			lse = float64(z[t]) - math.Log(float64(p))
+		} else {
+			lse = math.NaN() // a NaN logit: the max is NaN, found nowhere
+			if j := slices.Index(z, maxOf(z)); j >= 0 {
+				lse = float64(z[j]) - math.Log(float64(g[j]))
+			}
 		}
 	} else {
+		m := maxOf(z)
 		var s float32
 		for _, zv := range z {
 			s += exp32(zv - m)
@@ -237,6 +236,7 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 	}
 
 	// Pass 3: the gradient, scaled for the batch mean.
+	full := metric && idx == nil && l.Offset == 0 && len(pd) == len(z)
 	c := scale
 	switch {
 	case l.Kind == Smooth:
@@ -279,6 +279,15 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 		g[t] -= scale
 	}
 	return loss, nll
+}
+
+// maxOf returns the largest of x (NaN if one is NaN), len(x) > 0.
+func maxOf(x []float32) float32 {
+	m := x[0]
+	for _, v := range x {
+		m = max(m, v)
+	}
+	return m
 }
 
 // exp32 returns e^x for x <= 0 with a relative error under 2e-7, faster than

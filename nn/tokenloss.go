@@ -10,7 +10,8 @@ import (
 // TokenLoss is a dist2.Loss (DIST2, CE or label smoothing) over logits
 // [N, V] for targets set by the caller before each run: the mean over the
 // positions whose target is >= 0. The forward pass computes the gradient too,
-// in one fused pass over the logits; the backward pass only scales it.
+// in one fused pass over the logits, scaled for the batch mean; the
+// backward pass only scales it by the graph's gradient (a copy at 1).
 type TokenLoss struct {
 	Loss    *dist2.Loss
 	Targets []int32 // N targets; negative ones are ignored
@@ -49,8 +50,7 @@ func (t *TokenLoss) Forward(out []float32, in []*tensor.Dense) {
 	}
 	parts := make([]dist2.Stats, n)
 	par.ForRanges(n, 256, func(lo, hi int) {
-		s := t.Loss.GradTo(t.grad[lo*v:hi*v], logits[lo*v:hi*v], t.Targets[lo:hi])
-		parts[lo] = s
+		parts[lo] = t.Loss.GradToPart(t.grad[lo*v:hi*v], logits[lo*v:hi*v], t.Targets[lo:hi], counted)
 	})
 	var loss, nll float64
 	for _, s := range parts {
@@ -60,16 +60,6 @@ func (t *TokenLoss) Forward(out []float32, in []*tensor.Dense) {
 	if counted > 0 {
 		loss /= float64(counted)
 		nll /= float64(counted)
-		// GradTo scaled each chunk by 1/(its positions): rescale to the batch mean.
-		par.ForRanges(n, 256, func(lo, hi int) {
-			if parts[lo].Positions == 0 {
-				return
-			}
-			c := float32(float64(parts[lo].Positions) / float64(counted))
-			for i := range t.grad[lo*v : hi*v] {
-				t.grad[lo*v+i] *= c
-			}
-		})
 	}
 	t.Stats = dist2.Stats{Loss: loss, NLL: nll, Positions: counted}
 	out[0] = float32(loss)
@@ -78,6 +68,10 @@ func (t *TokenLoss) Forward(out []float32, in []*tensor.Dense) {
 func (t *TokenLoss) Backward(_ int, dst []float32, _ []*tensor.Dense, _, dOut []float32) {
 	c := dOut[0]
 	par.For(len(t.grad), grain, func(lo, hi int) {
+		if c == 1 { // the loss is the graph's output: a copy
+			copy(dst[lo:hi], t.grad[lo:hi])
+			return
+		}
 		for i, g := range t.grad[lo:hi] {
 			dst[lo+i] = c * g
 		}
