@@ -70,6 +70,7 @@ func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 		parts := make([]sums, n) // sums per range: ForRanges keeps the ranges, and so the bits, those of the split
 		par.ForRanges(n, 64, func(plo, phi int) {
 			p := make([]float32, c.CodebookSize)
+			var ed [1]float32
 			var s sums
 			for pos := plo; pos < phi; pos++ {
 				x := int(data.Codes[lo*c.Len+pos])
@@ -91,11 +92,8 @@ func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 				}
 				if dist != nil {
 					row := dist.Row(x)
-					var ev float64
-					for v, pv := range p {
-						ev += float64(pv * row[v])
-					}
-					s.ed += ev
+					gemm.DotRows(ed[:], p, row, len(row), 1, 1)
+					s.ed += float64(ed[0])
 					s.ad += float64(row[best])
 				}
 			}
