@@ -198,7 +198,9 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 	// kernel's). With p = softmax(z), lse = z[t] - log p[t] wherever p[t]
 	// is a normal float, its relative error that of exp; below (a
 	// confidently wrong row), p is 1/sum at the max, where exp(z - m) is
-	// exactly 1. Without g, the sum in scalar exp32.
+	// exactly 1. Without g, the sum in scalar exp32. A NaN logit is NaN
+	// only there: the vector kernel's max passes it by (its exp is 0), so
+	// training finds NaN weights by the gradient norm instead.
 	var lse float64
 	if g != nil {
 		copy(g, z)
@@ -206,7 +208,7 @@ func (l *Loss) row(g, z []float32, t int, scale float32) (loss, nll float64) {
 		if p := g[t]; p >= 0x1p-100 {
 			lse = float64(z[t]) - math.Log(float64(p))
 		} else {
-			lse = math.NaN() // a NaN logit: the max is NaN, found nowhere
+			lse = math.NaN() // a NaN max, found nowhere
 			if j := slices.Index(z, maxOf(z)); j >= 0 {
 				lse = float64(z[j]) - math.Log(float64(g[j]))
 			}

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -46,6 +47,25 @@ func metricByKey(key string) metric {
 		}
 	}
 	panic("study: no metric " + key)
+}
+
+// sortByX orders a line's points by x: parts may come in any order.
+func sortByX(s *report.Series) {
+	idx := make([]int, len(s.X))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(s.X[a], s.X[b]) })
+	for _, f := range []*[]float64{&s.X, &s.Y, &s.Lo, &s.Hi} {
+		if len(*f) != len(idx) {
+			continue
+		}
+		v := make([]float64, len(idx))
+		for i, j := range idx {
+			v[i] = (*f)[j]
+		}
+		*f = v
+	}
 }
 
 // armWords names an arm in the verdict's sentences.
@@ -300,6 +320,7 @@ func (res *Results) write(dir string) error {
 					s.X, s.Y, s.Lo, s.Hi = append(s.X, float64(size)), append(s.Y, iv.Mean), append(s.Lo, iv.Lo), append(s.Hi, iv.Hi)
 				}
 			}
+			sortByX(&s)
 			plot.Series = append(plot.Series, s)
 		}
 		if err := plot.Write(filepath.Join(dir, pl.file)); err != nil {

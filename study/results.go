@@ -258,6 +258,23 @@ func Merge(out string, inputs []string, tok func(dir string) (Tokenizer, error))
 		}
 		parts[k].Folders = append(parts[k].Folders, dir)
 	}
+	planned := map[string]int{} // run -> the part that plans it
+	for k, p := range parts {
+		for _, r := range p.Config.Plan() {
+			j, dup := planned[r.Name]
+			if !dup {
+				planned[r.Name] = k
+				continue
+			}
+			q := parts[j]
+			how := diff(q.Config, p.Config)
+			if reflect.DeepEqual(q.Config, p.Config) {
+				how = fmt.Sprintf("tokenizer %s against %s", q.tok.VQPath, p.tok.VQPath)
+			}
+			return nil, fmt.Errorf("study: %s and %s both plan run %s, but hold different studies (%s): shards of one study need one design and tokenizer, and parts of one report name their runs apart (--codebook-size)",
+				strings.Join(q.Folders, ", "), strings.Join(p.Folders, ", "), r.Name, how)
+		}
+	}
 	if len(parts) == 1 {
 		if err := claim(out, parts[0].Config, parts[0].tok.VQPath); err != nil {
 			return nil, err
@@ -331,6 +348,9 @@ func Merge(out string, inputs []string, tok func(dir string) (Tokenizer, error))
 
 // sameFile reports whether paths a and b name one file (or are both empty).
 func sameFile(a, b string) bool {
+	if a == b {
+		return true
+	}
 	if a == "" || b == "" {
 		return a == b
 	}

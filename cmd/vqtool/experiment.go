@@ -309,8 +309,11 @@ func runExperimentReport(_ context.Context, w io.Writer, o experimentReportOptio
 			if path, err = study.TokenizerOf([]string{dir}); err != nil {
 				return study.Tokenizer{}, err
 			}
-			if path == "" { // a study.json of an older vqtool
-				path = filepath.Join(inputs[0], "vq")
+			if path == "" { // a study.json of an older vqtool: its own vq, or the first folder's
+				path = filepath.Join(dir, "vq")
+				if _, err := os.Stat(filepath.Join(path, "config.json")); err != nil {
+					path = filepath.Join(inputs[0], "vq")
+				}
 			}
 		}
 		if t, ok := loaded[path]; ok {

@@ -480,7 +480,8 @@ func TestExperimentReportMergesParts(t *testing.T) {
 			t.Errorf("run %s trained with corruption %v", r.Name, r.Corrupt)
 		}
 	}
-	// Another design that names a run of a's: refused, whatever the order.
+	// Another design that plans a run of a's (a shard run with another
+	// flag, say): refused, whatever the order.
 	sc := tinyStudy(clash)
 	sc.Alphas, sc.CodebookSize, sc.Samples = []float64{0.1}, k, 25
 	sc.Losses = []string{"ce"}
@@ -489,7 +490,7 @@ func TestExperimentReportMergesParts(t *testing.T) {
 	}
 	for _, in := range [][]string{{a, clash}, {clash, a}} {
 		err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: t.TempDir(), Data: "embedded"}, in)
-		if err == nil || !strings.Contains(err.Error(), "-ce-s1 is in") {
+		if err == nil || !strings.Contains(err.Error(), "both plan run k") || !strings.Contains(err.Error(), "hold different studies") {
 			t.Errorf("parts %v naming one run: %v", in, err)
 		}
 	}
