@@ -161,7 +161,9 @@ func draw(p []float64, order []int, logits []float32, cfg SampleConfig, r *rand.
 		p[v] = math.Exp((float64(z) - m) / cfg.Temperature)
 		sum += p[v]
 	}
-	if cfg.TopK > 0 || cfg.TopP < 1 {
+	if cfg.TopK > 0 && cfg.TopK < len(p) && cfg.TopP >= 1 {
+		sum = keepTop(p, order, cfg.TopK)
+	} else if cfg.TopK > 0 || cfg.TopP < 1 {
 		for v := range order {
 			order[v] = v
 		}
@@ -197,6 +199,54 @@ func draw(p []float64, order []int, logits []float32, cfg SampleConfig, r *rand.
 		}
 	}
 	return last
+}
+
+// keepTop zeroes all of p but its k largest (ties to the lower token) and
+// returns their sum, by a min-heap of k in heap (len(p) ints): K log k,
+// not the K log K of sorting a codebook of 16,384 for every token.
+func keepTop(p []float64, heap []int, k int) float64 {
+	below := func(a, b int) bool { return p[a] < p[b] || p[a] == p[b] && a > b } // a ranks below b
+	h := heap[:0]
+	down := func(i int) {
+		for {
+			l, m := 2*i+1, i
+			if l < len(h) && below(h[l], h[m]) {
+				m = l
+			}
+			if r := l + 1; r < len(h) && below(h[r], h[m]) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for v := range p {
+		switch {
+		case len(h) < k:
+			h = append(h, v)
+			for i := len(h) - 1; i > 0 && below(h[i], h[(i-1)/2]); i = (i - 1) / 2 {
+				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+			}
+		case below(h[0], v):
+			h[0] = v
+			down(0)
+		}
+	}
+	slices.Sort(h) // the kept tokens in order: their sum, and p, as a sort would leave them
+	var sum float64
+	next := 0
+	for v := range p {
+		if next < len(h) && h[next] == v {
+			sum += p[v]
+			next++
+			continue
+		}
+		p[v] = 0
+	}
+	return sum
 }
 
 // fullStep returns a step function that runs the whole forward graph on the

@@ -1,7 +1,10 @@
 package generator
 
 import (
+	"math"
+	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -16,6 +19,34 @@ func TestClassRows(t *testing.T) {
 		m := &Model{Config: Config{Classes: tc.classes}}
 		if got := m.ClassRows(tc.per); !slices.Equal(got, tc.want) {
 			t.Errorf("%d classes, %d a row: %v, want %v", tc.classes, tc.per, got, tc.want)
+		}
+	}
+}
+
+// keepTop keeps what sorting keeps: the k largest (ties to the lower token),
+// everything else zeroed, and returns their sum.
+func TestKeepTopIsTheSortedTopK(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, k := range []int{1, 3, 50, 599} {
+		p := make([]float64, 600)
+		for v := range p {
+			p[v] = float64(r.IntN(40)) / 7 // many ties
+		}
+		order := make([]int, len(p))
+		for v := range order {
+			order[v] = v
+		}
+		sort.SliceStable(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
+		want := make([]float64, len(p))
+		var wantSum float64
+		for _, v := range order[:k] {
+			want[v] = p[v]
+			wantSum += p[v]
+		}
+		got := slices.Clone(p)
+		sum := keepTop(got, make([]int, len(p)), k)
+		if !slices.Equal(got, want) || math.Abs(sum-wantSum) > 1e-9 {
+			t.Errorf("k %d: kept %v (sum %v), want %v (sum %v)", k, got, sum, want, wantSum)
 		}
 	}
 }
