@@ -123,13 +123,13 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		info.Flags = saved.Flags
 	}
 	var last *Eval
-	var dist dist2.Distance
-	if r.Distance != nil {
-		dist = dist2.NewDense(r.Distance) // once, not at every measurement
-	}
+	var dist dist2.Distance // dense at the first measurement, once (4 K^2 bytes)
 	evaluate := func() error {
 		if r.HeldOut == nil {
 			return nil
+		}
+		if dist == nil && r.Distance != nil {
+			dist = dist2.NewDense(r.Distance)
 		}
 		e, err := tr.Model.Evaluate(*r.HeldOut, dist)
 		if err != nil {
