@@ -497,4 +497,20 @@ func TestExperimentReportMergesParts(t *testing.T) {
 	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: a, Data: "embedded"}, []string{a, b}); err == nil || !strings.Contains(err.Error(), "holds a study") {
 		t.Errorf("a report of two parts into a study's folder: %v", err)
 	}
+	// A part with a run not finished: the report says which cell misses it.
+	if err := os.Remove(filepath.Join(b, "runs", fmt.Sprintf("k%d-n60-corrupt-s2", k), "result.json")); err != nil {
+		t.Fatal(err)
+	}
+	partial := t.TempDir()
+	if err := runExperimentReport(ctx, &bytes.Buffer{}, experimentReportOptions{Out: partial, Data: "embedded"}, []string{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(partial, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	say := fmt.Sprintf("%d of %d planned runs are done (missing: K = %d, 60 images, 1 of 6)", got.Planned-1, got.Planned, k)
+	if !strings.Contains(string(md), say) {
+		t.Errorf("report.md of a part missing a run does not say %q:\n%.400s", say, md)
+	}
 }
