@@ -17,12 +17,13 @@ type Choice struct {
 // SweepRow is one sweep run scored at one temperature on the validation split.
 type SweepRow struct {
 	Setting
-	Size       int      `json:"size"`
-	ValNLL     float64  `json:"val_nll_bits"`
-	FLD        float64  `json:"fld_val"`
-	FLDNovel   *float64 `json:"fld_novel_val"`
-	NearCopies float64  `json:"near_copies"`
-	ClassAcc   float64  `json:"class_acc"`
+	CodebookSize int      `json:"codebook_size,omitempty"`
+	Size         int      `json:"size"`
+	ValNLL       float64  `json:"val_nll_bits"`
+	FLD          float64  `json:"fld_val"`
+	FLDNovel     *float64 `json:"fld_novel_val"`
+	NearCopies   float64  `json:"near_copies"`
+	ClassAcc     float64  `json:"class_acc"`
 }
 
 // sweepRows lists the sweep's runs at every temperature.
@@ -36,7 +37,7 @@ func sweepRows(runs []Result) []SweepRow {
 			if s.TopK != 0 {
 				continue
 			}
-			rows = append(rows, SweepRow{Setting: Setting{r.Alpha, r.Perplexity, s.Temperature}, Size: r.Size, ValNLL: r.ValNLL,
+			rows = append(rows, SweepRow{Setting: Setting{r.Alpha, r.Perplexity, s.Temperature}, CodebookSize: r.CodebookSize, Size: r.Size, ValNLL: r.ValNLL,
 				FLD: s.FLD, FLDNovel: s.FLDNovel, NearCopies: s.NearCopies, ClassAcc: s.ClassAcc})
 		}
 	}

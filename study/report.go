@@ -275,12 +275,15 @@ func (res *Results) write(dir string) error {
 	rep.Sections = append(rep.Sections, report.Section{Heading: "Paired differences", Table: ct})
 	c := res.Config
 	if len(res.Sweep) > 0 {
-		st := &report.Table{Header: []string{"size", "alpha", "perplexity", "temperature", "val NLL", "val FLD", "val novel FLD", "near copies", "class acc"}}
+		st := &report.Table{Header: []string{"K", "size", "alpha", "perplexity", "temperature", "val NLL", "val FLD", "val novel FLD", "near copies", "class acc"}}
 		for _, r := range res.Sweep {
-			st.Rows = append(st.Rows, []string{strconv.Itoa(r.Size), num(r.Alpha), num(r.Perplexity), num(r.Temperature),
+			st.Rows = append(st.Rows, []string{strconv.Itoa(r.CodebookSize), strconv.Itoa(r.Size), num(r.Alpha), num(r.Perplexity), num(r.Temperature),
 				fmt.Sprintf("%.3f", r.ValNLL), fmt.Sprintf("%.2f", r.FLD), fmtOpt(r.FLDNovel, "%.2f"), fmt.Sprintf("%.3f", r.NearCopies), fmt.Sprintf("%.3f", r.ClassAcc)})
 		}
 		text := "The sweep: DIST2 runs of seed 1 at the sweep sizes, scored on the validation split."
+		if multi {
+			text += " The choice is the first part's; each other part chose its own, in its own folder's report."
+		}
 		if ch := res.Choice; ch != nil {
 			text += fmt.Sprintf(" Chosen: alpha %s, perplexity %s, temperature %s (%s %.2f).", num(ch.Alpha), num(ch.Perplexity), num(ch.Temperature), ch.By, ch.Score)
 		}
