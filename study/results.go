@@ -285,7 +285,6 @@ func Merge(out string, inputs []string, tok func(dir string) (Tokenizer, error))
 		return nil, err
 	}
 	res := &Results{Config: parts[0].Config, Comparisons: []Comparison{}}
-	in := map[string]int{} // run -> its part
 	for k := range parts {
 		p := &parts[k]
 		runs, from, err := readRuns(p.Folders)
@@ -298,11 +297,6 @@ func Merge(out string, inputs []string, tok func(dir string) (Tokenizer, error))
 		}
 		slices.SortFunc(runs, func(a, b Result) int { return order[a.Name] - order[b.Name] })
 		for _, r := range runs {
-			if j, dup := in[r.Name]; dup {
-				return nil, fmt.Errorf("study: run %s is in %s and in %s: parts of one report name their runs apart (--codebook-size)",
-					r.Name, strings.Join(parts[j].Folders, ", "), strings.Join(p.Folders, ", "))
-			}
-			in[r.Name] = k
 			if r.Samples == "" || from[r.Name] == out {
 				continue
 			}
