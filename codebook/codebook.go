@@ -113,7 +113,7 @@ func (c *Codebook) NearestTo(dst []int32, dist []float32, z []float32) {
 	}
 	c.dots = grow(c.dots, n*k)
 	// Chunks of rows: each is one GEMM and an argmin, on its own CPU.
-	gemm.For(n, 64, func(lo, hi int) {
+	gemm.ForRows(n, 64, func(lo, hi int) {
 		dots := c.dots[lo*k : hi*k]
 		gemm.SerialBias(hi-lo, k, d, z[lo*d:], d, c.et, k, c.norms, false, dots, k)
 		for i := lo; i < hi; i++ {

@@ -141,7 +141,7 @@ func (c *Conv2D) Forward(out []float32, in []*tensor.Dense) {
 	c.colKept, c.padKept = false, false
 	if c.pointwise() {
 		c.pw.Pack(w, cout, kk, cout)
-		gemm.For(rows, 32, func(lo, hi int) {
+		gemm.ForRows(rows, 32, func(lo, hi int) {
 			c.pw.SerialBias(hi-lo, xs[lo*kk:], kk, bias, c.ReLU, out[lo*cout:], cout)
 		})
 		return

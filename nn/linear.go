@@ -38,7 +38,7 @@ func (m *MatMul) Forward(out []float32, in []*tensor.Dense) {
 		gemm.SgemmBias(n, o, k, x, k, w, o, b, false, out, o)
 		return
 	}
-	gemm.For(n, 32, func(lo, hi int) {
+	gemm.ForRows(n, 32, func(lo, hi int) {
 		gemm.SerialBias(hi-lo, o, k, x[lo*k:], k, w, o, b, false, out[lo*o:], o)
 	})
 }

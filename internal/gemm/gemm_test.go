@@ -149,7 +149,7 @@ func TestPackedMatchesSgemmBias(t *testing.T) {
 // the MLP's two shapes.
 func BenchmarkLinear(b *testing.B) {
 	const n = 3136
-	for _, s := range [][2]int{{256, 1024}, {1024, 256}} {
+	for _, s := range [][2]int{{256, 1024}, {1024, 256}, {256, 768}, {256, 256}, {256, 512}} {
 		in, out := s[0], s[1]
 		x, w, dy := make([]float32, n*in), make([]float32, in*out), make([]float32, n*out)
 		for i := range x {

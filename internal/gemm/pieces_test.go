@@ -114,3 +114,27 @@ func TestProductPiecesKeepTheBits(t *testing.T) {
 		restore()
 	}
 }
+
+// tiles cuts [0, n) into pieces that start at multiples of the unit and
+// cover every item once.
+func TestTilesCoverAtMultiples(t *testing.T) {
+	serialLoop := func(n, grain int, f func(lo, hi int)) { // the pieces par.For would cut, in order
+		pieces := max(min(8, n/grain), 1)
+		for i := range pieces {
+			f(i*n/pieces, (i+1)*n/pieces)
+		}
+	}
+	for _, c := range [][3]int{{3136, 32, 12}, {1024, 64, 12}, {768, 64, 32}, {5, 32, 12}, {12, 1, 12}, {100, 200, 32}} {
+		n, grain, unit := c[0], c[1], c[2]
+		next := 0
+		tiles(n, grain, unit, serialLoop, func(lo, hi int) {
+			if lo != next || lo%unit != 0 || hi <= lo {
+				t.Errorf("n %d unit %d: piece [%d, %d) after %d: want a start at %d, a multiple of %d", n, unit, lo, hi, next, next, unit)
+			}
+			next = hi
+		})
+		if next != n {
+			t.Errorf("n %d unit %d: pieces end at %d", n, unit, next)
+		}
+	}
+}

@@ -24,6 +24,25 @@ func For(n, grain int, f func(lo, hi int)) {
 	par.ForRanges(n, grain, f)
 }
 
+// ForRows is For for an f that computes rows [lo, hi) of a product's C.
+// On the vector paths its pieces start at multiples of the kernels' tile
+// rows, so that only the last piece ends in a partial tile: cut anywhere,
+// every piece would compute a whole tile for its last few rows and copy it
+// through scratch.
+func ForRows(n, grain int, f func(lo, hi int)) {
+	if !kernel.Enabled() {
+		par.ForRanges(n, grain, f)
+		return
+	}
+	tiles(n, grain, kernel.TileRows, par.For, f)
+}
+
+// tiles runs loop over [0, n) in units of t: its pieces start at multiples
+// of t and hold at least grain items (one unit when grain < t).
+func tiles(n, grain, t int, loop func(n, grain int, f func(lo, hi int)), f func(lo, hi int)) {
+	loop((n+t-1)/t, max(grain/t, 1), func(lo, hi int) { f(lo*t, min(hi*t, n)) })
+}
+
 // forBlocks is par.For over [0, n) with pieces that start at multiples of
 // 16, so that which elements a kernel or its loop computes does not depend
 // on the split.

@@ -41,6 +41,15 @@ const (
 	wn = plan.WN // and columns
 )
 
+// TileRows x TileCols is the tile of C the product kernels compute at once:
+// a product cut into pieces of rows at multiples of TileRows (of columns
+// at multiples of TileCols) leaves a partial tile, computed in scratch and
+// copied, in the last piece only.
+const (
+	TileRows = mr
+	TileCols = nr
+)
+
 // Sgemm's B block fits the buffer sized for the convolutions' (compile error otherwise).
 var _ = [1]struct{}{}[skc*snc-kc*nc]
 
@@ -115,7 +124,7 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 				packB(buf.b[last*kb:], tB, b, ldb, pc, kb, jc+last, nb-last)
 			}
 			if tA {
-				if need := (m + mr - 1) / mr * mr * kb; len(buf.at) < need {
+				if need := (m + mr - 1) / mr * panelStride(kb); len(buf.at) < need {
 					buf.at = make([]float32, need)
 				}
 				packAT(buf.at, a, lda, m, pc, kb)
@@ -125,7 +134,7 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 				kernel, ap, ld := kernelRows, (*float32)(nil), lda
 				switch {
 				case tA: // op(A)'s panels, packed by packAT above
-					kernel, ap, ld = kernelCols, &buf.at[ir*kb], mr
+					kernel, ap, ld = kernelCols, &buf.at[ir/mr*panelStride(kb)], mr
 				case rows < mr:
 					packA(buf.a[:], a, lda, ir, rows, pc, kb)
 					kernel, ap, ld = kernelCols, &buf.a[0], mr
@@ -216,16 +225,24 @@ func packA(dst []float32, a []float32, lda, i0, rows, p0, kb int) {
 // would wait on memory.
 func packAT(dst []float32, a []float32, lda, m, p0, kb int) {
 	full := m / mr
+	ps := panelStride(kb)
 	for p := range kb {
 		src := a[(p0+p)*lda:]
 		src = src[:m]
 		for ir := range full {
-			*(*[mr]float32)(dst[ir*mr*kb+p*mr:]) = *(*[mr]float32)(src[ir*mr:])
+			*(*[mr]float32)(dst[ir*ps+p*mr:]) = *(*[mr]float32)(src[ir*mr:])
 		}
 		if rest := m - full*mr; rest > 0 {
-			d := dst[full*mr*kb+p*mr : full*mr*kb+p*mr+mr]
-			copy(d, src[full*mr:])
-			clear(d[rest:])
+			// An element loop: a copy of a few floats would be a call of
+			// memmove for every column, a fifth of this function's time.
+			d := (*[mr]float32)(dst[full*ps+p*mr:])
+			for i := range mr {
+				if i < rest {
+					d[i] = src[full*mr+i]
+				} else {
+					d[i] = 0
+				}
+			}
 		}
 	}
 }
@@ -287,3 +304,10 @@ func packRowLoop(dst, src []float32, blocks, stride int) {
 		copy(dst[j*stride:j*stride+nr], src[j*nr:])
 	}
 }
+
+// panelStride is how many floats apart packAT lays its panels of kb
+// columns: one cache line more than a panel holds. At kb = 512 a panel is
+// 24 KiB, a multiple of 4 KiB, and packAT's writes (one strip into every
+// panel for each column) would all fall in the same sets of the L1 cache
+// and evict each other.
+func panelStride(kb int) int { return kb*mr + 16 }
