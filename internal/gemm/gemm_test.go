@@ -172,6 +172,14 @@ func BenchmarkLinear(b *testing.B) {
 			}
 			report(b)
 		})
+		b.Run(fmt.Sprintf("forward-pieces/%dx%d", in, out), func(b *testing.B) { // as nn.MatMul: pieces claimed as CPUs come free
+			for b.Loop() {
+				ForRows(n, 32, func(lo, hi int) {
+					SerialBias(hi-lo, out, in, x[lo*in:], in, w, out, nil, false, y[lo*out:], out)
+				})
+			}
+			report(b)
+		})
 		b.Run(fmt.Sprintf("dx/%dx%d", in, out), func(b *testing.B) {
 			for b.Loop() {
 				Sgemm(false, true, n, in, out, 1, dy, out, w, out, 0, dx, in)
