@@ -57,7 +57,11 @@ func (Add) Forward(out []float32, in []*tensor.Dense) {
 	})
 }
 
-func (Add) Backward(_ int, dst []float32, _ []*tensor.Dense, _, dOut []float32) { copy(dst, dOut) }
+// Backward copies dOut on every CPU: a residual stream's gradient is
+// megabytes, and one core copying it leaves the others idle.
+func (Add) Backward(_ int, dst []float32, _ []*tensor.Dense, _, dOut []float32) {
+	par.For(len(dst), grain, func(lo, hi int) { copy(dst[lo:hi], dOut[lo:hi]) })
+}
 
 func (Add) Differentiable(n int) []bool { return []bool{true, true} }
 
