@@ -73,11 +73,12 @@ type Result struct {
 	ExtractionLast   map[string]float64 `json:"extraction_last,omitempty"`
 	// StepsToCEBest is, for a dist2 or corrupt run, the first step at which
 	// its validation curve reaches the best validation NLL of the ce run of
-	// its size and seed (null when it never does, or there is no such run).
-	StepsToCEBest *int `json:"steps_to_ce_best,omitempty"`
+	// its size and seed; null when it never does, or there is no such run
+	// (and for the other arms).
+	StepsToCEBest *int `json:"steps_to_ce_best"`
 	// StepsRatio is StepsToCEBest over the ce run's best step: under 1, the
 	// run reached CE's best in fewer steps than CE did.
-	StepsRatio *float64 `json:"steps_to_ce_best_ratio,omitempty"`
+	StepsRatio *float64 `json:"steps_to_ce_best_ratio"`
 	Samples    string   `json:"samples,omitempty"` // tokens [N, H, W] of the best checkpoint at T=1, relative to the study folder
 	Curve      []Point  `json:"curve"`
 	Scores     []Scores `json:"scores"`      // the best checkpoint at each temperature, then top-k

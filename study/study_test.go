@@ -325,4 +325,14 @@ func TestStepsToCEBest(t *testing.T) {
 	if runs[0].StepsToCEBest != nil {
 		t.Error("the ce run measured against itself")
 	}
+	// results.json says null for a run that never reached CE's best.
+	b, err := json.Marshal(runs[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"steps_to_ce_best":null`, `"steps_to_ce_best_ratio":null`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("corrupt run's JSON lacks %s", want)
+		}
+	}
 }
