@@ -69,20 +69,8 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		tb = blas.Trans
 	}
 	const grain = 64 // rows or columns per piece, below which splitting costs more than it saves
-	// On the vector paths the ranges start at multiples of the kernels'
-	// tile, so that only the last one ends in a partial tile.
-	split := par.ForRanges
-	if kernel.Enabled() {
-		split = func(n, grain int, f func(lo, hi int)) {
-			t := kernel.TileRows
-			if m < n {
-				t = kernel.TileCols
-			}
-			tiles(n, grain, t, par.ForRanges, f)
-		}
-	}
 	if m >= n {
-		split(m, grain, func(lo, hi int) {
+		forTiles(m, grain, kernel.TileRows, par.ForRanges, func(lo, hi int) {
 			// Rows lo..hi of op(A) start at row lo of A, or column lo of A^T.
 			aOff := lo * lda
 			if tA {
@@ -92,7 +80,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		})
 		return
 	}
-	split(n, grain, func(lo, hi int) {
+	forTiles(n, grain, kernel.TileCols, par.ForRanges, func(lo, hi int) {
 		bOff := lo
 		if tB {
 			bOff = lo * ldb

@@ -24,17 +24,23 @@ func For(n, grain int, f func(lo, hi int)) {
 	par.ForRanges(n, grain, f)
 }
 
-// ForRows is For for an f that computes rows [lo, hi) of a product's C.
-// On the vector paths its pieces start at multiples of the kernels' tile
-// rows, so that only the last piece ends in a partial tile: cut anywhere,
-// every piece would compute a whole tile for its last few rows and copy it
-// through scratch.
-func ForRows(n, grain int, f func(lo, hi int)) {
+// ForRows is For for an f that computes rows [lo, hi) of a product's C:
+// on the vector paths its pieces start at whole tiles (forTiles).
+func ForRows(n, grain int, f func(lo, hi int)) { forTiles(n, grain, kernel.TileRows, par.For, f) }
+
+// forTiles runs loop over [0, n) for a product cut along rows (t =
+// kernel.TileRows) or columns (kernel.TileCols). On the vector paths the
+// pieces start at multiples of t, so that only the last one ends in a
+// partial tile: cut anywhere, every piece would compute a whole tile for
+// its last few rows and copy it through scratch. On the Generic path, whose
+// BLAS's bits depend on where a product is cut, it keeps the split's
+// ranges (par.ForRanges), as For does.
+func forTiles(n, grain, t int, loop func(n, grain int, f func(lo, hi int)), f func(lo, hi int)) {
 	if !kernel.Enabled() {
 		par.ForRanges(n, grain, f)
 		return
 	}
-	tiles(n, grain, kernel.TileRows, par.For, f)
+	tiles(n, grain, t, loop, f)
 }
 
 // tiles runs loop over [0, n) in units of t: its pieces start at multiples
