@@ -69,24 +69,21 @@ func (m *Model) Evaluate(data Tokens, d dist2.Distance) (Eval, error) {
 		type sums struct{ nll, acc, ed, ad float64 }
 		parts := make([]sums, n) // sums per range: ForRanges keeps the ranges, and so the bits, those of the split
 		par.ForRanges(n, 64, func(plo, phi int) {
-			p := make([]float32, c.CodebookSize)
+			scratch := make([]float32, c.CodebookSize)
 			var ed [1]float32
 			var s sums
 			for pos := plo; pos < phi; pos++ {
 				x := int(data.Codes[lo*c.Len+pos])
 				z := logits[pos*c.CodebookSize : (pos+1)*c.CodebookSize]
-				best := 0
-				for v, zv := range z {
-					if zv > z[best] {
-						best = v
-					}
-				}
+				best := argmax(scratch, z)
+				zb, zx := z[best], z[x]
 				// The softmax kernel's p is 1/sum at the max, where
 				// exp(z - max) is exactly 1: log-sum-exp without
-				// the underflow of log p[x].
-				copy(p, z)
+				// the underflow of log p[x]. The logits are not
+				// read again: p takes their place.
+				p := z
 				gemm.SoftmaxPrefix(p, len(p), 1)
-				s.nll += (float64(z[best]) - math.Log(float64(p[best])) - float64(z[x])) / math.Ln2
+				s.nll += (float64(zb) - math.Log(float64(p[best])) - float64(zx)) / math.Ln2
 				if best == x {
 					s.acc++
 				}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -62,22 +63,22 @@ func TestSampleCacheMatchesFullRecomputation(t *testing.T) {
 
 func TestDraw(t *testing.T) {
 	logits := []float32{0, 3, 1, 2}
-	p, order := make([]float64, 4), make([]int, 4)
+	d := newDrawer(4)
 	r := rand.New(rand.NewPCG(1, 1))
 	for range 20 {
-		if v := draw(p, order, logits, SampleConfig{Temperature: 1, TopK: 1, TopP: 1}, r); v != 1 {
+		if v := d.draw(logits, SampleConfig{Temperature: 1, TopK: 1, TopP: 1}, r); v != 1 {
 			t.Fatalf("top-1 drew %d, want 1", v)
 		}
-		if v := draw(p, order, logits, SampleConfig{Temperature: 1, TopP: 0.01}, r); v != 1 {
+		if v := d.draw(logits, SampleConfig{Temperature: 1, TopP: 0.01}, r); v != 1 {
 			t.Fatalf("top-p 0.01 drew %d, want 1", v)
 		}
-		if v := draw(p, order, logits, SampleConfig{Temperature: 1, TopK: 2, TopP: 1}, r); v != 1 && v != 3 {
+		if v := d.draw(logits, SampleConfig{Temperature: 1, TopK: 2, TopP: 1}, r); v != 1 && v != 3 {
 			t.Fatalf("top-2 drew %d, want 1 or 3", v)
 		}
 	}
 	counts := make([]int, 4)
 	for range 20000 {
-		counts[draw(p, order, logits, SampleConfig{Temperature: 1, TopP: 1}, r)]++
+		counts[d.draw(logits, SampleConfig{Temperature: 1, TopP: 1}, r)]++
 	}
 	var z float64
 	for _, l := range logits {
@@ -227,5 +228,55 @@ func TestNaNStopsTraining(t *testing.T) {
 	m.Params()[0].Data()[0] = float32(math.Inf(1))
 	if _, err := tr.TrainStep(); !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "step 2") {
 		t.Errorf("error %v, want ErrNotFinite naming step 2", err)
+	}
+}
+
+// Over a codebook of several blocks and a tail, draw's frequencies are
+// softmax(z / T), renormalised over the top k when truncated, and top-k 1
+// is the first largest logit.
+func TestDrawMatchesSoftmaxOverBlocks(t *testing.T) {
+	const k, n = 3*drawBlock + 8, 200000
+	r := rand.New(rand.NewPCG(4, 4))
+	logits := make([]float32, k)
+	for v := range logits {
+		logits[v] = float32(r.NormFloat64() * 1.5)
+	}
+	logits[77], logits[150] = 9, 9 // a tie for the largest: greedy takes the first
+	d := newDrawer(k)
+	if v := d.draw(logits, SampleConfig{Temperature: 1, TopK: 1, TopP: 1}, r); v != 77 {
+		t.Errorf("greedy drew %d, want 77", v)
+	}
+	logits[77], logits[150] = 3, 2.5
+	for _, cfg := range []SampleConfig{{Temperature: 1, TopP: 1}, {Temperature: 0.6, TopP: 1}, {Temperature: 1, TopK: 20, TopP: 1}} {
+		want := make([]float64, k)
+		order := make([]int, k)
+		for v := range order {
+			order[v] = v
+		}
+		sort.Slice(order, func(a, b int) bool { return logits[order[a]] > logits[order[b]] })
+		keep := order
+		if cfg.TopK > 0 {
+			keep = order[:cfg.TopK]
+		}
+		var z float64
+		for _, v := range keep {
+			want[v] = math.Exp(float64(logits[v]) / cfg.Temperature)
+			z += want[v]
+		}
+		counts := make([]float64, k)
+		for range n {
+			counts[d.draw(logits, cfg, r)]++
+		}
+		var tv float64 // total variation distance
+		for v := range counts {
+			want[v] /= z
+			if want[v] == 0 && counts[v] > 0 {
+				t.Fatalf("%+v: drew token %d, which was cut", cfg, v)
+			}
+			tv += math.Abs(counts[v]/n-want[v]) / 2
+		}
+		if tv > 0.01 { // sampling noise is about 0.005 here
+			t.Errorf("%+v: total variation %.4f from softmax", cfg, tv)
+		}
 	}
 }

@@ -105,39 +105,44 @@ func (m *Model) sample(classes, prefixes []int32, given int, cfg SampleConfig) (
 		rngs[i] = rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
 	}
 	out := make([]int32, n*c.Len)
-	var step func(t int, tokens []int32) ([]float32, error)
+	var step func(t int, tokens []int32, logits bool) ([]float32, error)
 	if cfg.NoCache {
 		step = m.fullStep(rows, cls)
 	} else {
 		step = m.cachedStep(rows, cls)
 	}
 	tokens := make([]int32, rows*c.Len) // the grids so far, guided rows mirrored
-	logits := make([]float32, n*c.CodebookSize)
+	var mixed []float32                 // guided logits: uncond + s (cond - uncond)
+	if guided {
+		mixed = make([]float32, n*c.CodebookSize)
+	}
+	k := c.CodebookSize
 	for t := range c.Len {
-		all, err := step(t, tokens)
+		drawn := t >= given
+		all, err := step(t, tokens, drawn) // the logits only where a token is drawn
 		if err != nil {
 			return nil, err
 		}
-		for i := range n {
-			l := logits[i*c.CodebookSize : (i+1)*c.CodebookSize]
-			copy(l, all[i*c.CodebookSize:(i+1)*c.CodebookSize])
-			if guided {
-				u := all[(n+i)*c.CodebookSize : (n+i+1)*c.CodebookSize]
-				s := float32(cfg.CFG)
-				for v := range l {
-					l[v] = u[v] + s*(l[v]-u[v])
-				}
-			}
-		}
 		par.For(n, 8, func(lo, hi int) {
-			p := make([]float64, c.CodebookSize)
-			order := make([]int, c.CodebookSize)
+			var d drawer
+			if drawn {
+				d = newDrawer(k)
+			}
 			for i := lo; i < hi; i++ {
 				var tok int
-				if t < given {
+				switch {
+				case !drawn:
 					tok = int(prefixes[i*c.Len+t])
-				} else {
-					tok = draw(p, order, logits[i*c.CodebookSize:(i+1)*c.CodebookSize], cfg, rngs[i])
+				default:
+					l := all[i*k : (i+1)*k]
+					if guided {
+						u, s := all[(n+i)*k:(n+i+1)*k], float32(cfg.CFG)
+						l = mixed[i*k : (i+1)*k]
+						for v, z := range all[i*k : (i+1)*k] {
+							l[v] = u[v] + s*(z-u[v])
+						}
+					}
+					tok = d.draw(l, cfg, rngs[i])
 				}
 				out[i*c.Len+t] = int32(tok)
 				tokens[i*c.Len+t] = int32(tok)
@@ -150,20 +155,39 @@ func (m *Model) sample(classes, prefixes []int32, given int, cfg SampleConfig) (
 	return out, nil
 }
 
-// draw samples a token from logits with temperature, top-k and top-p.
-func draw(p []float64, order []int, logits []float32, cfg SampleConfig, r *rand.Rand) int {
-	m := math.Inf(-1)
-	for _, z := range logits {
-		m = math.Max(m, float64(z))
+// drawer is one goroutine's scratch for drawing tokens from a codebook of
+// len(p) codes.
+type drawer struct {
+	p     []float32 // the probabilities
+	order []int
+	ones  []float32 // a block of ones: block sums of p by gemm.DotRows
+	sums  []float32 // those block sums
+}
+
+// drawBlock is the block of probabilities that draw's walk sums at once.
+const drawBlock = 64
+
+func newDrawer(k int) drawer {
+	ones := make([]float32, drawBlock)
+	for i := range ones {
+		ones[i] = 1
 	}
-	var sum float64
-	for v, z := range logits {
-		p[v] = math.Exp((float64(z) - m) / cfg.Temperature)
-		sum += p[v]
+	return drawer{p: make([]float32, k), order: make([]int, k), ones: ones, sums: make([]float32, k/drawBlock)}
+}
+
+// draw samples a token from logits with temperature, top-k and top-p. Top-k
+// 1 is greedy: the first largest logit.
+func (d *drawer) draw(logits []float32, cfg SampleConfig, r *rand.Rand) int {
+	p := d.p
+	if cfg.TopK == 1 {
+		return argmax(p, logits)
 	}
+	copy(p, logits)
+	gemm.SoftmaxPrefix(p, len(p), float32(1/cfg.Temperature))
 	if cfg.TopK > 0 && cfg.TopK < len(p) && cfg.TopP >= 1 {
-		sum = keepTop(p, order, cfg.TopK)
+		keepTop(p, d.order, cfg.TopK)
 	} else if cfg.TopK > 0 || cfg.TopP < 1 {
+		order := d.order
 		for v := range order {
 			order[v] = v
 		}
@@ -175,7 +199,7 @@ func draw(p []float64, order []int, logits []float32, cfg SampleConfig, r *rand.
 		if cfg.TopP < 1 {
 			var acc float64
 			for j, v := range order[:keep] {
-				acc += p[v] / sum
+				acc += float64(p[v])
 				if acc >= cfg.TopP {
 					keep = j + 1
 					break
@@ -183,28 +207,69 @@ func draw(p []float64, order []int, logits []float32, cfg SampleConfig, r *rand.
 			}
 		}
 		for _, v := range order[keep:] {
-			sum -= p[v]
 			p[v] = 0
 		}
 	}
-	u := r.Float64() * sum
-	last := 0
-	for v, pv := range p {
+	return d.pick(r.Float64())
+}
+
+// pick returns the token at share u in [0, 1) of the mass of p: it finds
+// the block by the block sums, then the token within it.
+func (d *drawer) pick(u float64) int {
+	p := d.p
+	nb := len(p) / drawBlock
+	sums := d.sums[:nb]
+	if nb > 0 {
+		gemm.DotRows(sums, d.ones, p, drawBlock, nb, 1)
+	}
+	var total float64
+	for _, s := range sums {
+		total += float64(s)
+	}
+	for _, pv := range p[nb*drawBlock:] {
+		total += float64(pv)
+	}
+	u *= total
+	last, from := 0, 0
+	for b, s := range sums {
+		if u < float64(s) {
+			break
+		}
+		u -= float64(s)
+		if s > 0 {
+			last = b*drawBlock + drawBlock - 1 // a token of it is nonzero: the walk below starts later
+		}
+		from = (b + 1) * drawBlock
+	}
+	for v := from; v < len(p); v++ {
+		pv := p[v]
 		if pv == 0 {
 			continue
 		}
 		last = v
-		if u -= pv; u < 0 {
+		if u -= float64(pv); u < 0 {
 			return v
 		}
 	}
+	for last > 0 && p[last] == 0 {
+		last-- // u ran past the end by rounding: the last token with mass
+	}
 	return last
+}
+
+// argmax returns the index of the first largest element of x, with
+// scratch (len(x)) for -x.
+func argmax(scratch, x []float32) int {
+	neg := scratch[:len(x)]
+	gemm.AxpyRows(neg, []float32{-1}, x, len(x)) // neg = -1 * x, in the vector kernel
+	i, _ := gemm.Argmin(neg)
+	return i
 }
 
 // keepTop zeroes all of p but its k largest (ties to the lower token) and
 // returns their sum, by a min-heap of k in heap (len(p) ints): K log k,
 // not the K log K of sorting a codebook of 16,384 for every token.
-func keepTop(p []float64, heap []int, k int) float64 {
+func keepTop(p []float32, heap []int, k int) float64 {
 	below := func(a, b int) bool { return p[a] < p[b] || p[a] == p[b] && a > b } // a ranks below b
 	h := heap[:0]
 	down := func(i int) {
@@ -240,7 +305,7 @@ func keepTop(p []float64, heap []int, k int) float64 {
 	next := 0
 	for v := range p {
 		if next < len(h) && h[next] == v {
-			sum += p[v]
+			sum += float64(p[v])
 			next++
 			continue
 		}
@@ -250,11 +315,12 @@ func keepTop(p []float64, heap []int, k int) float64 {
 }
 
 // fullStep returns a step function that runs the whole forward graph on the
-// grids so far and reads the logits at position t.
-func (m *Model) fullStep(rows int, cls []int32) func(int, []int32) ([]float32, error) {
+// grids so far and reads the logits at position t (all of them, whether
+// asked for or not: it is the check of cachedStep).
+func (m *Model) fullStep(rows int, cls []int32) func(int, []int32, bool) ([]float32, error) {
 	c := m.Config
 	out := make([]float32, rows*c.CodebookSize)
-	return func(t int, tokens []int32) ([]float32, error) {
+	return func(t int, tokens []int32, _ bool) ([]float32, error) {
 		gr, err := m.inferenceFor(rows)
 		if err != nil {
 			return nil, err
@@ -273,8 +339,10 @@ func (m *Model) fullStep(rows int, cls []int32) func(int, []int32) ([]float32, e
 }
 
 // cachedStep returns a step function that feeds one position at a time
-// through the blocks, keeping each layer's keys and values.
-func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32, error) {
+// through the blocks, keeping each layer's keys and values, and returns the
+// logits at that position when asked (a given token needs only its keys and
+// values: the output layer, V wide, is most of a step at a large codebook).
+func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32, bool) ([]float32, error) {
 	c := m.Config
 	d := c.Dim
 	x := make([]float32, rows*d)
@@ -309,7 +377,7 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 		ln.Forward(out, []*nn.Dense{nn.NewDense(in, rows, d), g.Value, b.Value})
 	}
 	tok, clsEmb, pos := m.tok.Data(), m.cls.Data(), m.pos.Data()
-	return func(t int, tokens []int32) ([]float32, error) {
+	return func(t int, tokens []int32, wantLogits bool) ([]float32, error) {
 		p := pos[t*d : (t+1)*d]
 		for r := range rows {
 			var e []float32
@@ -349,6 +417,9 @@ func (m *Model) cachedStep(rows int, cls []int32) func(int, []int32) ([]float32,
 			for i, v := range proj {
 				x[i] += v
 			}
+		}
+		if !wantLogits {
+			return nil, nil
 		}
 		norm(a, x, m.lnfg, m.lnfb)
 		linear(logits, a, m.head, m.headb)

@@ -28,20 +28,20 @@ func TestClassRows(t *testing.T) {
 func TestKeepTopIsTheSortedTopK(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	for _, k := range []int{1, 3, 50, 599} {
-		p := make([]float64, 600)
+		p := make([]float32, 600)
 		for v := range p {
-			p[v] = float64(r.IntN(40)) / 7 // many ties
+			p[v] = float32(r.IntN(40)) / 7 // many ties
 		}
 		order := make([]int, len(p))
 		for v := range order {
 			order[v] = v
 		}
 		sort.SliceStable(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
-		want := make([]float64, len(p))
+		want := make([]float32, len(p))
 		var wantSum float64
 		for _, v := range order[:k] {
 			want[v] = p[v]
-			wantSum += p[v]
+			wantSum += float64(p[v])
 		}
 		got := slices.Clone(p)
 		sum := keepTop(got, make([]int, len(p)), k)

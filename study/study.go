@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vqtool/vqtool/dist2"
 	"github.com/vqtool/vqtool/generator"
@@ -32,6 +33,7 @@ type Result struct {
 	Steps            int      `json:"steps"`
 	BestStep         int      `json:"best_step"`
 	TrainSeconds     float64  `json:"train_seconds"`
+	EvalSeconds      float64  `json:"eval_seconds"` // the scoring after training: held-out NLL, samples, extraction
 	ValNLL           float64  `json:"val_nll_bits"`
 	TestNLL          float64  `json:"test_nll_bits,omitempty"` // main runs only: the sweep never touches the test split
 	TrainNLL         float64  `json:"train_nll_bits"`
@@ -279,6 +281,7 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 	if err != nil {
 		return Result{}, err
 	}
+	scored := time.Now()
 	res := Result{RunSpec: r, Against: "test", Tau: t.loss.Tau, BestStep: t.bestStep, TrainSeconds: t.seconds, Curve: t.curve,
 		CodebookSize: s.VQ.Config.CodebookSize, Patience: c.Patience, Converged: t.converged}
 	res.Steps = c.steps(r, subset.N)
@@ -405,6 +408,7 @@ func (c Config) runOne(ctx context.Context, s *split, r RunSpec, from, dir strin
 	logf("run %s: best step %d of %d, %s nll %.3f bits, near copies %.1f%%, FLD %.2f (novel %s), class acc %.3f",
 		r.Name, res.BestStep, res.Steps, res.Against, map[bool]float64{true: res.ValNLL, false: res.TestNLL}[r.Sweep],
 		100*res.NearCopies, res.FLDT1, fmtOpt(res.FLDNovelT1, "%.2f"), res.ClassAccT1)
+	res.EvalSeconds = time.Since(scored).Seconds()
 	return res, atomicfile.WriteJSON(filepath.Join(rdir, resultFile), res)
 }
 
