@@ -32,8 +32,8 @@ type Result struct {
 	Tau              float64  `json:"tau"` // dist2 only
 	Steps            int      `json:"steps"`
 	BestStep         int      `json:"best_step"`
-	TrainSeconds     float64  `json:"train_seconds"`
-	EvalSeconds      float64  `json:"eval_seconds"` // the scoring after training: held-out NLL, samples, extraction
+	TrainSeconds     float64  `json:"train_seconds"` // of the session that finished the training: a resumed run's counts what followed the resume
+	EvalSeconds      float64  `json:"eval_seconds"`  // the scoring after training: held-out NLL, samples, extraction
 	ValNLL           float64  `json:"val_nll_bits"`
 	TestNLL          float64  `json:"test_nll_bits,omitempty"` // main runs only: the sweep never touches the test split
 	TrainNLL         float64  `json:"train_nll_bits"`
