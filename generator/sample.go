@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/vqtool/vqtool/internal/gemm"
 	"github.com/vqtool/vqtool/internal/par"
@@ -117,6 +118,7 @@ func (m *Model) sample(classes, prefixes []int32, given int, cfg SampleConfig) (
 		mixed = make([]float32, n*c.CodebookSize)
 	}
 	k := c.CodebookSize
+	drawers := sync.Pool{New: func() any { return newDrawer(k) }} // one a piece, kept from position to position
 	for t := range c.Len {
 		drawn := t >= given
 		all, err := step(t, tokens, drawn) // the logits only where a token is drawn
@@ -124,16 +126,14 @@ func (m *Model) sample(classes, prefixes []int32, given int, cfg SampleConfig) (
 			return nil, err
 		}
 		par.For(n, 8, func(lo, hi int) {
-			var d drawer
+			var d *drawer
 			if drawn {
-				d = newDrawer(k)
+				d = drawers.Get().(*drawer)
+				defer drawers.Put(d)
 			}
 			for i := lo; i < hi; i++ {
 				var tok int
-				switch {
-				case !drawn:
-					tok = int(prefixes[i*c.Len+t])
-				default:
+				if drawn {
 					l := all[i*k : (i+1)*k]
 					if guided {
 						u, s := all[(n+i)*k:(n+i+1)*k], float32(cfg.CFG)
@@ -143,6 +143,8 @@ func (m *Model) sample(classes, prefixes []int32, given int, cfg SampleConfig) (
 						}
 					}
 					tok = d.draw(l, cfg, rngs[i])
+				} else {
+					tok = int(prefixes[i*c.Len+t])
 				}
 				out[i*c.Len+t] = int32(tok)
 				tokens[i*c.Len+t] = int32(tok)
@@ -167,12 +169,12 @@ type drawer struct {
 // drawBlock is the block of probabilities that draw's walk sums at once.
 const drawBlock = 64
 
-func newDrawer(k int) drawer {
+func newDrawer(k int) *drawer {
 	ones := make([]float32, drawBlock)
 	for i := range ones {
 		ones[i] = 1
 	}
-	return drawer{p: make([]float32, k), order: make([]int, k), ones: ones, sums: make([]float32, k/drawBlock)}
+	return &drawer{p: make([]float32, k), order: make([]int, k), ones: ones, sums: make([]float32, k/drawBlock)}
 }
 
 // draw samples a token from logits with temperature, top-k and top-p. Top-k
@@ -230,38 +232,33 @@ func (d *drawer) pick(u float64) int {
 		total += float64(pv)
 	}
 	u *= total
-	last, from := 0, 0
+	from := 0
 	for b, s := range sums {
 		if u < float64(s) {
 			break
 		}
 		u -= float64(s)
-		if s > 0 {
-			last = b*drawBlock + drawBlock - 1 // a token of it is nonzero: the walk below starts later
-		}
 		from = (b + 1) * drawBlock
 	}
 	for v := from; v < len(p); v++ {
-		pv := p[v]
-		if pv == 0 {
-			continue
-		}
-		last = v
-		if u -= float64(pv); u < 0 {
+		if u -= float64(p[v]); u < 0 { // u was not negative before: p[v] > 0
 			return v
 		}
 	}
+	last := len(p) - 1 // u ran past the end by rounding: the last token with mass
 	for last > 0 && p[last] == 0 {
-		last-- // u ran past the end by rounding: the last token with mass
+		last--
 	}
 	return last
 }
+
+var minusOne = []float32{-1}
 
 // argmax returns the index of the first largest element of x, with
 // scratch (len(x)) for -x.
 func argmax(scratch, x []float32) int {
 	neg := scratch[:len(x)]
-	gemm.AxpyRows(neg, []float32{-1}, x, len(x)) // neg = -1 * x, in the vector kernel
+	gemm.AxpyRows(neg, minusOne, x, len(x)) // neg = -1 * x, in the vector kernel
 	i, _ := gemm.Argmin(neg)
 	return i
 }
