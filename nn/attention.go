@@ -87,12 +87,12 @@ func (a *CausalAttention) Forward(out []float32, in []*tensor.Dense) {
 	par.For(a.Batch, 1, func(lo, hi int) {
 		sc := scratchPool.Get().(*scratch)
 		defer scratchPool.Put(sc)
-		blk, ob, kt := sc.get(0, l*3*d), sc.get(1, l*d), sc.get(2, dh*tstride(l))
+		blk, kt := sc.get(0, l*3*d), sc.get(2, dh*tstride(l))
 		for b := lo; b < hi; b++ {
 			copy(blk, qkv[b*l*3*d:(b+1)*l*3*d])
 			for hd := range h {
 				hv := a.head(blk, hd, d, a.weights(b, hd))
-				o := ob[hd*dh:]
+				o := out[b*l*d+hd*dh:]
 				if fast {
 					hv.forwardRows(o, d, scale, kt)
 					continue
@@ -103,7 +103,6 @@ func (a *CausalAttention) Forward(out []float32, in []*tensor.Dense) {
 				}
 				gemm.Serial(false, false, l, dh, l, 1, hv.p, lp, hv.v, hv.ld, 0, o, d)
 			}
-			copy(out[b*l*d:(b+1)*l*d], ob)
 		}
 	})
 }
@@ -154,7 +153,7 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 	par.For(a.Batch, 1, func(lo, hi int) {
 		sc := scratchPool.Get().(*scratch)
 		defer scratchPool.Put(sc)
-		blk, gb, dob := sc.get(0, l*3*d), sc.get(1, l*3*d), sc.get(2, l*d)
+		blk, dob := sc.get(0, l*3*d), sc.get(2, l*d)
 		ds := sc.get(3, l*lp) // dP, then dS, of one head
 		t1, t2 := sc.get(4, max(dh, l)*tstride(l)), sc.get(5, l*tstride(l))
 		for b := lo; b < hi; b++ {
@@ -162,7 +161,7 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 			copy(dob, dOut[b*l*d:(b+1)*l*d])
 			for hd := range h {
 				hv := a.head(blk, hd, d, a.weights(b, hd))
-				g := a.head(gb, hd, d, nil) // dq, dk, dv where q, k, v are
+				g := a.head(dst[b*l*3*d:], hd, d, nil) // dq, dk, dv where q, k, v are
 				do := dob[hd*dh:]
 				if fast {
 					hv.backwardRows(g, do, d, scale, ds, t1, t2)
@@ -176,7 +175,6 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 				gemm.Serial(false, false, l, dh, l, 1, ds, lp, hv.k, hv.ld, 0, g.q, g.ld)
 				gemm.Serial(true, false, l, dh, l, 1, ds, lp, hv.q, hv.ld, 0, g.k, g.ld)
 			}
-			copy(dst[b*l*3*d:(b+1)*l*3*d], gb)
 		}
 	})
 }

@@ -50,11 +50,7 @@ func (a Add) OutShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (Add) Forward(out []float32, in []*tensor.Dense) {
 	a, b := in[0].Float32s(), in[1].Float32s()
-	par.For(len(a), grain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out[i] = a[i] + b[i]
-		}
-	})
+	par.For(len(a), grain, func(lo, hi int) { gemm.Add(out[lo:hi], a[lo:hi], b[lo:hi]) })
 }
 
 // Backward copies dOut on every CPU: a residual stream's gradient is

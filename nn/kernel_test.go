@@ -236,6 +236,45 @@ func TestL2NormalizeGradient(t *testing.T) {
 	checkKernel(t, L2Normalize{}, []*tensor.Dense{randTensor(r, 5, 4)}, 1e-2)
 }
 
+// The bias gradient is summed by the weight gradient's product when that
+// comes first, and on its own otherwise: the same bits either way, and its
+// own pass's when the product has not run.
+func TestMatMulBiasGradEitherOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 2))
+	// 130 inputs: past the rows of A for which B is read in place, so that
+	// the sums come from the packing.
+	in := []*tensor.Dense{randTensor(r, 700, 130), randTensor(r, 130, 40), randTensor(r, 40)}
+	m := &MatMul{InputGrad: true}
+	out := make([]float32, 700*40)
+	dOut := randTensor(r, 700, 40).Float32s()
+	m.Forward(out, in)
+	grads := func(order ...int) (dw, db []float32) {
+		dw, db = make([]float32, 130*40), make([]float32, 40)
+		m.StartBackward(in, out, dOut)
+		for _, i := range order {
+			dst := dw
+			if i == 2 {
+				dst = db
+			}
+			m.Backward(i, dst, in, out, dOut)
+		}
+		return dw, db
+	}
+	dw1, db1 := grads(1, 2)
+	dw2, db2 := grads(2, 1)
+	_, db3 := grads(2)
+	for j := range db1 {
+		if db1[j] != db2[j] || db1[j] != db3[j] {
+			t.Fatalf("db[%d] = %v (weights first), %v (bias first), %v (bias alone)", j, db1[j], db2[j], db3[j])
+		}
+	}
+	for j := range dw1 {
+		if dw1[j] != dw2[j] {
+			t.Fatalf("dw[%d] = %v (weights first), %v (bias first)", j, dw1[j], dw2[j])
+		}
+	}
+}
+
 func TestTransformerKernelGradients(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 1))
 	checkKernel(t, &MatMul{InputGrad: true}, []*tensor.Dense{randTensor(r, 5, 4), randTensor(r, 4, 3), randTensor(r, 3)}, 1e-2)

@@ -12,7 +12,11 @@ import (
 type MatMul struct {
 	InputGrad bool
 
-	db []float32 // the bias gradient of this backward pass (StartBackward)
+	// The bias gradient of this backward pass, summed by the weight
+	// gradient's product as it packs dOut, and whether it has been (or,
+	// asked for first, was summed straight into its own gradient).
+	db     []float32
+	dbDone bool
 }
 
 var (
@@ -43,16 +47,12 @@ func (m *MatMul) Forward(out []float32, in []*tensor.Dense) {
 	})
 }
 
-// StartBackward sums the output gradient's columns, the bias gradient, as
-// soon as the gradient arrives, before the products of the other two
-// gradients pass over memory (meant to find it in cache; the gain was not
-// separable from the benchmark's noise).
-func (m *MatMul) StartBackward(in []*tensor.Dense, _, dOut []float32) {
-	o := in[2].Shape()[0]
-	m.db = grow(m.db, o)
-	gemm.ColSums(m.db, dOut, len(dOut)/o, o)
-}
+// StartBackward marks the bias gradient as not yet summed.
+func (m *MatMul) StartBackward([]*tensor.Dense, []float32, []float32) { m.dbDone = false }
 
+// Backward computes the weight and bias gradients together
+// (gemm.WeightGrad): a separate column sum of dOut was a pass over
+// megabytes of it that the weight gradient's packing makes anyway.
 func (m *MatMul) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
 	s := in[1].Shape()
 	n, k, o := in[0].Shape()[0], s[0], s[1]
@@ -60,9 +60,20 @@ func (m *MatMul) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []fl
 	case 0:
 		gemm.Sgemm(false, true, n, k, o, 1, dOut, o, in[1].Float32s(), o, 0, dst, k)
 	case 1:
-		gemm.Sgemm(true, false, k, o, n, 1, in[0].Float32s(), k, dOut, o, 0, dst, o)
+		if m.dbDone { // the bias gradient came first
+			gemm.Sgemm(true, false, k, o, n, 1, in[0].Float32s(), k, dOut, o, 0, dst, o)
+			return
+		}
+		m.db = grow(m.db, o)
+		gemm.WeightGrad(dst, m.db, in[0].Float32s(), dOut, n, k, o)
+		m.dbDone = true
 	case 2:
-		copy(dst, m.db)
+		if m.dbDone {
+			copy(dst, m.db)
+			return
+		}
+		gemm.ColSums(dst, dOut, n, o)
+		m.dbDone = true
 	}
 }
 

@@ -89,6 +89,40 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	})
 }
 
+// WeightGrad sets dw = x^T dy and db to the column sums of dy, for x
+// [rows, in] and dy [rows, out]: a linear layer's weight and bias
+// gradients, split across the CPUs like Sgemm. On the vector paths db is
+// summed as the product packs dy's rows, in row order as ColSums sums them
+// (the same bits), instead of in a pass of its own.
+func WeightGrad(dw, db, x, dy []float32, rows, in, out int) {
+	if !kernel.Enabled() {
+		Sgemm(true, false, in, out, rows, 1, x, in, dy, out, 0, dw, out)
+		ColSums(db, dy, rows, out)
+		return
+	}
+	db = db[:out]
+	clear(db)
+	if in == 0 || out == 0 {
+		kernel.ColSums(db, dy, rows, out)
+		return
+	}
+	const grain = 64 // as Sgemm's
+	if in >= out {
+		// Every range packs all of dy: the first sums it.
+		forTiles(in, grain, kernel.TileRows, par.ForRanges, func(lo, hi int) {
+			if lo == 0 {
+				kernel.SgemmSums(true, hi-lo, out, rows, 1, x[lo:], in, dy, out, 0, dw[lo*out:], out, db)
+				return
+			}
+			kernel.Sgemm(true, false, hi-lo, out, rows, 1, x[lo:], in, dy, out, 0, dw[lo*out:], out)
+		})
+		return
+	}
+	forTiles(out, grain, kernel.TileCols, par.ForRanges, func(lo, hi int) {
+		kernel.SgemmSums(true, in, hi-lo, rows, 1, x, in, dy[lo:], out, 0, dw[lo:], out, db[lo:hi])
+	})
+}
+
 // Serial is Sgemm without the split across CPUs, for callers that already
 // run one piece of work per CPU.
 func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -170,6 +204,10 @@ func Argmin(x []float32) (int, float32) { return kernel.Argmin(x) }
 
 // ReLU sets dst[i] = max(src[i], 0) for i < len(src); dst may be src.
 func ReLU(dst, src []float32) { kernel.ReLU(dst, src) }
+
+// Add sets dst[i] = a[i] + b[i] for i < len(a), on one thread; dst may be
+// a or b.
+func Add(dst, a, b []float32) { kernel.Add(dst, a, b) }
 
 // MaskPositive sets dst[i] = src[i] where ref[i] > 0 and 0 elsewhere, for
 // i < len(src): a ReLU's gradient. dst may be src.

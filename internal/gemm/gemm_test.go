@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -110,6 +111,43 @@ func TestSgemmBiasOnEitherPath(t *testing.T) {
 			}
 		}
 		restore()
+	}
+}
+
+func TestWeightGradMatchesSgemmAndColSums(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	// in >= out and in < out (the two splits), rows past a block of k, and
+	// few inputs (dy read in place).
+	for _, s := range [][3]int{{1100, 300, 70}, {1100, 70, 300}, {600, 40, 40}, {50, 20, 33}, {30, 0, 20}} {
+		rows, in, out := s[0], s[1], s[2]
+		x, dy := make([]float32, rows*in), make([]float32, rows*out)
+		for _, v := range [][]float32{x, dy} {
+			for i := range v {
+				v[i] = float32(r.NormFloat64())
+			}
+		}
+		for _, p := range kernel.Paths() {
+			restore := kernel.SetForTest(p)
+			wantW, wantB := make([]float32, in*out), make([]float32, out)
+			Sgemm(true, false, in, out, rows, 1, x, in, dy, out, 0, wantW, out)
+			ColSums(wantB, dy, rows, out)
+			gotW, gotB := make([]float32, in*out), make([]float32, out)
+			for i := range gotB {
+				gotB[i] = float32(i) + 0.5 // overwritten, not added to
+			}
+			WeightGrad(gotW, gotB, x, dy, rows, in, out)
+			restore()
+			for i := range wantW {
+				if math.Float32bits(gotW[i]) != math.Float32bits(wantW[i]) {
+					t.Fatalf("%v %v: dw[%d] = %v, want Sgemm's %v", p, s, i, gotW[i], wantW[i])
+				}
+			}
+			for j := range wantB {
+				if math.Float32bits(gotB[j]) != math.Float32bits(wantB[j]) {
+					t.Fatalf("%v %v: db[%d] = %v, want ColSums's %v", p, s, j, gotB[j], wantB[j])
+				}
+			}
+		}
 	}
 }
 

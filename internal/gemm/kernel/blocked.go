@@ -70,7 +70,23 @@ var pool = sync.Pool{New: func() any { return new(buffers) }}
 // zero-padded scratch. When A has few rows, packing B would cost more than
 // it saves, and the kernel reads B in place too.
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false)
+	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, nil)
+}
+
+// SgemmSums is Sgemm for an untransposed B that also adds B's column sums
+// to sums: sums[j] += b[r*ldb+j] for r < k in order and j < n, the bits
+// of ColSums from a cleared sums. Each row is added as it is packed, while
+// it is in cache, so that a weight gradient x^T dY gives its bias gradient
+// without a pass over dY of its own. Where B is not packed (few rows of A)
+// the sums take their own pass.
+func SgemmSums(tA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, sums []float32) {
+	sums = sums[:n]
+	if m <= directRows || k == 0 || alpha == 0 {
+		Sgemm(tA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		colAdd(sums, b, nil, k, ldb)
+		return
+	}
+	sgemm(tA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, sums)
 }
 
 // SgemmBias computes C = A B + bias (bias added to every row; nil for
@@ -93,10 +109,12 @@ func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []f
 		}
 		return
 	}
-	sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, relu)
+	sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, relu, nil)
 }
 
-func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+// sgemm is Sgemm with SgemmBias's bias and activation and SgemmSums's sums
+// (nil for none; only with B packed and not transposed).
+func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, sums []float32) {
 	if k == 0 || alpha == 0 || m == 0 || n == 0 {
 		scale(m, n, beta, c, ldc)
 		return
@@ -118,10 +136,14 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 			rl := relu && pc+kb == k // and the activation with the last
 			direct := !tB && m <= directRows
 			if !direct {
-				packB(buf.b[:], tB, b, ldb, pc, kb, jc, nb)
+				var sb []float32
+				if sums != nil {
+					sb = sums[jc : jc+nb]
+				}
+				packB(buf.b[:], tB, b, ldb, pc, kb, jc, nb, sb)
 			} else if nb%nr != 0 { // only the edge panel
 				last := nb - nb%nr
-				packB(buf.b[last*kb:], tB, b, ldb, pc, kb, jc+last, nb-last)
+				packB(buf.b[last*kb:], tB, b, ldb, pc, kb, jc+last, nb-last, nil)
 			}
 			if tA {
 				if need := (m + mr - 1) / mr * panelStride(kb); len(buf.at) < need {
@@ -249,8 +271,9 @@ func packAT(dst []float32, a []float32, lda, m, p0, kb int) {
 }
 
 // packB writes op(B)[p0:p0+kb, j0:j0+nb] as panels of nr columns, each stored
-// row by row ([kb][nr]), columns past nb zero.
-func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, j0, nb int) {
+// row by row ([kb][nr]), columns past nb zero. Unless sums is nil (it must
+// be when tB), it adds each row of the block to sums[0:nb] as it packs it.
+func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, j0, nb int, sums []float32) {
 	if edge := nb % nr; edge != 0 {
 		last := nb - edge
 		clear(dst[last*kb : last*kb+nr*kb])
@@ -294,6 +317,9 @@ func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, j0, nb int) {
 		}
 		if jr := full * nr; jr < nb {
 			copy(dst[jr*kb+p*nr:jr*kb+p*nr+nb-jr], src[jr:])
+		}
+		if sums != nil {
+			colAdd(sums, src, nil, 1, 0)
 		}
 	}
 }

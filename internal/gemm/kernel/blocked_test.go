@@ -69,6 +69,45 @@ func testBlockedMatchesReference(t *testing.T) {
 	}
 }
 
+func TestSgemmSumsMatchesReference(t *testing.T) { eachVectorPath(t, testSgemmSumsMatchesReference) }
+
+func testSgemmSumsMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	// B packed over several blocks of rows and columns (m past directRows,
+	// k past skc, n past snc), read in place (few rows of A), and empty.
+	for _, s := range [][3]int{{100, 530, 1100}, {97, 40, 513}, {12, 33, 70}, {200, 20, 0}} {
+		m, n, k := s[0], s[1], s[2]
+		for _, ta := range []bool{false, true} {
+			lda, ldb, ldc := k+3, n+2, n+1
+			if ta {
+				lda = m + 3
+			}
+			a, b := randSlice(r, max(m, k)*lda), randSlice(r, max(k, 1)*ldb)
+			want, got := make([]float32, m*ldc), make([]float32, m*ldc)
+			reference(ta, false, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
+			sums := randSlice(r, n) // added to, from where they stand
+			wantSums := append([]float32(nil), sums...)
+			for j := range n {
+				for p := range k {
+					wantSums[j] += b[p*ldb+j]
+				}
+			}
+			SgemmSums(ta, m, n, k, 1, a, lda, b, ldb, 0, got, ldc, sums)
+			for i := range got {
+				if d := want[i] - got[i]; d > 1e-3*float32(k+1) || d < -1e-3*float32(k+1) {
+					t.Fatalf("%v tA=%v: c[%d] = %v, want %v", s, ta, i, got[i], want[i])
+				}
+			}
+			for j := range n {
+				// Rows added in order, as ColSums adds them: the same bits.
+				if sums[j] != wantSums[j] {
+					t.Fatalf("%v tA=%v: sums[%d] = %v, want %v", s, ta, j, sums[j], wantSums[j])
+				}
+			}
+		}
+	}
+}
+
 func randSlice(r *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {

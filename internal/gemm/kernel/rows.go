@@ -76,6 +76,21 @@ func ReLU(dst, src []float32) {
 	}
 }
 
+// Add sets dst[i] = a[i] + b[i] for i < len(a): a copy, then b added by
+// colSums over one row. dst may be a or b.
+func Add(dst, a, b []float32) {
+	n := len(a)
+	dst, b = dst[:n], b[:n]
+	if n == 0 {
+		return
+	}
+	if &dst[0] == &b[0] { // a + b = b + a, bit for bit
+		a, b = b, a
+	}
+	copy(dst, a)
+	colAdd(dst, b, nil, 1, 0)
+}
+
 // MaskPositive sets dst[i] = src[i] where ref[i] > 0 and 0 elsewhere, for
 // i < len(src): a ReLU's gradient. dst may be src.
 func MaskPositive(dst, src, ref []float32) {

@@ -109,6 +109,35 @@ func testReLU(t *testing.T) {
 	}
 }
 
+func TestAdd(t *testing.T) { eachVectorPath(t, testAdd) }
+
+func testAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	for _, n := range []int{0, 5, 16, 37, 256} {
+		a, b := randSlice(r, n), randSlice(r, n)
+		want := make([]float32, n)
+		for i := range want {
+			want[i] = a[i] + b[i]
+		}
+		check := func(what string, got []float32) {
+			t.Helper()
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("n=%d %s: [%d] = %v, want %v", n, what, i, got[i], want[i])
+				}
+			}
+		}
+		dst := randSlice(r, n)
+		Add(dst, a, b)
+		check("dst", dst)
+		a2, b2 := append([]float32(nil), a...), append([]float32(nil), b...)
+		Add(a2, a2, b)
+		check("into a", a2)
+		Add(b2, a, b2)
+		check("into b", b2)
+	}
+}
+
 func TestMaskPositive(t *testing.T) { eachVectorPath(t, testMaskPositive) }
 
 func testMaskPositive(t *testing.T) {

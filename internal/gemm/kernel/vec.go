@@ -138,9 +138,16 @@ func ColDots(dst, a, b []float32, rows, ld int) {
 }
 
 func colReduce(dst, a, b []float32, rows, ld int) {
+	clear(dst)
+	colAdd(dst, a, b, rows, ld)
+}
+
+// colAdd adds to dst[j] a[r*ld+j], times b[r*ld+j] unless b is nil, for
+// r < rows in order and j < len(dst): ColSums and ColDots from a dst
+// cleared, and a running sum over blocks of rows from one that is not.
+func colAdd(dst, a, b []float32, rows, ld int) {
 	n := len(dst)
 	if rows == 0 || n == 0 {
-		clear(dst)
 		return
 	}
 	_ = a[(rows-1)*ld+n-1]
@@ -155,12 +162,11 @@ func colReduce(dst, a, b []float32, rows, ld int) {
 			if b != nil {
 				bp = &b[0]
 			}
-			clear(dst[:done])
 			colSums(&dst[0], &a[0], bp, rows, done, ld)
 		}
 	}
 	for j := done; j < n; j++ {
-		var s float32
+		s := dst[j]
 		if b == nil {
 			for r := range rows {
 				s += a[r*ld+j]
