@@ -230,5 +230,12 @@ func BenchmarkLinear(b *testing.B) {
 			}
 			report(b)
 		})
+		b.Run(fmt.Sprintf("dw+db/%dx%d", in, out), func(b *testing.B) { // as nn.MatMul: with the bias gradient
+			db := make([]float32, out)
+			for b.Loop() {
+				WeightGrad(dw, db, x, dy, n, in, out)
+			}
+			report(b)
+		})
 	}
 }
