@@ -263,10 +263,10 @@ func argmax(scratch, x []float32) int {
 	return i
 }
 
-// keepTop zeroes all of p but its k largest (ties to the lower token) and
-// returns their sum, by a min-heap of k in heap (len(p) ints): K log k,
-// not the K log K of sorting a codebook of 16,384 for every token.
-func keepTop(p []float32, heap []int, k int) float64 {
+// keepTop zeroes all of p but its k largest (ties to the lower token), by a
+// min-heap of k in heap (len(p) ints): K log k, not the K log K of sorting
+// a codebook of 16,384 for every token.
+func keepTop(p []float32, heap []int, k int) {
 	below := func(a, b int) bool { return p[a] < p[b] || p[a] == p[b] && a > b } // a ranks below b
 	h := heap[:0]
 	down := func(i int) {
@@ -297,18 +297,15 @@ func keepTop(p []float32, heap []int, k int) float64 {
 			down(0)
 		}
 	}
-	slices.Sort(h) // the kept tokens in order: their sum, and p, as a sort would leave them
-	var sum float64
+	slices.Sort(h) // the kept tokens in order: p as a sort would leave it
 	next := 0
 	for v := range p {
 		if next < len(h) && h[next] == v {
-			sum += float64(p[v])
 			next++
 			continue
 		}
 		p[v] = 0
 	}
-	return sum
 }
 
 // fullStep returns a step function that runs the whole forward graph on the

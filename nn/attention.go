@@ -87,7 +87,7 @@ func (a *CausalAttention) Forward(out []float32, in []*tensor.Dense) {
 	par.For(a.Batch, 1, func(lo, hi int) {
 		sc := scratchPool.Get().(*scratch)
 		defer scratchPool.Put(sc)
-		blk, kt := sc.get(0, l*3*d), sc.get(2, dh*tstride(l))
+		blk, kt := sc.get(0, l*3*d), sc.get(1, dh*tstride(l))
 		for b := lo; b < hi; b++ {
 			copy(blk, qkv[b*l*3*d:(b+1)*l*3*d])
 			for hd := range h {
@@ -153,9 +153,9 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 	par.For(a.Batch, 1, func(lo, hi int) {
 		sc := scratchPool.Get().(*scratch)
 		defer scratchPool.Put(sc)
-		blk, dob := sc.get(0, l*3*d), sc.get(2, l*d)
-		ds := sc.get(3, l*lp) // dP, then dS, of one head
-		t1, t2 := sc.get(4, max(dh, l)*tstride(l)), sc.get(5, l*tstride(l))
+		blk, dob := sc.get(0, l*3*d), sc.get(1, l*d)
+		ds := sc.get(2, l*lp) // dP, then dS, of one head
+		t1, t2 := sc.get(3, max(dh, l)*tstride(l)), sc.get(4, l*tstride(l))
 		for b := lo; b < hi; b++ {
 			copy(blk, qkv[b*l*3*d:(b+1)*l*3*d])
 			copy(dob, dOut[b*l*d:(b+1)*l*d])
@@ -247,7 +247,7 @@ func (hv head) backwardRows(g head, do []float32, ldo int, scale float32, ds, t1
 func (a *CausalAttention) Differentiable(int) []bool { return []bool{true} }
 
 // scratch is one goroutine's buffers for attention, kept between calls.
-type scratch struct{ bufs [6][]float32 }
+type scratch struct{ bufs [5][]float32 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 

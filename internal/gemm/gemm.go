@@ -68,19 +68,14 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	if tB {
 		tb = blas.Trans
 	}
-	const grain = 64 // rows or columns per piece, below which splitting costs more than it saves
-	if m >= n {
-		forTiles(m, grain, kernel.TileRows, par.ForRanges, func(lo, hi int) {
-			// Rows lo..hi of op(A) start at row lo of A, or column lo of A^T.
-			aOff := lo * lda
-			if tA {
-				aOff = lo
-			}
-			serial(ta, tb, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
-		})
-		return
-	}
-	forTiles(n, grain, kernel.TileCols, par.ForRanges, func(lo, hi int) {
+	split(m, n, func(lo, hi int) {
+		// Rows lo..hi of op(A) start at row lo of A, or column lo of A^T.
+		aOff := lo * lda
+		if tA {
+			aOff = lo
+		}
+		serial(ta, tb, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+	}, func(lo, hi int) {
 		bOff := lo
 		if tB {
 			bOff = lo * ldb
@@ -89,9 +84,21 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	})
 }
 
+// split runs a product's C, m x n, one range per CPU along the larger of
+// m and n: rows(lo, hi) for rows [lo, hi) when m >= n, cols(lo, hi) for
+// columns otherwise (forTiles: at whole tiles on the vector paths).
+func split(m, n int, rows, cols func(lo, hi int)) {
+	const grain = 64 // rows or columns per range, below which splitting costs more than it saves
+	if m >= n {
+		forTiles(m, grain, kernel.TileRows, par.ForRanges, rows)
+		return
+	}
+	forTiles(n, grain, kernel.TileCols, par.ForRanges, cols)
+}
+
 // WeightGrad sets dw = x^T dy and db to the column sums of dy, for x
 // [rows, in] and dy [rows, out]: a linear layer's weight and bias
-// gradients, split across the CPUs like Sgemm. On the vector paths db is
+// gradients, split across the CPUs as Sgemm is. On the vector paths db is
 // summed as the product packs dy's rows, in row order as ColSums sums them
 // (the same bits), instead of in a pass of its own.
 func WeightGrad(dw, db, x, dy []float32, rows, in, out int) {
@@ -102,23 +109,13 @@ func WeightGrad(dw, db, x, dy []float32, rows, in, out int) {
 	}
 	db = db[:out]
 	clear(db)
-	if in == 0 || out == 0 {
-		kernel.ColSums(db, dy, rows, out)
-		return
-	}
-	const grain = 64 // as Sgemm's
-	if in >= out {
-		// Every range packs all of dy: the first sums it.
-		forTiles(in, grain, kernel.TileRows, par.ForRanges, func(lo, hi int) {
-			if lo == 0 {
-				kernel.SgemmSums(true, hi-lo, out, rows, 1, x[lo:], in, dy, out, 0, dw[lo*out:], out, db)
-				return
-			}
-			kernel.Sgemm(true, false, hi-lo, out, rows, 1, x[lo:], in, dy, out, 0, dw[lo*out:], out)
-		})
-		return
-	}
-	forTiles(out, grain, kernel.TileCols, par.ForRanges, func(lo, hi int) {
+	split(in, out, func(lo, hi int) {
+		if lo == 0 { // every range packs all of dy: the first sums it
+			kernel.SgemmSums(true, hi-lo, out, rows, 1, x[lo:], in, dy, out, 0, dw[lo*out:], out, db)
+			return
+		}
+		kernel.Sgemm(true, false, hi-lo, out, rows, 1, x[lo:], in, dy, out, 0, dw[lo*out:], out)
+	}, func(lo, hi int) {
 		kernel.SgemmSums(true, in, hi-lo, rows, 1, x, in, dy[lo:], out, 0, dw[lo:], out, db[lo:hi])
 	})
 }
