@@ -65,6 +65,21 @@ func sqrtSym(a *mat.SymDense) (*mat.SymDense, error) {
 	return sym, nil
 }
 
+// eigenvalues returns the eigenvalues of a, in ascending order. It asks
+// for the eigenvectors too: gonum's values-only path (Dsterf, v0.17.0)
+// panics, "insufficient length of a", on a matrix whose tridiagonal form
+// holds a block of two or more entries under about 1e-122, which a
+// covariance product of rank-deficient features does (dead features of a
+// few samples: entries of 1e-318 seen); the path with vectors (Dsteqr)
+// scales the same blocks correctly.
+func eigenvalues(a *mat.SymDense) ([]float64, error) {
+	var eig mat.EigenSym
+	if !eig.Factorize(a, true) {
+		return nil, fmt.Errorf("metrics: eigendecomposition failed")
+	}
+	return eig.Values(nil), nil
+}
+
 // Frechet returns the Frechet distance between Gaussians fitted to two sets
 // of feature rows (na and nb rows of dimension d):
 //
@@ -92,12 +107,12 @@ func Frechet(a []float32, na int, b []float32, nb int, d int) (float64, error) {
 			ms.SetSym(i, j, (m.At(i, j)+m.At(j, i))/2)
 		}
 	}
-	var eig mat.EigenSym
-	if !eig.Factorize(ms, false) {
-		return 0, fmt.Errorf("metrics: eigendecomposition failed")
+	vals, err := eigenvalues(ms)
+	if err != nil {
+		return 0, err
 	}
 	var trRoot float64
-	for _, v := range eig.Values(nil) {
+	for _, v := range vals {
 		trRoot += math.Sqrt(math.Max(v, 0))
 	}
 	return dm + mat.Trace(sa) + mat.Trace(sb) - 2*trRoot, nil

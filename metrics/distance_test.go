@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 func gaussian(r *rand.Rand, n, d int, shift, scale float64) []float32 {
@@ -36,6 +38,27 @@ func TestFrechetKnownCases(t *testing.T) {
 	same, _ := Frechet(a, n, a, n, d)
 	if math.Abs(same) > 1e-6 {
 		t.Errorf("a set against itself: %v, want 0", same)
+	}
+}
+
+// A block of tiny entries, as the covariance product of rank-deficient
+// features holds, made gonum's values-only eigensolver panic: the values
+// of [[1, 0], [0, 2]] and 1e-300 [[3, 1], [1, 2]], (5 -+ sqrt 5)/2 1e-300.
+func TestEigenvaluesOfTinyBlocks(t *testing.T) {
+	a := mat.NewSymDense(4, []float64{
+		1, 0, 0, 0,
+		0, 2, 0, 0,
+		0, 0, 3e-300, 1e-300,
+		0, 0, 1e-300, 2e-300})
+	got, err := eigenvalues(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{(5 - math.Sqrt(5)) / 2 * 1e-300, (5 + math.Sqrt(5)) / 2 * 1e-300, 1, 2}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12*want[i] {
+			t.Errorf("eigenvalue %d: %v, want %v", i, got[i], want[i])
+		}
 	}
 }
 
