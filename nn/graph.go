@@ -136,7 +136,7 @@ func (b *Builder) Compile(loss *gorgonia.Node) (*Program, error) {
 		}
 		p.Grads = grads
 	}
-	p.vm = gorgonia.NewTapeMachine(b.G)
+	p.vm = gorgonia.NewTapeMachine(b.G, gorgonia.WithEngine(addEngine{}))
 	// gorgonia sets a finalizer on the machine that does nothing without
 	// CUDA, yet keeps the whole graph and its buffers alive for one more
 	// collection after the program is dropped: clear it.
