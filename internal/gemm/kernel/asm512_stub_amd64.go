@@ -140,6 +140,12 @@ func argmin16AVX512(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *
 //go:noescape
 func reluCopyAVX512(dst *float32, src *float32, n int)
 
+// addVecAVX512 sets dst[i] = a[i] + b[i] for i < n, n a multiple of 16; dst
+// may be a or b.
+//
+//go:noescape
+func addVecAVX512(dst *float32, a *float32, b *float32, n int)
+
 // maskPositiveAVX512 sets dst[i] = src[i] where ref[i] > 0, else 0, for i < n
 // (a multiple of 16).
 //

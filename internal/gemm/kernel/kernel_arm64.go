@@ -39,6 +39,7 @@ func argmin16(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]in
 }
 
 func reluCopy(dst, src *float32, n int) { reluCopyNEON(dst, src, n) }
+func addVec(dst, a, b *float32, n int)  { addVecNEON(dst, a, b, n) }
 
 func maskPositive(dst, src, ref *float32, n int) { maskPositiveNEON(dst, src, ref, n) }
 

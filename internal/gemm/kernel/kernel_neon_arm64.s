@@ -3489,6 +3489,28 @@ reluCopyloop:
 reluCopydone:
 	RET
 
+// func addVecNEON(dst, x, y *float32, n int)
+// dst[i] = x[i] + y[i] for i < n, n a multiple of 16; dst may be x or y.
+TEXT ·addVecNEON(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD y+16(FP), R3
+	MOVD n+24(FP), R2
+	LSR $4, R2
+	CBZ R2, addVecdone
+addVecloop:
+	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD $0x4e24d400 // FADD V0.4S, V0.4S, V4.4S
+	WORD $0x4e25d421 // FADD V1.4S, V1.4S, V5.4S
+	WORD $0x4e26d442 // FADD V2.4S, V2.4S, V6.4S
+	WORD $0x4e27d463 // FADD V3.4S, V3.4S, V7.4S
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	SUBS $1, R2
+	BNE addVecloop
+addVecdone:
+	RET
+
 // func maskPositiveNEON(dst, src, ref *float32, n int)
 // dst[i] = src[i] where ref[i] > 0, else 0, for i < n (a multiple of 16).
 TEXT ·maskPositiveNEON(SB), NOSPLIT, $0-32

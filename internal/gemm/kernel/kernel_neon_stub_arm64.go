@@ -69,6 +69,11 @@ func argmin16NEON(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[1
 //go:noescape
 func reluCopyNEON(dst, src *float32, n int)
 
+// dst[i] = x[i] + y[i] for i < n, n a multiple of 16; dst may be x or y.
+//
+//go:noescape
+func addVecNEON(dst, x, y *float32, n int)
+
 // dst[i] = src[i] where ref[i] > 0, else 0, for i < n (a multiple of 16).
 //
 //go:noescape

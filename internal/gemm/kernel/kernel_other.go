@@ -32,6 +32,7 @@ func axpyRows(p, v *float32, stride, n, dh int, out *float32) { noKernel() }
 func argmin16(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]int32) { noKernel() }
 
 func reluCopy(dst, src *float32, n int) { noKernel() }
+func addVec(dst, a, b *float32, n int)  { noKernel() }
 
 func maskPositive(dst, src, ref *float32, n int) { noKernel() }
 

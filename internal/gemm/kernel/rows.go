@@ -76,19 +76,20 @@ func ReLU(dst, src []float32) {
 	}
 }
 
-// Add sets dst[i] = a[i] + b[i] for i < len(a): a copy, then b added by
-// colSums over one row. dst may be a or b.
+// Add sets dst[i] = a[i] + b[i] for i < len(a); dst may be a or b.
 func Add(dst, a, b []float32) {
 	n := len(a)
 	dst, b = dst[:n], b[:n]
-	if n == 0 {
-		return
+	done := 0
+	if enabled {
+		done = n &^ 15
+		if done > 0 {
+			addVec(&dst[0], &a[0], &b[0], done)
+		}
 	}
-	if &dst[0] == &b[0] { // a + b = b + a, bit for bit
-		a, b = b, a
+	for i := done; i < n; i++ {
+		dst[i] = a[i] + b[i]
 	}
-	copy(dst, a)
-	colAdd(dst, b, nil, 1, 0)
 }
 
 // MaskPositive sets dst[i] = src[i] where ref[i] > 0 and 0 elsewhere, for

@@ -156,6 +156,30 @@ reludone:
 	VZEROUPPER
 	RET
 
+// func addVecAVX512(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·addVecAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $0x04, CX
+	JEQ  adddone
+
+addloop:
+	VMOVUPS (SI), Z0
+	VADDPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, DI
+	DECQ    CX
+	JNE     addloop
+
+adddone:
+	VZEROUPPER
+	RET
+
 // func maskPositiveAVX512(dst *float32, src *float32, ref *float32, n int)
 // Requires: AVX, AVX512F
 TEXT ·maskPositiveAVX512(SB), NOSPLIT, $0-32

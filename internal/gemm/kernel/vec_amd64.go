@@ -40,6 +40,17 @@ func argmin16(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[16]in
 	}
 }
 
+func addVec(dst, a, b *float32, n int) {
+	switch path {
+	case AVX512:
+		addVecAVX512(dst, a, b, n)
+	case AVX2:
+		addVecAVX2(dst, a, b, n)
+	default:
+		panic(noVector())
+	}
+}
+
 func reluCopy(dst, src *float32, n int) {
 	switch path {
 	case AVX512:

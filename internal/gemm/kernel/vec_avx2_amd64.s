@@ -361,6 +361,56 @@ end_22:
 	VZEROUPPER
 	RET
 
+// func addVecAVX2(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX
+TEXT ·addVecAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ BX, SI
+	XORQ BX, BX
+	SUBQ $0x00000080, SI
+	JL   group_24
+
+big_23:
+	VMOVUPS (CX)(BX*1), Y0
+	VADDPS  (DX)(BX*1), Y0, Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	VMOVUPS 32(CX)(BX*1), Y0
+	VADDPS  32(DX)(BX*1), Y0, Y0
+	VMOVUPS Y0, 32(AX)(BX*1)
+	VMOVUPS 64(CX)(BX*1), Y0
+	VADDPS  64(DX)(BX*1), Y0, Y0
+	VMOVUPS Y0, 64(AX)(BX*1)
+	VMOVUPS 96(CX)(BX*1), Y0
+	VADDPS  96(DX)(BX*1), Y0, Y0
+	VMOVUPS Y0, 96(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000080, SI
+	JGE     big_23
+
+group_24:
+	ADDQ  $0x00000080, SI
+	TESTQ SI, SI
+	JEQ   end_26
+
+loop_25:
+	VMOVUPS (CX)(BX*1), Y0
+	VADDPS  (DX)(BX*1), Y0, Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	VMOVUPS 32(CX)(BX*1), Y0
+	VADDPS  32(DX)(BX*1), Y0, Y0
+	VMOVUPS Y0, 32(AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000040, SI
+	JNE     loop_25
+
+end_26:
+	VZEROUPPER
+	RET
+
 // func maskPositiveAVX2(dst *float32, src *float32, ref *float32, n int)
 // Requires: AVX
 TEXT ·maskPositiveAVX2(SB), NOSPLIT, $0-32
@@ -373,9 +423,9 @@ TEXT ·maskPositiveAVX2(SB), NOSPLIT, $0-32
 	MOVQ   BX, SI
 	XORQ   BX, BX
 	SUBQ   $0x00000080, SI
-	JL     group_24
+	JL     group_28
 
-big_23:
+big_27:
 	VCMPPS  $0x01, (DX)(BX*1), Y0, Y1
 	VANDPS  (CX)(BX*1), Y1, Y1
 	VMOVUPS Y1, (AX)(BX*1)
@@ -390,14 +440,14 @@ big_23:
 	VMOVUPS Y1, 96(AX)(BX*1)
 	ADDQ    $0x00000080, BX
 	SUBQ    $0x00000080, SI
-	JGE     big_23
+	JGE     big_27
 
-group_24:
+group_28:
 	ADDQ  $0x00000080, SI
 	TESTQ SI, SI
-	JEQ   end_26
+	JEQ   end_30
 
-loop_25:
+loop_29:
 	VCMPPS  $0x01, (DX)(BX*1), Y0, Y1
 	VANDPS  (CX)(BX*1), Y1, Y1
 	VMOVUPS Y1, (AX)(BX*1)
@@ -406,9 +456,9 @@ loop_25:
 	VMOVUPS Y1, 32(AX)(BX*1)
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x00000040, SI
-	JNE     loop_25
+	JNE     loop_29
 
-end_26:
+end_30:
 	VZEROUPPER
 	RET
 
@@ -433,9 +483,9 @@ TEXT ·wgInput16AVX2(SB), NOSPLIT, $0-56
 	VMOVD        R9, X1
 	VPBROADCASTD X1, Y1
 	TESTQ        DI, DI
-	JEQ          done_28
+	JEQ          done_32
 
-half_27:
+half_31:
 	MOVQ         DX, R9
 	LEAQ         (R9)(BX*2), R10
 	ADDQ         BX, R10
@@ -819,9 +869,9 @@ half_27:
 	ADDQ         $0x20, DX
 	ADDQ         $0x20, AX
 	DECQ         DI
-	JNE          half_27
+	JNE          half_31
 
-done_28:
+done_32:
 	VZEROUPPER
 	RET
 
@@ -855,9 +905,9 @@ TEXT ·wgOutput16AVX2(SB), NOSPLIT, $0-88
 	LEAQ         (SI)(SI*2), R10
 	SHLQ         $0x01, R10
 	TESTQ        DI, DI
-	JEQ          done_31
+	JEQ          done_35
 
-half_29:
+half_33:
 	MOVQ        BX, R11
 	LEAQ        (R11)(R10*2), R12
 	ADDQ        R10, R12
@@ -982,7 +1032,7 @@ half_29:
 	VMOVUPS     (R8), Y3
 	MOVQ        AX, R11
 	CMPQ        rows+64(FP), $0x01
-	JLT         next_30
+	JLT         next_34
 	VMOVUPS     32(R9), Y4
 	VADDPS      64(R9), Y4, Y5
 	VSUBPS      64(R9), Y4, Y6
@@ -1006,26 +1056,26 @@ half_29:
 	VMAXPS      Y6, Y2, Y6
 	MOVQ        R11, R12
 	CMPQ        cols+72(FP), $0x01
-	JLT         row_32
+	JLT         row_36
 	VMOVUPS     Y8, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x02
-	JLT         row_32
+	JLT         row_36
 	VMOVUPS     Y9, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x03
-	JLT         row_32
+	JLT         row_36
 	VMOVUPS     Y5, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x04
-	JLT         row_32
+	JLT         row_36
 	VMOVUPS     Y6, (R12)
 	ADDQ        DX, R12
 
-row_32:
+row_36:
 	ADDQ        CX, R11
 	CMPQ        rows+64(FP), $0x02
-	JLT         next_30
+	JLT         next_34
 	VMOVUPS     224(R9), Y4
 	VADDPS      256(R9), Y4, Y5
 	VSUBPS      256(R9), Y4, Y6
@@ -1049,26 +1099,26 @@ row_32:
 	VMAXPS      Y6, Y2, Y6
 	MOVQ        R11, R12
 	CMPQ        cols+72(FP), $0x01
-	JLT         row_33
+	JLT         row_37
 	VMOVUPS     Y8, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x02
-	JLT         row_33
+	JLT         row_37
 	VMOVUPS     Y9, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x03
-	JLT         row_33
+	JLT         row_37
 	VMOVUPS     Y5, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x04
-	JLT         row_33
+	JLT         row_37
 	VMOVUPS     Y6, (R12)
 	ADDQ        DX, R12
 
-row_33:
+row_37:
 	ADDQ        CX, R11
 	CMPQ        rows+64(FP), $0x03
-	JLT         next_30
+	JLT         next_34
 	VMOVUPS     416(R9), Y4
 	VADDPS      448(R9), Y4, Y5
 	VSUBPS      448(R9), Y4, Y6
@@ -1092,26 +1142,26 @@ row_33:
 	VMAXPS      Y6, Y2, Y6
 	MOVQ        R11, R12
 	CMPQ        cols+72(FP), $0x01
-	JLT         row_34
+	JLT         row_38
 	VMOVUPS     Y8, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x02
-	JLT         row_34
+	JLT         row_38
 	VMOVUPS     Y9, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x03
-	JLT         row_34
+	JLT         row_38
 	VMOVUPS     Y5, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x04
-	JLT         row_34
+	JLT         row_38
 	VMOVUPS     Y6, (R12)
 	ADDQ        DX, R12
 
-row_34:
+row_38:
 	ADDQ        CX, R11
 	CMPQ        rows+64(FP), $0x04
-	JLT         next_30
+	JLT         next_34
 	VMOVUPS     608(R9), Y4
 	VADDPS      640(R9), Y4, Y5
 	VSUBPS      640(R9), Y4, Y6
@@ -1135,33 +1185,33 @@ row_34:
 	VMAXPS      Y6, Y2, Y6
 	MOVQ        R11, R12
 	CMPQ        cols+72(FP), $0x01
-	JLT         row_35
+	JLT         row_39
 	VMOVUPS     Y8, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x02
-	JLT         row_35
+	JLT         row_39
 	VMOVUPS     Y9, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x03
-	JLT         row_35
+	JLT         row_39
 	VMOVUPS     Y5, (R12)
 	ADDQ        DX, R12
 	CMPQ        cols+72(FP), $0x04
-	JLT         row_35
+	JLT         row_39
 	VMOVUPS     Y6, (R12)
 	ADDQ        DX, R12
 
-row_35:
+row_39:
 	ADDQ CX, R11
 
-next_30:
+next_34:
 	ADDQ $0x20, BX
 	ADDQ $0x20, AX
 	ADDQ $0x20, R8
 	DECQ DI
-	JNE  half_29
+	JNE  half_33
 
-done_31:
+done_35:
 	VZEROUPPER
 	RET
 
@@ -1207,9 +1257,9 @@ TEXT ·geluForwardAVX2(SB), NOSPLIT, $480-32
 	MOVQ         DX, BX
 	XORQ         DX, DX
 	TESTQ        BX, BX
-	JEQ          end_37
+	JEQ          end_41
 
-loop_36:
+loop_40:
 	VMOVUPS      (CX)(DX*1), Y0
 	VMULPS       Y0, Y0, Y1
 	VMULPS       32(SI), Y1, Y1
@@ -1262,9 +1312,9 @@ loop_36:
 	VMOVUPS      Y5, 32(AX)(DX*1)
 	ADDQ         $0x00000040, DX
 	SUBQ         $0x00000040, BX
-	JNE          loop_36
+	JNE          loop_40
 
-end_37:
+end_41:
 	VZEROUPPER
 	RET
 
@@ -1311,9 +1361,9 @@ TEXT ·geluBackwardAVX2(SB), NOSPLIT, $480-40
 	MOVQ         BX, SI
 	XORQ         BX, BX
 	TESTQ        SI, SI
-	JEQ          end_39
+	JEQ          end_43
 
-loop_38:
+loop_42:
 	VMOVUPS      (DX)(BX*1), Y0
 	VMULPS       Y0, Y0, Y1
 	VMOVAPS      416(DI), Y2
@@ -1382,9 +1432,9 @@ loop_38:
 	VMOVUPS      Y1, 32(AX)(BX*1)
 	ADDQ         $0x00000040, BX
 	SUBQ         $0x00000040, SI
-	JNE          loop_38
+	JNE          loop_42
 
-end_39:
+end_43:
 	VZEROUPPER
 	RET
 
@@ -1408,30 +1458,30 @@ TEXT ·layerNormRowAVX2(SB), NOSPLIT, $0-60
 	MOVQ       R8, R9
 	XORQ       DI, DI
 	SUBQ       $0x00000080, R9
-	JL         group_41
+	JL         group_45
 
-big_40:
+big_44:
 	VADDPS (DX)(DI*1), Y1, Y1
 	VADDPS 32(DX)(DI*1), Y2, Y2
 	VADDPS 64(DX)(DI*1), Y3, Y3
 	VADDPS 96(DX)(DI*1), Y4, Y4
 	ADDQ   $0x00000080, DI
 	SUBQ   $0x00000080, R9
-	JGE    big_40
+	JGE    big_44
 
-group_41:
+group_45:
 	ADDQ  $0x00000080, R9
 	TESTQ R9, R9
-	JEQ   end_43
+	JEQ   end_47
 
-loop_42:
+loop_46:
 	VADDPS (DX)(DI*1), Y1, Y1
 	VADDPS 32(DX)(DI*1), Y2, Y2
 	ADDQ   $0x00000040, DI
 	SUBQ   $0x00000040, R9
-	JNE    loop_42
+	JNE    loop_46
 
-end_43:
+end_47:
 	VADDPS       Y3, Y1, Y1
 	VADDPS       Y4, Y2, Y2
 	VADDPS       Y2, Y1, Y1
@@ -1450,9 +1500,9 @@ end_43:
 	MOVQ         R8, R9
 	XORQ         DI, DI
 	SUBQ         $0x00000080, R9
-	JL           group_45
+	JL           group_49
 
-big_44:
+big_48:
 	VMOVUPS     (DX)(DI*1), Y6
 	VSUBPS      Y1, Y6, Y6
 	VFMADD231PS Y6, Y6, Y2
@@ -1467,14 +1517,14 @@ big_44:
 	VFMADD231PS Y6, Y6, Y5
 	ADDQ        $0x00000080, DI
 	SUBQ        $0x00000080, R9
-	JGE         big_44
+	JGE         big_48
 
-group_45:
+group_49:
 	ADDQ  $0x00000080, R9
 	TESTQ R9, R9
-	JEQ   end_47
+	JEQ   end_51
 
-loop_46:
+loop_50:
 	VMOVUPS     (DX)(DI*1), Y6
 	VSUBPS      Y1, Y6, Y6
 	VFMADD231PS Y6, Y6, Y2
@@ -1483,9 +1533,9 @@ loop_46:
 	VFMADD231PS Y6, Y6, Y3
 	ADDQ        $0x00000040, DI
 	SUBQ        $0x00000040, R9
-	JNE         loop_46
+	JNE         loop_50
 
-end_47:
+end_51:
 	VADDPS       Y4, Y2, Y2
 	VADDPS       Y5, Y3, Y3
 	VADDPS       Y3, Y2, Y2
@@ -1505,9 +1555,9 @@ end_47:
 	VBROADCASTSS X0, Y0
 	XORQ         DI, DI
 	TESTQ        R8, R8
-	JEQ          end_49
+	JEQ          end_53
 
-loop_48:
+loop_52:
 	VMOVUPS     (DX)(DI*1), Y2
 	VSUBPS      Y1, Y2, Y2
 	VMULPS      Y0, Y2, Y2
@@ -1524,9 +1574,9 @@ loop_48:
 	VMOVUPS     Y2, 32(AX)(DI*1)
 	ADDQ        $0x00000040, DI
 	SUBQ        $0x00000040, R8
-	JNE         loop_48
+	JNE         loop_52
 
-end_49:
+end_53:
 	VZEROUPPER
 	RET
 
@@ -1553,9 +1603,9 @@ TEXT ·layerNormGradRowAVX2(SB), NOSPLIT, $0-44
 	MOVQ       DI, R8
 	XORQ       SI, SI
 	SUBQ       $0x00000080, R8
-	JL         group_51
+	JL         group_55
 
-big_50:
+big_54:
 	VMOVUPS     (CX)(SI*1), Y9
 	VMULPS      (BX)(SI*1), Y9, Y9
 	VADDPS      Y9, Y1, Y1
@@ -1574,14 +1624,14 @@ big_50:
 	VFMADD231PS 96(DX)(SI*1), Y9, Y8
 	ADDQ        $0x00000080, SI
 	SUBQ        $0x00000080, R8
-	JGE         big_50
+	JGE         big_54
 
-group_51:
+group_55:
 	ADDQ  $0x00000080, R8
 	TESTQ R8, R8
-	JEQ   end_53
+	JEQ   end_57
 
-loop_52:
+loop_56:
 	VMOVUPS     (CX)(SI*1), Y9
 	VMULPS      (BX)(SI*1), Y9, Y9
 	VADDPS      Y9, Y1, Y1
@@ -1592,9 +1642,9 @@ loop_52:
 	VFMADD231PS 32(DX)(SI*1), Y9, Y6
 	ADDQ        $0x00000040, SI
 	SUBQ        $0x00000040, R8
-	JNE         loop_52
+	JNE         loop_56
 
-end_53:
+end_57:
 	VADDPS       Y3, Y1, Y1
 	VADDPS       Y4, Y2, Y2
 	VADDPS       Y2, Y1, Y1
@@ -1620,9 +1670,9 @@ end_53:
 	VBROADCASTSS rstd+40(FP), Y2
 	XORQ         SI, SI
 	TESTQ        DI, DI
-	JEQ          end_55
+	JEQ          end_59
 
-loop_54:
+loop_58:
 	VMOVUPS      (CX)(SI*1), Y3
 	VMULPS       (BX)(SI*1), Y3, Y3
 	VSUBPS       Y1, Y3, Y3
@@ -1637,9 +1687,9 @@ loop_54:
 	VMOVUPS      Y3, 32(AX)(SI*1)
 	ADDQ         $0x00000040, SI
 	SUBQ         $0x00000040, DI
-	JNE          loop_54
+	JNE          loop_58
 
-end_55:
+end_59:
 	VZEROUPPER
 	RET
 
@@ -1656,15 +1706,15 @@ TEXT ·colSumsAVX2(SB), NOSPLIT, $0-48
 	SHLQ  $0x02, DI
 	XORQ  R8, R8
 	TESTQ BX, BX
-	JLE   done_56
+	JLE   done_60
 	TESTQ DX, DX
-	JNE   dot_57
+	JNE   dot_61
 
-w8_58:
+w8_62:
 	MOVQ    SI, R9
 	SUBQ    R8, R9
 	CMPQ    R9, $0x00000100
-	JL      w4_59
+	JL      w4_63
 	VMOVUPS (AX)(R8*1), Y0
 	VMOVUPS 32(AX)(R8*1), Y1
 	VMOVUPS 64(AX)(R8*1), Y2
@@ -1676,7 +1726,7 @@ w8_58:
 	LEAQ    (CX)(R8*1), DX
 	MOVQ    BX, R9
 
-rows_61:
+rows_65:
 	VADDPS  (DX), Y0, Y0
 	VADDPS  32(DX), Y1, Y1
 	VADDPS  64(DX), Y2, Y2
@@ -1687,7 +1737,7 @@ rows_61:
 	VADDPS  224(DX), Y7, Y7
 	ADDQ    DI, DX
 	DECQ    R9
-	JNE     rows_61
+	JNE     rows_65
 	VMOVUPS Y0, (AX)(R8*1)
 	VMOVUPS Y1, 32(AX)(R8*1)
 	VMOVUPS Y2, 64(AX)(R8*1)
@@ -1697,11 +1747,11 @@ rows_61:
 	VMOVUPS Y6, 192(AX)(R8*1)
 	VMOVUPS Y7, 224(AX)(R8*1)
 	ADDQ    $0x00000100, R8
-	JMP     w8_58
+	JMP     w8_62
 
-w4_59:
+w4_63:
 	CMPQ    R9, $0x00000080
-	JL      w2_60
+	JL      w2_64
 	VMOVUPS (AX)(R8*1), Y0
 	VMOVUPS 32(AX)(R8*1), Y1
 	VMOVUPS 64(AX)(R8*1), Y2
@@ -1709,14 +1759,14 @@ w4_59:
 	LEAQ    (CX)(R8*1), DX
 	MOVQ    BX, R9
 
-rows_62:
+rows_66:
 	VADDPS  (DX), Y0, Y0
 	VADDPS  32(DX), Y1, Y1
 	VADDPS  64(DX), Y2, Y2
 	VADDPS  96(DX), Y3, Y3
 	ADDQ    DI, DX
 	DECQ    R9
-	JNE     rows_62
+	JNE     rows_66
 	VMOVUPS Y0, (AX)(R8*1)
 	VMOVUPS Y1, 32(AX)(R8*1)
 	VMOVUPS Y2, 64(AX)(R8*1)
@@ -1725,31 +1775,31 @@ rows_62:
 	MOVQ    SI, R9
 	SUBQ    R8, R9
 
-w2_60:
+w2_64:
 	TESTQ   R9, R9
-	JEQ     done_56
+	JEQ     done_60
 	VMOVUPS (AX)(R8*1), Y0
 	VMOVUPS 32(AX)(R8*1), Y1
 	LEAQ    (CX)(R8*1), CX
 	MOVQ    BX, DX
 
-rows_63:
+rows_67:
 	VADDPS  (CX), Y0, Y0
 	VADDPS  32(CX), Y1, Y1
 	ADDQ    DI, CX
 	DECQ    DX
-	JNE     rows_63
+	JNE     rows_67
 	VMOVUPS Y0, (AX)(R8*1)
 	VMOVUPS Y1, 32(AX)(R8*1)
 	ADDQ    $0x00000040, R8
-	JMP     done_56
+	JMP     done_60
 
-dot_57:
-w8_64:
+dot_61:
+w8_68:
 	MOVQ    SI, R9
 	SUBQ    R8, R9
 	CMPQ    R9, $0x00000100
-	JL      w4_65
+	JL      w4_69
 	VMOVUPS (AX)(R8*1), Y0
 	VMOVUPS 32(AX)(R8*1), Y1
 	VMOVUPS 64(AX)(R8*1), Y2
@@ -1762,7 +1812,7 @@ w8_64:
 	LEAQ    (DX)(R8*1), R10
 	MOVQ    BX, R11
 
-rows_67:
+rows_71:
 	VMOVUPS (R9), Y8
 	VMULPS  (R10), Y8, Y8
 	VADDPS  Y8, Y0, Y0
@@ -1790,7 +1840,7 @@ rows_67:
 	ADDQ    DI, R9
 	ADDQ    DI, R10
 	DECQ    R11
-	JNE     rows_67
+	JNE     rows_71
 	VMOVUPS Y0, (AX)(R8*1)
 	VMOVUPS Y1, 32(AX)(R8*1)
 	VMOVUPS Y2, 64(AX)(R8*1)
@@ -1800,11 +1850,11 @@ rows_67:
 	VMOVUPS Y6, 192(AX)(R8*1)
 	VMOVUPS Y7, 224(AX)(R8*1)
 	ADDQ    $0x00000100, R8
-	JMP     w8_64
+	JMP     w8_68
 
-w4_65:
+w4_69:
 	CMPQ    R9, $0x00000080
-	JL      w2_66
+	JL      w2_70
 	VMOVUPS (AX)(R8*1), Y0
 	VMOVUPS 32(AX)(R8*1), Y1
 	VMOVUPS 64(AX)(R8*1), Y2
@@ -1813,7 +1863,7 @@ w4_65:
 	LEAQ    (DX)(R8*1), R10
 	MOVQ    BX, R11
 
-rows_68:
+rows_72:
 	VMOVUPS (R9), Y4
 	VMULPS  (R10), Y4, Y4
 	VADDPS  Y4, Y0, Y0
@@ -1829,7 +1879,7 @@ rows_68:
 	ADDQ    DI, R9
 	ADDQ    DI, R10
 	DECQ    R11
-	JNE     rows_68
+	JNE     rows_72
 	VMOVUPS Y0, (AX)(R8*1)
 	VMOVUPS Y1, 32(AX)(R8*1)
 	VMOVUPS Y2, 64(AX)(R8*1)
@@ -1838,15 +1888,15 @@ rows_68:
 	MOVQ    SI, R9
 	SUBQ    R8, R9
 
-w2_66:
+w2_70:
 	TESTQ   R9, R9
-	JEQ     done_56
+	JEQ     done_60
 	VMOVUPS (AX)(R8*1), Y0
 	VMOVUPS 32(AX)(R8*1), Y1
 	LEAQ    (CX)(R8*1), CX
 	LEAQ    (DX)(R8*1), DX
 
-rows_69:
+rows_73:
 	VMOVUPS (CX), Y2
 	VMULPS  (DX), Y2, Y2
 	VADDPS  Y2, Y0, Y0
@@ -1856,12 +1906,12 @@ rows_69:
 	ADDQ    DI, CX
 	ADDQ    DI, DX
 	DECQ    BX
-	JNE     rows_69
+	JNE     rows_73
 	VMOVUPS Y0, (AX)(R8*1)
 	VMOVUPS Y1, 32(AX)(R8*1)
 	ADDQ    $0x00000040, R8
 
-done_56:
+done_60:
 	VZEROUPPER
 	RET
 
@@ -1882,9 +1932,9 @@ TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-24
 	MOVQ   CX, DX
 	XORQ   CX, CX
 	SUBQ   $0x00000080, DX
-	JL     group_71
+	JL     group_75
 
-big_70:
+big_74:
 	VCVTPS2PD   (AX)(CX*1), Y8
 	VFMADD231PD Y8, Y8, Y0
 	VCVTPS2PD   16(AX)(CX*1), Y8
@@ -1903,14 +1953,14 @@ big_70:
 	VFMADD231PD Y8, Y8, Y7
 	ADDQ        $0x00000080, CX
 	SUBQ        $0x00000080, DX
-	JGE         big_70
+	JGE         big_74
 
-group_71:
+group_75:
 	ADDQ  $0x00000080, DX
 	TESTQ DX, DX
-	JEQ   end_73
+	JEQ   end_77
 
-loop_72:
+loop_76:
 	VCVTPS2PD   (AX)(CX*1), Y8
 	VFMADD231PD Y8, Y8, Y0
 	VCVTPS2PD   16(AX)(CX*1), Y8
@@ -1921,9 +1971,9 @@ loop_72:
 	VFMADD231PD Y8, Y8, Y3
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000040, DX
-	JNE         loop_72
+	JNE         loop_76
 
-end_73:
+end_77:
 	VADDPD       Y4, Y0, Y0
 	VADDPD       Y5, Y1, Y1
 	VADDPD       Y6, Y2, Y2
@@ -1961,9 +2011,9 @@ TEXT ·adamStepAVX2(SB), NOSPLIT, $0-48
 	MOVQ         SI, DI
 	XORQ         SI, SI
 	TESTQ        DI, DI
-	JEQ          end_75
+	JEQ          end_79
 
-loop_74:
+loop_78:
 	VMULPS       (CX)(SI*1), Y0, Y9
 	VMULPS       (DX)(SI*1), Y1, Y10
 	VFMADD231PS  Y2, Y9, Y10
@@ -1994,9 +2044,9 @@ loop_74:
 	VMOVUPS      Y9, 32(AX)(SI*1)
 	ADDQ         $0x00000040, SI
 	SUBQ         $0x00000040, DI
-	JNE          loop_74
+	JNE          loop_78
 
-end_75:
+end_79:
 	VZEROUPPER
 	RET
 
@@ -2037,30 +2087,30 @@ TEXT ·softmaxRowAVX2(SB), NOSPLIT, $384-32
 	MOVQ         CX, DI
 	XORQ         SI, SI
 	SUBQ         $0x00000080, DI
-	JL           group_77
+	JL           group_81
 
-big_76:
+big_80:
 	VMAXPS (AX)(SI*1), Y0, Y0
 	VMAXPS 32(AX)(SI*1), Y1, Y1
 	VMAXPS 64(AX)(SI*1), Y0, Y0
 	VMAXPS 96(AX)(SI*1), Y1, Y1
 	ADDQ   $0x00000080, SI
 	SUBQ   $0x00000080, DI
-	JGE    big_76
+	JGE    big_80
 
-group_77:
+group_81:
 	ADDQ  $0x00000080, DI
 	TESTQ DI, DI
-	JEQ   end_79
+	JEQ   end_83
 
-loop_78:
+loop_82:
 	VMAXPS (AX)(SI*1), Y0, Y0
 	VMAXPS 32(AX)(SI*1), Y1, Y1
 	ADDQ   $0x00000040, SI
 	SUBQ   $0x00000040, DI
-	JNE    loop_78
+	JNE    loop_82
 
-end_79:
+end_83:
 	VMAXPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VMAXPS       X1, X0, X0
@@ -2078,9 +2128,9 @@ end_79:
 	MOVQ         CX, DI
 	XORQ         SI, SI
 	TESTQ        DI, DI
-	JEQ          end_81
+	JEQ          end_85
 
-loop_80:
+loop_84:
 	VMOVUPS      (AX)(SI*1), Y6
 	VSUBPS       Y0, Y6, Y6
 	VMULPS       Y1, Y6, Y6
@@ -2129,9 +2179,9 @@ loop_80:
 	VADDPS       Y8, Y5, Y5
 	ADDQ         $0x00000040, SI
 	SUBQ         $0x00000040, DI
-	JNE          loop_80
+	JNE          loop_84
 
-end_81:
+end_85:
 	VADDPS       Y5, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X0
 	VADDPS       X0, X4, X4
@@ -2144,9 +2194,9 @@ end_81:
 	VBROADCASTSS X0, Y0
 	XORQ         SI, SI
 	SUBQ         $0x00000080, CX
-	JL           group_83
+	JL           group_87
 
-big_82:
+big_86:
 	VMULPS  (AX)(SI*1), Y0, Y1
 	VMOVUPS Y1, (AX)(SI*1)
 	VMULPS  32(AX)(SI*1), Y0, Y1
@@ -2157,23 +2207,23 @@ big_82:
 	VMOVUPS Y1, 96(AX)(SI*1)
 	ADDQ    $0x00000080, SI
 	SUBQ    $0x00000080, CX
-	JGE     big_82
+	JGE     big_86
 
-group_83:
+group_87:
 	ADDQ  $0x00000080, CX
 	TESTQ CX, CX
-	JEQ   end_85
+	JEQ   end_89
 
-loop_84:
+loop_88:
 	VMULPS  (AX)(SI*1), Y0, Y1
 	VMOVUPS Y1, (AX)(SI*1)
 	VMULPS  32(AX)(SI*1), Y0, Y1
 	VMOVUPS Y1, 32(AX)(SI*1)
 	ADDQ    $0x00000040, SI
 	SUBQ    $0x00000040, CX
-	JNE     loop_84
+	JNE     loop_88
 
-end_85:
+end_89:
 	VZEROUPPER
 	RET
 
@@ -2191,9 +2241,9 @@ TEXT ·softmaxGradRowAVX2(SB), NOSPLIT, $0-28
 	MOVQ   DX, SI
 	XORQ   BX, BX
 	SUBQ   $0x00000080, SI
-	JL     group_87
+	JL     group_91
 
-big_86:
+big_90:
 	VMOVUPS     (AX)(BX*1), Y4
 	VFMADD231PS (CX)(BX*1), Y4, Y0
 	VMOVUPS     32(AX)(BX*1), Y4
@@ -2204,23 +2254,23 @@ big_86:
 	VFMADD231PS 96(CX)(BX*1), Y4, Y3
 	ADDQ        $0x00000080, BX
 	SUBQ        $0x00000080, SI
-	JGE         big_86
+	JGE         big_90
 
-group_87:
+group_91:
 	ADDQ  $0x00000080, SI
 	TESTQ SI, SI
-	JEQ   end_89
+	JEQ   end_93
 
-loop_88:
+loop_92:
 	VMOVUPS     (AX)(BX*1), Y4
 	VFMADD231PS (CX)(BX*1), Y4, Y0
 	VMOVUPS     32(AX)(BX*1), Y4
 	VFMADD231PS 32(CX)(BX*1), Y4, Y1
 	ADDQ        $0x00000040, BX
 	SUBQ        $0x00000040, SI
-	JNE         loop_88
+	JNE         loop_92
 
-end_89:
+end_93:
 	VADDPS       Y2, Y0, Y0
 	VADDPS       Y3, Y1, Y1
 	VADDPS       Y1, Y0, Y0
@@ -2234,9 +2284,9 @@ end_89:
 	VBROADCASTSS scale+24(FP), Y1
 	XORQ         BX, BX
 	SUBQ         $0x00000080, DX
-	JL           group_91
+	JL           group_95
 
-big_90:
+big_94:
 	VMOVUPS (CX)(BX*1), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  (AX)(BX*1), Y2, Y2
@@ -2259,14 +2309,14 @@ big_90:
 	VMOVUPS Y2, 96(CX)(BX*1)
 	ADDQ    $0x00000080, BX
 	SUBQ    $0x00000080, DX
-	JGE     big_90
+	JGE     big_94
 
-group_91:
+group_95:
 	ADDQ  $0x00000080, DX
 	TESTQ DX, DX
-	JEQ   end_93
+	JEQ   end_97
 
-loop_92:
+loop_96:
 	VMOVUPS (CX)(BX*1), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  (AX)(BX*1), Y2, Y2
@@ -2279,8 +2329,8 @@ loop_92:
 	VMOVUPS Y2, 32(CX)(BX*1)
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x00000040, DX
-	JNE     loop_92
+	JNE     loop_96
 
-end_93:
+end_97:
 	VZEROUPPER
 	RET

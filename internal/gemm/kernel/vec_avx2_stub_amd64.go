@@ -32,6 +32,12 @@ func argmin16AVX2(x *float32, n int, iota *[16]int32, vals *[16]float32, idx *[1
 //go:noescape
 func reluCopyAVX2(dst *float32, src *float32, n int)
 
+// addVecAVX2 sets dst[i] = a[i] + b[i] for i < n, a multiple of 16; dst
+// may be a or b.
+//
+//go:noescape
+func addVecAVX2(dst *float32, a *float32, b *float32, n int)
+
 // maskPositiveAVX2 sets dst[i] = src[i] where ref[i] > 0, else 0, for i < n,
 // a multiple of 16.
 //

@@ -52,6 +52,7 @@ func main() {
 	axpyRows()
 	argmin16()
 	reluCopy()
+	addVec()
 	maskPositive()
 	wgInput16()
 	wgOutput16()
@@ -557,6 +558,22 @@ func reluCopy() {
 		y := asm.YMM()
 		// VMAXPS gives its second source, src, when either is NaN.
 		asm.VMAXPS(idx(src, off, d), z, y)
+		asm.VMOVUPS(y, idx(dst, off, d))
+	})
+	done()
+}
+
+func addVec() {
+	text("addVecAVX2", "func(dst, a, b *float32, n int)",
+		"addVecAVX2 sets dst[i] = a[i] + b[i] for i < n, a multiple of 16; dst",
+		"may be a or b.")
+	dst, a, b := load("dst"), load("a"), load("b")
+	nb := loadBytes("n")
+	off := asm.GP64()
+	loop(off, nb, 4, func(d int) {
+		y := asm.YMM()
+		asm.VMOVUPS(idx(a, off, d), y)
+		asm.VADDPS(idx(b, off, d), y, y)
 		asm.VMOVUPS(y, idx(dst, off, d))
 	})
 	done()

@@ -13,6 +13,7 @@ func rows(g gen) {
 	g.axpyRows()
 	g.argmin16()
 	g.reluCopy()
+	g.addVec()
 	g.maskPositive()
 }
 
@@ -158,6 +159,30 @@ func (g gen) reluCopy() {
 	g.DECQ(reg.RCX)
 	g.JNE(lbl("reluloop"))
 	g.Label("reludone")
+	g.VZEROUPPER()
+	g.RET()
+}
+
+func (g gen) addVec() {
+	g.fn("addVec", "func(dst, a, b *float32, n int)",
+		"sets dst[i] = a[i] + b[i] for i < n, n a multiple of 16; dst may be a",
+		"or b.")
+	g.MOVQ(g.arg("dst"), reg.RDI)
+	g.MOVQ(g.arg("a"), reg.RSI)
+	g.MOVQ(g.arg("b"), reg.RDX)
+	g.MOVQ(g.arg("n"), reg.RCX)
+	g.SHRQ(imm(4), reg.RCX)
+	g.JEQ(lbl("adddone"))
+	g.Label("addloop")
+	g.VMOVUPS(at(reg.RSI, 0), z(0))
+	g.VADDPS(at(reg.RDX, 0), z(0), z(0))
+	g.VMOVUPS(z(0), at(reg.RDI, 0))
+	g.ADDQ(imm(64), reg.RSI)
+	g.ADDQ(imm(64), reg.RDX)
+	g.ADDQ(imm(64), reg.RDI)
+	g.DECQ(reg.RCX)
+	g.JNE(lbl("addloop"))
+	g.Label("adddone")
 	g.VZEROUPPER()
 	g.RET()
 }

@@ -8,6 +8,7 @@ func vectors(a *asm) {
 	axpyRows(a)
 	argmin16(a)
 	reluCopy(a)
+	addVec(a)
 	maskPositive(a)
 	colSums(a)
 	sumSquares(a)
@@ -170,6 +171,28 @@ func reluCopy(a *asm) {
 	a.op("VLD1.P 64(R1), %s", list(0, 4))
 	for j := V(0); j < 4; j++ {
 		a.fmax(j, j, 31)
+	}
+	a.op("VST1.P %s, 64(R0)", list(0, 4))
+	a.op("SUBS $1, R2")
+	a.op("BNE %s", a.to("loop"))
+	a.label("done")
+	a.op("RET")
+}
+
+func addVec(a *asm) {
+	a.text("addVec", "(dst, x, y *float32, n int)", 32,
+		"dst[i] = x[i] + y[i] for i < n, n a multiple of 16; dst may be x or y.")
+	a.op("MOVD dst+0(FP), R0")
+	a.op("MOVD x+8(FP), R1")
+	a.op("MOVD y+16(FP), R3")
+	a.op("MOVD n+24(FP), R2")
+	a.op("LSR $4, R2")
+	a.op("CBZ R2, %s", a.to("done"))
+	a.label("loop")
+	a.op("VLD1.P 64(R1), %s", list(0, 4))
+	a.op("VLD1.P 64(R3), %s", list(4, 4))
+	for j := V(0); j < 4; j++ {
+		a.fadd(j, j, j+4)
 	}
 	a.op("VST1.P %s, 64(R0)", list(0, 4))
 	a.op("SUBS $1, R2")
