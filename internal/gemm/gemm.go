@@ -141,15 +141,14 @@ func Serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 // the CPUs like Sgemm. On the vector kernels the bias and the activation
 // are applied as each tile of C is written.
 func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
-	const grain = 64
-	if m >= n {
-		par.ForRanges(m, grain, func(lo, hi int) {
-			SerialBias(hi-lo, n, k, a[lo*lda:], lda, b, ldb, bias, relu, c[lo*ldc:], ldc)
-		})
-		return
-	}
-	par.ForRanges(n, grain, func(lo, hi int) {
-		SerialBias(m, hi-lo, k, a, lda, b[lo:], ldb, bias[lo:hi], relu, c[lo:], ldc)
+	split(m, n, func(lo, hi int) {
+		SerialBias(hi-lo, n, k, a[lo*lda:], lda, b, ldb, bias, relu, c[lo*ldc:], ldc)
+	}, func(lo, hi int) {
+		var bs []float32
+		if bias != nil {
+			bs = bias[lo:hi]
+		}
+		SerialBias(m, hi-lo, k, a, lda, b[lo:], ldb, bs, relu, c[lo:], ldc)
 	})
 }
 
