@@ -18,10 +18,13 @@ import (
 //
 //	P = softmax(Q_h K_h^T / sqrt(Dh) + causal mask);  O_h = P V_h
 //
-// Where the row kernels are fast (gemm.FastRows) each head runs row by row
-// over its causal half only: a score row is an axpy over the transposed
-// keys, an output row an axpy over the values. Elsewhere each head is four
-// small products.
+// Where the vector kernels run, each head covers its causal half only. The
+// forward runs row by row (gemm.FastRows, heads of a multiple of 16): a
+// score row is an axpy over the transposed keys, an output row an axpy over
+// the values, each beside its row's softmax. The backward's four products
+// run as micro-kernel tiles (gemm.Tile, heads of a multiple of
+// gemm.TileCols), each reading its operands where they lie. Elsewhere each
+// head is small products.
 type CausalAttention struct {
 	Batch, Len, Heads int
 
@@ -30,9 +33,20 @@ type CausalAttention struct {
 
 var _ Kernel = (*CausalAttention)(nil)
 
-// stride is the row length of a head's weights: L rounded up to 16, so that
-// a row kernel may write a whole number of vectors.
-func stride(l int) int { return (l + 15) &^ 15 }
+// The tile of gemm.Tile.
+const tr, tc = gemm.TileRows, gemm.TileCols
+
+// stride is the row length of a head's weights: L rounded up to whole
+// tiles of rows and then of columns, so that a row kernel may write a whole
+// number of vectors, a tile of dP whole columns, and a tile of dV or dK
+// read the columns of its rows past L (zero) within the row.
+func stride(l int) int {
+	return (rowsPadded(l) + tc - 1) / tc * tc
+}
+
+// rowsPadded is l rounded up to whole tiles of rows: the rows of the
+// backward's scratch, so that a tile may read and write its rows past l.
+func rowsPadded(l int) int { return (l + tr - 1) / tr * tr }
 
 // tstride is the row length of a transposed matrix written column by
 // column: stride(l) plus a vector, so that its columns do not fall into a
@@ -149,13 +163,16 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 	dh := d / h
 	lp := stride(l)
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	fast := gemm.FastRows() && dh%16 == 0
+	tiles := gemm.FastRows() && dh%tc == 0
 	par.For(a.Batch, 1, func(lo, hi int) {
 		sc := scratchPool.Get().(*scratch)
 		defer scratchPool.Put(sc)
-		blk, dob := sc.get(0, l*3*d), sc.get(1, l*d)
-		ds := sc.get(2, l*lp) // dP, then dS, of one head
-		t1, t2 := sc.get(3, max(dh, l)*tstride(l)), sc.get(4, l*tstride(l))
+		// blk's rows are read by the tiles of dK, which stop at row l;
+		// dob's and ds's past l by the last tiles of dP and dQ, whose rows
+		// past l are not kept.
+		blk, dob := sc.get(0, l*3*d), sc.get(1, rowsPadded(l)*d)
+		ds := sc.get(2, rowsPadded(l)*lp) // dP, then dS, of one head
+		vt, edge := sc.get(3, dh*tstride(l)), sc.get(4, tr*tc)
 		for b := lo; b < hi; b++ {
 			copy(blk, qkv[b*l*3*d:(b+1)*l*3*d])
 			copy(dob, dOut[b*l*d:(b+1)*l*d])
@@ -163,8 +180,8 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 				hv := a.head(blk, hd, d, a.weights(b, hd))
 				g := a.head(dst[b*l*3*d:], hd, d, nil) // dq, dk, dv where q, k, v are
 				do := dob[hd*dh:]
-				if fast {
-					hv.backwardRows(g, do, d, scale, ds, t1, t2)
+				if tiles {
+					hv.backwardTiles(g, do, d, scale, ds, vt, edge)
 					continue
 				}
 				// dV = P^T dO; dP = dO V^T
@@ -189,58 +206,50 @@ func softmaxGrad(p, ds []float32, l int, scale float32) {
 	}
 }
 
-// transposeLower writes the lower triangle (j <= i) of the n x n matrix src
-// (rows lds apart) into dst as its upper triangle (rows ldd apart).
-func transposeLower(dst []float32, ldd int, src []float32, lds, n int) {
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		// Columns j <= i hold all four rows; the small triangle after them
-		// goes one by one.
-		s0 := src[i*lds : i*lds+i+1]
-		s1 := src[(i+1)*lds:][:len(s0)]
-		s2 := src[(i+2)*lds:][:len(s0)]
-		s3 := src[(i+3)*lds:][:len(s0)]
-		for j, v := range s0 {
-			d := dst[j*ldd+i:][:4]
-			d[0], d[1], d[2], d[3] = v, s1[j], s2[j], s3[j]
-		}
-		for r := i + 1; r < i+4; r++ {
-			for j := i + 1; j <= r; j++ {
-				dst[j*ldd+r] = src[r*lds+j]
-			}
+// backwardTiles writes the head's input gradients into g, given the output
+// gradient do (rows ldo apart, rowsPadded(l) of them), as micro-kernel
+// tiles over the causal half: ds is scratch of rowsPadded(l) * stride(l),
+// vt of dh * tstride(l), edge of tr * tc. A tile of rows past l computes
+// them in edge and keeps the rows up to l.
+func (hv head) backwardTiles(g head, do []float32, ldo int, scale float32, ds, vt, edge []float32) {
+	l, dh, lp, lt := hv.l, hv.dh, stride(hv.l), tstride(hv.l)
+	transpose(vt, lt, hv.v, hv.ld, l, dh)
+	// dP = dO V^T in the column tiles that reach the diagonal, then dS
+	// (zero past the diagonal).
+	for i0 := 0; i0 < l; i0 += tr {
+		for j0 := 0; j0 < min(i0+tr, l); j0 += tc {
+			gemm.Tile(false, dh, do[i0*ldo:], ldo, vt[j0:], lt, ds[i0*lp+j0:], lp, false)
 		}
 	}
-	for ; i < n; i++ {
-		s := src[i*lds : i*lds+i+1]
-		for j, v := range s {
-			dst[j*ldd+i] = v
+	softmaxGrad(hv.p, ds, l, scale)
+	// dQ = dS K: rows i0.. sum over j up to their last row.
+	for i0 := 0; i0 < l; i0 += tr {
+		rows := min(tr, l-i0)
+		for c0 := 0; c0 < dh; c0 += tc {
+			tile(false, i0+rows, ds[i0*lp:], lp, hv.k[c0:], hv.ld, g.q[i0*g.ld+c0:], g.ld, rows, edge)
+		}
+	}
+	// dV = P^T dO and dK = dS^T Q: rows j0.. sum over i from j0, their
+	// A the columns j0.. of P and dS (column-major, read in place).
+	for j0 := 0; j0 < l; j0 += tr {
+		rows := min(tr, l-j0)
+		for c0 := 0; c0 < dh; c0 += tc {
+			tile(true, l-j0, hv.p[j0*lp+j0:], lp, do[j0*ldo+c0:], ldo, g.v[j0*g.ld+c0:], g.ld, rows, edge)
+			tile(true, l-j0, ds[j0*lp+j0:], lp, hv.q[j0*hv.ld+c0:], hv.ld, g.k[j0*g.ld+c0:], g.ld, rows, edge)
 		}
 	}
 }
 
-// backwardRows writes the head's input gradients into g, given the output
-// gradient do (rows ldo apart), row by row over the causal half: ds is
-// scratch of l * stride(l), t1 of max(dh, l) * tstride(l) and t2 of
-// l * tstride(l).
-func (hv head) backwardRows(g head, do []float32, ldo int, scale float32, ds, t1, t2 []float32) {
-	l, dh, lp, lt := hv.l, hv.dh, stride(hv.l), tstride(hv.l)
-	vt := t1[:dh*lt]
-	transpose(vt, lt, hv.v, hv.ld, l, dh)
-	// dP = dO V^T over j <= i, then dS, then dQ = dS K
-	for i := range l {
-		gemm.AxpyRows(ds[i*lp:i*lp+stride(i+1)], do[i*ldo:i*ldo+dh], vt, lt)
+// tile is gemm.Tile into c (rows ldc apart) of which only the first rows
+// are kept: through edge (tr * tc) when rows < tr.
+func tile(cols bool, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc, rows int, edge []float32) {
+	if rows == tr {
+		gemm.Tile(cols, k, a, lda, b, ldb, c, ldc, false)
+		return
 	}
-	softmaxGrad(hv.p, ds, l, scale)
-	for i := range l {
-		gemm.AxpyRows(g.q[i*g.ld:i*g.ld+dh], ds[i*lp:i*lp+i+1], hv.k, hv.ld)
-	}
-	// dV = P^T dO and dK = dS^T Q, over i >= j
-	pt, dst := t1[:l*lt], t2
-	transposeLower(pt, lt, hv.p, lp, l)
-	transposeLower(dst, lt, ds, lp, l)
-	for j := range l {
-		gemm.AxpyRows(g.v[j*g.ld:j*g.ld+dh], pt[j*lt+j:j*lt+l], do[j*ldo:], ldo)
-		gemm.AxpyRows(g.k[j*g.ld:j*g.ld+dh], dst[j*lt+j:j*lt+l], hv.q[j*hv.ld:], hv.ld)
+	gemm.Tile(cols, k, a, lda, b, ldb, edge, tc, false)
+	for i := range rows {
+		copy(c[i*ldc:i*ldc+tc], edge[i*tc:(i+1)*tc])
 	}
 }
 

@@ -288,38 +288,45 @@ func TestTransformerKernelGradients(t *testing.T) {
 	// Heads of 16: by rows where the row kernels run (the products elsewhere),
 	// and 17 positions, one past a vector.
 	checkKernel(t, &CausalAttention{Batch: 1, Len: 17, Heads: 2}, []*tensor.Dense{randTensor(r, 17, 3*2*16)}, 2e-2)
+	checkKernel(t, &CausalAttention{Batch: 2, Len: 13, Heads: 2}, []*tensor.Dense{randTensor(r, 2*13, 3*2*32)}, 2e-2) // the backward's tiles
 	emb := &SeqEmbed{Batch: 2, Len: 4, Tokens: []int32{1, 0, 2, 2, 2, 1}, Stride: 3, Classes: []int32{1, 0}}
 	checkKernel(t, emb, []*tensor.Dense{randTensor(r, 3, 5), randTensor(r, 2, 5), randTensor(r, 4, 5)}, 1e-2)
 }
 
-// Attention by rows and attention by products agree, forward and backward,
-// at ref-gen's shape (49 positions, heads of 32).
-func TestAttentionRowsMatchProducts(t *testing.T) {
+// Attention on the vector kernels (the forward by rows, the backward by
+// tiles) and attention by products agree, forward and backward: at
+// ref-gen's shape (49 positions, heads of 32), at lengths below, at and
+// past a tile of rows (5, 12, 13, 61; at 13 and 61 the weights' stride is
+// set by the tiles), with heads of two column tiles (64), and with heads
+// of 16, whose backward takes the products on every path.
+func TestAttentionKernelsMatchProducts(t *testing.T) {
 	if !gemm.FastRows() {
-		t.Skip("no row kernels on this processor: only the products run")
+		t.Skip("no vector kernels on this processor: only the products run")
 	}
 	r := rand.New(rand.NewPCG(12, 1))
-	const batch, l, heads, d = 3, 49, 4, 128
-	qkv := []*tensor.Dense{randTensor(r, batch*l, 3*d)}
-	dOut := randTensor(r, batch*l, d).Float32s()
-	run := func(on bool) (out, grad []float32) {
-		defer gemm.SetKernelsForTest(on)()
-		a := &CausalAttention{Batch: batch, Len: l, Heads: heads}
-		out, grad = make([]float32, batch*l*d), make([]float32, batch*l*3*d)
-		a.Forward(out, qkv)
-		a.Backward(0, grad, qkv, out, dOut)
-		return out, grad
-	}
-	rowsOut, rowsGrad := run(true)
-	prodOut, prodGrad := run(false)
-	for i := range rowsOut {
-		if !(math.Abs(float64(rowsOut[i]-prodOut[i])) <= 1e-5) {
-			t.Fatalf("out[%d]: %v by rows, %v by products", i, rowsOut[i], prodOut[i])
+	for _, s := range []struct{ l, heads, d int }{{49, 4, 128}, {5, 2, 64}, {12, 2, 64}, {13, 2, 64}, {61, 1, 64}, {49, 2, 32}} {
+		const batch = 3
+		qkv := []*tensor.Dense{randTensor(r, batch*s.l, 3*s.d)}
+		dOut := randTensor(r, batch*s.l, s.d).Float32s()
+		run := func(on bool) (out, grad []float32) {
+			defer gemm.SetKernelsForTest(on)()
+			a := &CausalAttention{Batch: batch, Len: s.l, Heads: s.heads}
+			out, grad = make([]float32, batch*s.l*s.d), make([]float32, batch*s.l*3*s.d)
+			a.Forward(out, qkv)
+			a.Backward(0, grad, qkv, out, dOut)
+			return out, grad
 		}
-	}
-	for i := range rowsGrad {
-		if !(math.Abs(float64(rowsGrad[i]-prodGrad[i])) <= 1e-4) {
-			t.Fatalf("grad[%d]: %v by rows, %v by products", i, rowsGrad[i], prodGrad[i])
+		kOut, kGrad := run(true)
+		pOut, pGrad := run(false)
+		for i := range kOut {
+			if !(math.Abs(float64(kOut[i]-pOut[i])) <= 1e-5) {
+				t.Fatalf("%+v: out[%d]: %v on the kernels, %v by products", s, i, kOut[i], pOut[i])
+			}
+		}
+		for i := range kGrad {
+			if !(math.Abs(float64(kGrad[i]-pGrad[i])) <= 1e-4) {
+				t.Fatalf("%+v: grad[%d]: %v on the kernels, %v by products", s, i, kGrad[i], pGrad[i])
+			}
 		}
 	}
 }
@@ -448,9 +455,9 @@ func TestWinogradMatchesDefinition(t *testing.T) {
 	}
 }
 
-// transpose and transposeLower against the element-by-element definition,
-// at sizes around their four-row blocks; entries they do not own stay.
-func TestTransposes(t *testing.T) {
+// transpose against the element-by-element definition, at sizes around
+// its four-row blocks; entries it does not own stay.
+func TestTranspose(t *testing.T) {
 	for rows := 1; rows <= 13; rows++ {
 		for _, cols := range []int{1, 5, 16} {
 			lds, ldd := cols+3, rows+5
@@ -472,25 +479,6 @@ func TestTransposes(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("transpose %dx%d: %v, want %v", rows, cols, got, want)
 			}
-		}
-		n, lds, ldd := rows, rows+2, rows+7
-		src := make([]float32, n*lds)
-		for i := range src {
-			src[i] = float32(i + 1)
-		}
-		got := make([]float32, n*ldd)
-		for i := range got {
-			got[i] = -1
-		}
-		want := append([]float32(nil), got...)
-		transposeLower(got, ldd, src, lds, n)
-		for i := range n {
-			for j := 0; j <= i; j++ {
-				want[j*ldd+i] = src[i*lds+j]
-			}
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("transposeLower %d: %v, want %v", n, got, want)
 		}
 	}
 }

@@ -221,3 +221,20 @@ func Gemv(tA bool, m, n int, alpha float32, a []float32, lda int, x []float32, b
 	}
 	Impl.Sgemv(t, m, n, alpha, a, lda, x, 1, beta, y, 1)
 }
+
+// Tile sets the kernel.TileRows x kernel.TileCols block of C at c (rows ldc
+// apart) to A B, or adds A B to it when add is set, for B's k x TileCols
+// panel at b (rows ldb apart) and A's TileRows x k panel at a: row-major
+// (rows lda apart), or column-major (element (i, p) at a[p*lda+i]) when
+// cols is set. It is one micro-kernel call, for products too small to pack
+// (a head of attention); it runs where FastRows reports true and reports
+// false, doing nothing, elsewhere.
+func Tile(cols bool, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, add bool) bool {
+	return kernel.Tile(cols, k, a, lda, b, ldb, c, ldc, add)
+}
+
+// TileRows and TileCols are the tile of Tile.
+const (
+	TileRows = kernel.TileRows
+	TileCols = kernel.TileCols
+)

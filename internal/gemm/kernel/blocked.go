@@ -112,6 +112,36 @@ func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []f
 	sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, relu, nil)
 }
 
+// Tile sets the TileRows x TileCols block of C at c (rows ldc apart) to
+// A B, or adds A B to it when add is set, for B's k x TileCols panel at b
+// (rows ldb apart) and A's TileRows x k panel at a: row-major (rows lda
+// apart), or column-major (element (i, p) at a[p*lda+i]) when cols is set.
+// One micro-kernel call, for products too small to block or pack (a head
+// of attention). It reports false, doing nothing, when the kernels are off.
+func Tile(cols bool, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, add bool) bool {
+	if !enabled {
+		return false
+	}
+	_ = c[(mr-1)*ldc+nr-1]
+	if k == 0 {
+		for i := range mr {
+			if !add {
+				clear(c[i*ldc : i*ldc+nr])
+			}
+		}
+		return true
+	}
+	_ = b[(k-1)*ldb+nr-1]
+	if cols {
+		_ = a[(k-1)*lda+mr-1]
+		kernelCols(k, &a[0], lda, &b[0], ldb, &c[0], ldc, 1, add, nil, false)
+	} else {
+		_ = a[(mr-1)*lda+k-1]
+		kernelRows(k, &a[0], lda, &b[0], ldb, &c[0], ldc, 1, add, nil, false)
+	}
+	return true
+}
+
 // sgemm is Sgemm with SgemmBias's bias and activation and SgemmSums's sums
 // (nil for none; only with B packed and not transposed).
 func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, sums []float32) {

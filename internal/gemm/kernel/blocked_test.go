@@ -317,3 +317,32 @@ func testPackRowMatchesLoop(t *testing.T) {
 		}
 	}
 }
+
+func TestTileMatchesReference(t *testing.T) { eachVectorPath(t, testTileMatchesReference) }
+
+func testTileMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, k := range []int{0, 1, 13, 49} {
+		for _, cols := range []bool{false, true} {
+			for _, add := range []bool{false, true} {
+				lda, ldb, ldc := max(k, mr)+3, nr+5, nr+2
+				a, b := randSlice(r, max(k, mr)*lda), randSlice(r, max(k, 1)*ldb)
+				want, got := randSlice(r, mr*ldc), randSlice(r, mr*ldc)
+				copy(want, got)
+				beta := float32(0)
+				if add {
+					beta = 1
+				}
+				reference(cols, false, mr, nr, k, 1, a, lda, b, ldb, beta, want, ldc)
+				if !Tile(cols, k, a, lda, b, ldb, got, ldc, add) {
+					t.Fatal("Tile refused on a vector path")
+				}
+				for i := range got {
+					if d := got[i] - want[i]; !(d <= 1e-4 && d >= -1e-4) {
+						t.Fatalf("k %d, cols %v, add %v: c[%d] = %v, want %v", k, cols, add, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
