@@ -238,3 +238,53 @@ const (
 	TileRows = kernel.TileRows
 	TileCols = kernel.TileCols
 )
+
+// LinearGELU sets u = x w + b and h = GELU(u), for x [rows, in], w [in,
+// out] and b [out]: a feed-forward layer's first product and its
+// activation, split across the CPUs like Sgemm. On the vector kernels the
+// activation runs on each block of u as the product finishes it, in cache,
+// instead of in a pass that reads u back from memory.
+func LinearGELU(u, h, x, w, b []float32, rows, in, out int) {
+	if !kernel.Enabled() {
+		SgemmBias(rows, out, in, x, in, w, out, b, false, u, out)
+		GELU(h[:rows*out], u[:rows*out])
+		return
+	}
+	gelu := func(s, e int) { kernel.GELU(h[s:e], u[s:e]) }
+	split(rows, out, func(lo, hi int) {
+		kernel.SgemmThen(false, hi-lo, out, in, x[lo*in:], in, w, out, b, u[lo*out:], out, eachRow(lo*out, out, gelu))
+	}, func(lo, hi int) {
+		kernel.SgemmThen(false, rows, hi-lo, in, x, in, w[lo:], out, b[lo:hi], u[lo:], out, eachRow(lo, out, gelu))
+	})
+}
+
+// GELUInputGrad sets du = (dy w^T) * GELU'(u), for dy [rows, out], w [in,
+// out] and u [rows, in]: the gradient that reaches a feed-forward layer's
+// hidden units u through its second product, h w with h = GELU(u), split
+// across the CPUs like Sgemm. On the vector kernels the activation's
+// gradient runs on each block of the product as it is finished, in cache.
+func GELUInputGrad(du, dy, w, u []float32, rows, in, out int) {
+	if !kernel.Enabled() {
+		Sgemm(false, true, rows, in, out, 1, dy, out, w, out, 0, du, in)
+		GELUGrad(du[:rows*in], du[:rows*in], u[:rows*in])
+		return
+	}
+	grad := func(s, e int) { kernel.GELUGrad(du[s:e], du[s:e], u[s:e]) }
+	split(rows, in, func(lo, hi int) {
+		kernel.SgemmThen(true, hi-lo, in, out, dy[lo*out:], out, w, out, nil, du[lo*in:], in, eachRow(lo*in, in, grad))
+	}, func(lo, hi int) {
+		kernel.SgemmThen(true, rows, hi-lo, out, dy, out, w[lo*out:], out, nil, du[lo:], in, eachRow(lo, in, grad))
+	})
+}
+
+// eachRow returns a then for kernel.SgemmThen on a piece of C whose corner
+// lies at offset off of a matrix with rows ld apart: it calls f(s, e) on
+// each row's span of a block, as offsets into that matrix.
+func eachRow(off, ld int, f func(s, e int)) func(i0, i1, j0, j1 int) {
+	return func(i0, i1, j0, j1 int) {
+		for i := i0; i < i1; i++ {
+			r := off + i*ld
+			f(r+j0, r+j1)
+		}
+	}
+}
