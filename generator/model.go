@@ -125,7 +125,8 @@ func (m *Model) build(g *nn.Builder, batch int) (*nn.SeqEmbed, *nn.Node) {
 		att := g.Apply(&nn.CausalAttention{Batch: batch, Len: c.Len, Heads: c.Heads}, qkv)
 		x = g.Add(x, g.Apply(&nn.MatMul{InputGrad: true}, att, g.Use(b.wo), g.Use(b.bo)))
 		h := g.Apply(&nn.LayerNorm{}, x, g.Use(b.ln2g), g.Use(b.ln2b))
-		x = g.Add(x, g.Apply(&nn.MLP{}, h, g.Use(b.w1), g.Use(b.b1), g.Use(b.w2), g.Use(b.b2)))
+		h = g.Apply(&nn.GELU{}, g.Apply(&nn.MatMul{InputGrad: true}, h, g.Use(b.w1), g.Use(b.b1)))
+		x = g.Add(x, g.Apply(&nn.MatMul{InputGrad: true}, h, g.Use(b.w2), g.Use(b.b2)))
 	}
 	f := g.Apply(&nn.LayerNorm{}, x, g.Use(m.lnfg), g.Use(m.lnfb))
 	return emb, g.Apply(&nn.MatMul{InputGrad: true}, f, g.Use(m.head), g.Use(m.headb))

@@ -284,7 +284,6 @@ func TestTransformerKernelGradients(t *testing.T) {
 	checkKernel(t, &GELU{}, []*tensor.Dense{randTensor(r, 3, 7)}, 1e-2)
 	checkKernel(t, &GELU{}, []*tensor.Dense{randTensor(r, 3, 16)}, 1e-2)
 	checkKernel(t, &MatMul{InputGrad: true}, []*tensor.Dense{randTensor(r, 3, 4), randTensor(r, 4, 21), randTensor(r, 21)}, 1e-2)
-	checkKernel(t, &MLP{}, []*tensor.Dense{randTensor(r, 5, 4), randTensor(r, 4, 7), randTensor(r, 7), randTensor(r, 7, 4), randTensor(r, 4)}, 1e-2)
 	checkKernel(t, &CausalAttention{Batch: 2, Len: 5, Heads: 2}, []*tensor.Dense{randTensor(r, 10, 3*2*3)}, 2e-2)
 	// Heads of 16: by rows where the row kernels run (the products elsewhere),
 	// and 17 positions, one past a vector.

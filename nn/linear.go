@@ -12,7 +12,11 @@ import (
 type MatMul struct {
 	InputGrad bool
 
-	grads paramGrads
+	// The bias gradient of this backward pass, summed by the weight
+	// gradient's product as it packs dOut, and whether it has been (or,
+	// asked for first, was summed straight into its own gradient).
+	db     []float32
+	dbDone bool
 }
 
 var (
@@ -43,8 +47,11 @@ func (m *MatMul) Forward(out []float32, in []*tensor.Dense) {
 }
 
 // StartBackward marks the bias gradient as not yet summed.
-func (m *MatMul) StartBackward([]*tensor.Dense, []float32, []float32) { m.grads.start() }
+func (m *MatMul) StartBackward([]*tensor.Dense, []float32, []float32) { m.dbDone = false }
 
+// Backward computes the weight and bias gradients together
+// (gemm.WeightGrad): a separate column sum of dOut was a pass over
+// megabytes of it that the weight gradient's packing makes anyway.
 func (m *MatMul) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
 	s := in[1].Shape()
 	n, k, o := in[0].Shape()[0], s[0], s[1]
@@ -52,43 +59,21 @@ func (m *MatMul) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []fl
 	case 0:
 		gemm.Sgemm(false, true, n, k, o, 1, dOut, o, in[1].Float32s(), o, 0, dst, k)
 	case 1:
-		m.grads.weight(dst, in[0].Float32s(), dOut, n, k, o)
+		if m.dbDone { // the bias gradient came first
+			gemm.Sgemm(true, false, k, o, n, 1, in[0].Float32s(), k, dOut, o, 0, dst, o)
+			return
+		}
+		m.db = grow(m.db, o)
+		gemm.WeightGrad(dst, m.db, in[0].Float32s(), dOut, n, k, o)
+		m.dbDone = true
 	case 2:
-		m.grads.bias(dst, dOut, n, o)
+		if m.dbDone {
+			copy(dst, m.db)
+			return
+		}
+		gemm.ColSums(dst, dOut, n, o)
+		m.dbDone = true
 	}
-}
-
-// paramGrads computes a linear layer's weight and bias gradients together
-// (gemm.WeightGrad), whichever is asked for first: a separate column sum
-// of dy would be a pass over megabytes of it that the weight gradient's
-// packing makes anyway.
-type paramGrads struct {
-	db   []float32 // the bias gradient summed with the weight gradient
-	done bool      // whether this backward pass's bias gradient has been summed
-}
-
-// start marks the bias gradient as not yet summed: once per backward pass.
-func (p *paramGrads) start() { p.done = false }
-
-// weight sets dw = x^T dy, for x [n, k] and dy [n, o].
-func (p *paramGrads) weight(dw, x, dy []float32, n, k, o int) {
-	if p.done { // the bias gradient came first
-		gemm.Sgemm(true, false, k, o, n, 1, x, k, dy, o, 0, dw, o)
-		return
-	}
-	p.db = grow(p.db, o)
-	gemm.WeightGrad(dw, p.db, x, dy, n, k, o)
-	p.done = true
-}
-
-// bias sets db to the column sums of dy [n, o].
-func (p *paramGrads) bias(db, dy []float32, n, o int) {
-	if p.done {
-		copy(db, p.db)
-		return
-	}
-	gemm.ColSums(db, dy, n, o)
-	p.done = true
 }
 
 func (m *MatMul) Differentiable(int) []bool { return []bool{m.InputGrad, true, true} }

@@ -70,7 +70,7 @@ var pool = sync.Pool{New: func() any { return new(buffers) }}
 // zero-padded scratch. When A has few rows, packing B would cost more than
 // it saves, and the kernel reads B in place too.
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, nil, nil)
+	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, nil)
 }
 
 // SgemmSums is Sgemm for an untransposed B that also adds B's column sums
@@ -86,7 +86,7 @@ func SgemmSums(tA bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		colAdd(sums, b, nil, k, ldb)
 		return
 	}
-	sgemm(tA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, sums, nil)
+	sgemm(tA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, sums)
 }
 
 // SgemmBias computes C = A B + bias (bias added to every row; nil for
@@ -109,7 +109,7 @@ func SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias []f
 		}
 		return
 	}
-	sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, relu, nil, nil)
+	sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, relu, nil)
 }
 
 // Tile sets the TileRows x TileCols block of C at c (rows ldc apart) to
@@ -142,31 +142,9 @@ func Tile(cols bool, k int, a []float32, lda int, b []float32, ldb int, c []floa
 	return true
 }
 
-// SgemmThen computes C = A op(B) + bias (bias added to every row; nil for
-// none), for row-major A m x k and op(B) k x n (B, or B^T when tB), and
-// calls then(i0, i1, j0, j1) on each block of C, rows [i0, i1) and columns
-// [j0, j1), as soon as it is final: a tile row of a block of columns, still
-// in cache, for an element-wise pass that would otherwise read C back from
-// memory. The blocks cover C once, in no promised order.
-func SgemmThen(tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, c []float32, ldc int, then func(i0, i1, j0, j1 int)) {
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 {
-		SgemmBias(m, n, 0, a, lda, b, ldb, bias, false, c, ldc)
-		then(0, m, 0, n)
-		return
-	}
-	if bias != nil {
-		bias = bias[:n]
-	}
-	sgemm(false, tB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, false, nil, then)
-}
-
-// sgemm is Sgemm with SgemmBias's bias and activation, SgemmSums's sums
-// (nil for none; only with B packed and not transposed) and SgemmThen's then
-// (nil for none).
-func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, sums []float32, then func(i0, i1, j0, j1 int)) {
+// sgemm is Sgemm with SgemmBias's bias and activation and SgemmSums's sums
+// (nil for none; only with B packed and not transposed).
+func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, sums []float32) {
 	if k == 0 || alpha == 0 || m == 0 || n == 0 {
 		scale(m, n, beta, c, ldc)
 		return
@@ -236,9 +214,6 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 						bj = bb[jr : jr+cols]
 					}
 					finishTile(c[off:], ldc, buf.tile[:], nr, rows, cols, add, bj, rl)
-				}
-				if then != nil && pc+kb == k {
-					then(ir, ir+rows, jc, jc+nb)
 				}
 			}
 		}

@@ -347,45 +347,6 @@ func testTileMatchesReference(t *testing.T) {
 	}
 }
 
-func TestSgemmThenBlocks(t *testing.T) { eachVectorPath(t, testSgemmThenBlocks) }
-
-// SgemmThen calls then on blocks that cover C once, each holding its final
-// values (bias included) when the call comes: for k past skc, n past snc,
-// few rows (B read in place), B transposed, and k = 0.
-func testSgemmThenBlocks(t *testing.T) {
-	r := rand.New(rand.NewPCG(6, 6))
-	for _, s := range [][3]int{{50, 40, 600}, {30, 600, 20}, {7, 33, 5}, {13, 20, 0}} {
-		m, n, k := s[0], s[1], s[2]
-		for _, tB := range []bool{false, true} {
-			lda, ldc := k+1, n+2
-			ldb := n + 3
-			if tB {
-				ldb = k + 3
-			}
-			a, b, bias := randSlice(r, m*lda), randSlice(r, max(k, n)*ldb), randSlice(r, n)
-			want, got := make([]float32, m*ldc), randSlice(r, m*ldc)
-			reference(false, tB, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
-			biasReLU(want, m, n, ldc, bias, false)
-			seen := make([]int, m*n)
-			SgemmThen(tB, m, n, k, a, lda, b, ldb, bias, got, ldc, func(i0, i1, j0, j1 int) {
-				for i := i0; i < i1; i++ {
-					for j := j0; j < j1; j++ {
-						seen[i*n+j]++
-						if d := got[i*ldc+j] - want[i*ldc+j]; !(d <= 1e-4 && d >= -1e-4) {
-							t.Fatalf("%v tB %v: c[%d][%d] = %v when its block was handed over, want %v", s, tB, i, j, got[i*ldc+j], want[i*ldc+j])
-						}
-					}
-				}
-			})
-			for i, c := range seen {
-				if c != 1 {
-					t.Fatalf("%v tB %v: c[%d][%d] handed over %d times", s, tB, i/n, i%n, c)
-				}
-			}
-		}
-	}
-}
-
 // packAT over a layer's input as a weight gradient packs it (k = 3,136
 // rows, in blocks of skc): GB/s of the operand read.
 func BenchmarkPackAT(b *testing.B) {
