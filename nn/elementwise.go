@@ -37,7 +37,10 @@ func (ReLU) Differentiable(int) []bool { return []bool{true} }
 // Add is a + b for tensors of one shape.
 type Add struct{}
 
-var _ Kernel = Add{}
+var (
+	_ Kernel      = Add{}
+	_ PassThrough = Add{}
+)
 
 func (Add) Name() string { return "add" }
 
@@ -60,6 +63,10 @@ func (Add) Backward(_ int, dst []float32, _ []*tensor.Dense, _, dOut []float32) 
 }
 
 func (Add) Differentiable(n int) []bool { return []bool{true, true} }
+
+// PassesGradient implements PassThrough: a graph hands each term dOut
+// itself, where a copy was a pass over megabytes per residual stream.
+func (Add) PassesGradient(int) bool { return true }
 
 // MSE is the mean over all elements of (x - target)^2, a scalar. The target
 // gets no gradient.

@@ -8,9 +8,10 @@ import (
 	"testing"
 )
 
-// A small encoder-decoder through gorgonia: the gradients the graph computes
-// match finite differences of the loss the graph computes, and a second run
-// gives the same numbers (buffers are reused, not stale).
+// A small encoder-decoder through gorgonia, with a residual Add and an Add
+// of a node to itself: the gradients the graph computes match finite
+// differences of the loss the graph computes, and a second run gives the
+// same numbers (buffers are reused, not stale).
 func TestGraphGradients(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	enc := NewConv("enc", 2, 4, Geometry{4, 2, 1}, r)
@@ -19,14 +20,20 @@ func TestGraphGradients(t *testing.T) {
 	b := NewBuilder()
 	x, xv := b.Input("x", 2, 8, 8, 2)
 	target, tv := b.Input("target", 2, 8, 8, 2)
+	hTarget, hv := b.Input("hTarget", 2, 4, 4, 4)
 	for i := range xv.Float32s() {
 		xv.Float32s()[i] = float32(r.NormFloat64())
 		tv.Float32s()[i] = float32(r.NormFloat64())
 	}
+	for i := range hv.Float32s() {
+		hv.Float32s()[i] = float32(r.NormFloat64())
+	}
 	h := b.ReLU(enc.Forward(b, x, false))
 	h = b.Add(h, b.ReLU(mid.Forward(b, h, true))) // h feeds two paths: gradients add up
 	y := dec.Forward(b, h, true)
-	loss := b.Sum(b.Apply(MSE{}, y, target), b.Apply(MSE{}, h, b.ReLU(h)))
+	// Add hands its output's gradient to each term (PassThrough), here twice
+	// to the same node.
+	loss := b.Sum(b.Apply(MSE{}, y, target), b.Apply(MSE{}, h, b.ReLU(h)), b.Apply(MSE{}, b.Add(h, h), hTarget))
 	prog, err := b.Compile(loss)
 	if err != nil {
 		t.Fatal(err)

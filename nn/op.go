@@ -44,6 +44,15 @@ type BackwardStarter interface {
 	StartBackward(in []*tensor.Dense, out, dOut []float32)
 }
 
+// A PassThrough is a kernel whose gradient with respect to input i, when
+// PassesGradient(i) reports true, is its output's gradient unchanged (a
+// sum's, for each term): the graph hands on the output's gradient itself,
+// with no Backward call and no copy. Its Backward must still compute that
+// gradient for callers outside a graph.
+type PassThrough interface {
+	PassesGradient(i int) bool
+}
+
 var opCount atomic.Uint64
 
 // OpTimes, when not nil, accumulates the time spent in each kernel's forward
@@ -149,8 +158,13 @@ func (op *kernelOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	diff := op.k.Differentiable(len(inputs))
 	ret := make(gorgonia.Nodes, len(inputs))
 	args := append(append(gorgonia.Nodes{}, inputs...), output, grad)
+	pt, _ := op.k.(PassThrough)
 	for i, d := range diff {
 		if !d {
+			continue
+		}
+		if pt != nil && pt.PassesGradient(i) {
+			ret[i] = grad
 			continue
 		}
 		n, err := gorgonia.ApplyOp(&gradOp{fwd: op, i: i, id: opCount.Add(1)}, args...)
