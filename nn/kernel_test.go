@@ -236,6 +236,52 @@ func TestL2NormalizeGradient(t *testing.T) {
 	checkKernel(t, L2Normalize{}, []*tensor.Dense{randTensor(r, 5, 4)}, 1e-2)
 }
 
+// LayerNorm's parameter gradients are summed by blocks of rows within the
+// input gradient's pass, or in a pass of their own when asked for first:
+// the same bits in any order, and the column sums of dOut * xhat and of
+// dOut, on the vector kernels and off them. 200 rows: three whole blocks
+// and a partial one.
+func TestLayerNormGradsAnyOrder(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		restore := gemm.SetKernelsForTest(on)
+		r := rand.New(rand.NewPCG(8, 3))
+		const n, d = 200, 48
+		in := []*tensor.Dense{randTensor(r, n, d), randTensor(r, d), randTensor(r, d)}
+		l := &LayerNorm{}
+		out := make([]float32, n*d)
+		dOut := randTensor(r, n, d).Float32s()
+		l.Forward(out, in)
+		grads := func(order ...int) [3][]float32 {
+			var g [3][]float32
+			l.StartBackward(in, out, dOut)
+			for _, i := range order {
+				g[i] = make([]float32, in[i].Shape().TotalSize())
+				l.Backward(i, g[i], in, out, dOut)
+			}
+			return g
+		}
+		first, last := grads(0, 1, 2), grads(2, 1, 0)
+		for i := range first {
+			if !slices.Equal(first[i], last[i]) {
+				t.Fatalf("kernels %v: gradient %d differs with the input gradient first and last", on, i)
+			}
+		}
+		dg, db := make([]float32, d), make([]float32, d)
+		for r := range n {
+			for j := range d {
+				dg[j] += dOut[r*d+j] * l.xhat[r*d+j]
+				db[j] += dOut[r*d+j]
+			}
+		}
+		for j := range d {
+			if math.Abs(float64(first[1][j]-dg[j])) > 1e-4 || math.Abs(float64(first[2][j]-db[j])) > 1e-4 {
+				t.Fatalf("kernels %v: column %d: gradients %v, %v, want %v, %v", on, j, first[1][j], first[2][j], dg[j], db[j])
+			}
+		}
+		restore()
+	}
+}
+
 // The bias gradient is summed by the weight gradient's product when that
 // comes first, and on its own otherwise: the same bits either way, and its
 // own pass's when the product has not run.

@@ -83,11 +83,24 @@ func (m *MatMul) Differentiable(int) []bool { return []bool{m.InputGrad, true, t
 type LayerNorm struct {
 	xhat []float32 // normalised rows of the last forward
 	rstd []float32 // 1/sqrt(var + eps) per row
+
+	// The sums of dOut * xhat (gamma's gradient) and of dOut (beta's) over
+	// each block of lnBlock rows, [blocks][2][D], of this backward pass, and
+	// whether they are done: the input gradient's pass sums them while its
+	// rows are in cache, unless a parameter's gradient is asked for first.
+	part     []float32
+	partDone bool
 }
 
-var _ Kernel = (*LayerNorm)(nil)
+var (
+	_ Kernel          = (*LayerNorm)(nil)
+	_ BackwardStarter = (*LayerNorm)(nil)
+)
 
-const lnEps = 1e-5
+const (
+	lnEps   = 1e-5
+	lnBlock = 64 // rows per block of the backward pass and of its partial sums
+)
 
 func (l *LayerNorm) Name() string { return "layernorm" }
 
@@ -112,22 +125,57 @@ func (l *LayerNorm) Forward(out []float32, in []*tensor.Dense) {
 	})
 }
 
+// StartBackward marks the parameters' partial sums as not yet done.
+func (l *LayerNorm) StartBackward([]*tensor.Dense, []float32, []float32) { l.partDone = false }
+
+// Backward sums the parameters' gradients by blocks of rows, then the
+// blocks in order: the same bits whichever gradient is asked for first.
 func (l *LayerNorm) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
 	g := in[1].Float32s()
 	d := len(g)
 	n := len(dOut) / d
+	blocks := (n + lnBlock - 1) / lnBlock
+	sums := !l.partDone
+	if sums {
+		l.part = grow(l.part, blocks*2*d)
+	}
 	switch i {
 	case 0:
-		par.For(n, 64, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				gemm.LayerNormGradRow(dst[r*d:(r+1)*d], dOut[r*d:(r+1)*d], l.xhat[r*d:(r+1)*d], g, l.rstd[r])
+		par.For(blocks, 1, func(lo, hi int) {
+			for blk := lo; blk < hi; blk++ {
+				r0, r1 := blk*lnBlock, min(n, (blk+1)*lnBlock)
+				for r := r0; r < r1; r++ {
+					gemm.LayerNormGradRow(dst[r*d:(r+1)*d], dOut[r*d:(r+1)*d], l.xhat[r*d:(r+1)*d], g, l.rstd[r])
+				}
+				if sums {
+					l.blockSums(blk, dOut, n, d)
+				}
 			}
 		})
-	case 1:
-		gemm.ColDots(dst, dOut, l.xhat, n, d)
-	case 2:
-		gemm.ColSums(dst, dOut, n, d)
+		l.partDone = true
+	case 1, 2:
+		if sums {
+			par.For(blocks, 1, func(lo, hi int) {
+				for blk := lo; blk < hi; blk++ {
+					l.blockSums(blk, dOut, n, d)
+				}
+			})
+			l.partDone = true
+		}
+		clear(dst)
+		for blk := range blocks {
+			p := l.part[(2*blk+i-1)*d:][:d]
+			gemm.Add(dst, dst, p)
+		}
 	}
+}
+
+// blockSums writes block blk's sums of dOut * xhat and of dOut.
+func (l *LayerNorm) blockSums(blk int, dOut []float32, n, d int) {
+	r0, r1 := blk*lnBlock, min(n, (blk+1)*lnBlock)
+	p := l.part[2*blk*d:]
+	gemm.SerialColDots(p[:d], dOut[r0*d:], l.xhat[r0*d:], r1-r0, d)
+	gemm.SerialColSums(p[d:2*d], dOut[r0*d:], r1-r0, d)
 }
 
 func (l *LayerNorm) Differentiable(int) []bool { return []bool{true, true, true} }

@@ -96,6 +96,13 @@ func ColDots(dst, a, b []float32, rows, ld int) {
 	par.For(len(dst), colGrain, func(lo, hi int) { kernel.ColDots(dst[lo:hi], a[lo:], b[lo:], rows, ld) })
 }
 
+// SerialColSums is ColSums on the calling goroutine, for a caller that
+// already runs one piece of work per CPU.
+func SerialColSums(dst, m []float32, rows, ld int) { kernel.ColSums(dst, m, rows, ld) }
+
+// SerialColDots is ColDots on the calling goroutine.
+func SerialColDots(dst, a, b []float32, rows, ld int) { kernel.ColDots(dst, a, b, rows, ld) }
+
 // SumSquares returns the sum of x[i]^2 in float64, on one thread; it is NaN
 // or +Inf when x holds a NaN or an infinity.
 func SumSquares(x []float32) float64 { return kernel.SumSquares(x) }
