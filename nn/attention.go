@@ -127,10 +127,11 @@ func (hv head) forwardRows(o []float32, ldo int, scale float32, kt []float32) {
 	l, dh, lp, lt := hv.l, hv.dh, stride(hv.l), tstride(hv.l)
 	transpose(kt, lt, hv.k, hv.ld, l, dh)
 	for i := range l {
-		row := hv.p[i*lp : (i+1)*lp]
-		gemm.AxpyRows(row[:stride(i+1)], hv.q[i*hv.ld:i*hv.ld+dh], kt, lt)
-		gemm.SoftmaxPrefix(row, i+1, scale)
-		gemm.AxpyRows(o[i*ldo:i*ldo+dh], row[:i+1], hv.v, hv.ld)
+		gemm.AxpyRows(hv.p[i*lp:i*lp+(i+16)&^15], hv.q[i*hv.ld:i*hv.ld+dh], kt, lt)
+	}
+	gemm.SoftmaxRows(hv.p, lp, l, 1, scale)
+	for i := range l {
+		gemm.AxpyRows(o[i*ldo:i*ldo+dh], hv.p[i*lp:i*lp+i+1], hv.v, hv.ld)
 	}
 }
 

@@ -121,6 +121,13 @@ func AdamStep(w, g, m, v []float32, c *AdamConsts) {
 // The vector kernel runs when row reaches n rounded up to 16.
 func SoftmaxPrefix(row []float32, n int, scale float32) { kernel.SoftmaxPrefix(row, n, scale) }
 
+// SoftmaxRows is SoftmaxPrefix on rows r < rows of p (rows ld apart), row r
+// over its first n0 + r entries (a head of causal attention), on one
+// thread.
+func SoftmaxRows(p []float32, ld, rows, n0 int, scale float32) {
+	kernel.SoftmaxRows(p, ld, rows, n0, scale)
+}
+
 // SoftmaxGrad turns the gradient ds of SoftmaxPrefix's output p (weights
 // past n zero) into the gradient of its input, in place:
 // ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale; on one thread.

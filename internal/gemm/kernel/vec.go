@@ -293,6 +293,34 @@ func SoftmaxPrefix(row []float32, n int, scale float32) {
 	clear(row[n:])
 }
 
+// SoftmaxRows is SoftmaxPrefix on rows r < rows of p (rows ld apart), row
+// r over its first n0 + r entries: the weights of a head of causal
+// attention, n0 >= 1. Every row's masked tail is written before the first
+// row's softmax, so that the kernel's vector loads never wait on scalar
+// stores just made to the same bytes (which cannot be forwarded to them):
+// by the row, that wait was half of SoftmaxPrefix's time at ref-gen's
+// shape (BenchmarkSoftmaxRows).
+func SoftmaxRows(p []float32, ld, rows, n0 int, scale float32) {
+	if !enabled || (n0+rows-1+15)&^15 > ld {
+		for r := range rows {
+			SoftmaxPrefix(p[r*ld:(r+1)*ld], n0+r, scale)
+		}
+		return
+	}
+	inf := float32(math.Inf(-1))
+	for r := range rows {
+		row := p[r*ld : (r+1)*ld]
+		width := (n0 + r + 15) &^ 15
+		for j := n0 + r; j < width; j++ {
+			row[j] = inf
+		}
+		clear(row[width:])
+	}
+	for r := range rows {
+		softmaxRow(&p[r*ld], (n0+r+15)&^15, scale, &expConsts)
+	}
+}
+
 // SoftmaxGrad turns the gradient ds of a softmax's output p into the
 // gradient of its input: ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale over
 // k, j < n, for rows whose weights past n are 0 (SoftmaxPrefix's); ds past

@@ -374,6 +374,33 @@ func TestSoftmaxPrefix(t *testing.T) {
 	}
 }
 
+// SoftmaxRows gives SoftmaxPrefix's bits row by row, on every path: rows
+// whose tails hold NaN beforehand, first rows of 1 and of 14 entries, and
+// rows too short for the kernel's whole vectors (its loop then).
+func TestSoftmaxRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 12))
+	for _, s := range []struct{ ld, rows, n0 int }{{64, 49, 1}, {32, 19, 14}, {12, 11, 1}} {
+		p := randSlice(r, s.rows*s.ld)
+		for i := range s.rows {
+			p[i*s.ld+s.ld-1] = float32(math.NaN())
+		}
+		for _, on := range Paths() {
+			restore := SetForTest(on)
+			got, want := append([]float32(nil), p...), append([]float32(nil), p...)
+			SoftmaxRows(got, s.ld, s.rows, s.n0, 0.3)
+			for i := range s.rows {
+				SoftmaxPrefix(want[i*s.ld:(i+1)*s.ld], s.n0+i, 0.3)
+			}
+			restore()
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v kernels %v: p[%d] = %v, SoftmaxPrefix gives %v", s, on, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // SoftmaxGrad against the softmax's Jacobian written out in float64:
 // d/dx_j sum_k w_k softmax(scale x)_k = scale p_j (w_j - sum_k p_k w_k).
 func TestSoftmaxGrad(t *testing.T) {
@@ -426,4 +453,25 @@ func eachVectorPath(t *testing.T, test func(t *testing.T)) {
 			test(t)
 		})
 	}
+}
+
+// The weights of a head at ref-gen's shape (49 rows of 64), by SoftmaxRows
+// and by SoftmaxPrefix a row at a time.
+func BenchmarkSoftmaxRows(b *testing.B) {
+	p := make([]float32, 49*64)
+	for i := range p {
+		p[i] = float32(i%13) * 0.1
+	}
+	b.Run("rows", func(b *testing.B) {
+		for b.Loop() {
+			SoftmaxRows(p, 64, 49, 1, 0.17)
+		}
+	})
+	b.Run("prefix", func(b *testing.B) {
+		for b.Loop() {
+			for i := range 49 {
+				SoftmaxPrefix(p[i*64:(i+1)*64], i+1, 0.17)
+			}
+		}
+	})
 }
