@@ -188,23 +188,13 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 				// dV = P^T dO; dP = dO V^T
 				gemm.Serial(true, false, l, dh, l, 1, hv.p, lp, do, d, 0, g.v, g.ld)
 				gemm.Serial(false, true, l, l, dh, 1, do, d, hv.v, hv.ld, 0, ds, lp)
-				softmaxGrad(hv.p, ds, l, scale)
+				gemm.SoftmaxGradRows(hv.p, ds, stride(l), l, 1, scale)
 				// dQ = dS K; dK = dS^T Q
 				gemm.Serial(false, false, l, dh, l, 1, ds, lp, hv.k, hv.ld, 0, g.q, g.ld)
 				gemm.Serial(true, false, l, dh, l, 1, ds, lp, hv.q, hv.ld, 0, g.k, g.ld)
 			}
 		}
 	})
-}
-
-// softmaxGrad turns dP into dS = P * (dP - rowsum(dP * P)) * scale, for the
-// head's weights p and ds, both [l][stride(l)]; entries past the diagonal
-// become 0.
-func softmaxGrad(p, ds []float32, l int, scale float32) {
-	lp := stride(l)
-	for i := range l {
-		gemm.SoftmaxGrad(p[i*lp:(i+1)*lp], ds[i*lp:(i+1)*lp], i+1, scale)
-	}
 }
 
 // backwardTiles writes the head's input gradients into g, given the output
@@ -222,7 +212,7 @@ func (hv head) backwardTiles(g head, do []float32, ldo int, scale float32, ds, v
 			gemm.Tile(false, dh, do[i0*ldo:], ldo, vt[j0:], lt, ds[i0*lp+j0:], lp, false)
 		}
 	}
-	softmaxGrad(hv.p, ds, l, scale)
+	gemm.SoftmaxGradRows(hv.p, ds, stride(l), l, 1, scale)
 	// dQ = dS K: rows i0.. sum over j up to their last row.
 	for i0 := 0; i0 < l; i0 += tr {
 		rows := min(tr, l-i0)

@@ -128,6 +128,13 @@ func SoftmaxRows(p []float32, ld, rows, n0 int, scale float32) {
 	kernel.SoftmaxRows(p, ld, rows, n0, scale)
 }
 
+// SoftmaxGradRows is SoftmaxGrad on rows r < rows of p and ds (rows ld
+// apart), row r over its first n0 + r entries (a head of causal
+// attention), on one thread.
+func SoftmaxGradRows(p, ds []float32, ld, rows, n0 int, scale float32) {
+	kernel.SoftmaxGradRows(p, ds, ld, rows, n0, scale)
+}
+
 // SoftmaxGrad turns the gradient ds of SoftmaxPrefix's output p (weights
 // past n zero) into the gradient of its input, in place:
 // ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale; on one thread.

@@ -321,6 +321,24 @@ func SoftmaxRows(p []float32, ld, rows, n0 int, scale float32) {
 	}
 }
 
+// SoftmaxGradRows is SoftmaxGrad on rows r < rows of p and ds (rows ld
+// apart), row r over its first n0 + r entries, n0 >= 1. As in SoftmaxRows,
+// every row's tail is cleared before the first row's kernel runs.
+func SoftmaxGradRows(p, ds []float32, ld, rows, n0 int, scale float32) {
+	if !enabled || (n0+rows-1+15)&^15 > ld {
+		for r := range rows {
+			SoftmaxGrad(p[r*ld:(r+1)*ld], ds[r*ld:(r+1)*ld], n0+r, scale)
+		}
+		return
+	}
+	for r := range rows {
+		clear(ds[r*ld+n0+r : (r+1)*ld])
+	}
+	for r := range rows {
+		softmaxGradRow(&p[r*ld], &ds[r*ld], (n0+r+15)&^15, scale)
+	}
+}
+
 // SoftmaxGrad turns the gradient ds of a softmax's output p into the
 // gradient of its input: ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]) scale over
 // k, j < n, for rows whose weights past n are 0 (SoftmaxPrefix's); ds past

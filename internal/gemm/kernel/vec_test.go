@@ -401,6 +401,38 @@ func TestSoftmaxRows(t *testing.T) {
 	}
 }
 
+// SoftmaxGradRows gives SoftmaxGrad's bits row by row, on every path,
+// whatever ds held past each row's prefix (NaN here).
+func TestSoftmaxGradRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 13))
+	for _, s := range []struct{ ld, rows, n0 int }{{64, 49, 1}, {32, 19, 14}, {12, 11, 1}} {
+		p := make([]float32, s.rows*s.ld)
+		for i := range s.rows {
+			x := randSlice(r, s.ld)
+			SoftmaxPrefix(x, s.n0+i, 1)
+			copy(p[i*s.ld:], x)
+		}
+		ds := randSlice(r, s.rows*s.ld)
+		for i := range s.rows {
+			ds[i*s.ld+s.ld-1] = float32(math.NaN())
+		}
+		for _, on := range Paths() {
+			restore := SetForTest(on)
+			got, want := append([]float32(nil), ds...), append([]float32(nil), ds...)
+			SoftmaxGradRows(p, got, s.ld, s.rows, s.n0, 0.3)
+			for i := range s.rows {
+				SoftmaxGrad(p[i*s.ld:(i+1)*s.ld], want[i*s.ld:(i+1)*s.ld], s.n0+i, 0.3)
+			}
+			restore()
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v kernels %v: ds[%d] = %v, SoftmaxGrad gives %v", s, on, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // SoftmaxGrad against the softmax's Jacobian written out in float64:
 // d/dx_j sum_k w_k softmax(scale x)_k = scale p_j (w_j - sum_k p_k w_k).
 func TestSoftmaxGrad(t *testing.T) {
