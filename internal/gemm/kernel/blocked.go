@@ -315,26 +315,14 @@ func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, j0, nb int, sums []
 	}
 	if tB { // op(B)[p, j] = b[j*ldb+p]: rows of b become columns of the panels
 		for jr := 0; jr < nb; jr += nr {
-			panel := dst[jr*kb : jr*kb+nr*kb]
 			cols := min(nr, nb-jr)
-			j := 0
-			for ; j+4 <= cols; j += 4 { // four rows at a time: four floats side by side in the panel
-				s0 := b[(j0+jr+j)*ldb+p0:][:kb]
-				s1 := b[(j0+jr+j+1)*ldb+p0:][:len(s0)]
-				s2 := b[(j0+jr+j+2)*ldb+p0:][:len(s0)]
-				s3 := b[(j0+jr+j+3)*ldb+p0:][:len(s0)]
-				for p, v := range s0 {
-					d := panel[p*nr+j:][:4]
-					d[0], d[1], d[2], d[3] = v, s1[p], s2[p], s3[p]
-				}
+			done := 0 // rows of the panel packTrans wrote
+			if haveTrans && cols == nr && kb >= 8 {
+				done = kb &^ 7
+				_ = b[(j0+jr+nr-1)*ldb+p0+done-1]
+				packTrans(&dst[jr*kb], &b[(j0+jr)*ldb+p0], 4*ldb, done)
 			}
-			for ; j < cols; j++ {
-				src := b[(j0+jr+j)*ldb+p0:]
-				src = src[:kb]
-				for p, v := range src {
-					panel[p*nr+j] = v
-				}
-			}
+			packTransLoop(dst[jr*kb+done*nr:jr*kb+nr*kb], b[(j0+jr)*ldb+p0+done:], ldb, kb-done, cols)
 		}
 		return
 	}
@@ -355,6 +343,28 @@ func packB(dst []float32, tB bool, b []float32, ldb, p0, kb, j0, nb int, sums []
 		}
 		if sums != nil {
 			colAdd(sums, src, nil, 1, 0)
+		}
+	}
+}
+
+// packTransLoop writes rows p < kb of a panel of op(B) = B^T from the first
+// cols rows of b (rows ldb apart): panel[p*nr+j] = b[j*ldb+p]. It is
+// packTrans's reference, and takes the rows and panels it leaves.
+func packTransLoop(panel, b []float32, ldb, kb, cols int) {
+	j := 0
+	for ; j+4 <= cols; j += 4 { // four rows at a time: four floats side by side in the panel
+		s0 := b[j*ldb:][:kb]
+		s1 := b[(j+1)*ldb:][:len(s0)]
+		s2 := b[(j+2)*ldb:][:len(s0)]
+		s3 := b[(j+3)*ldb:][:len(s0)]
+		for p, v := range s0 {
+			d := panel[p*nr+j:][:4]
+			d[0], d[1], d[2], d[3] = v, s1[p], s2[p], s3[p]
+		}
+	}
+	for ; j < cols; j++ {
+		for p, v := range b[j*ldb:][:kb] {
+			panel[p*nr+j] = v
 		}
 	}
 }

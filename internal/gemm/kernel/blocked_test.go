@@ -318,6 +318,35 @@ func testPackRowMatchesLoop(t *testing.T) {
 	}
 }
 
+func TestPackTransMatchesLoop(t *testing.T) {
+	if !haveTrans {
+		t.Skip("no packTrans in this build")
+	}
+	eachVectorPath(t, testPackTransMatchesLoop)
+}
+
+func testPackTransMatchesLoop(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 4))
+	for _, kb := range []int{8, 64, 512} {
+		ldb := kb + 5 // rows of B, floats apart
+		b := make([]float32, nr*ldb)
+		for i := range b {
+			b[i] = r.Float32()
+		}
+		got, want := make([]float32, kb*nr+3), make([]float32, kb*nr+3)
+		for i := range got {
+			got[i], want[i] = -1, -1
+		}
+		packTrans(&got[0], &b[0], 4*ldb, kb)
+		packTransLoop(want, b, ldb, kb, nr)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("kb %d: dst[%d] = %v, want %v", kb, i, got[i], want[i])
+			}
+		}
+	}
+}
+
 func TestTileMatchesReference(t *testing.T) { eachVectorPath(t, testTileMatchesReference) }
 
 func testTileMatchesReference(t *testing.T) {
@@ -363,4 +392,31 @@ func BenchmarkPackAT(b *testing.B) {
 			b.ReportMetric(float64(4*m*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 		})
 	}
+}
+
+// Packing W^T (1024 x 256, as a layer's input gradient packs it) in
+// 32-column panels of 256 rows: packTrans against its loop.
+func BenchmarkPackTrans(b *testing.B) {
+	if !haveTrans || !enabled {
+		b.Skip("no packTrans in this build")
+	}
+	const rows, kb = 1024, 256
+	w := make([]float32, rows*kb)
+	dst := make([]float32, nr*kb)
+	b.Run("kernel", func(b *testing.B) {
+		for b.Loop() {
+			for j := 0; j < rows; j += nr {
+				packTrans(&dst[0], &w[j*kb], 4*kb, kb)
+			}
+		}
+		b.ReportMetric(float64(4*rows*kb)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+	b.Run("loop", func(b *testing.B) {
+		for b.Loop() {
+			for j := 0; j < rows; j += nr {
+				packTransLoop(dst, w[j*kb:], kb, kb, nr)
+			}
+		}
+		b.ReportMetric(float64(4*rows*kb)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
 }

@@ -43,6 +43,15 @@ func packRow(dst, src *float32, blocks, stride int) {
 	}
 }
 
+// packTrans writes the panel of op(B) = B^T that packB lays out from nr
+// rows of B at src (rows ldb bytes apart): dst[p*nr+j] = src[j*ldb/4+p] for
+// p < kb (a multiple of 8) and j < nr (packTransLoop is its reference). The
+// AVX2 instructions serve the AVX-512 path too.
+func packTrans(dst, src *float32, ldb, kb int) { packTransAVX2(dst, src, ldb, kb) }
+
+// haveTrans says whether packTrans exists in this build.
+const haveTrans = true
+
 // kernelIndirect sets the 6 x 64 block of C at c (rows ldc apart) to A B + C,
 // or A B when add is false, where row i of A is the k floats at rows[i] and
 // B's k x 64 panel is packed; then adds bias[0:64] unless bias is nil, and

@@ -29,6 +29,11 @@ func kernelGatherAVX2(k int, ptrs **float32, off int, b *float32, c *float32, ld
 //go:noescape
 func packRowAVX2(dst *float32, src *float32, blocks int, stride int)
 
+// packTransAVX2 is packTrans on AVX2.
+//
+//go:noescape
+func packTransAVX2(dst *float32, src *float32, ldb int, kb int)
+
 // fmaPeakAVX2 runs n rounds of 12 independent 8-wide FMAs (192 flops a round).
 //
 //go:noescape

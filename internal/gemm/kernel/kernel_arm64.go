@@ -20,6 +20,11 @@ func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 
 func packRow(dst, src *float32, blocks, stride int) { packRowNEON(dst, src, blocks, stride) }
 
+// No packTrans on arm64 yet: packB transposes by its loop.
+const haveTrans = false
+
+func packTrans(dst, src *float32, ldb, kb int) { panic("kernel: no packTrans on arm64") }
+
 func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, add bool, bias *float32, relu bool) {
 	kernelIndirectNEON(k, rows, b, c, ldc, add, bias, relu)
 }

@@ -17,6 +17,10 @@ func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 
 func packRow(dst, src *float32, blocks, stride int) { noKernel() }
 
+const haveTrans = false
+
+func packTrans(dst, src *float32, ldb, kb int) { noKernel() }
+
 func kernelIndirect(k int, rows *[6]*float32, b *float32, c *float32, ldc int, add bool, bias *float32, relu bool) {
 	noKernel()
 }

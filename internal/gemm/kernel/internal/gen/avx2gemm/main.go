@@ -1,6 +1,6 @@
 // Command avx2gemm writes the AVX2 product kernels of package kernel
 // (go generate in internal/gemm/kernel): kernelRowsAVX2, kernelColsAVX2,
-// kernelIndirectAVX2, kernelGatherAVX2 and packRowAVX2, with the contracts
+// kernelIndirectAVX2, kernelGatherAVX2, packRowAVX2 and packTransAVX2, with the contracts
 // of the dispatching functions in gemm_amd64.go.
 //
 // The register plan is BLIS's for 16 ymm registers: a 6 x 16 piece of C in
@@ -357,6 +357,86 @@ func packRow() {
 	RET()
 }
 
+// packTrans writes packTransAVX2: a panel of op(B) = B^T, [kb][NR], from
+// NR rows of B, eight rows by eight columns at a time transposed in
+// registers (unpack, shuffle, then swap of 128-bit halves), where a loop of
+// scalar moves took four rows at a time.
+func packTrans() {
+	name := "packTransAVX2"
+	TEXT(name, NOSPLIT, "func(dst, src *float32, ldb, kb int)")
+	Pragma("noescape")
+	Doc(name + " is packTrans on AVX2.")
+	MOVQ(arg("ldb"), R8)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9) // 3 ldb
+	MOVQ(arg("src"), R11)
+	for g := 0; g < plan.NR/8; g++ {
+		loop, done := fmt.Sprintf("%sg%d", name, g), fmt.Sprintf("%sg%ddone", name, g)
+		Commentf("Rows %d-%d of B: columns %d-%d of the panel.", 8*g, 8*g+7, 8*g, 8*g+7)
+		MOVQ(arg("dst"), RDI)
+		if g > 0 {
+			ADDQ(U32(32*g), RDI)
+			LEAQ(Mem{Base: R11, Index: R8, Scale: 8}, R11) // 8 rows further
+		}
+		MOVQ(R11, RSI)
+		LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R10)
+		MOVQ(arg("kb"), RCX)
+		SHRQ(U8(3), RCX)
+		JEQ(LabelRef(done))
+		Label(loop)
+		in := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7}
+		for r, y := range in {
+			base := []Register{RSI, R10}[r/4]
+			m := Mem{Base: base}
+			switch r % 4 {
+			case 1:
+				m = Mem{Base: base, Index: R8, Scale: 1}
+			case 2:
+				m = Mem{Base: base, Index: R8, Scale: 2}
+			case 3:
+				m = Mem{Base: base, Index: R9, Scale: 1}
+			}
+			VMOVUPS(m, y)
+		}
+		// Rows 0-3: Y12-Y15 hold columns (0|4), (1|5), (2|6), (3|7) of them.
+		VUNPCKLPS(Y1, Y0, Y8)
+		VUNPCKHPS(Y1, Y0, Y9)
+		VUNPCKLPS(Y3, Y2, Y10)
+		VUNPCKHPS(Y3, Y2, Y11)
+		VSHUFPS(U8(0x44), Y10, Y8, Y12)
+		VSHUFPS(U8(0xee), Y10, Y8, Y13)
+		VSHUFPS(U8(0x44), Y11, Y9, Y14)
+		VSHUFPS(U8(0xee), Y11, Y9, Y15)
+		// Rows 4-7 likewise into Y4-Y7.
+		VUNPCKLPS(Y5, Y4, Y0)
+		VUNPCKHPS(Y5, Y4, Y1)
+		VUNPCKLPS(Y7, Y6, Y2)
+		VUNPCKHPS(Y7, Y6, Y3)
+		VSHUFPS(U8(0x44), Y2, Y0, Y4)
+		VSHUFPS(U8(0xee), Y2, Y0, Y5)
+		VSHUFPS(U8(0x44), Y3, Y1, Y6)
+		VSHUFPS(U8(0xee), Y3, Y1, Y7)
+		// Column c of the eight rows: low halves for c < 4, high ones after.
+		lo, hi := []VecPhysical{Y12, Y13, Y14, Y15}, []VecPhysical{Y4, Y5, Y6, Y7}
+		out := []VecPhysical{Y0, Y1, Y2, Y3, Y8, Y9, Y10, Y11}
+		for c := range 8 {
+			sel := U8(0x20)
+			if c >= 4 {
+				sel = U8(0x31)
+			}
+			VPERM2F128(sel, hi[c%4], lo[c%4], out[c])
+			VMOVUPS(out[c], Mem{Base: RDI, Disp: 4 * plan.NR * c})
+		}
+		ADDQ(U8(32), RSI)
+		ADDQ(U8(32), R10)
+		ADDQ(U32(4*plan.NR*8), RDI)
+		DECQ(RCX)
+		JNE(LabelRef(loop))
+		Label(done)
+	}
+	VZEROUPPER()
+	RET()
+}
+
 // fmaPeak writes fmaPeakAVX2: n rounds of 12 independent FMAs on
 // registers, nothing read or written: the processor's FMA rate, against
 // which BenchmarkBlocked's GFLOP/s are judged without knowing the clock.
@@ -394,6 +474,7 @@ func main() {
 	indirect()
 	gather()
 	packRow()
+	packTrans()
 	fmaPeak()
 	Generate()
 }
