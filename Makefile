@@ -29,8 +29,8 @@ test: cross
 	VQTOOL_CPU=generic $(GO) test -short -count=1 $(NUMERIC)
 	VQTOOL_CPU=generic $(GO) test -short -count=1 ./cmd/vqtool
 	@if command -v qemu-aarch64-static >/dev/null; then \
-		echo 'GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64-static ./internal/gemm/...'; \
-		GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64-static ./internal/gemm/...; \
+		echo 'GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64-static ./internal/gemm/... ./nn'; \
+		GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64-static ./internal/gemm/... ./nn; \
 	else \
 		echo 'test: no qemu-aarch64-static: the arm64 kernels were not run'; \
 	fi
