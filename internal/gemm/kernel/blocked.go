@@ -193,6 +193,9 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 				default:
 					ap = &a[ir*lda+pc]
 				}
+				if rows <= mr/2 { // into the scratch tile, of which rows are kept
+					kernel = kernelColsHalf
+				}
 				for jr := 0; jr < nb; jr += nr {
 					cols := min(nr, nb-jr)
 					bp, ldp := &buf.b[jr*kb], nr

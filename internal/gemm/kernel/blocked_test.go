@@ -32,8 +32,10 @@ func TestBlockedMatchesReference(t *testing.T) { eachVectorPath(t, testBlockedMa
 func testBlockedMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
 	// Shapes that exercise full and edge tiles and every blocking loop:
-	// m past mc, n past nc, k past kc, and sizes under one tile.
-	shapes := [][3]int{{1, 1, 1}, {12, 32, 1}, {13, 33, 7}, {11, 31, 300}, {200, 70, 513}, {25, 1100, 40}, {64, 16, 128}, {5, 7, 0}}
+	// m past mc, n past nc, k past kc, and sizes under one tile; edges of
+	// rows at and past half a tile (kernelColsHalf: 64 and 18 end in 4 and
+	// 6 rows, 19 in 7).
+	shapes := [][3]int{{1, 1, 1}, {12, 32, 1}, {13, 33, 7}, {11, 31, 300}, {200, 70, 513}, {25, 1100, 40}, {64, 16, 128}, {18, 40, 50}, {19, 40, 50}, {5, 7, 0}}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		for _, ta := range []bool{false, true} {

@@ -31,6 +31,21 @@ func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 	}
 }
 
+// kernelColsHalf is kernelCols for a partial tile of at most mr/2 rows:
+// rows past mr/2 of the tile at c are left as they are where the path has
+// a kernel for half a tile (AVX2, where a tile is four 6 x 16 pieces), and
+// computed as well elsewhere. The edge of a product whose rows leave a
+// few over 12 (a weight gradient of a 256-wide input: 4 of 256) costs half
+// a tile's work instead of a whole one's.
+func kernelColsHalf(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool) {
+	switch path {
+	case AVX2:
+		kernelColsHalfAVX2(k, a, lda, b, ldb, c, ldc, alpha, add, bias, relu)
+	default:
+		kernelCols(k, a, lda, b, ldb, c, ldc, alpha, add, bias, relu)
+	}
+}
+
 // packRow copies blocks of 32 floats, block j from src+32j to dst+j*stride
 // (stride in bytes): one row of B into the panels packB lays out
 // (packRowLoop is its reference).

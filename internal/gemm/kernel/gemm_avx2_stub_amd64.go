@@ -14,6 +14,11 @@ func kernelRowsAVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32,
 //go:noescape
 func kernelColsAVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)
 
+// kernelColsHalfAVX2 is kernelColsHalf on AVX2: rows 0-5 of the 12 x 32 tile as two 6 x 16 pieces.
+//
+//go:noescape
+func kernelColsHalfAVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool)
+
 // kernelIndirectAVX2 is kernelIndirect on AVX2: the 6 x 64 tile as four 6 x 16 pieces.
 //
 //go:noescape

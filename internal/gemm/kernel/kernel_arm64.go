@@ -18,6 +18,11 @@ func kernelCols(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 	kernelColsNEON(k, a, lda, b, ldb, c, ldc, alpha, add, bias, relu)
 }
 
+// kernelColsHalf computes the whole tile here.
+func kernelColsHalf(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, add bool, bias *float32, relu bool) {
+	kernelCols(k, a, lda, b, ldb, c, ldc, alpha, add, bias, relu)
+}
+
 func packRow(dst, src *float32, blocks, stride int) { packRowNEON(dst, src, blocks, stride) }
 
 // No packTrans on arm64 yet: packB transposes by its loop.

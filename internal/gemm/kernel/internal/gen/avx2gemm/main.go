@@ -1,6 +1,7 @@
 // Command avx2gemm writes the AVX2 product kernels of package kernel
 // (go generate in internal/gemm/kernel): kernelRowsAVX2, kernelColsAVX2,
-// kernelIndirectAVX2, kernelGatherAVX2, packRowAVX2 and packTransAVX2, with the contracts
+// kernelColsHalfAVX2, kernelIndirectAVX2, kernelGatherAVX2, packRowAVX2 and
+// packTransAVX2, with the contracts
 // of the dispatching functions in gemm_amd64.go.
 //
 // The register plan is BLIS's for 16 ymm registers: a 6 x 16 piece of C in
@@ -179,12 +180,21 @@ const productSig = "func(k int, a *float32, lda int, b *float32, ldb int, c *flo
 
 // rowsOrCols writes kernelRowsAVX2 (A row-major, cols false) or
 // kernelColsAVX2 (A column-major).
-func rowsOrCols(name string, cols bool) {
+func rowsOrCols(name string, cols bool) { tile(name, cols, plan.MR/pr) }
+
+// tile writes a product kernel over the first pieces*pr rows of the
+// plan.MR x plan.NR tile: kernelRowsAVX2 and kernelColsAVX2 take all of
+// them; kernelColsHalfAVX2 the first six, for a partial tile of at most six
+// rows.
+func tile(name string, cols bool, pieces int) {
 	TEXT(name, NOSPLIT, productSig)
 	Pragma("noescape")
-	if cols {
+	switch {
+	case pieces < plan.MR/pr:
+		Doc(name + " is kernelColsHalf on AVX2: rows 0-5 of the 12 x 32 tile as two 6 x 16 pieces.")
+	case cols:
 		Doc(name + " is kernelCols on AVX2: the 12 x 32 tile as four 6 x 16 pieces.")
-	} else {
+	default:
 		Doc(name + " is kernelRows on AVX2: the 12 x 32 tile as four 6 x 16 pieces.")
 	}
 	MOVQ(arg("lda"), R9)
@@ -193,7 +203,7 @@ func rowsOrCols(name string, cols bool) {
 	SHLQ(U8(2), R10)
 	MOVQ(arg("ldc"), R8)
 	SHLQ(U8(2), R8)
-	for ih := 0; ih < plan.MR/pr; ih++ {
+	for ih := range pieces {
 		for jh := 0; jh < plan.NR/pc; jh++ {
 			piece := fmt.Sprintf("%sp%d%d", name, ih, jh)
 			Commentf("Rows %d-%d, columns %d-%d.", ih*pr, ih*pr+pr-1, jh*pc, jh*pc+pc-1)
@@ -471,6 +481,7 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 	rowsOrCols("kernelRowsAVX2", false)
 	rowsOrCols("kernelColsAVX2", true)
+	tile("kernelColsHalfAVX2", true, 1)
 	indirect()
 	gather()
 	packRow()
