@@ -18,7 +18,7 @@ build:
 # After the fastest path: the lower amd64 paths (VQTOOL_CPU names one; one the
 # processor lacks falls back to the fastest it has, so this runs anywhere),
 # the commands end to end on plain Go too (gonum's code paths differ from the
-# kernels': the FLD crash of 4d66d1b showed only there),
+# kernels', and a failure may show only there),
 # then the arm64 kernels under user-mode emulation when qemu is installed
 # (Debian: qemu-user-static).
 test: cross

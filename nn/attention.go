@@ -20,8 +20,8 @@ import (
 //
 // Where the vector kernels run, each head covers its causal half only. The
 // forward runs row by row (gemm.FastRows, heads of a multiple of 16): a
-// score row is an axpy over the transposed keys, an output row an axpy over
-// the values, each beside its row's softmax. The backward's four products
+// score row is an axpy over the transposed keys, then the head's softmax
+// (gemm.SoftmaxRows), then an output row is an axpy over the values. The backward's four products
 // run as micro-kernel tiles (gemm.Tile, heads of a multiple of
 // gemm.TileCols), each reading its operands where they lie. Elsewhere each
 // head is small products.
@@ -188,7 +188,7 @@ func (a *CausalAttention) Backward(_ int, dst []float32, in []*tensor.Dense, _, 
 				// dV = P^T dO; dP = dO V^T
 				gemm.Serial(true, false, l, dh, l, 1, hv.p, lp, do, d, 0, g.v, g.ld)
 				gemm.Serial(false, true, l, l, dh, 1, do, d, hv.v, hv.ld, 0, ds, lp)
-				gemm.SoftmaxGradRows(hv.p, ds, stride(l), l, 1, scale)
+				gemm.SoftmaxGradRows(hv.p, ds, lp, l, 1, scale)
 				// dQ = dS K; dK = dS^T Q
 				gemm.Serial(false, false, l, dh, l, 1, ds, lp, hv.k, hv.ld, 0, g.q, g.ld)
 				gemm.Serial(true, false, l, dh, l, 1, ds, lp, hv.q, hv.ld, 0, g.k, g.ld)
@@ -212,7 +212,7 @@ func (hv head) backwardTiles(g head, do []float32, ldo int, scale float32, ds, v
 			gemm.Tile(false, dh, do[i0*ldo:], ldo, vt[j0:], lt, ds[i0*lp+j0:], lp, false)
 		}
 	}
-	gemm.SoftmaxGradRows(hv.p, ds, stride(l), l, 1, scale)
+	gemm.SoftmaxGradRows(hv.p, ds, lp, l, 1, scale)
 	// dQ = dS K: rows i0.. sum over j up to their last row.
 	for i0 := 0; i0 < l; i0 += tr {
 		rows := min(tr, l-i0)

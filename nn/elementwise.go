@@ -39,7 +39,7 @@ type Add struct{}
 
 var (
 	_ Kernel      = Add{}
-	_ PassThrough = Add{}
+	_ passThrough = Add{}
 )
 
 func (Add) Name() string { return "add" }
@@ -56,16 +56,16 @@ func (Add) Forward(out []float32, in []*tensor.Dense) {
 	par.For(len(a), grain, func(lo, hi int) { gemm.Add(out[lo:hi], a[lo:hi], b[lo:hi]) })
 }
 
-// Backward copies dOut on every CPU: a residual stream's gradient is
-// megabytes, and one core copying it leaves the others idle.
+// Backward copies dOut on every CPU, for callers outside a graph (a graph
+// hands dOut on itself: PassesGradient).
 func (Add) Backward(_ int, dst []float32, _ []*tensor.Dense, _, dOut []float32) {
 	par.For(len(dst), grain, func(lo, hi int) { copy(dst[lo:hi], dOut[lo:hi]) })
 }
 
 func (Add) Differentiable(n int) []bool { return []bool{true, true} }
 
-// PassesGradient implements PassThrough: a graph hands each term dOut
-// itself, where a copy was a pass over megabytes per residual stream.
+// PassesGradient implements passThrough: a graph hands each term dOut
+// itself, with no copy.
 func (Add) PassesGradient(int) bool { return true }
 
 // MSE is the mean over all elements of (x - target)^2, a scalar. The target

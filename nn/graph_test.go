@@ -31,7 +31,7 @@ func TestGraphGradients(t *testing.T) {
 	h := b.ReLU(enc.Forward(b, x, false))
 	h = b.Add(h, b.ReLU(mid.Forward(b, h, true))) // h feeds two paths: gradients add up
 	y := dec.Forward(b, h, true)
-	// Add hands its output's gradient to each term (PassThrough), here twice
+	// Add hands its output's gradient to each term (passThrough), here twice
 	// to the same node.
 	loss := b.Sum(b.Apply(MSE{}, y, target), b.Apply(MSE{}, h, b.ReLU(h)), b.Apply(MSE{}, b.Add(h, h), hTarget))
 	prog, err := b.Compile(loss)

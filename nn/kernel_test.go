@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -239,46 +240,59 @@ func TestL2NormalizeGradient(t *testing.T) {
 // LayerNorm's parameter gradients are summed by blocks of rows within the
 // input gradient's pass, or in a pass of their own when asked for first:
 // the same bits in any order, and the column sums of dOut * xhat and of
-// dOut, on the vector kernels and off them. 200 rows: three whole blocks
-// and a partial one.
+// dOut, on the vector kernels and off them; a second backward pass with
+// another dOut gives what a fresh kernel gives (the sums are not kept from
+// the pass before). 200 rows: three whole blocks and a partial one.
 func TestLayerNormGradsAnyOrder(t *testing.T) {
 	for _, on := range []bool{true, false} {
-		restore := gemm.SetKernelsForTest(on)
-		r := rand.New(rand.NewPCG(8, 3))
-		const n, d = 200, 48
-		in := []*tensor.Dense{randTensor(r, n, d), randTensor(r, d), randTensor(r, d)}
-		l := &LayerNorm{}
-		out := make([]float32, n*d)
-		dOut := randTensor(r, n, d).Float32s()
-		l.Forward(out, in)
-		grads := func(order ...int) [3][]float32 {
-			var g [3][]float32
-			l.StartBackward(in, out, dOut)
-			for _, i := range order {
-				g[i] = make([]float32, in[i].Shape().TotalSize())
-				l.Backward(i, g[i], in, out, dOut)
+		t.Run(fmt.Sprintf("kernels=%v", on), func(t *testing.T) {
+			defer gemm.SetKernelsForTest(on)()
+			rng := rand.New(rand.NewPCG(8, 3))
+			const n, d = 200, 48
+			in := []*tensor.Dense{randTensor(rng, n, d), randTensor(rng, d), randTensor(rng, d)}
+			out := make([]float32, n*d)
+			grads := func(l *LayerNorm, dOut []float32, order ...int) [3][]float32 {
+				var g [3][]float32
+				l.StartBackward(in, out, dOut)
+				for _, i := range order {
+					g[i] = make([]float32, in[i].Shape().TotalSize())
+					l.Backward(i, g[i], in, out, dOut)
+				}
+				return g
 			}
-			return g
-		}
-		first, last := grads(0, 1, 2), grads(2, 1, 0)
-		for i := range first {
-			if !slices.Equal(first[i], last[i]) {
-				t.Fatalf("kernels %v: gradient %d differs with the input gradient first and last", on, i)
+			l := &LayerNorm{}
+			l.Forward(out, in)
+			dOut := randTensor(rng, n, d).Float32s()
+			first, last := grads(l, dOut, 0, 1, 2), grads(l, dOut, 2, 1, 0)
+			for i := range first {
+				if !slices.Equal(first[i], last[i]) {
+					t.Fatalf("gradient %d differs with the input gradient first and last", i)
+				}
 			}
-		}
-		dg, db := make([]float32, d), make([]float32, d)
-		for r := range n {
+			dg, db := make([]float32, d), make([]float32, d)
+			for row := range n {
+				for j := range d {
+					dg[j] += dOut[row*d+j] * l.xhat[row*d+j]
+					db[j] += dOut[row*d+j]
+				}
+			}
 			for j := range d {
-				dg[j] += dOut[r*d+j] * l.xhat[r*d+j]
-				db[j] += dOut[r*d+j]
+				if math.Abs(float64(first[1][j]-dg[j])) > 1e-4 || math.Abs(float64(first[2][j]-db[j])) > 1e-4 {
+					t.Fatalf("column %d: gradients %v, %v, want %v, %v", j, first[1][j], first[2][j], dg[j], db[j])
+				}
 			}
-		}
-		for j := range d {
-			if math.Abs(float64(first[1][j]-dg[j])) > 1e-4 || math.Abs(float64(first[2][j]-db[j])) > 1e-4 {
-				t.Fatalf("kernels %v: column %d: gradients %v, %v, want %v, %v", on, j, first[1][j], first[2][j], dg[j], db[j])
+			dOut2 := randTensor(rng, n, d).Float32s()
+			fresh := &LayerNorm{}
+			fresh.Forward(make([]float32, n*d), in)
+			for _, order := range [][]int{{0, 1, 2}, {1, 2, 0}} {
+				again, want := grads(l, dOut2, order...), grads(fresh, dOut2, order...)
+				for i := range again {
+					if !slices.Equal(again[i], want[i]) {
+						t.Fatalf("order %v: gradient %d of a second pass differs from a fresh kernel's", order, i)
+					}
+				}
 			}
-		}
-		restore()
+		})
 	}
 }
 
@@ -331,8 +345,9 @@ func TestTransformerKernelGradients(t *testing.T) {
 	checkKernel(t, &GELU{}, []*tensor.Dense{randTensor(r, 3, 16)}, 1e-2)
 	checkKernel(t, &MatMul{InputGrad: true}, []*tensor.Dense{randTensor(r, 3, 4), randTensor(r, 4, 21), randTensor(r, 21)}, 1e-2)
 	checkKernel(t, &CausalAttention{Batch: 2, Len: 5, Heads: 2}, []*tensor.Dense{randTensor(r, 10, 3*2*3)}, 2e-2)
-	// Heads of 16: by rows where the row kernels run (the products elsewhere),
-	// and 17 positions, one past a vector.
+	// Heads of 16: forward by rows where the row kernels run (the products
+	// elsewhere; the backward takes the products on every path), and 17
+	// positions, one past a vector.
 	checkKernel(t, &CausalAttention{Batch: 1, Len: 17, Heads: 2}, []*tensor.Dense{randTensor(r, 17, 3*2*16)}, 2e-2)
 	checkKernel(t, &CausalAttention{Batch: 2, Len: 13, Heads: 2}, []*tensor.Dense{randTensor(r, 2*13, 3*2*32)}, 2e-2) // the backward's tiles
 	emb := &SeqEmbed{Batch: 2, Len: 4, Tokens: []int32{1, 0, 2, 2, 2, 1}, Stride: 3, Classes: []int32{1, 0}}

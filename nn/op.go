@@ -44,12 +44,12 @@ type BackwardStarter interface {
 	StartBackward(in []*tensor.Dense, out, dOut []float32)
 }
 
-// A PassThrough is a kernel whose gradient with respect to input i, when
+// A passThrough is a kernel whose gradient with respect to input i, when
 // PassesGradient(i) reports true, is its output's gradient unchanged (a
 // sum's, for each term): the graph hands on the output's gradient itself,
 // with no Backward call and no copy. Its Backward must still compute that
 // gradient for callers outside a graph.
-type PassThrough interface {
+type passThrough interface {
 	PassesGradient(i int) bool
 }
 
@@ -158,7 +158,7 @@ func (op *kernelOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	diff := op.k.Differentiable(len(inputs))
 	ret := make(gorgonia.Nodes, len(inputs))
 	args := append(append(gorgonia.Nodes{}, inputs...), output, grad)
-	pt, _ := op.k.(PassThrough)
+	pt, _ := op.k.(passThrough)
 	for i, d := range diff {
 		if !d {
 			continue

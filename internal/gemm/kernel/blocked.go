@@ -286,7 +286,7 @@ func packAT(dst []float32, a []float32, lda, m, p0, kb int) {
 		src = src[:m]
 		for ir := range full {
 			// Three 16-byte moves: a 48-byte array copy is a call of
-			// memmove (1.5x the time of this loop, BenchmarkPackAT).
+			// memmove.
 			d, s := dst[ir*ps+p*mr:][:mr], src[ir*mr:][:mr]
 			*(*[4]float32)(d) = *(*[4]float32)(s)
 			*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])

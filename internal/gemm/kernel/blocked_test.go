@@ -349,7 +349,14 @@ func testPackTransMatchesLoop(t *testing.T) {
 	}
 }
 
-func TestTileMatchesReference(t *testing.T) { eachVectorPath(t, testTileMatchesReference) }
+func TestTileMatchesReference(t *testing.T) {
+	eachVectorPath(t, testTileMatchesReference)
+	defer SetForTest(Generic)()
+	c := make([]float32, mr*nr)
+	if Tile(false, 1, make([]float32, mr), 1, make([]float32, nr), nr, c, nr, false) {
+		t.Error("Tile ran on the Generic path")
+	}
+}
 
 func testTileMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
@@ -386,6 +393,7 @@ func BenchmarkPackAT(b *testing.B) {
 		x := make([]float32, m*k)
 		dst := make([]float32, (m+mr-1)/mr*panelStride(skc))
 		b.Run(fmt.Sprintf("%dx%d", k, m), func(b *testing.B) {
+			b.ReportAllocs()
 			for b.Loop() {
 				for p := 0; p < k; p += skc {
 					packAT(dst, x, m, m, p, min(skc, k-p))
@@ -405,7 +413,8 @@ func BenchmarkPackTrans(b *testing.B) {
 	const rows, kb = 1024, 256
 	w := make([]float32, rows*kb)
 	dst := make([]float32, nr*kb)
-	b.Run("kernel", func(b *testing.B) {
+	b.Run("1024x256/kernel", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			for j := 0; j < rows; j += nr {
 				packTrans(&dst[0], &w[j*kb], 4*kb, kb)
@@ -413,7 +422,8 @@ func BenchmarkPackTrans(b *testing.B) {
 		}
 		b.ReportMetric(float64(4*rows*kb)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 	})
-	b.Run("loop", func(b *testing.B) {
+	b.Run("1024x256/loop", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			for j := 0; j < rows; j += nr {
 				packTransLoop(dst, w[j*kb:], kb, kb, nr)

@@ -25,7 +25,7 @@ func kernelColsHalf(k int, a *float32, lda int, b *float32, ldb int, c *float32,
 
 func packRow(dst, src *float32, blocks, stride int) { packRowNEON(dst, src, blocks, stride) }
 
-// No packTrans on arm64 yet: packB transposes by its loop.
+// No packTrans on arm64: packB transposes by its loop.
 const haveTrans = false
 
 func packTrans(dst, src *float32, ldb, kb int) { panic("kernel: no packTrans on arm64") }

@@ -297,9 +297,7 @@ func SoftmaxPrefix(row []float32, n int, scale float32) {
 // r over its first n0 + r entries: the weights of a head of causal
 // attention, n0 >= 1. Every row's masked tail is written before the first
 // row's softmax, so that the kernel's vector loads never wait on scalar
-// stores just made to the same bytes (which cannot be forwarded to them):
-// by the row, that wait was half of SoftmaxPrefix's time at ref-gen's
-// shape (BenchmarkSoftmaxRows).
+// stores just made to the same bytes, which cannot be forwarded to them.
 func SoftmaxRows(p []float32, ld, rows, n0 int, scale float32) {
 	if !enabled || (n0+rows-1+15)&^15 > ld {
 		for r := range rows {

@@ -488,22 +488,26 @@ func eachVectorPath(t *testing.T, test func(t *testing.T)) {
 }
 
 // The weights of a head at ref-gen's shape (49 rows of 64), by SoftmaxRows
-// and by SoftmaxPrefix a row at a time.
+// and by SoftmaxPrefix a row at a time: heads a second.
 func BenchmarkSoftmaxRows(b *testing.B) {
 	p := make([]float32, 49*64)
 	for i := range p {
 		p[i] = float32(i%13) * 0.1
 	}
-	b.Run("rows", func(b *testing.B) {
+	b.Run("L=49/rows", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			SoftmaxRows(p, 64, 49, 1, 0.17)
 		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "heads/s")
 	})
-	b.Run("prefix", func(b *testing.B) {
+	b.Run("L=49/prefix", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			for i := range 49 {
 				SoftmaxPrefix(p[i*64:(i+1)*64], i+1, 0.17)
 			}
 		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "heads/s")
 	})
 }

@@ -369,8 +369,7 @@ func packRow() {
 
 // packTrans writes packTransAVX2: a panel of op(B) = B^T, [kb][NR], from
 // NR rows of B, eight rows by eight columns at a time transposed in
-// registers (unpack, shuffle, then swap of 128-bit halves), where a loop of
-// scalar moves took four rows at a time.
+// registers (unpack, shuffle, then swap of 128-bit halves).
 func packTrans() {
 	name := "packTransAVX2"
 	TEXT(name, NOSPLIT, "func(dst, src *float32, ldb, kb int)")
