@@ -19,12 +19,12 @@ import (
 //	P = softmax(Q_h K_h^T / sqrt(Dh) + causal mask);  O_h = P V_h
 //
 // Where the vector kernels run, each head covers its causal half only. The
-// forward runs row by row (gemm.FastRows, heads of a multiple of 16): a
-// score row is an axpy over the transposed keys, then the head's softmax
-// (gemm.SoftmaxRows), then an output row is an axpy over the values. The backward's four products
-// run as micro-kernel tiles (gemm.Tile, heads of a multiple of
-// gemm.TileCols), each reading its operands where they lie. Elsewhere each
-// head is small products.
+// forward runs by rows (gemm.FastRows, heads of a multiple of 16): each
+// score row an axpy over the transposed keys, then the head's softmax
+// (gemm.SoftmaxRows), then each output row an axpy over the values. The
+// backward's four products run as micro-kernel tiles (gemm.Tile, heads of a
+// multiple of gemm.TileCols), each reading its operands where they lie.
+// Elsewhere each head is small products.
 type CausalAttention struct {
 	Batch, Len, Heads int
 

@@ -14,8 +14,7 @@ import (
 // reaches a node along two paths (a residual stream, used by a layer norm
 // and by the add after it), gorgonia sums the two with the engine of the
 // first, and StandardEngine's Add is a scalar loop on gorgonia's one
-// goroutine (about 1.2% of the ref-gen step's wall time, the other CPU
-// idle). Every case but a sum of two whole float32 tensors into a third or
+// goroutine, the other CPUs idle. Every case but a sum of two whole float32 tensors into a third or
 // into the first falls through to StandardEngine.
 type addEngine struct{ gorgonia.StandardEngine }
 

@@ -39,10 +39,7 @@ func (m *MatMul) Forward(out []float32, in []*tensor.Dense) {
 	n, k, o := in[0].Shape()[0], s[0], s[1]
 	x, w, b := in[0].Float32s(), in[1].Float32s(), in[2].Float32s()
 	// One range of rows per CPU (or of columns, for the few rows of
-	// sampling), as the gradients' products: pieces claimed as CPUs come
-	// free each packed W again (their removal: the ref-gen step 0.99-1.00 of
-	// its time, avx2, medians of eight paired runs, within their noise; the
-	// train-gen load test still 1.04).
+	// sampling), as the gradients' products, so that each CPU packs W once.
 	gemm.SgemmBias(n, o, k, x, k, w, o, b, false, out, o)
 }
 
@@ -50,8 +47,8 @@ func (m *MatMul) Forward(out []float32, in []*tensor.Dense) {
 func (m *MatMul) StartBackward([]*tensor.Dense, []float32, []float32) { m.dbDone = false }
 
 // Backward computes the weight and bias gradients together
-// (gemm.WeightGrad): a separate column sum of dOut was a pass over
-// megabytes of it that the weight gradient's packing makes anyway.
+// (gemm.WeightGrad): the weight gradient's packing passes over dOut
+// anyway, and a separate column sum would pass over it again.
 func (m *MatMul) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut []float32) {
 	s := in[1].Shape()
 	n, k, o := in[0].Shape()[0], s[0], s[1]
@@ -162,11 +159,8 @@ func (l *LayerNorm) Backward(i int, dst []float32, in []*tensor.Dense, _, dOut [
 			})
 			l.partDone = true
 		}
-		clear(dst)
-		for blk := range blocks {
-			p := l.part[(2*blk+i-1)*d:][:d]
-			gemm.Add(dst, dst, p)
-		}
+		// The blocks' sums in order: a column sum over rows 2d apart.
+		gemm.SerialColSums(dst[:d], l.part[(i-1)*d:], blocks, 2*d)
 	}
 }
 

@@ -124,8 +124,8 @@ func Tile(cols bool, k int, a []float32, lda int, b []float32, ldb int, c []floa
 	}
 	_ = c[(mr-1)*ldc+nr-1]
 	if k == 0 {
-		for i := range mr {
-			if !add {
+		if !add { // A B is 0: C stays, or becomes 0
+			for i := range mr {
 				clear(c[i*ldc : i*ldc+nr])
 			}
 		}
